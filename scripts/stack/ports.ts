@@ -1,0 +1,47 @@
+import { createSocket } from 'node:dgram';
+import { createServer } from 'node:net';
+
+function tcpFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+function udpFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createSocket('udp4');
+    socket.once('error', () => resolve(false));
+    socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)));
+  });
+}
+
+/** A port the OS picks, free on 127.0.0.1 for TCP. */
+export function freeTcpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * A block of `size` consecutive ports free for both TCP and UDP on 127.0.0.1, searched from a
+ * random start in [from, to) so that parallel runs rarely collide. Bounded attempts.
+ */
+export async function freePortBlock(size: number, from = 20000, to = 45000): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    const start = from + Math.floor(Math.random() * (to - from - size));
+    let ok = true;
+    for (let port = start; port < start + size && ok; port += 1) {
+      ok = (await tcpFree(port)) && (await udpFree(port));
+    }
+    if (ok) return start;
+  }
+  throw new Error(`no block of ${size} free loopback ports found between ${from} and ${to}`);
+}

@@ -1,0 +1,164 @@
+/**
+ * `npm start`: the whole local stack on loopback. Redis, livekit-server and livekit-sip (built on
+ * first run), the embedded database unless DATABASE_URL is set, and the API. Ctrl-C stops all.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { loadEncryptionKey } from '../src/db/secret-box.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/db/embedded.js';
+import { migrate } from '../src/db/migrate.js';
+import { packageRoot } from '../src/config/paths.js';
+import { localStackKeys, startLocalStack, type LocalStack } from './stack/local-stack.js';
+import { startProcess, waitUntil, type ManagedProcess } from './stack/processes.js';
+
+const run = promisify(execFile);
+const root = packageRoot();
+const env = process.env;
+const num = (name: string, fallback: number) => (env[name] ? Number(env[name]) : fallback);
+const dataDir = path.resolve(env.GATEWAY_DATA_DIR ?? '.data');
+const stackDir = path.join(dataDir, 'stack');
+const say = (line: string) => console.log(`[stack] ${line}`);
+
+const ports = {
+  redis: num('REDIS_PORT', 6380),
+  livekit: num('LIVEKIT_PORT', 7880),
+  livekitTcp: num('LIVEKIT_TCP_PORT', 7881),
+  livekitUdpStart: num('LIVEKIT_UDP_START', 50000),
+  livekitUdpEnd: num('LIVEKIT_UDP_END', 50100),
+  sip: num('SIP_PORT', 5060),
+  rtpStart: num('RTP_PORT_START', 10000),
+  rtpEnd: num('RTP_PORT_END', 10100),
+};
+const apiPort = num('API_PORT', 8080);
+
+let embedded: EmbeddedPostgres | undefined;
+let stack: LocalStack | undefined;
+const children: ManagedProcess[] = [];
+let stopping = false;
+
+async function shutdown(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    say('stopping');
+    for (const child of [...children].reverse()) await child.stop();
+    await stack?.stop();
+    await embedded?.close();
+    rmSync(path.join(stackDir, 'database-url'), { force: true });
+    say('stopped');
+  }
+  process.exit(code);
+}
+
+async function main() {
+  mkdirSync(stackDir, { recursive: true });
+  let databaseUrl = env.DATABASE_URL;
+  if (!databaseUrl) {
+    embedded = await startEmbeddedPostgres(dataDir);
+    databaseUrl = embedded.url;
+    writeFileSync(path.join(stackDir, 'database-url'), databaseUrl, { mode: 0o600 });
+    say(`embedded database in ${path.join(dataDir, 'pglite')}`);
+  }
+  await migrate(databaseUrl);
+  const encryptionKey = loadEncryptionKey(env.GATEWAY_ENCRYPTION_KEY, dataDir);
+  const keys =
+    env.LIVEKIT_API_KEY && env.LIVEKIT_API_SECRET
+      ? { apiKey: env.LIVEKIT_API_KEY, apiSecret: env.LIVEKIT_API_SECRET }
+      : localStackKeys(dataDir);
+
+  stack = await startLocalStack({
+    root,
+    dataDir,
+    ports,
+    keys,
+    redisAddress: env.REDIS_ADDRESS,
+    log: say,
+  });
+  say(
+    `livekit-server ${stack.livekitUrl}, livekit-sip sip:${stack.sipHost}:${stack.sipPort}, redis ${stack.redisAddress}`,
+  );
+
+  const childEnv = {
+    ...env,
+    DATABASE_URL: databaseUrl,
+    GATEWAY_DATA_DIR: dataDir,
+    GATEWAY_ENCRYPTION_KEY: encryptionKey,
+    LIVEKIT_URL: stack.livekitUrl,
+    LIVEKIT_API_KEY: keys.apiKey,
+    LIVEKIT_API_SECRET: keys.apiSecret,
+    API_PORT: String(apiPort),
+    SIP_PUBLIC_PORT: env.SIP_PUBLIC_PORT ?? String(ports.sip),
+  };
+  const tsx = [process.execPath, '--import', 'tsx'];
+  const bootstrap = await run(
+    tsx[0]!,
+    [
+      ...tsx.slice(1),
+      'src/cli/main.ts',
+      'keys',
+      'create',
+      '--name',
+      'bootstrap-admin',
+      '--role',
+      'admin',
+      '--if-none',
+      '--json',
+    ],
+    { cwd: root, env: childEnv },
+  );
+  const created = JSON.parse(bootstrap.stdout.trim().split('\n').pop() ?? '{}') as {
+    created: boolean;
+    key?: string;
+  };
+
+  const api = startProcess('api', tsx[0]!, [...tsx.slice(1), 'src/http/main.ts'], {
+    logDir: stack.logDir,
+    env: childEnv,
+    cwd: root,
+  });
+  children.push(api);
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  await waitUntil(`api (log: ${api.logFile})`, async () => (await fetch(`${apiUrl}/health`)).ok, {
+    timeoutMs: 30_000,
+    exited: api.exited,
+  });
+
+  for (const proc of [...stack.processes, ...children]) {
+    void proc.exited.then((code) => {
+      if (!stopping) {
+        console.error(`[stack] ${proc.name} exited (code ${code}); see ${proc.logFile}`);
+        void shutdown(1);
+      }
+    });
+  }
+
+  const lines = [
+    '',
+    'Voice gateway is up (all on loopback):',
+    `  API            ${apiUrl}   (health: ${apiUrl}/health, metrics: ${apiUrl}/metrics)`,
+    `  Call in        sip:<number>@${stack.sipHost}:${stack.sipPort}  (UDP/TCP, LiveKit SIP)`,
+    `  LiveKit        ${stack.livekitUrl}  (key ${keys.apiKey})`,
+    `  Logs           ${stack.logDir}`,
+    created.created
+      ? `  Admin API key  ${created.key}\n                 (shown once; only its hash is stored. More keys: npm run cli -- keys create --name you --role admin)`
+      : '  Admin API key  created on first start; make another with: npm run cli -- keys create --name you --role admin',
+    '',
+    'Try it:',
+    `  curl -s -X POST ${apiUrl}/api/trunks -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \\`,
+    `    -d '{"name":"Novofon main","provider":"novofon","numbers":["+74951234567"]}'`,
+    '',
+    'Ctrl-C stops everything.',
+    'READY',
+  ];
+  console.log(lines.join('\n'));
+}
+
+process.once('SIGINT', () => void shutdown(0));
+process.once('SIGTERM', () => void shutdown(0));
+main().catch(async (error: unknown) => {
+  console.error(
+    `[stack] failed to start: ${error instanceof Error ? error.message : String(error)}`,
+  );
+  await shutdown(1);
+});

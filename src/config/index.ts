@@ -1,0 +1,56 @@
+import path from 'node:path';
+import { envSchema } from './schema.js';
+
+export interface GatewayConfig {
+  databaseUrl: string | undefined;
+  dataDir: string;
+  encryptionKey: string | undefined;
+  api: { host: string; port: number; bodyLimit: string };
+  livekit: { url: string; apiKey: string; apiSecret: string; timeoutMs: number };
+  sipPublic: { host: string; port: number };
+  reconcile: { intervalSeconds: number; mode: 'repair' | 'report' };
+  log: { level: string; redactPii: boolean };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration: ${problems.join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads and validates the environment once; every bad variable is named in the error. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
+  );
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
+    );
+  }
+  const e = parsed.data;
+  if (e.DATABASE_URL && !e.GATEWAY_ENCRYPTION_KEY) {
+    throw new ConfigError([
+      'GATEWAY_ENCRYPTION_KEY: required when DATABASE_URL is set (32 random bytes, base64: `openssl rand -base64 32`)',
+    ]);
+  }
+  return {
+    databaseUrl: e.DATABASE_URL,
+    dataDir: path.resolve(e.GATEWAY_DATA_DIR),
+    encryptionKey: e.GATEWAY_ENCRYPTION_KEY,
+    api: { host: e.API_HOST, port: e.API_PORT, bodyLimit: e.API_BODY_LIMIT },
+    livekit: {
+      url: e.LIVEKIT_URL,
+      apiKey: e.LIVEKIT_API_KEY,
+      apiSecret: e.LIVEKIT_API_SECRET,
+      timeoutMs: e.LIVEKIT_TIMEOUT_MS,
+    },
+    sipPublic: { host: e.SIP_PUBLIC_HOST, port: e.SIP_PUBLIC_PORT },
+    reconcile: { intervalSeconds: e.RECONCILE_INTERVAL_SECONDS, mode: e.RECONCILE_MODE },
+    log: { level: e.LOG_LEVEL, redactPii: e.LOG_REDACT_PII },
+  };
+}
+
+export { createLogger, type Logger } from './logger.js';

@@ -1,0 +1,40 @@
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/**
+ * Every environment variable the gateway reads, with its default. `.env.example` is checked
+ * against this schema by a test, so the two never drift.
+ */
+export const envSchema = z.object({
+  /** PostgreSQL URL. Unset: an embedded PGlite database under GATEWAY_DATA_DIR. */
+  DATABASE_URL: z.string().url().optional(),
+  /** Folder for the embedded database, the generated encryption key and local-stack configs. */
+  GATEWAY_DATA_DIR: z.string().min(1).default('.data'),
+  /** 32 bytes, base64. Encrypts trunk passwords at rest. Required with DATABASE_URL. */
+  GATEWAY_ENCRYPTION_KEY: z.string().optional(),
+  API_HOST: z.string().min(1).default('127.0.0.1'),
+  API_PORT: port.default(8080),
+  /** Largest accepted JSON body. */
+  API_BODY_LIMIT: z.string().default('256kb'),
+  LIVEKIT_URL: z.string().url().default('http://127.0.0.1:7880'),
+  LIVEKIT_API_KEY: z.string().min(1).default('devkey'),
+  LIVEKIT_API_SECRET: z.string().min(1).default('secret'),
+  /** Address providers send calls to (LiveKit SIP or the SIP edge), shown by /credentials. */
+  SIP_PUBLIC_HOST: z.string().min(1).default('127.0.0.1'),
+  SIP_PUBLIC_PORT: port.default(5060),
+  /** Each LiveKit API call is abandoned after this long and the object left pending. */
+  LIVEKIT_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
+  /** Seconds between periodic reconciles with LiveKit; 0 disables the timer. */
+  RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(60),
+  /** repair: drift is reported and then fixed. report: drift is only reported. */
+  RECONCILE_MODE: z.enum(['repair', 'report']).default('repair'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** When true, the `pii` field of log lines (phone numbers, SIP URIs) is replaced. */
+  LOG_REDACT_PII: bool.default(true),
+});
+
+export type Env = z.infer<typeof envSchema>;

@@ -1,0 +1,99 @@
+import express, { type Express } from 'express';
+import { Counter, Histogram } from 'prom-client';
+import { agentProfilesRouter } from '../agent/profiles-routes.js';
+import { apiKeysRouter } from '../apikeys/routes.js';
+import { auditRouter } from '../audit/routes.js';
+import type { GatewayConfig, Logger } from '../config/index.js';
+import { metricsRegistry } from '../config/metrics.js';
+import type { PrismaClient, SecretBox } from '../db/index.js';
+import type { LivekitClients } from '../livekit/index.js';
+import { trunksRouter } from '../trunks/index.js';
+import { authenticate } from './auth.js';
+import { errorHandler, notFoundHandler } from './errors.js';
+
+export interface AppDeps {
+  config: GatewayConfig;
+  prisma: PrismaClient;
+  livekit: LivekitClients;
+  box: SecretBox;
+  logger: Logger;
+}
+
+const requests = new Counter({
+  name: 'voice_gateway_http_requests_total',
+  help: 'HTTP requests by method, route and status',
+  labelNames: ['method', 'route', 'status'],
+  registers: [metricsRegistry],
+});
+const latency = new Histogram({
+  name: 'voice_gateway_http_request_duration_seconds',
+  help: 'HTTP request latency by method and route',
+  labelNames: ['method', 'route'],
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+  registers: [metricsRegistry],
+});
+
+/** The Express app: middleware, auth, and each area's router. No business logic here. */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use((req, res, next) => {
+    const end = latency.startTimer();
+    res.on('finish', () => {
+      const route = (req.route?.path as string | undefined) ?? 'unmatched';
+      const labels = { method: req.method, route: `${req.baseUrl}${route}` };
+      end(labels);
+      requests.inc({ ...labels, status: String(res.statusCode) });
+    });
+    next();
+  });
+  app.use(express.json({ limit: deps.config.api.bodyLimit, strict: true }));
+
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/ready', async (_req, res) => {
+    const checks: Record<string, string> = {};
+    try {
+      await deps.prisma.$queryRawUnsafe('SELECT 1');
+      checks.database = 'ok';
+    } catch (error) {
+      checks.database = error instanceof Error ? error.message : String(error);
+    }
+    try {
+      const response = await fetch(deps.config.livekit.url, { signal: AbortSignal.timeout(2000) });
+      checks.livekit = response.ok ? 'ok' : `HTTP ${response.status}`;
+    } catch (error) {
+      checks.livekit = error instanceof Error ? error.message : String(error);
+    }
+    const ok = Object.values(checks).every((v) => v === 'ok');
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not_ready', checks });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metricsRegistry.contentType).send(await metricsRegistry.metrics());
+  });
+
+  const api = express.Router();
+  api.use(authenticate(deps.prisma));
+  api.use(
+    trunksRouter(
+      {
+        prisma: deps.prisma,
+        sip: deps.livekit.sip,
+        box: deps.box,
+        logger: deps.logger,
+        sipPublic: deps.config.sipPublic,
+      },
+      deps.config.reconcile.mode,
+    ),
+  );
+  api.use(apiKeysRouter(deps.prisma));
+  api.use(auditRouter(deps.prisma));
+  api.use(agentProfilesRouter(deps.prisma));
+  app.use('/api', api);
+
+  app.use(notFoundHandler);
+  app.use(errorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,72 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { roleAllows, verifyApiKey, type Role } from '../apikeys/keys.js';
+import type { Actor } from '../audit/index.js';
+import type { PrismaClient } from '../db/index.js';
+import { ApiError } from './errors.js';
+
+export interface AuthenticatedActor extends Actor {
+  keyId: string;
+  role: Role;
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    actor?: AuthenticatedActor;
+  }
+}
+
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+function presentedKey(req: Request): string | undefined {
+  const header = req.get('authorization');
+  if (header?.toLowerCase().startsWith('bearer ')) return header.slice(7).trim();
+  return req.get('x-api-key')?.trim();
+}
+
+/** Requires a valid API key (Bearer or X-API-Key); 401 otherwise. */
+export function authenticate(prisma: PrismaClient): RequestHandler {
+  return async (req: Request, _res: Response, next: NextFunction) => {
+    const key = presentedKey(req);
+    if (!key) {
+      next(
+        new ApiError(401, 'unauthenticated', 'missing API key: send Authorization: Bearer <key>'),
+      );
+      return;
+    }
+    const record = await verifyApiKey(prisma, key);
+    if (!record) {
+      next(new ApiError(401, 'unauthenticated', 'invalid or revoked API key'));
+      return;
+    }
+    req.actor = { keyId: record.id, name: record.name, role: record.role };
+    if (!record.lastUsedAt || Date.now() - record.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+      await prisma.apiKey.update({ where: { id: record.id }, data: { lastUsedAt: new Date() } });
+    }
+    next();
+  };
+}
+
+/** 403 unless the caller's role is at least `needed`. */
+export function requireRole(needed: Role): RequestHandler {
+  return (req, _res, next) => {
+    const actor = req.actor;
+    if (!actor) {
+      next(new ApiError(401, 'unauthenticated', 'missing API key'));
+    } else if (!roleAllows(actor.role, needed)) {
+      next(
+        new ApiError(
+          403,
+          'forbidden',
+          `this action needs the ${needed} role; your key has ${actor.role}`,
+        ),
+      );
+    } else {
+      next();
+    }
+  };
+}
+
+export function actorOf(req: Request): AuthenticatedActor {
+  if (!req.actor) throw new ApiError(401, 'unauthenticated', 'missing API key');
+  return req.actor;
+}

@@ -1,0 +1,71 @@
+import type { Server } from 'node:http';
+import { loadConfig, createLogger, type GatewayConfig, type Logger } from '../config/index.js';
+import { loadEncryptionKey, openDatabase, SecretBox, type Database } from '../db/index.js';
+import { createLivekitClients } from '../livekit/index.js';
+import { reconcile, startReconcileLoop } from '../trunks/index.js';
+import { createApp } from './app.js';
+
+export interface RunningApi {
+  url: string;
+  port: number;
+  database: Database;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the database (migrating it), serves the API, runs a first reconcile with LiveKit and
+ * then one every RECONCILE_INTERVAL_SECONDS.
+ */
+export async function startApi(
+  config: GatewayConfig = loadConfig(),
+  logger?: Logger,
+): Promise<RunningApi> {
+  const log = logger ?? createLogger({ level: config.log.level, redactPii: config.log.redactPii });
+  const database = await openDatabase(config);
+  const box = new SecretBox(loadEncryptionKey(config.encryptionKey, config.dataDir));
+  const livekit = createLivekitClients(config);
+  const app = createApp({ config, prisma: database.prisma, livekit, box, logger: log });
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(config.api.port, config.api.host, () => resolve(s));
+    s.once('error', reject);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.api.port;
+  const trunkDeps = {
+    prisma: database.prisma,
+    sip: livekit.sip,
+    box,
+    logger: log,
+    sipPublic: config.sipPublic,
+  };
+  void reconcile(trunkDeps, config.reconcile.mode)
+    .then((report) =>
+      log.info(
+        { drift: report.drift.length, livekit_reachable: report.livekit_reachable },
+        'startup reconcile finished',
+      ),
+    )
+    .catch((error: unknown) => log.error({ err: error }, 'startup reconcile failed'));
+  const stopLoop = startReconcileLoop(
+    trunkDeps,
+    config.reconcile.intervalSeconds,
+    config.reconcile.mode,
+  );
+  log.info({ port, database: database.kind }, 'api listening');
+  return {
+    url: `http://${config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host}:${port}`,
+    port,
+    database,
+    logger: log,
+    async close() {
+      stopLoop();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+      await database.close();
+    },
+  };
+}
+
+export type { GatewayConfig };

@@ -1,0 +1,10 @@
+export type { TrunksDeps } from './deps.js';
+export {
+  reconcile,
+  startReconcileLoop,
+  type ReconcileMode,
+  type ReconcileReport,
+} from './reconcile.js';
+export { trunksRouter } from './routes.js';
+export { providerIds, getProviderPreset, type ProviderId } from './provider-presets.js';
+export { toE164 } from './phone.js';

@@ -1,0 +1,224 @@
+import {
+  RoomAgentDispatch,
+  RoomConfiguration,
+  SIPDispatchRule,
+  SIPDispatchRuleCallee,
+  SIPDispatchRuleDirect,
+  SIPDispatchRuleIndividual,
+  SIPDispatchRuleInfo,
+  SIPInboundTrunkInfo,
+  SIPOutboundTrunkInfo,
+  SIPTransport,
+} from '@livekit/protocol';
+import type { DispatchRule, PhoneNumber, SecretBox, Trunk } from '../db/index.js';
+import { toWireFormat } from './phone.js';
+import type { NumberFormat } from './provider-presets.js';
+
+export type TrunkWithNumbers = Trunk & { phoneNumbers: Pick<PhoneNumber, 'number'>[] };
+export type RuleWithTrunks = DispatchRule & { trunks: { trunk: Trunk }[] };
+
+export type ObjectKind = 'inbound' | 'outbound' | 'rule';
+
+/** Written into each LiveKit object's metadata: it says which of our rows the object is. */
+export interface Marker {
+  managed_by: 'voice-gateway';
+  kind: ObjectKind;
+  id: string;
+}
+
+export function marker(kind: ObjectKind, id: string): string {
+  return JSON.stringify({ managed_by: 'voice-gateway', kind, id } satisfies Marker);
+}
+
+export function readMarker(metadata: string | undefined): Marker | undefined {
+  if (!metadata?.startsWith('{')) return undefined;
+  try {
+    const parsed = JSON.parse(metadata) as Partial<Marker>;
+    if (parsed.managed_by === 'voice-gateway' && parsed.kind && parsed.id) return parsed as Marker;
+  } catch {
+    // someone else's metadata
+  }
+  return undefined;
+}
+
+const transports: Record<string, SIPTransport> = {
+  udp: SIPTransport.SIP_TRANSPORT_UDP,
+  tcp: SIPTransport.SIP_TRANSPORT_TCP,
+  tls: SIPTransport.SIP_TRANSPORT_TLS,
+};
+
+function livekitName(trunk: Trunk): string {
+  return `${trunk.name} [${trunk.trunkId}]`;
+}
+
+function wireNumbers(trunk: TrunkWithNumbers): string[] {
+  return trunk.phoneNumbers
+    .map((n) => toWireFormat(n.number, trunk.numberFormat as NumberFormat))
+    .sort();
+}
+
+/** The inbound trunk LiveKit should hold for this row, or null when it should hold none. */
+export function desiredInbound(
+  trunk: TrunkWithNumbers,
+  box: SecretBox,
+): SIPInboundTrunkInfo | null {
+  if (trunk.status !== 'active' || !trunk.supportsInbound) return null;
+  return new SIPInboundTrunkInfo({
+    name: livekitName(trunk),
+    metadata: marker('inbound', trunk.id),
+    numbers: wireNumbers(trunk),
+    allowedAddresses: [...trunk.allowedAddresses].sort(),
+    authUsername: trunk.inboundUsername ?? '',
+    authPassword: trunk.inboundPasswordEnc ? box.decrypt(trunk.inboundPasswordEnc) : '',
+  });
+}
+
+export function outboundAddress(trunk: Pick<Trunk, 'proxyAddress' | 'proxyPort'>): string {
+  const host = trunk.proxyAddress?.includes(':') ? `[${trunk.proxyAddress}]` : trunk.proxyAddress;
+  return trunk.proxyPort ? `${host}:${trunk.proxyPort}` : (host ?? '');
+}
+
+export function desiredOutbound(
+  trunk: TrunkWithNumbers,
+  box: SecretBox,
+): SIPOutboundTrunkInfo | null {
+  if (trunk.status !== 'active' || !trunk.supportsOutbound || !trunk.proxyAddress) return null;
+  return new SIPOutboundTrunkInfo({
+    name: livekitName(trunk),
+    metadata: marker('outbound', trunk.id),
+    address: outboundAddress(trunk),
+    transport: transports[trunk.transport] ?? SIPTransport.SIP_TRANSPORT_AUTO,
+    numbers: wireNumbers(trunk),
+    authUsername: trunk.username ?? '',
+    authPassword: trunk.passwordEnc ? box.decrypt(trunk.passwordEnc) : '',
+    fromHost: trunk.fromHost ?? '',
+  });
+}
+
+/** Each number in every wire format the rule's trunks use, so it matches whatever they send. */
+function ruleNumbers(numbers: string[], trunks: Trunk[]): string[] {
+  const formats = new Set(trunks.map((t) => t.numberFormat as NumberFormat));
+  const out = new Set<string>();
+  for (const n of numbers) for (const f of formats) out.add(toWireFormat(n, f));
+  return [...out].sort();
+}
+
+function ruleBody(rule: DispatchRule): SIPDispatchRule {
+  const pin = rule.pin ?? '';
+  if (rule.type === 'direct') {
+    return new SIPDispatchRule({
+      rule: {
+        case: 'dispatchRuleDirect',
+        value: new SIPDispatchRuleDirect({ roomName: rule.roomName ?? '', pin }),
+      },
+    });
+  }
+  if (rule.type === 'callee') {
+    return new SIPDispatchRule({
+      rule: {
+        case: 'dispatchRuleCallee',
+        value: new SIPDispatchRuleCallee({
+          roomPrefix: rule.roomPrefix,
+          pin,
+          randomize: rule.randomize,
+        }),
+      },
+    });
+  }
+  return new SIPDispatchRule({
+    rule: {
+      case: 'dispatchRuleIndividual',
+      value: new SIPDispatchRuleIndividual({ roomPrefix: rule.roomPrefix, pin }),
+    },
+  });
+}
+
+/** Metadata the dispatched agent receives: which rule and profile answered the call. */
+export function agentDispatchMetadata(rule: Pick<DispatchRule, 'id' | 'agentProfileId'>): string {
+  return JSON.stringify({ dispatch_rule_id: rule.id, agent_profile_id: rule.agentProfileId });
+}
+
+/**
+ * The dispatch rule LiveKit should hold, scoped to the LiveKit ids of the rule's inbound trunks.
+ * Null when disabled, or when none of its trunks is in LiveKit: a rule with no trunk ids would
+ * accept calls from every trunk.
+ */
+export function desiredRule(rule: RuleWithTrunks): SIPDispatchRuleInfo | null {
+  const trunks = rule.trunks
+    .map((t) => t.trunk)
+    .filter((t) => t.livekitInboundId && t.status === 'active' && t.supportsInbound);
+  if (!rule.enabled || trunks.length === 0) return null;
+  return new SIPDispatchRuleInfo({
+    name: rule.name,
+    metadata: marker('rule', rule.id),
+    trunkIds: trunks.map((t) => t.livekitInboundId!).sort(),
+    rule: ruleBody(rule),
+    inboundNumbers: ruleNumbers(rule.inboundNumbers, trunks),
+    numbers: ruleNumbers(rule.numbers, trunks),
+    hidePhoneNumber: rule.hidePhoneNumber,
+    roomConfig: rule.agentName
+      ? new RoomConfiguration({
+          agents: [
+            new RoomAgentDispatch({
+              agentName: rule.agentName,
+              metadata: agentDispatchMetadata(rule),
+            }),
+          ],
+        })
+      : undefined,
+  });
+}
+
+const sorted = (values: string[]) => [...values].sort().join(',');
+
+/** Field names that differ between what LiveKit holds and what it should hold. */
+export function inboundDiff(actual: SIPInboundTrunkInfo, desired: SIPInboundTrunkInfo): string[] {
+  const diff: string[] = [];
+  if (actual.name !== desired.name) diff.push('name');
+  if (sorted(actual.numbers) !== sorted(desired.numbers)) diff.push('numbers');
+  if (sorted(actual.allowedAddresses) !== sorted(desired.allowedAddresses))
+    diff.push('allowed_addresses');
+  if (actual.authUsername !== desired.authUsername) diff.push('auth_username');
+  // LiveKit may not return passwords; compare only when it does.
+  if (actual.authPassword && actual.authPassword !== desired.authPassword)
+    diff.push('auth_password');
+  if (actual.metadata !== desired.metadata) diff.push('metadata');
+  return diff;
+}
+
+export function outboundDiff(
+  actual: SIPOutboundTrunkInfo,
+  desired: SIPOutboundTrunkInfo,
+): string[] {
+  const diff: string[] = [];
+  if (actual.name !== desired.name) diff.push('name');
+  if (actual.address !== desired.address) diff.push('address');
+  if (actual.transport !== desired.transport) diff.push('transport');
+  if (sorted(actual.numbers) !== sorted(desired.numbers)) diff.push('numbers');
+  if (actual.authUsername !== desired.authUsername) diff.push('auth_username');
+  if (actual.authPassword && actual.authPassword !== desired.authPassword)
+    diff.push('auth_password');
+  if (actual.fromHost !== desired.fromHost) diff.push('from_host');
+  if (actual.metadata !== desired.metadata) diff.push('metadata');
+  return diff;
+}
+
+export function ruleDiff(actual: SIPDispatchRuleInfo, desired: SIPDispatchRuleInfo): string[] {
+  const diff: string[] = [];
+  if (actual.name !== desired.name) diff.push('name');
+  if (sorted(actual.trunkIds) !== sorted(desired.trunkIds)) diff.push('trunk_ids');
+  if (!ruleBody0Equal(actual.rule, desired.rule)) diff.push('rule');
+  if (sorted(actual.inboundNumbers) !== sorted(desired.inboundNumbers))
+    diff.push('inbound_numbers');
+  if (sorted(actual.numbers) !== sorted(desired.numbers)) diff.push('numbers');
+  if (actual.hidePhoneNumber !== desired.hidePhoneNumber) diff.push('hide_phone_number');
+  const agents = (info: SIPDispatchRuleInfo) =>
+    (info.roomConfig?.agents ?? []).map((a) => `${a.agentName}|${a.metadata}`).join(',');
+  if (agents(actual) !== agents(desired)) diff.push('agents');
+  if (actual.metadata !== desired.metadata) diff.push('metadata');
+  return diff;
+}
+
+function ruleBody0Equal(a: SIPDispatchRule | undefined, b: SIPDispatchRule | undefined): boolean {
+  return JSON.stringify(a?.toJson() ?? null) === JSON.stringify(b?.toJson() ?? null);
+}

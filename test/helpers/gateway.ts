@@ -1,0 +1,132 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { SipClient } from 'livekit-server-sdk';
+import { createApiKey, type Role } from '../../src/apikeys/keys.js';
+import { loadConfig } from '../../src/config/index.js';
+import { startApi, type RunningApi } from '../../src/http/server.js';
+
+/** The PostgreSQL server tests use; each gateway gets a database of its own on it. */
+export const POSTGRES_ADMIN_URL =
+  process.env.TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON bodies
+type JsonBody = any;
+
+export interface TestGateway {
+  api: RunningApi;
+  url: string;
+  adminKey: string;
+  databaseUrl: string;
+  dataDir: string;
+  sip: SipClient;
+  keyFor(role: Role): Promise<string>;
+  request(
+    method: string,
+    path: string,
+    body?: unknown,
+    key?: string | null,
+  ): Promise<{
+    status: number;
+    body: JsonBody;
+    headers: Headers;
+  }>;
+  close(): Promise<void>;
+}
+
+export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `vg_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(POSTGRES_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export interface GatewayOptions {
+  database?: 'postgres' | 'embedded';
+  /** Reuse a database (e.g. to start a second process on the same state). */
+  databaseUrl?: string;
+  dataDir?: string;
+  encryptionKey?: string;
+  env?: Record<string, string>;
+}
+
+/** A real API process-in-test on a free port, its own database, the shared real LiveKit. */
+export async function startTestGateway(options: GatewayOptions = {}): Promise<TestGateway> {
+  const stack = inject('stack');
+  const created =
+    options.databaseUrl || options.database === 'embedded' ? undefined : await createTestDatabase();
+  const databaseUrl = options.databaseUrl ?? created?.url;
+  const dataDir = options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'vg-test-data-'));
+  const encryptionKey = options.encryptionKey ?? randomBytes(32).toString('base64');
+  const config = loadConfig({
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl, GATEWAY_ENCRYPTION_KEY: encryptionKey } : {}),
+    GATEWAY_DATA_DIR: dataDir,
+    API_HOST: '127.0.0.1',
+    API_PORT: '0',
+    LIVEKIT_URL: stack.livekitUrl,
+    LIVEKIT_API_KEY: stack.apiKey,
+    LIVEKIT_API_SECRET: stack.apiSecret,
+    SIP_PUBLIC_PORT: String(stack.sipPort),
+    RECONCILE_INTERVAL_SECONDS: '0',
+    LOG_LEVEL: 'silent',
+    ...options.env,
+  });
+  const api = await startApi(config);
+  const prisma = api.database.prisma;
+  const adminKey = (await createApiKey(prisma, 'test-admin', 'admin')).key;
+  const request: TestGateway['request'] = async (method, p, body, key = adminKey) => {
+    const headers: Record<string, string> = {};
+    if (key) headers.authorization = `Bearer ${key}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const response = await fetch(`${api.url}${p}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // not JSON
+    }
+    return { status: response.status, body: parsed, headers: response.headers };
+  };
+  return {
+    api,
+    url: api.url,
+    adminKey,
+    databaseUrl: api.database.url,
+    dataDir,
+    sip: new SipClient(stack.livekitUrl, stack.apiKey, stack.apiSecret),
+    keyFor: async (role) => (await createApiKey(prisma, `test-${role}`, role)).key,
+    request,
+    async close() {
+      await api.close();
+      await created?.drop();
+    },
+  };
+}
+
+/** Removes every SIP trunk and dispatch rule from the shared LiveKit, so each file starts clean. */
+export async function clearLivekitSip(sip: SipClient): Promise<void> {
+  for (const rule of await sip.listSipDispatchRule())
+    await sip.deleteSipDispatchRule(rule.sipDispatchRuleId);
+  for (const t of await sip.listSipInboundTrunk()) await sip.deleteSipTrunk(t.sipTrunkId);
+  for (const t of await sip.listSipOutboundTrunk()) await sip.deleteSipTrunk(t.sipTrunkId);
+}

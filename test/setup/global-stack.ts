@@ -1,0 +1,47 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { packageRoot } from '../../src/config/paths.js';
+import { startLocalStack } from '../../scripts/stack/local-stack.js';
+import { stackPortsFrom, type StackInfo } from '../helpers/stack-info.js';
+import { freePortBlock } from '../../scripts/stack/ports.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    stack: StackInfo;
+  }
+}
+
+/**
+ * Starts the real stack once for the whole run: Redis, livekit-server and livekit-sip on free
+ * loopback ports. A missing or unbuildable binary fails the run with the reason; nothing skips.
+ */
+export default async function setup(project: TestProject) {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vg-test-stack-'));
+  const ports = stackPortsFrom(await freePortBlock(160));
+  const keys = {
+    apiKey: `APItest${randomBytes(4).toString('hex')}`,
+    apiSecret: randomBytes(32).toString('base64url'),
+  };
+  const stack = await startLocalStack({
+    root: packageRoot(),
+    dataDir,
+    ports,
+    keys,
+    log: (line) => console.log(`[global-stack] ${line}`),
+  });
+  project.provide('stack', {
+    livekitUrl: stack.livekitUrl,
+    redisAddress: stack.redisAddress,
+    sipHost: stack.sipHost,
+    sipPort: stack.sipPort,
+    apiKey: keys.apiKey,
+    apiSecret: keys.apiSecret,
+    logDir: stack.logDir,
+  });
+  return async () => {
+    await stack.stop();
+  };
+}
