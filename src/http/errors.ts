@@ -56,6 +56,14 @@ export function livekitToApiError(
   if (error.kind === 'unavailable') {
     return new ApiError(503, 'livekit_unavailable', error.message, extra);
   }
+  if (error.code === 'already_exists') {
+    return new ApiError(
+      409,
+      'livekit_conflict',
+      `LiveKit already holds a conflicting object: ${error.message}`,
+      extra,
+    );
+  }
   return new ApiError(
     422,
     'livekit_rejected',

@@ -1,4 +1,5 @@
 import type { Prisma, PrismaClient, SecretBox } from '../db/index.js';
+import { livekitToApiError } from '../http/errors.js';
 import { LivekitError, type GatewaySipClient } from '../livekit/index.js';
 import { applyInbound, applyOutbound, applyRule } from './livekit-apply.js';
 import { desiredInbound, desiredOutbound, desiredRule } from './livekit-objects.js';
@@ -17,16 +18,24 @@ const SYNC_LOCK_KEY = 0x56474c4b; // "VGLK"
 /**
  * Runs `work` in one database transaction holding the sync lock: the rows it writes and the
  * LiveKit calls it makes are serialised with every other process's. If `work` throws, nothing it
- * wrote to the database stays.
+ * wrote to the database stays, and a LiveKit failure says so (`stored: false`).
  */
-export function withSyncLock<T>(prisma: PrismaClient, work: (tx: Tx) => Promise<T>): Promise<T> {
-  return prisma.$transaction(
-    async (tx) => {
-      await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(${SYNC_LOCK_KEY})`);
-      return work(tx);
-    },
-    { maxWait: 30_000, timeout: 300_000 },
-  );
+export async function withSyncLock<T>(
+  prisma: PrismaClient,
+  work: (tx: Tx) => Promise<T>,
+): Promise<T> {
+  try {
+    return await prisma.$transaction(
+      async (tx) => {
+        await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(${SYNC_LOCK_KEY})`);
+        return work(tx);
+      },
+      { maxWait: 30_000, timeout: 300_000 },
+    );
+  } catch (error) {
+    if (error instanceof LivekitError) throw livekitToApiError(error, { stored: false });
+    throw error;
+  }
 }
 
 export type SyncOutcome = { state: 'in_sync' } | { state: 'pending'; error: LivekitError };

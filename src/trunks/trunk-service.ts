@@ -97,13 +97,6 @@ function finish(outcome: SyncOutcome, view: TrunkView): TrunkView {
   return view;
 }
 
-function rethrowRejected(error: unknown): never {
-  if (error instanceof Error && error.name === 'LivekitError') {
-    throw livekitToApiError(error as never, { stored: false });
-  }
-  throw error;
-}
-
 export async function createTrunk(
   deps: TrunksDeps,
   actor: Actor,
@@ -131,7 +124,7 @@ export async function createTrunk(
       details: view,
     });
     return { outcome: result, view };
-  }).catch(rethrowRejected);
+  });
   return finish(outcome, view);
 }
 
@@ -179,7 +172,7 @@ export async function updateTrunk(
       details: { before: serializeTrunk(current), after: view },
     });
     return { outcome: result, view };
-  }).catch(rethrowRejected);
+  });
   return finish(outcome, view);
 }
 
@@ -211,7 +204,7 @@ export async function deleteTrunk(deps: TrunksDeps, actor: Actor, idOrSlug: stri
       entityId: current.id,
       details: serializeTrunk(current),
     });
-  }).catch(rethrowRejected);
+  });
 }
 
 export async function setTrunkStatus(

@@ -1,0 +1,66 @@
+import { spawn } from 'node:child_process';
+
+export interface SippRun {
+  /** Resolves with sipp's exit code (0: every call succeeded). */
+  done: Promise<{ code: number | null; stdout: string; stderr: string }>;
+  stop(): void;
+}
+
+/**
+ * Runs sipp's built-in UAC against host:port, dialling `number` from `caller`, on loopback only.
+ * It stops by itself after `timeoutSeconds`.
+ */
+export function sippCall(options: {
+  host: string;
+  port: number;
+  number: string;
+  caller?: string;
+  calls?: number;
+  timeoutSeconds?: number;
+  extraArgs?: string[];
+}): SippRun {
+  const args = [
+    '-sn',
+    'uac',
+    `${options.host}:${options.port}`,
+    '-s',
+    options.number,
+    '-i',
+    '127.0.0.1',
+    '-p',
+    '0',
+    '-m',
+    String(options.calls ?? 1),
+    '-timeout',
+    `${options.timeoutSeconds ?? 10}s`,
+    '-timeout_error',
+    '-nostdin',
+    '-trace_err',
+    ...(options.caller ? ['-set', 'caller', options.caller] : []),
+    ...(options.extraArgs ?? []),
+  ];
+  const child = spawn('sipp', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+    child.once('error', (error) => resolve({ code: -1, stdout, stderr: stderr + error.message }));
+  });
+  return { done, stop: () => child.kill('SIGTERM') };
+}
+
+/** Polls `check` every 100 ms until it returns a value, at most `timeoutMs`. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs: number,
+): Promise<T | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await check();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return undefined;
+}
