@@ -1,3 +1,4 @@
+import { ListUpdate } from '@livekit/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
 
@@ -74,7 +75,9 @@ describe('reconcile with LiveKit', () => {
 
   it('puts back fields edited by hand in LiveKit', async () => {
     const id = (await trunkView()).sync.livekit_inbound_trunk_id;
-    await gw.sip.updateSipInboundTrunkFields(id, { allowedAddresses: { set: ['0.0.0.0/0'] } });
+    await gw.sip.updateSipInboundTrunkFields(id, {
+      allowedAddresses: new ListUpdate({ set: ['0.0.0.0/0'] }),
+    });
     const report = await gw.request('POST', '/api/reconcile');
     expect(report.body.drift).toContainEqual(
       expect.objectContaining({

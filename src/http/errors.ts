@@ -95,7 +95,10 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (error instanceof ApiError) {
       apiError = error;
     } else if (error instanceof LivekitError) {
-      apiError = livekitToApiError(error);
+      apiError = livekitToApiError(
+        error,
+        error.stored === undefined ? {} : { stored: error.stored },
+      );
     } else if (isPrismaKnownError(error) && error.code === 'P2002') {
       const target = error.meta?.target;
       apiError = conflict(

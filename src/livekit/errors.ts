@@ -4,6 +4,9 @@ export type LivekitFailureKind = 'unavailable' | 'rejected' | 'not_found';
 
 /** A LiveKit API call that failed, classified by what the caller should do about it. */
 export class LivekitError extends Error {
+  /** Set to false by a caller whose transaction rolled back: nothing was saved. */
+  stored?: boolean;
+
   constructor(
     readonly kind: LivekitFailureKind,
     message: string,

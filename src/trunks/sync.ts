@@ -1,5 +1,4 @@
 import type { Prisma, PrismaClient, SecretBox } from '../db/index.js';
-import { livekitToApiError } from '../http/errors.js';
 import { LivekitError, type GatewaySipClient } from '../livekit/index.js';
 import { applyInbound, applyOutbound, applyRule } from './livekit-apply.js';
 import { desiredInbound, desiredOutbound, desiredRule } from './livekit-objects.js';
@@ -33,7 +32,7 @@ export async function withSyncLock<T>(
       { maxWait: 30_000, timeout: 300_000 },
     );
   } catch (error) {
-    if (error instanceof LivekitError) throw livekitToApiError(error, { stored: false });
+    if (error instanceof LivekitError) error.stored = false;
     throw error;
   }
 }

@@ -144,7 +144,8 @@ export function resolveTrunkSpec(
       message: 'inbound digest auth needs both inbound_username and inbound_password',
     });
   }
-  if (supportsInbound && allowedAddresses.length === 0 && !inboundUsername) {
+  const addressProblems = problems.some((p) => p.field.startsWith('allowed_addresses.'));
+  if (supportsInbound && allowedAddresses.length === 0 && !inboundUsername && !addressProblems) {
     problems.push({
       field: 'allowed_addresses',
       message:
