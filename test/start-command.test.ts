@@ -1,0 +1,93 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { SipClient } from 'livekit-server-sdk';
+import { afterAll, describe, expect, it } from 'vitest';
+import { packageRoot } from '../src/config/paths.js';
+import { freePortBlock, freeTcpPort } from '../scripts/stack/ports.js';
+import { stackPortsFrom } from './helpers/stack-info.js';
+
+let child: ChildProcess | undefined;
+afterAll(() => {
+  child?.kill('SIGKILL');
+});
+
+/** The README's first command as a new user runs it: the whole stack, embedded database. */
+describe('npm start', () => {
+  it('brings the stack up, provisions a Novofon trunk that LiveKit lists, and stops on Ctrl-C', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vg-start-'));
+    const ports = stackPortsFrom(await freePortBlock(160));
+    const apiPort = await freeTcpPort();
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      GATEWAY_DATA_DIR: dataDir,
+      API_PORT: String(apiPort),
+      REDIS_PORT: String(ports.redis),
+      LIVEKIT_PORT: String(ports.livekit),
+      LIVEKIT_TCP_PORT: String(ports.livekitTcp),
+      LIVEKIT_UDP_START: String(ports.livekitUdpStart),
+      LIVEKIT_UDP_END: String(ports.livekitUdpEnd),
+      SIP_PORT: String(ports.sip),
+      RTP_PORT_START: String(ports.rtpStart),
+      RTP_PORT_END: String(ports.rtpEnd),
+      LOG_LEVEL: 'warn',
+    };
+    delete env.DATABASE_URL;
+    delete env.LIVEKIT_API_KEY;
+    delete env.LIVEKIT_API_SECRET;
+    const proc = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
+      cwd: packageRoot(),
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child = proc;
+    let output = '';
+    proc.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    proc.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((resolve) =>
+      proc.once('exit', (code) => resolve(code)),
+    );
+    const deadline = Date.now() + 90_000;
+    while (!output.includes('READY') && Date.now() < deadline && proc.exitCode === null) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(output, output).toContain('READY');
+    const key = /Admin API key {2}(vgk_\S+)/.exec(output)?.[1];
+    expect(key, 'the first start prints an admin key').toBeDefined();
+
+    const api = `http://127.0.0.1:${apiPort}`;
+    const created = await fetch(`${api}/api/trunks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name: 'Novofon main',
+        provider: 'novofon',
+        numbers: ['+74951234567'],
+        allowed_addresses: ['203.0.113.10'],
+      }),
+    });
+    expect(created.status).toBe(201);
+    const trunk = (await created.json()) as { sync: { livekit_inbound_trunk_id: string } };
+
+    const keys = JSON.parse(readFileSync(path.join(dataDir, 'livekit-keys.json'), 'utf8')) as {
+      apiKey: string;
+      apiSecret: string;
+    };
+    const sip = new SipClient(`http://127.0.0.1:${ports.livekit}`, keys.apiKey, keys.apiSecret);
+    const listed = await sip.listSipInboundTrunk();
+    expect(listed.map((t) => [t.sipTrunkId, t.numbers])).toEqual([
+      [trunk.sync.livekit_inbound_trunk_id, ['74951234567']],
+    ]);
+
+    proc.kill('SIGINT');
+    const code = await Promise.race([
+      exited,
+      new Promise((resolve) => setTimeout(() => resolve('timeout'), 20_000)),
+    ]);
+    expect(code).toBe(0);
+    expect(output).toContain('[stack] stopped');
+    await expect(fetch(`${api}/health`)).rejects.toThrow();
+    await expect(fetch(`http://127.0.0.1:${ports.livekit}`)).rejects.toThrow();
+  }, 150_000);
+});
