@@ -130,9 +130,11 @@ describe('authentication and roles', () => {
     const created = await gw.request('POST', '/api/keys', { name: 'kept', role: 'operator' });
     const listed = await gw.request('GET', '/api/keys');
     expect(JSON.stringify(listed.body)).not.toContain(created.body.key);
-    const row = await gw.api.database.prisma.apiKey.findUniqueOrThrow({
-      where: { id: created.body.id },
-    });
+    const row = await gw.api.database.db
+      .selectFrom('apiKeys')
+      .selectAll()
+      .where('id', '=', created.body.id)
+      .executeTakeFirstOrThrow();
     expect(JSON.stringify(row)).not.toContain(created.body.key.split('_')[2]);
   });
 

@@ -1,7 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import { z } from 'zod';
 import { audit } from '../audit/index.js';
-import type { Prisma, PrismaClient } from '../db/index.js';
+import type { AgentProfile, Db } from '../db/index.js';
 import { actorOf, requireRole } from '../http/auth.js';
 import { conflict, notFound, parseBody } from '../http/errors.js';
 import { pathParam } from '../http/params.js';
@@ -15,13 +16,7 @@ const createSchema = z
   .strict();
 const updateSchema = createSchema.partial().strict();
 
-const view = (p: {
-  id: string;
-  name: string;
-  settings: unknown;
-  createdAt: Date;
-  updatedAt: Date;
-}) => ({
+const view = (p: AgentProfile) => ({
   id: p.id,
   name: p.name,
   settings: p.settings,
@@ -29,38 +24,53 @@ const view = (p: {
   updated_at: p.updatedAt.toISOString(),
 });
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** /api/agents: agent profiles that numbers and dispatch rules name. */
-export function agentProfilesRouter(prisma: PrismaClient): Router {
+export function agentProfilesRouter(db: Db): Router {
   const r = Router();
-  const find = async (id: string) => {
-    const profile = await prisma.agentProfile.findFirst({
-      where: /^[0-9a-f-]{36}$/i.test(id) ? { id } : { name: id },
-    });
-    if (!profile) throw notFound('agent profile', id);
+  const find = async (ref: string) => {
+    const profile = await db
+      .selectFrom('agentProfiles')
+      .selectAll()
+      .where((eb) => (UUID.test(ref) ? eb('id', '=', ref) : eb('name', '=', ref)))
+      .executeTakeFirst();
+    if (!profile) throw notFound('agent profile', ref);
     return profile;
   };
+  const nameTaken = async (name: string) =>
+    Boolean(
+      await db.selectFrom('agentProfiles').select('id').where('name', '=', name).executeTakeFirst(),
+    );
+
   r.get('/agents', requireRole('viewer'), async (_req, res) => {
-    res.json({
-      items: (await prisma.agentProfile.findMany({ orderBy: { name: 'asc' } })).map(view),
-    });
+    const rows = await db.selectFrom('agentProfiles').selectAll().orderBy('name').execute();
+    res.json({ items: rows.map(view) });
   });
   r.get('/agents/:id', requireRole('viewer'), async (req, res) => {
     res.json(view(await find(pathParam(req))));
   });
   r.post('/agents', requireRole('admin'), async (req, res) => {
     const input = parseBody(createSchema, req.body);
-    if (await prisma.agentProfile.findUnique({ where: { name: input.name } })) {
+    if (await nameTaken(input.name)) {
       throw conflict(`an agent profile named ${JSON.stringify(input.name)} already exists`);
     }
-    const profile = await prisma.$transaction(async (tx) => {
-      const row = await tx.agentProfile.create({
-        data: { name: input.name, settings: input.settings as Prisma.InputJsonValue },
-      });
+    const profile = await db.transaction().execute(async (tx) => {
+      const row = await tx
+        .insertInto('agentProfiles')
+        .values({
+          id: randomUUID(),
+          name: input.name,
+          settings: JSON.stringify(input.settings),
+          updatedAt: new Date(),
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
       await audit(tx, actorOf(req), {
         action: 'agent_profile.create',
         entityType: 'agent_profile',
         entityId: row.id,
-        details: view(row) as Prisma.InputJsonValue,
+        details: view(row),
       });
       return row;
     });
@@ -69,19 +79,25 @@ export function agentProfilesRouter(prisma: PrismaClient): Router {
   r.put('/agents/:id', requireRole('admin'), async (req, res) => {
     const input = parseBody(updateSchema, req.body);
     const current = await find(pathParam(req));
-    const profile = await prisma.$transaction(async (tx) => {
-      const row = await tx.agentProfile.update({
-        where: { id: current.id },
-        data: {
+    if (input.name && input.name !== current.name && (await nameTaken(input.name))) {
+      throw conflict(`an agent profile named ${JSON.stringify(input.name)} already exists`);
+    }
+    const profile = await db.transaction().execute(async (tx) => {
+      const row = await tx
+        .updateTable('agentProfiles')
+        .set({
           ...(input.name ? { name: input.name } : {}),
-          ...(input.settings ? { settings: input.settings as Prisma.InputJsonValue } : {}),
-        },
-      });
+          ...(input.settings ? { settings: JSON.stringify(input.settings) } : {}),
+          updatedAt: new Date(),
+        })
+        .where('id', '=', current.id)
+        .returningAll()
+        .executeTakeFirstOrThrow();
       await audit(tx, actorOf(req), {
         action: 'agent_profile.update',
         entityType: 'agent_profile',
         entityId: row.id,
-        details: { before: view(current), after: view(row) } as Prisma.InputJsonValue,
+        details: { before: view(current), after: view(row) },
       });
       return row;
     });
@@ -89,13 +105,13 @@ export function agentProfilesRouter(prisma: PrismaClient): Router {
   });
   r.delete('/agents/:id', requireRole('admin'), async (req, res) => {
     const current = await find(pathParam(req));
-    await prisma.$transaction(async (tx) => {
-      await tx.agentProfile.delete({ where: { id: current.id } });
+    await db.transaction().execute(async (tx) => {
+      await tx.deleteFrom('agentProfiles').where('id', '=', current.id).execute();
       await audit(tx, actorOf(req), {
         action: 'agent_profile.delete',
         entityType: 'agent_profile',
         entityId: current.id,
-        details: view(current) as Prisma.InputJsonValue,
+        details: view(current),
       });
     });
     res.status(204).end();

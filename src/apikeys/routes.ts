@@ -1,25 +1,20 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { audit } from '../audit/index.js';
-import type { PrismaClient } from '../db/index.js';
+import type { ApiKey, Db } from '../db/index.js';
 import { actorOf, requireRole } from '../http/auth.js';
 import { notFound, parseBody } from '../http/errors.js';
 import { pathParam } from '../http/params.js';
-import { createApiKey, roles } from './keys.js';
+import { createApiKey, forgetVerifiedKeys, roles } from './keys.js';
 
 const createSchema = z
-  .object({ name: z.string().trim().min(1).max(100), role: z.enum(roles as [string, ...string[]]) })
+  .object({
+    name: z.string().trim().min(1).max(100),
+    role: z.enum(roles as [string, ...string[]]),
+  })
   .strict();
 
-const view = (k: {
-  id: string;
-  name: string;
-  role: string;
-  prefix: string;
-  createdAt: Date;
-  lastUsedAt: Date | null;
-  revokedAt: Date | null;
-}) => ({
+const view = (k: ApiKey) => ({
   id: k.id,
   name: k.name,
   role: k.role,
@@ -29,17 +24,19 @@ const view = (k: {
   revoked_at: k.revokedAt?.toISOString() ?? null,
 });
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** /api/keys: admins create (the key is in the response once), list and revoke API keys. */
-export function apiKeysRouter(prisma: PrismaClient): Router {
+export function apiKeysRouter(db: Db): Router {
   const r = Router();
   r.use('/keys', requireRole('admin'));
   r.get('/keys', async (_req, res) => {
-    const keys = await prisma.apiKey.findMany({ orderBy: { createdAt: 'asc' } });
+    const keys = await db.selectFrom('apiKeys').selectAll().orderBy('createdAt').execute();
     res.json({ items: keys.map(view) });
   });
   r.post('/keys', async (req, res) => {
     const input = parseBody(createSchema, req.body);
-    const created = await prisma.$transaction(async (tx) => {
+    const created = await db.transaction().execute(async (tx) => {
       const result = await createApiKey(tx, input.name, input.role as (typeof roles)[number]);
       await audit(tx, actorOf(req), {
         action: 'api_key.create',
@@ -52,17 +49,19 @@ export function apiKeysRouter(prisma: PrismaClient): Router {
     res.status(201).json({ ...view(created.record), key: created.key });
   });
   r.delete('/keys/:id', async (req, res) => {
-    const key = await prisma.apiKey.findFirst({
-      where: {
-        OR: [
-          { prefix: pathParam(req) },
-          ...(/^[0-9a-f-]{36}$/i.test(pathParam(req)) ? [{ id: pathParam(req) }] : []),
-        ],
-      },
-    });
-    if (!key) throw notFound('API key', pathParam(req));
-    await prisma.$transaction(async (tx) => {
-      await tx.apiKey.update({ where: { id: key.id }, data: { revokedAt: new Date() } });
+    const ref = pathParam(req);
+    const key = await db
+      .selectFrom('apiKeys')
+      .selectAll()
+      .where((eb) => (UUID.test(ref) ? eb('id', '=', ref) : eb('prefix', '=', ref)))
+      .executeTakeFirst();
+    if (!key) throw notFound('API key', ref);
+    await db.transaction().execute(async (tx) => {
+      await tx
+        .updateTable('apiKeys')
+        .set({ revokedAt: new Date() })
+        .where('id', '=', key.id)
+        .execute();
       await audit(tx, actorOf(req), {
         action: 'api_key.revoke',
         entityType: 'api_key',
@@ -70,6 +69,7 @@ export function apiKeysRouter(prisma: PrismaClient): Router {
         details: view(key),
       });
     });
+    forgetVerifiedKeys();
     res.status(204).end();
   });
   return r;

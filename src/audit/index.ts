@@ -1,4 +1,4 @@
-import type { Prisma, PrismaClient } from '../db/index.js';
+import type { Db } from '../db/index.js';
 
 export interface Actor {
   keyId: string | null;
@@ -12,22 +12,20 @@ export interface AuditEntry {
   entityType: string;
   entityId?: string | null;
   /** Must not contain secrets: callers pass the serialised (secret-free) object. */
-  details?: Prisma.InputJsonValue;
+  details?: unknown;
 }
 
-export async function audit(
-  prisma: Pick<PrismaClient, 'auditLog'>,
-  actor: Actor,
-  entry: AuditEntry,
-): Promise<void> {
-  await prisma.auditLog.create({
-    data: {
+/** Appends to the audit log; pass the transaction so the entry commits with the change. */
+export async function audit(db: Db, actor: Actor, entry: AuditEntry): Promise<void> {
+  await db
+    .insertInto('auditLog')
+    .values({
       actorKeyId: actor.keyId,
       actorName: actor.name,
       action: entry.action,
       entityType: entry.entityType,
       entityId: entry.entityId ?? null,
-      details: entry.details ?? {},
-    },
-  });
+      details: JSON.stringify(entry.details ?? {}),
+    })
+    .execute();
 }

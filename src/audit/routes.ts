@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import type { Prisma, PrismaClient } from '../db/index.js';
+import type { Db } from '../db/index.js';
 import { requireRole } from '../http/auth.js';
 import { parseBody } from '../http/errors.js';
 
@@ -13,23 +13,22 @@ const querySchema = z.object({
 });
 
 /** GET /api/audit: newest first. */
-export function auditRouter(prisma: PrismaClient): Router {
+export function auditRouter(db: Db): Router {
   const r = Router();
   r.get('/audit', requireRole('admin'), async (req, res) => {
     const q = parseBody(querySchema, req.query);
-    const where: Prisma.AuditLogWhereInput = {
-      ...(q.entity_type ? { entityType: q.entity_type } : {}),
-      ...(q.entity_id ? { entityId: q.entity_id } : {}),
-      ...(q.action ? { action: q.action } : {}),
-    };
-    const [total, rows] = await Promise.all([
-      prisma.auditLog.count({ where }),
-      prisma.auditLog.findMany({
-        where,
-        orderBy: { id: 'desc' },
-        skip: (q.page - 1) * q.per_page,
-        take: q.per_page,
-      }),
+    let query = db.selectFrom('auditLog');
+    if (q.entity_type) query = query.where('entityType', '=', q.entity_type);
+    if (q.entity_id) query = query.where('entityId', '=', q.entity_id);
+    if (q.action) query = query.where('action', '=', q.action);
+    const [{ total }, rows] = await Promise.all([
+      query.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
+      query
+        .selectAll()
+        .orderBy('id', 'desc')
+        .offset((q.page - 1) * q.per_page)
+        .limit(q.per_page)
+        .execute(),
     ]);
     res.json({
       total,

@@ -46,12 +46,17 @@ keys
   .option('--json', 'print JSON')
   .action(async (opts: { name: string; role: Role; ifNone?: boolean; json?: boolean }) => {
     await withDatabase(async (db) => {
-      if (opts.ifNone && (await db.prisma.apiKey.count({ where: { revokedAt: null } })) > 0) {
+      const active = await db.db
+        .selectFrom('apiKeys')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('revokedAt', 'is', null)
+        .executeTakeFirstOrThrow();
+      if (opts.ifNone && active.n > 0) {
         if (opts.json) console.log(JSON.stringify({ created: false }));
         else console.log('An API key already exists; none created.');
         return;
       }
-      const created = await db.prisma.$transaction(async (tx) => {
+      const created = await db.db.transaction().execute(async (tx) => {
         const result = await createApiKey(tx, opts.name, opts.role);
         await audit(
           tx,
@@ -85,7 +90,7 @@ keys
   .description('list API keys (never their secrets)')
   .action(async () => {
     await withDatabase(async (db) => {
-      const rows = await db.prisma.apiKey.findMany({ orderBy: { createdAt: 'asc' } });
+      const rows = await db.db.selectFrom('apiKeys').selectAll().orderBy('createdAt').execute();
       console.table(
         rows.map((k) => ({
           prefix: k.prefix,
@@ -102,11 +107,19 @@ keys
   .description('revoke a key by its prefix (the part after vgk_)')
   .action(async (prefix: string) => {
     await withDatabase(async (db) => {
-      const key = await db.prisma.apiKey.findUnique({ where: { prefix } });
+      const key = await db.db
+        .selectFrom('apiKeys')
+        .selectAll()
+        .where('prefix', '=', prefix)
+        .executeTakeFirst();
       if (!key) throw new Error(`no API key with prefix ${prefix}`);
-      await db.prisma.apiKey.update({ where: { id: key.id }, data: { revokedAt: new Date() } });
+      await db.db
+        .updateTable('apiKeys')
+        .set({ revokedAt: new Date() })
+        .where('id', '=', key.id)
+        .execute();
       await audit(
-        db.prisma,
+        db.db,
         { keyId: null, name: 'cli' },
         { action: 'api_key.revoke', entityType: 'api_key', entityId: key.id },
       );
@@ -131,7 +144,7 @@ program
       const box = new SecretBox(loadEncryptionKey(config.encryptionKey, config.dataDir));
       const report = await reconcile(
         {
-          prisma: db.prisma,
+          db: db.db,
           sip: createLivekitClients(config).sip,
           box,
           logger,

@@ -1,18 +1,53 @@
-import { PrismaPg } from '@prisma/adapter-pg';
+import {
+  CamelCasePlugin,
+  Kysely,
+  PostgresDialect,
+  type Selectable,
+  type Transaction,
+} from 'kysely';
+import pg from 'pg';
 import type { GatewayConfig } from '../config/index.js';
 import { startEmbeddedPostgres } from './embedded.js';
-import { PrismaClient } from './generated/client.js';
+import type * as Tables from './generated/kysely.js';
 import { migrate } from './migrate.js';
 
-export * from './generated/client.js';
 export { migrate, MigrationError } from './migrate.js';
 export { SecretBox, loadEncryptionKey } from './secret-box.js';
+export { sql } from 'kysely';
+export type {
+  ApiKeyRole,
+  DispatchRuleType,
+  SipTransport,
+  SyncState,
+  TrunkStatus,
+} from './generated/kysely-enums.js';
+
+export type DB = Tables.DB;
+export type Db = Kysely<DB>;
+export type Tx = Transaction<DB>;
+export type ApiKey = Selectable<Tables.ApiKey>;
+export type AuditLog = Selectable<Tables.AuditLog>;
+export type AgentProfile = Selectable<Tables.AgentProfile>;
+export type Trunk = Selectable<Tables.Trunk>;
+export type PhoneNumber = Selectable<Tables.PhoneNumber>;
+export type DispatchRule = Selectable<Tables.DispatchRule>;
 
 export interface Database {
-  prisma: PrismaClient;
+  db: Db;
   kind: 'postgres' | 'embedded';
   url: string;
   close(): Promise<void>;
+}
+
+// COUNT(*) and BIGINT ids come back as strings by default; they fit in a JS number here.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+
+/** Kysely on a pg pool: camelCase in TypeScript, snake_case columns in PostgreSQL. */
+export function createDb(url: string, max: number): Db {
+  return new Kysely<DB>({
+    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max }) }),
+    plugins: [new CamelCasePlugin({ maintainNestedObjectKeys: true })],
+  });
 }
 
 /**
@@ -30,14 +65,14 @@ export async function openDatabase(
     await embedded?.close();
     throw error;
   }
-  const adapter = new PrismaPg({ connectionString: url, max: embedded ? 4 : 10 });
-  const prisma = new PrismaClient({ adapter });
+  // PGlite is one connection underneath: one pooled client keeps transactions whole.
+  const db = createDb(url, embedded ? 1 : 10);
   return {
-    prisma,
+    db,
     kind: embedded ? 'embedded' : 'postgres',
     url,
     async close() {
-      await prisma.$disconnect();
+      await db.destroy();
       await embedded?.close();
     },
   };

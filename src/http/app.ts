@@ -5,7 +5,7 @@ import { apiKeysRouter } from '../apikeys/routes.js';
 import { auditRouter } from '../audit/routes.js';
 import type { GatewayConfig, Logger } from '../config/index.js';
 import { metricsRegistry } from '../config/metrics.js';
-import type { PrismaClient, SecretBox } from '../db/index.js';
+import { sql, type Db, type SecretBox } from '../db/index.js';
 import type { LivekitClients } from '../livekit/index.js';
 import { trunksRouter } from '../trunks/index.js';
 import { authenticate } from './auth.js';
@@ -13,7 +13,7 @@ import { errorHandler, notFoundHandler } from './errors.js';
 
 export interface AppDeps {
   config: GatewayConfig;
-  prisma: PrismaClient;
+  db: Db;
   livekit: LivekitClients;
   box: SecretBox;
   logger: Logger;
@@ -56,7 +56,7 @@ export function createApp(deps: AppDeps): Express {
   app.get('/ready', async (_req, res) => {
     const checks: Record<string, string> = {};
     try {
-      await deps.prisma.$queryRawUnsafe('SELECT 1');
+      await sql`SELECT 1`.execute(deps.db);
       checks.database = 'ok';
     } catch (error) {
       checks.database = error instanceof Error ? error.message : String(error);
@@ -75,11 +75,15 @@ export function createApp(deps: AppDeps): Express {
   });
 
   const api = express.Router();
-  api.use(authenticate(deps.prisma));
+  api.use(
+    authenticate(deps.db, (error) =>
+      deps.logger.warn({ err: error }, 'could not record API key use'),
+    ),
+  );
   api.use(
     trunksRouter(
       {
-        prisma: deps.prisma,
+        db: deps.db,
         sip: deps.livekit.sip,
         box: deps.box,
         logger: deps.logger,
@@ -88,9 +92,9 @@ export function createApp(deps: AppDeps): Express {
       deps.config.reconcile.mode,
     ),
   );
-  api.use(apiKeysRouter(deps.prisma));
-  api.use(auditRouter(deps.prisma));
-  api.use(agentProfilesRouter(deps.prisma));
+  api.use(apiKeysRouter(deps.db));
+  api.use(auditRouter(deps.db));
+  api.use(agentProfilesRouter(deps.db));
   app.use('/api', api);
 
   app.use(notFoundHandler);

@@ -1,7 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { roleAllows, verifyApiKey, type Role } from '../apikeys/keys.js';
 import type { Actor } from '../audit/index.js';
-import type { PrismaClient } from '../db/index.js';
+import type { Db } from '../db/index.js';
 import { ApiError } from './errors.js';
 
 export interface AuthenticatedActor extends Actor {
@@ -24,7 +24,7 @@ function presentedKey(req: Request): string | undefined {
 }
 
 /** Requires a valid API key (Bearer or X-API-Key); 401 otherwise. */
-export function authenticate(prisma: PrismaClient): RequestHandler {
+export function authenticate(db: Db, onError: (error: unknown) => void): RequestHandler {
   return async (req: Request, _res: Response, next: NextFunction) => {
     const key = presentedKey(req);
     if (!key) {
@@ -33,14 +33,20 @@ export function authenticate(prisma: PrismaClient): RequestHandler {
       );
       return;
     }
-    const record = await verifyApiKey(prisma, key);
+    const record = await verifyApiKey(db, key);
     if (!record) {
       next(new ApiError(401, 'unauthenticated', 'invalid or revoked API key'));
       return;
     }
     req.actor = { keyId: record.id, name: record.name, role: record.role };
     if (!record.lastUsedAt || Date.now() - record.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
-      await prisma.apiKey.update({ where: { id: record.id }, data: { lastUsedAt: new Date() } });
+      // Off the request path: when a key was last used is for humans, not for this request.
+      record.lastUsedAt = new Date();
+      db.updateTable('apiKeys')
+        .set({ lastUsedAt: record.lastUsedAt })
+        .where('id', '=', record.id)
+        .execute()
+        .catch(onError);
     }
     next();
   };

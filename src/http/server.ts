@@ -25,7 +25,7 @@ export async function startApi(
   const database = await openDatabase(config);
   const box = new SecretBox(loadEncryptionKey(config.encryptionKey, config.dataDir));
   const livekit = createLivekitClients(config);
-  const app = createApp({ config, prisma: database.prisma, livekit, box, logger: log });
+  const app = createApp({ config, db: database.db, livekit, box, logger: log });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.api.port, config.api.host, () => resolve(s));
     s.once('error', reject);
@@ -33,7 +33,7 @@ export async function startApi(
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.api.port;
   const trunkDeps = {
-    prisma: database.prisma,
+    db: database.db,
     sip: livekit.sip,
     box,
     logger: log,

@@ -10,12 +10,10 @@ import {
   SIPOutboundTrunkInfo,
   SIPTransport,
 } from '@livekit/protocol';
-import type { DispatchRule, PhoneNumber, SecretBox, Trunk } from '../db/index.js';
+import type { DispatchRule, SecretBox, Trunk } from '../db/index.js';
 import { toWireFormat } from './phone.js';
 import type { NumberFormat } from './provider-presets.js';
-
-export type TrunkWithNumbers = Trunk & { phoneNumbers: Pick<PhoneNumber, 'number'>[] };
-export type RuleWithTrunks = DispatchRule & { trunks: { trunk: Trunk }[] };
+import type { RuleWithTrunks, TrunkWithNumbers } from './store.js';
 
 export type ObjectKind = 'inbound' | 'outbound' | 'rule';
 
@@ -52,9 +50,7 @@ function livekitName(trunk: Trunk): string {
 }
 
 function wireNumbers(trunk: TrunkWithNumbers): string[] {
-  return trunk.phoneNumbers
-    .map((n) => toWireFormat(n.number, trunk.numberFormat as NumberFormat))
-    .sort();
+  return trunk.numbers.map((n) => toWireFormat(n, trunk.numberFormat as NumberFormat)).sort();
 }
 
 /** The inbound trunk LiveKit should hold for this row, or null when it should hold none. */
@@ -144,9 +140,9 @@ export function agentDispatchMetadata(rule: Pick<DispatchRule, 'id' | 'agentProf
  * accept calls from every trunk.
  */
 export function desiredRule(rule: RuleWithTrunks): SIPDispatchRuleInfo | null {
-  const trunks = rule.trunks
-    .map((t) => t.trunk)
-    .filter((t) => t.livekitInboundId && t.status === 'active' && t.supportsInbound);
+  const trunks = rule.trunks.filter(
+    (t) => t.livekitInboundId && t.status === 'active' && t.supportsInbound,
+  );
   if (!rule.enabled || trunks.length === 0) return null;
   return new SIPDispatchRuleInfo({
     name: rule.name,

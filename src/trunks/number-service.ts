@@ -1,45 +1,53 @@
+import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { audit, type Actor } from '../audit/index.js';
-import type { Prisma } from '../db/index.js';
-import { badRequest, conflict, notFound } from '../http/errors.js';
-import { isUuid, trunkWhere, type Db, type TrunksDeps } from './deps.js';
+import type { Db } from '../db/index.js';
+import { badRequest, conflict, livekitToApiError, notFound } from '../http/errors.js';
+import type { TrunksDeps } from './deps.js';
 import { toE164 } from './phone.js';
 import { getProviderPreset, type ProviderId } from './provider-presets.js';
 import type { numberCreateSchema, numberListQuerySchema, numberUpdateSchema } from './schemas.js';
 import { serializeNumber } from './serialize.js';
+import { findTrunk, getTrunk, isUuid } from './store.js';
 import { syncTrunk, withSyncLock, type SyncOutcome } from './sync.js';
-import { livekitToApiError } from '../http/errors.js';
 
-const withTrunk = { trunk: { select: { trunkId: true } } } as const;
+function selectNumbers(db: Db) {
+  return db
+    .selectFrom('phoneNumbers')
+    .innerJoin('trunks', 'trunks.id', 'phoneNumbers.trunkId')
+    .selectAll('phoneNumbers')
+    .select('trunks.trunkId as trunkSlug');
+}
 
 /** A number in a path: its uuid, or the number itself ("+7495..." or digits). */
-async function loadNumber(db: Db, idOrNumber: string) {
-  let where: Prisma.PhoneNumberWhereUniqueInput;
-  if (isUuid(idOrNumber)) where = { id: idOrNumber.toLowerCase() };
+async function loadNumber(db: Db, ref: string) {
+  let query = selectNumbers(db);
+  if (isUuid(ref)) query = query.where('phoneNumbers.id', '=', ref.toLowerCase());
   else {
-    const parsed = toE164(idOrNumber);
-    if (!parsed.ok) throw notFound('number', idOrNumber);
-    where = { number: parsed.e164 };
+    const parsed = toE164(ref);
+    if (!parsed.ok) throw notFound('number', ref);
+    query = query.where('phoneNumbers.number', '=', parsed.e164);
   }
-  const row = await db.phoneNumber.findUnique({ where, include: withTrunk });
-  if (!row) throw notFound('number', idOrNumber);
+  const row = await query.executeTakeFirst();
+  if (!row) throw notFound('number', ref);
   return row;
 }
 
-async function loadTrunkRow(db: Db, idOrSlug: string, field: string) {
-  const trunk = await db.trunk.findUnique({
-    where: trunkWhere(idOrSlug) as Prisma.TrunkWhereUniqueInput,
-  });
-  if (!trunk)
-    throw badRequest(`${field}: trunk ${JSON.stringify(idOrSlug)} does not exist`, [
+async function trunkForField(db: Db, ref: string, field: string) {
+  const trunk = await findTrunk(db, ref);
+  if (!trunk) {
+    throw badRequest(`${field}: trunk ${JSON.stringify(ref)} does not exist`, [
       { field, message: 'no such trunk' },
     ]);
+  }
   return trunk;
 }
 
 async function assertProfile(db: Db, id: string | null | undefined): Promise<void> {
   if (!id) return;
-  if (!(await db.agentProfile.findUnique({ where: { id } }))) {
+  if (
+    !(await db.selectFrom('agentProfiles').select('id').where('id', '=', id).executeTakeFirst())
+  ) {
     throw badRequest(`agent_profile_id: agent profile ${id} does not exist`, [
       { field: 'agent_profile_id', message: 'no such agent profile' },
     ]);
@@ -59,26 +67,30 @@ function finish<T>(outcomes: SyncOutcome[], view: T): T {
 }
 
 export async function listNumbers(deps: TrunksDeps, query: z.infer<typeof numberListQuerySchema>) {
-  let where: Prisma.PhoneNumberWhereInput = {};
-  if (query.trunk_id) {
-    const trunk = await loadTrunkRow(deps.prisma, query.trunk_id, 'trunk_id');
-    where = { trunkId: trunk.id };
+  const trunk = query.trunk_id
+    ? await trunkForField(deps.db, query.trunk_id, 'trunk_id')
+    : undefined;
+  let rows = selectNumbers(deps.db);
+  let count = deps.db
+    .selectFrom('phoneNumbers')
+    .select((eb) => eb.fn.countAll<number>().as('total'));
+  if (trunk) {
+    rows = rows.where('phoneNumbers.trunkId', '=', trunk.id);
+    count = count.where('trunkId', '=', trunk.id);
   }
-  const [total, rows] = await Promise.all([
-    deps.prisma.phoneNumber.count({ where }),
-    deps.prisma.phoneNumber.findMany({
-      where,
-      include: withTrunk,
-      orderBy: { number: 'asc' },
-      skip: (query.page - 1) * query.per_page,
-      take: query.per_page,
-    }),
+  const [{ total }, items] = await Promise.all([
+    count.executeTakeFirstOrThrow(),
+    rows
+      .orderBy('phoneNumbers.number')
+      .offset((query.page - 1) * query.per_page)
+      .limit(query.per_page)
+      .execute(),
   ]);
-  return { items: rows.map(serializeNumber), page: query.page, per_page: query.per_page, total };
+  return { items: items.map(serializeNumber), page: query.page, per_page: query.per_page, total };
 }
 
-export async function getNumber(deps: TrunksDeps, idOrNumber: string) {
-  return serializeNumber(await loadNumber(deps.prisma, idOrNumber));
+export async function getNumber(deps: TrunksDeps, ref: string) {
+  return serializeNumber(await loadNumber(deps.db, ref));
 }
 
 export async function createNumber(
@@ -86,36 +98,40 @@ export async function createNumber(
   actor: Actor,
   input: z.infer<typeof numberCreateSchema>,
 ) {
-  const { outcomes, view } = await withSyncLock(deps.prisma, async (tx) => {
-    const trunk = await loadTrunkRow(tx, input.trunk_id, 'trunk_id');
+  const { outcomes, view } = await withSyncLock(deps.db, async (tx) => {
+    const trunk = await trunkForField(tx, input.trunk_id, 'trunk_id');
     const parsed = toE164(
       input.number,
       getProviderPreset(trunk.provider as ProviderId).defaultCountry,
     );
     if (!parsed.ok)
       throw badRequest(`number: ${parsed.error}`, [{ field: 'number', message: parsed.error }]);
-    const existing = await tx.phoneNumber.findUnique({
-      where: { number: parsed.e164 },
-      include: withTrunk,
-    });
-    if (existing)
-      throw conflict(`${parsed.e164} already belongs to trunk ${existing.trunk.trunkId}`);
+    const existing = await selectNumbers(tx)
+      .where('phoneNumbers.number', '=', parsed.e164)
+      .executeTakeFirst();
+    if (existing) throw conflict(`${parsed.e164} already belongs to trunk ${existing.trunkSlug}`);
     await assertProfile(tx, input.agent_profile_id);
-    const row = await tx.phoneNumber.create({
-      data: {
+    const id = randomUUID();
+    await tx
+      .insertInto('phoneNumbers')
+      .values({
+        id,
         number: parsed.e164,
         trunkId: trunk.id,
         agentProfileId: input.agent_profile_id ?? null,
         label: input.label ?? null,
-      },
-      include: withTrunk,
+        updatedAt: new Date(),
+      })
+      .execute();
+    const outcome = await syncTrunk(tx, deps, {
+      ...trunk,
+      numbers: [...trunk.numbers, parsed.e164].sort(),
     });
-    const outcome = await syncTrunk(tx, deps, trunk.id);
-    const view = serializeNumber(row);
+    const view = serializeNumber(await loadNumber(tx, id));
     await audit(tx, actor, {
       action: 'number.create',
       entityType: 'phone_number',
-      entityId: row.id,
+      entityId: id,
       details: view,
     });
     return { outcomes: [outcome], view };
@@ -126,34 +142,33 @@ export async function createNumber(
 export async function updateNumber(
   deps: TrunksDeps,
   actor: Actor,
-  idOrNumber: string,
+  ref: string,
   input: z.infer<typeof numberUpdateSchema>,
 ) {
-  const { outcomes, view } = await withSyncLock(deps.prisma, async (tx) => {
-    const current = await loadNumber(tx, idOrNumber);
-    const trunk = input.trunk_id ? await loadTrunkRow(tx, input.trunk_id, 'trunk_id') : undefined;
+  const { outcomes, view } = await withSyncLock(deps.db, async (tx) => {
+    const current = await loadNumber(tx, ref);
+    const target = input.trunk_id ? await trunkForField(tx, input.trunk_id, 'trunk_id') : undefined;
     await assertProfile(tx, input.agent_profile_id);
-    const row = await tx.phoneNumber.update({
-      where: { id: current.id },
-      data: {
-        ...(trunk ? { trunkId: trunk.id } : {}),
+    await tx
+      .updateTable('phoneNumbers')
+      .set({
+        ...(target ? { trunkId: target.id } : {}),
         ...(input.agent_profile_id !== undefined ? { agentProfileId: input.agent_profile_id } : {}),
         ...(input.label !== undefined ? { label: input.label } : {}),
-      },
-      include: withTrunk,
-    });
+        updatedAt: new Date(),
+      })
+      .where('id', '=', current.id)
+      .execute();
     const outcomes: SyncOutcome[] = [];
-    if (trunk && trunk.id !== current.trunkId) {
-      outcomes.push(
-        await syncTrunk(tx, deps, current.trunkId),
-        await syncTrunk(tx, deps, trunk.id),
-      );
+    if (target && target.id !== current.trunkId) {
+      outcomes.push(await syncTrunk(tx, deps, await getTrunk(tx, current.trunkId)));
+      outcomes.push(await syncTrunk(tx, deps, await getTrunk(tx, target.id)));
     }
-    const view = serializeNumber(row);
+    const view = serializeNumber(await loadNumber(tx, current.id));
     await audit(tx, actor, {
       action: 'number.update',
       entityType: 'phone_number',
-      entityId: row.id,
+      entityId: current.id,
       details: { before: serializeNumber(current), after: view },
     });
     return { outcomes, view };
@@ -161,17 +176,14 @@ export async function updateNumber(
   return finish(outcomes, view);
 }
 
-export async function deleteNumber(
-  deps: TrunksDeps,
-  actor: Actor,
-  idOrNumber: string,
-): Promise<void> {
-  await withSyncLock(deps.prisma, async (tx) => {
-    const current = await loadNumber(tx, idOrNumber);
-    await tx.phoneNumber.delete({ where: { id: current.id } });
-    const outcome = await syncTrunk(tx, deps, current.trunkId);
-    if (outcome.state === 'pending')
+export async function deleteNumber(deps: TrunksDeps, actor: Actor, ref: string): Promise<void> {
+  await withSyncLock(deps.db, async (tx) => {
+    const current = await loadNumber(tx, ref);
+    await tx.deleteFrom('phoneNumbers').where('id', '=', current.id).execute();
+    const outcome = await syncTrunk(tx, deps, await getTrunk(tx, current.trunkId));
+    if (outcome.state === 'pending') {
       throw livekitToApiError(outcome.error, { stored: true, detail: 'nothing was deleted' });
+    }
     await audit(tx, actor, {
       action: 'number.delete',
       entityType: 'phone_number',

@@ -11,7 +11,7 @@ export function toE164(
   defaultCountry?: string,
 ): { ok: true; e164: string } | { ok: false; error: string } {
   const trimmed = input.trim();
-  if (!/^[+\d][\d\s().-]*$/.test(trimmed)) {
+  if (!/^[+\d(][\d\s().-]*$/.test(trimmed)) {
     return {
       ok: false,
       error: `"${input}" is not a phone number (digits, spaces, ( ) - . and a leading +)`,

@@ -18,14 +18,9 @@ import {
   ruleDiff,
   type ObjectKind,
 } from './livekit-objects.js';
-import {
-  ruleWithTrunks,
-  syncRule,
-  syncTrunk,
-  trunkWithNumbers,
-  withSyncLock,
-  type Tx,
-} from './sync.js';
+import type { Tx } from '../db/index.js';
+import { selectRules, selectTrunks } from './store.js';
+import { syncRule, syncTrunk, withSyncLock } from './sync.js';
 
 export type ReconcileMode = 'repair' | 'report';
 
@@ -146,7 +141,7 @@ async function reconcileTrunks(
   mode: ReconcileMode,
   report: ReconcileReport,
 ) {
-  const trunks = await tx.trunk.findMany({ include: trunkWithNumbers });
+  const trunks = await selectTrunks(tx).execute();
   report.checked.trunks = trunks.length;
   for (const trunk of trunks) {
     const items: DriftItem[] = [];
@@ -183,38 +178,35 @@ async function reconcileTrunks(
       located.inbound !== trunk.livekitInboundId || located.outbound !== trunk.livekitOutboundId;
     const needsWrite = items.length > 0 || trunk.syncState !== 'in_sync' || adopt;
     if (items.length > 0) {
-      await tx.trunk.update({
-        where: { id: trunk.id },
-        data: {
+      await tx
+        .updateTable('trunks')
+        .set({
           lastDrift: describe(items),
           lastDriftAt: new Date(),
-          ...(mode === 'report' ? { syncState: 'drift' } : {}),
-        },
-      });
+          ...(mode === 'report' ? { syncState: 'drift' as const } : {}),
+        })
+        .where('id', '=', trunk.id)
+        .execute();
     }
     if (mode === 'repair' && needsWrite) {
       if (adopt) {
-        await tx.trunk.update({
-          where: { id: trunk.id },
-          data: {
-            livekitInboundId: located.inbound ?? trunk.livekitInboundId,
-            livekitOutboundId: located.outbound ?? trunk.livekitOutboundId,
-          },
-        });
+        trunk.livekitInboundId = located.inbound ?? trunk.livekitInboundId;
+        trunk.livekitOutboundId = located.outbound ?? trunk.livekitOutboundId;
       }
       const pending = trunk.syncState === 'pending' && items.length === 0;
       try {
-        const outcome = await syncTrunk(tx, deps, trunk.id);
+        const outcome = await syncTrunk(tx, deps, trunk);
         const ok = outcome.state === 'in_sync';
         items.forEach((d) => (d.action = ok ? 'repaired' : 'failed'));
         if (ok && pending) report.applied_pending += 1;
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         items.forEach((d) => Object.assign(d, { action: 'failed', error: message }));
-        await tx.trunk.update({
-          where: { id: trunk.id },
-          data: { syncState: 'error', syncError: message },
-        });
+        await tx
+          .updateTable('trunks')
+          .set({ syncState: 'error', syncError: message })
+          .where('id', '=', trunk.id)
+          .execute();
       }
     }
     report.drift.push(...items);
@@ -228,7 +220,7 @@ async function reconcileRules(
   mode: ReconcileMode,
   report: ReconcileReport,
 ) {
-  const rules = await tx.dispatchRule.findMany({ include: ruleWithTrunks });
+  const rules = await selectRules(tx);
   report.checked.dispatch_rules = rules.length;
   const startedAt = new Date(report.started_at);
   for (const rule of rules) {
@@ -251,21 +243,27 @@ async function reconcileRules(
       : [];
     const adoptId = actual ? idOf(actual) : rule.livekitId;
     if (items.length > 0) {
-      await tx.dispatchRule.update({
-        where: { id: rule.id },
-        data: {
+      await tx
+        .updateTable('dispatchRules')
+        .set({
           lastDrift: describe(items),
           lastDriftAt: new Date(),
-          ...(mode === 'report' ? { syncState: 'drift' } : {}),
-        },
-      });
+          ...(mode === 'report' ? { syncState: 'drift' as const } : {}),
+        })
+        .where('id', '=', rule.id)
+        .execute();
     }
     if (
       mode === 'repair' &&
       (items.length > 0 || rule.syncState !== 'in_sync' || adoptId !== rule.livekitId)
     ) {
-      if (adoptId !== rule.livekitId)
-        await tx.dispatchRule.update({ where: { id: rule.id }, data: { livekitId: adoptId } });
+      if (adoptId !== rule.livekitId) {
+        await tx
+          .updateTable('dispatchRules')
+          .set({ livekitId: adoptId })
+          .where('id', '=', rule.id)
+          .execute();
+      }
       const pending = rule.syncState === 'pending' && items.length === 0;
       try {
         const outcome = await syncRule(tx, deps, rule.id);
@@ -274,10 +272,11 @@ async function reconcileRules(
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         items.forEach((d) => Object.assign(d, { action: 'failed', error: message }));
-        await tx.dispatchRule.update({
-          where: { id: rule.id },
-          data: { syncState: 'error', syncError: message },
-        });
+        await tx
+          .updateTable('dispatchRules')
+          .set({ syncState: 'error', syncError: message })
+          .where('id', '=', rule.id)
+          .execute();
       }
     }
     report.drift.push(...items);
@@ -346,7 +345,7 @@ export async function reconcile(
     unmanaged: [],
   };
   try {
-    await withSyncLock(deps.prisma, async (tx) => {
+    await withSyncLock(deps.db, async (tx) => {
       const inv = await inventory(deps);
       await reconcileTrunks(tx, deps, inv, mode, report);
       await reconcileRules(tx, deps, inv, mode, report);
@@ -355,7 +354,7 @@ export async function reconcile(
         await audit(tx, actor, {
           action: 'reconcile.drift',
           entityType: 'livekit',
-          details: { mode, drift: report.drift } as never,
+          details: { mode, drift: report.drift },
         });
       }
     });

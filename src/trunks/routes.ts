@@ -12,7 +12,7 @@ import {
 } from './number-service.js';
 import { getProviderPreset, providerIds } from './provider-presets.js';
 import { reconcile, type ReconcileMode } from './reconcile.js';
-import { createRule, deleteRule, listRules, loadRule, updateRule } from './rule-service.js';
+import { createRule, deleteRule, getRule, listRules, updateRule } from './rule-service.js';
 import {
   numberCreateSchema,
   numberListQuerySchema,
@@ -25,13 +25,8 @@ import {
 } from './schemas.js';
 import { serializeRule, serializeTrunk } from './serialize.js';
 import { listTrunks, trunkCredentials, trunkStatus, trunkSummary } from './trunk-queries.js';
-import {
-  createTrunk,
-  deleteTrunk,
-  loadTrunk,
-  setTrunkStatus,
-  updateTrunk,
-} from './trunk-service.js';
+import { getTrunk } from './store.js';
+import { createTrunk, deleteTrunk, setTrunkStatus, updateTrunk } from './trunk-service.js';
 
 /** /api/trunks, /api/numbers, /api/dispatch-rules, /api/providers, /api/reconcile. */
 export function trunksRouter(deps: TrunksDeps, defaultMode: ReconcileMode): Router {
@@ -56,7 +51,7 @@ export function trunksRouter(deps: TrunksDeps, defaultMode: ReconcileMode): Rout
       .json(await createTrunk(deps, actorOf(req), parseBody(trunkCreateSchema, req.body)));
   });
   r.get('/trunks/:id', viewer, async (req, res) => {
-    res.json(serializeTrunk(await loadTrunk(deps.prisma, pathParam(req))));
+    res.json(serializeTrunk(await getTrunk(deps.db, pathParam(req))));
   });
   r.put('/trunks/:id', admin, async (req, res) => {
     res.json(
@@ -115,7 +110,7 @@ export function trunksRouter(deps: TrunksDeps, defaultMode: ReconcileMode): Rout
       .json(await createRule(deps, actorOf(req), parseBody(ruleCreateSchema, req.body)));
   });
   r.get('/dispatch-rules/:id', viewer, async (req, res) => {
-    res.json(serializeRule(await loadRule(deps.prisma, pathParam(req))));
+    res.json(serializeRule(await getRule(deps.db, pathParam(req))));
   });
   r.put('/dispatch-rules/:id', admin, async (req, res) => {
     res.json(

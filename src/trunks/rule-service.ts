@@ -1,26 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import { audit, type Actor } from '../audit/index.js';
-import type { Prisma } from '../db/index.js';
-import {
-  badRequest,
-  conflict,
-  livekitToApiError,
-  notFound,
-  type FieldProblem,
-} from '../http/errors.js';
-import { isUuid, trunkWhere, type Db, type TrunksDeps } from './deps.js';
+import type { DispatchRule, Tx } from '../db/index.js';
+import { badRequest, conflict, livekitToApiError, type FieldProblem } from '../http/errors.js';
+import type { TrunksDeps } from './deps.js';
 import { toE164 } from './phone.js';
 import type { RuleCreateInput, RuleUpdateInput } from './schemas.js';
 import { serializeRule } from './serialize.js';
-import { ruleWithTrunks, syncRule, withSyncLock, type SyncOutcome, type Tx } from './sync.js';
-
-export async function loadRule(db: Db, idOrName: string) {
-  const where: Prisma.DispatchRuleWhereUniqueInput = isUuid(idOrName)
-    ? { id: idOrName.toLowerCase() }
-    : { name: idOrName };
-  const rule = await db.dispatchRule.findUnique({ where, include: ruleWithTrunks });
-  if (!rule) throw notFound('dispatch rule', idOrName);
-  return rule;
-}
+import { findTrunk, getRule, selectRules, type RuleWithTrunks } from './store.js';
+import { syncRule, withSyncLock, type SyncOutcome } from './sync.js';
 
 function numbersOrProblems(values: string[], field: string, problems: FieldProblem[]): string[] {
   const out: string[] = [];
@@ -32,38 +19,36 @@ function numbersOrProblems(values: string[], field: string, problems: FieldProbl
   return out;
 }
 
-interface RuleSpec {
-  data: Omit<Prisma.DispatchRuleUncheckedCreateInput, 'trunks'>;
-  trunkIds: string[];
-}
+type RuleColumns = Omit<
+  DispatchRule,
+  'id' | 'createdAt' | 'livekitId' | 'syncError' | 'lastSyncedAt' | 'lastDrift' | 'lastDriftAt'
+>;
 
 async function resolveRule(
   tx: Tx,
   input: RuleUpdateInput,
-  current?: Awaited<ReturnType<typeof loadRule>>,
-): Promise<RuleSpec> {
+  current?: RuleWithTrunks,
+): Promise<{ columns: RuleColumns; trunkIds: string[] }> {
   const problems: FieldProblem[] = [];
   const type = input.type ?? current?.type;
   const roomName = input.room_name === undefined ? (current?.roomName ?? null) : input.room_name;
   if (type === 'direct' && !roomName)
     problems.push({ field: 'room_name', message: 'a direct rule needs room_name' });
-  const trunkRefs = input.trunk_ids ?? current?.trunks.map((t) => t.trunk.id) ?? [];
+  const refs = input.trunk_ids ?? current?.trunks.map((t) => t.id) ?? [];
   const trunkIds: string[] = [];
-  for (const [index, ref] of trunkRefs.entries()) {
-    const trunk = await tx.trunk.findUnique({
-      where: trunkWhere(ref) as Prisma.TrunkWhereUniqueInput,
-    });
+  for (const [index, ref] of refs.entries()) {
+    const trunk = await findTrunk(tx, ref);
     if (!trunk)
       problems.push({
         field: `trunk_ids.${index}`,
         message: `trunk ${JSON.stringify(ref)} does not exist`,
       });
-    else if (!trunk.supportsInbound)
+    else if (!trunk.supportsInbound) {
       problems.push({
         field: `trunk_ids.${index}`,
         message: `trunk ${trunk.trunkId} does not take inbound calls`,
       });
-    else if (!trunkIds.includes(trunk.id)) trunkIds.push(trunk.id);
+    } else if (!trunkIds.includes(trunk.id)) trunkIds.push(trunk.id);
   }
   const inboundNumbers = numbersOrProblems(
     input.inbound_numbers ?? current?.inboundNumbers ?? [],
@@ -75,7 +60,14 @@ async function resolveRule(
     input.agent_profile_id === undefined
       ? (current?.agentProfileId ?? null)
       : input.agent_profile_id;
-  if (profileId && !(await tx.agentProfile.findUnique({ where: { id: profileId } }))) {
+  if (
+    profileId &&
+    !(await tx
+      .selectFrom('agentProfiles')
+      .select('id')
+      .where('id', '=', profileId)
+      .executeTakeFirst())
+  ) {
     problems.push({
       field: 'agent_profile_id',
       message: `agent profile ${profileId} does not exist`,
@@ -89,7 +81,7 @@ async function resolveRule(
   }
   return {
     trunkIds,
-    data: {
+    columns: {
       name: input.name ?? current!.name,
       type: type!,
       roomPrefix: input.room_prefix ?? current?.roomPrefix ?? 'call-',
@@ -103,8 +95,25 @@ async function resolveRule(
       hidePhoneNumber: input.hide_phone_number ?? current?.hidePhoneNumber ?? false,
       enabled: input.enabled ?? current?.enabled ?? true,
       syncState: 'pending',
+      updatedAt: new Date(),
     },
   };
+}
+
+async function linkTrunks(tx: Tx, ruleId: string, trunkIds: string[]): Promise<void> {
+  await tx.deleteFrom('dispatchRuleTrunks').where('ruleId', '=', ruleId).execute();
+  await tx
+    .insertInto('dispatchRuleTrunks')
+    .values(trunkIds.map((trunkId) => ({ ruleId, trunkId })))
+    .execute();
+}
+
+async function assertNameFree(tx: Tx, name: string): Promise<void> {
+  if (
+    await tx.selectFrom('dispatchRules').select('id').where('name', '=', name).executeTakeFirst()
+  ) {
+    throw conflict(`a dispatch rule named ${JSON.stringify(name)} already exists`);
+  }
 }
 
 function finish<T>(outcome: SyncOutcome, view: T): T {
@@ -119,31 +128,26 @@ function finish<T>(outcome: SyncOutcome, view: T): T {
 }
 
 export async function listRules(deps: TrunksDeps) {
-  const rows = await deps.prisma.dispatchRule.findMany({
-    include: ruleWithTrunks,
-    orderBy: { createdAt: 'asc' },
-  });
+  const rows = await selectRules(deps.db);
   return { items: rows.map(serializeRule), total: rows.length };
 }
 
 export async function createRule(deps: TrunksDeps, actor: Actor, input: RuleCreateInput) {
-  const { outcome, view } = await withSyncLock(deps.prisma, async (tx) => {
-    if (await tx.dispatchRule.findUnique({ where: { name: input.name } })) {
-      throw conflict(`a dispatch rule named ${JSON.stringify(input.name)} already exists`);
-    }
+  const { outcome, view } = await withSyncLock(deps.db, async (tx) => {
+    await assertNameFree(tx, input.name);
     const spec = await resolveRule(tx, input);
-    const row = await tx.dispatchRule.create({
-      data: {
-        ...spec.data,
-        trunks: { create: spec.trunkIds.map((trunkId) => ({ trunkId })) },
-      } as Prisma.DispatchRuleUncheckedCreateInput,
-    });
-    const outcome = await syncRule(tx, deps, row.id);
-    const view = serializeRule(await loadRule(tx, row.id));
+    const id = randomUUID();
+    await tx
+      .insertInto('dispatchRules')
+      .values({ ...spec.columns, id })
+      .execute();
+    await linkTrunks(tx, id, spec.trunkIds);
+    const outcome = await syncRule(tx, deps, id);
+    const view = serializeRule(await getRule(tx, id));
     await audit(tx, actor, {
       action: 'dispatch_rule.create',
       entityType: 'dispatch_rule',
-      entityId: row.id,
+      entityId: id,
       details: view,
     });
     return { outcome, view };
@@ -154,29 +158,17 @@ export async function createRule(deps: TrunksDeps, actor: Actor, input: RuleCrea
 export async function updateRule(
   deps: TrunksDeps,
   actor: Actor,
-  idOrName: string,
+  ref: string,
   input: RuleUpdateInput,
 ) {
-  const { outcome, view } = await withSyncLock(deps.prisma, async (tx) => {
-    const current = await loadRule(tx, idOrName);
-    if (
-      input.name &&
-      input.name !== current.name &&
-      (await tx.dispatchRule.findUnique({ where: { name: input.name } }))
-    ) {
-      throw conflict(`a dispatch rule named ${JSON.stringify(input.name)} already exists`);
-    }
+  const { outcome, view } = await withSyncLock(deps.db, async (tx) => {
+    const current = await getRule(tx, ref);
+    if (input.name && input.name !== current.name) await assertNameFree(tx, input.name);
     const spec = await resolveRule(tx, input, current);
-    await tx.dispatchRuleTrunk.deleteMany({ where: { ruleId: current.id } });
-    await tx.dispatchRule.update({
-      where: { id: current.id },
-      data: {
-        ...spec.data,
-        trunks: { create: spec.trunkIds.map((trunkId) => ({ trunkId })) },
-      } as Prisma.DispatchRuleUncheckedUpdateInput,
-    });
+    await tx.updateTable('dispatchRules').set(spec.columns).where('id', '=', current.id).execute();
+    await linkTrunks(tx, current.id, spec.trunkIds);
     const outcome = await syncRule(tx, deps, current.id);
-    const view = serializeRule(await loadRule(tx, current.id));
+    const view = serializeRule(await getRule(tx, current.id));
     await audit(tx, actor, {
       action: 'dispatch_rule.update',
       entityType: 'dispatch_rule',
@@ -188,14 +180,19 @@ export async function updateRule(
   return finish(outcome, view);
 }
 
-export async function deleteRule(deps: TrunksDeps, actor: Actor, idOrName: string): Promise<void> {
-  await withSyncLock(deps.prisma, async (tx) => {
-    const current = await loadRule(tx, idOrName);
-    await tx.dispatchRule.update({ where: { id: current.id }, data: { enabled: false } });
+export async function deleteRule(deps: TrunksDeps, actor: Actor, ref: string): Promise<void> {
+  await withSyncLock(deps.db, async (tx) => {
+    const current = await getRule(tx, ref);
+    await tx
+      .updateTable('dispatchRules')
+      .set({ enabled: false })
+      .where('id', '=', current.id)
+      .execute();
     const outcome = await syncRule(tx, deps, current.id);
-    if (outcome.state === 'pending')
+    if (outcome.state === 'pending') {
       throw livekitToApiError(outcome.error, { stored: true, detail: 'nothing was deleted' });
-    await tx.dispatchRule.delete({ where: { id: current.id } });
+    }
+    await tx.deleteFrom('dispatchRules').where('id', '=', current.id).execute();
     await audit(tx, actor, {
       action: 'dispatch_rule.delete',
       entityType: 'dispatch_rule',
@@ -204,3 +201,5 @@ export async function deleteRule(deps: TrunksDeps, actor: Actor, idOrName: strin
     });
   });
 }
+
+export { getRule };

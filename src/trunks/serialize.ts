@@ -1,10 +1,10 @@
-import type { DispatchRule, PhoneNumber, Trunk } from '../db/index.js';
-import type { RuleWithTrunks } from './livekit-objects.js';
+import type { DispatchRule, PhoneNumber } from '../db/index.js';
+import type { RuleWithTrunks, TrunkWithNumbers } from './store.js';
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 
 /** The API's view of a trunk. Passwords are never included, only whether one is set. */
-export function serializeTrunk(trunk: Trunk & { phoneNumbers: Pick<PhoneNumber, 'number'>[] }) {
+export function serializeTrunk(trunk: TrunkWithNumbers) {
   return {
     id: trunk.id,
     trunk_id: trunk.trunkId,
@@ -13,7 +13,7 @@ export function serializeTrunk(trunk: Trunk & { phoneNumbers: Pick<PhoneNumber, 
     status: trunk.status,
     supports_inbound: trunk.supportsInbound,
     supports_outbound: trunk.supportsOutbound,
-    numbers: trunk.phoneNumbers.map((n) => n.number).sort(),
+    numbers: trunk.numbers,
     allowed_addresses: trunk.allowedAddresses,
     inbound_username: trunk.inboundUsername,
     has_inbound_password: Boolean(trunk.inboundPasswordEnc),
@@ -42,11 +42,11 @@ export function serializeTrunk(trunk: Trunk & { phoneNumbers: Pick<PhoneNumber, 
   };
 }
 
-export function serializeNumber(number: PhoneNumber & { trunk?: Pick<Trunk, 'trunkId'> }) {
+export function serializeNumber(number: PhoneNumber & { trunkSlug: string }) {
   return {
     id: number.id,
     number: number.number,
-    trunk_id: number.trunk?.trunkId ?? null,
+    trunk_id: number.trunkSlug,
     trunk_uuid: number.trunkId,
     agent_profile_id: number.agentProfileId,
     label: number.label,
@@ -66,7 +66,7 @@ export function serializeRule(rule: DispatchRule | RuleWithTrunks) {
     randomize: rule.randomize,
     agent_name: rule.agentName,
     agent_profile_id: rule.agentProfileId,
-    trunk_ids: 'trunks' in rule ? rule.trunks.map((t) => t.trunk.trunkId).sort() : undefined,
+    trunk_ids: 'trunks' in rule ? rule.trunks.map((t) => t.trunkId).sort() : undefined,
     inbound_numbers: rule.inboundNumbers,
     numbers: rule.numbers,
     hide_phone_number: rule.hidePhoneNumber,

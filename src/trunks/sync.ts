@@ -1,15 +1,9 @@
-import type { Prisma, PrismaClient, SecretBox } from '../db/index.js';
-import { LivekitError, type GatewaySipClient } from '../livekit/index.js';
+import { sql, type Db, type Tx } from '../db/index.js';
+import { LivekitError } from '../livekit/index.js';
+import type { SyncDeps } from './deps.js';
 import { applyInbound, applyOutbound, applyRule } from './livekit-apply.js';
 import { desiredInbound, desiredOutbound, desiredRule } from './livekit-objects.js';
-
-export type Tx = Prisma.TransactionClient;
-
-export interface SyncDeps {
-  prisma: PrismaClient;
-  sip: GatewaySipClient;
-  box: SecretBox;
-}
+import { getRule, type TrunkWithNumbers } from './store.js';
 
 /** Key of the advisory lock every LiveKit write takes, so API processes and reconciles take turns. */
 const SYNC_LOCK_KEY = 0x56474c4b; // "VGLK"
@@ -19,18 +13,12 @@ const SYNC_LOCK_KEY = 0x56474c4b; // "VGLK"
  * LiveKit calls it makes are serialised with every other process's. If `work` throws, nothing it
  * wrote to the database stays, and a LiveKit failure says so (`stored: false`).
  */
-export async function withSyncLock<T>(
-  prisma: PrismaClient,
-  work: (tx: Tx) => Promise<T>,
-): Promise<T> {
+export async function withSyncLock<T>(db: Db, work: (tx: Tx) => Promise<T>): Promise<T> {
   try {
-    return await prisma.$transaction(
-      async (tx) => {
-        await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(${SYNC_LOCK_KEY})`);
-        return work(tx);
-      },
-      { maxWait: 30_000, timeout: 300_000 },
-    );
+    return await db.transaction().execute(async (tx) => {
+      await sql`SELECT pg_advisory_xact_lock(${sql.lit(SYNC_LOCK_KEY)})`.execute(tx);
+      return work(tx);
+    });
   } catch (error) {
     if (error instanceof LivekitError) error.stored = false;
     throw error;
@@ -39,19 +27,17 @@ export async function withSyncLock<T>(
 
 export type SyncOutcome = { state: 'in_sync' } | { state: 'pending'; error: LivekitError };
 
-export const trunkWithNumbers = { phoneNumbers: { select: { number: true } } } as const;
-export const ruleWithTrunks = { trunks: { include: { trunk: true } } } as const;
-
 /**
- * Writes one trunk's desired state to LiveKit and records the outcome. LiveKit unavailable: the
- * row stays pending with the reason, for the next reconcile. LiveKit rejecting: throws, so the
- * caller's transaction rolls back and nothing is stored.
+ * Writes one trunk's desired state to LiveKit and records the outcome on the row (which the
+ * caller has loaded in this transaction). LiveKit unavailable: the row stays pending with the
+ * reason, for the next reconcile. LiveKit rejecting: throws, so the caller's transaction rolls
+ * back and nothing is stored.
  */
-export async function syncTrunk(tx: Tx, deps: SyncDeps, trunkId: string): Promise<SyncOutcome> {
-  const trunk = await tx.trunk.findUniqueOrThrow({
-    where: { id: trunkId },
-    include: trunkWithNumbers,
-  });
+export async function syncTrunk(
+  tx: Tx,
+  deps: SyncDeps,
+  trunk: TrunkWithNumbers,
+): Promise<SyncOutcome> {
   const createdHere: string[] = [];
   try {
     const inboundId = await applyInbound(
@@ -65,17 +51,26 @@ export async function syncTrunk(tx: Tx, deps: SyncDeps, trunkId: string): Promis
       trunk.livekitOutboundId,
       desiredOutbound(trunk, deps.box),
     );
-    await tx.trunk.update({
-      where: { id: trunk.id },
-      data: {
-        livekitInboundId: inboundId,
-        livekitOutboundId: outboundId,
-        syncState: 'in_sync',
-        syncError: null,
-        lastSyncedAt: new Date(),
-      },
+    const previousInbound = trunk.livekitInboundId;
+    Object.assign(trunk, {
+      livekitInboundId: inboundId,
+      livekitOutboundId: outboundId,
+      syncState: 'in_sync',
+      syncError: null,
+      lastSyncedAt: new Date(),
     });
-    if (inboundId !== trunk.livekitInboundId) await syncRulesOfTrunk(tx, deps, trunk.id);
+    await tx
+      .updateTable('trunks')
+      .set({
+        livekitInboundId: trunk.livekitInboundId,
+        livekitOutboundId: trunk.livekitOutboundId,
+        syncState: trunk.syncState,
+        syncError: null,
+        lastSyncedAt: trunk.lastSyncedAt,
+      })
+      .where('id', '=', trunk.id)
+      .execute();
+    if (inboundId !== previousInbound) await syncRulesOfTrunk(tx, deps, trunk.id);
     return { state: 'in_sync' };
   } catch (error) {
     if (!(error instanceof LivekitError)) throw error;
@@ -83,50 +78,52 @@ export async function syncTrunk(tx: Tx, deps: SyncDeps, trunkId: string): Promis
       for (const id of createdHere) await deps.sip.deleteSipTrunk(id).catch(() => undefined);
       throw error;
     }
-    await tx.trunk.update({
-      where: { id: trunk.id },
-      data: { syncState: 'pending', syncError: error.message },
-    });
+    Object.assign(trunk, { syncState: 'pending', syncError: error.message });
+    await tx
+      .updateTable('trunks')
+      .set({ syncState: 'pending', syncError: error.message })
+      .where('id', '=', trunk.id)
+      .execute();
     return { state: 'pending', error };
   }
 }
 
 export async function syncRule(tx: Tx, deps: SyncDeps, ruleId: string): Promise<SyncOutcome> {
-  const rule = await tx.dispatchRule.findUniqueOrThrow({
-    where: { id: ruleId },
-    include: ruleWithTrunks,
-  });
+  const rule = await getRule(tx, ruleId);
   const desired = desiredRule(rule);
   try {
     const livekitId = await applyRule(deps.sip, rule.livekitId, desired);
-    const inactive = rule.enabled && !desired;
-    await tx.dispatchRule.update({
-      where: { id: rule.id },
-      data: {
+    const heldBack = rule.enabled && !desired;
+    await tx
+      .updateTable('dispatchRules')
+      .set({
         livekitId,
-        syncState: inactive ? 'error' : 'in_sync',
-        syncError: inactive
+        syncState: heldBack ? 'error' : 'in_sync',
+        syncError: heldBack
           ? 'none of its trunks is active for inbound calls in LiveKit; the rule is held back'
           : null,
         lastSyncedAt: new Date(),
-      },
-    });
+      })
+      .where('id', '=', rule.id)
+      .execute();
     return { state: 'in_sync' };
   } catch (error) {
     if (!(error instanceof LivekitError) || error.kind !== 'unavailable') throw error;
-    await tx.dispatchRule.update({
-      where: { id: rule.id },
-      data: { syncState: 'pending', syncError: error.message },
-    });
+    await tx
+      .updateTable('dispatchRules')
+      .set({ syncState: 'pending', syncError: error.message })
+      .where('id', '=', rule.id)
+      .execute();
     return { state: 'pending', error };
   }
 }
 
 /** Rules name LiveKit trunk ids, so when a trunk's id changes or it leaves LiveKit they follow. */
 export async function syncRulesOfTrunk(tx: Tx, deps: SyncDeps, trunkId: string): Promise<void> {
-  const links = await tx.dispatchRuleTrunk.findMany({
-    where: { trunkId },
-    select: { ruleId: true },
-  });
+  const links = await tx
+    .selectFrom('dispatchRuleTrunks')
+    .select('ruleId')
+    .where('trunkId', '=', trunkId)
+    .execute();
   for (const { ruleId } of links) await syncRule(tx, deps, ruleId);
 }

@@ -1,29 +1,34 @@
+import type { ExpressionBuilder } from 'kysely';
 import type { z } from 'zod';
-import type { Prisma } from '../db/index.js';
+import type { DB } from '../db/index.js';
 import { livekitCall, LivekitError } from '../livekit/index.js';
 import type { TrunksDeps } from './deps.js';
 import { outboundAddress } from './livekit-objects.js';
 import { getProviderPreset, type ProviderId } from './provider-presets.js';
 import type { trunkListQuerySchema } from './schemas.js';
 import { serializeTrunk } from './serialize.js';
-import { trunkWithNumbers } from './sync.js';
-import { loadTrunk } from './trunk-service.js';
+import { getTrunk, selectTrunks } from './store.js';
 
 export async function listTrunks(deps: TrunksDeps, query: z.infer<typeof trunkListQuerySchema>) {
-  const where: Prisma.TrunkWhereInput = {
-    ...(query.provider ? { provider: query.provider } : {}),
-    ...(query.status ? { status: query.status } : {}),
-    ...(query.sync_state ? { syncState: query.sync_state } : {}),
-  };
-  const [total, rows] = await Promise.all([
-    deps.prisma.trunk.count({ where }),
-    deps.prisma.trunk.findMany({
-      where,
-      include: trunkWithNumbers,
-      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-      skip: (query.page - 1) * query.per_page,
-      take: query.per_page,
-    }),
+  const matching = (eb: ExpressionBuilder<DB, 'trunks'>) =>
+    eb.and([
+      ...(query.provider ? [eb('trunks.provider', '=', query.provider)] : []),
+      ...(query.status ? [eb('trunks.status', '=', query.status)] : []),
+      ...(query.sync_state ? [eb('trunks.syncState', '=', query.sync_state)] : []),
+    ]);
+  const [{ total }, rows] = await Promise.all([
+    deps.db
+      .selectFrom('trunks')
+      .select((eb) => eb.fn.countAll<number>().as('total'))
+      .where(matching)
+      .executeTakeFirstOrThrow(),
+    selectTrunks(deps.db)
+      .where(matching)
+      .orderBy('trunks.createdAt')
+      .orderBy('trunks.id')
+      .offset((query.page - 1) * query.per_page)
+      .limit(query.per_page)
+      .execute(),
   ]);
   return {
     items: rows.map(serializeTrunk),
@@ -36,8 +41,12 @@ export async function listTrunks(deps: TrunksDeps, query: z.infer<typeof trunkLi
 
 /** Our record next to what LiveKit holds right now for the trunk. */
 export async function trunkStatus(deps: TrunksDeps, idOrSlug: string) {
-  const trunk = await loadTrunk(deps.prisma, idOrSlug);
-  const rules = await deps.prisma.dispatchRuleTrunk.count({ where: { trunkId: trunk.id } });
+  const trunk = await getTrunk(deps.db, idOrSlug);
+  const { rules } = await deps.db
+    .selectFrom('dispatchRuleTrunks')
+    .select((eb) => eb.fn.countAll<number>().as('rules'))
+    .where('trunkId', '=', trunk.id)
+    .executeTakeFirstOrThrow();
   let livekit: Record<string, unknown>;
   try {
     const [inbound, outbound] = await Promise.all([
@@ -76,7 +85,7 @@ export async function trunkStatus(deps: TrunksDeps, idOrSlug: string) {
     id: trunk.id,
     status: trunk.status,
     sync: serializeTrunk(trunk).sync,
-    numbers: trunk.phoneNumbers.length,
+    numbers: trunk.numbers.length,
     dispatch_rules: rules,
     livekit,
     registration: { state: 'not_configured' },
@@ -88,7 +97,7 @@ export async function trunkStatus(deps: TrunksDeps, idOrSlug: string) {
  * admin who set it has it.
  */
 export async function trunkCredentials(deps: TrunksDeps, idOrSlug: string) {
-  const trunk = await loadTrunk(deps.prisma, idOrSlug);
+  const trunk = await getTrunk(deps.db, idOrSlug);
   const preset = getProviderPreset(trunk.provider as ProviderId);
   const { host, port } = deps.sipPublic;
   return {
@@ -97,7 +106,7 @@ export async function trunkCredentials(deps: TrunksDeps, idOrSlug: string) {
     inbound: trunk.supportsInbound
       ? {
           sip_uri: `sip:${host}:${port}`,
-          uri_per_number: trunk.phoneNumbers.map((n) => `sip:${n.number}@${host}:${port}`),
+          uri_per_number: trunk.numbers.map((n) => `sip:${n}@${host}:${port}`),
           transport: 'udp or tcp',
           allowed_source_addresses: trunk.allowedAddresses,
           digest_username: trunk.inboundUsername,
@@ -122,27 +131,39 @@ export async function trunkCredentials(deps: TrunksDeps, idOrSlug: string) {
 }
 
 export async function trunkSummary(deps: TrunksDeps) {
-  const [byStatus, byProvider, bySync, inbound, outbound, numbers] = await Promise.all([
-    deps.prisma.trunk.groupBy({ by: ['status'], _count: { _all: true } }),
-    deps.prisma.trunk.groupBy({ by: ['provider'], _count: { _all: true } }),
-    deps.prisma.trunk.groupBy({ by: ['syncState'], _count: { _all: true } }),
-    deps.prisma.trunk.count({ where: { supportsInbound: true } }),
-    deps.prisma.trunk.count({ where: { supportsOutbound: true } }),
-    deps.prisma.phoneNumber.count(),
+  const [row, byProvider, bySync, numbers] = await Promise.all([
+    deps.db
+      .selectFrom('trunks')
+      .select((eb) => [
+        eb.fn.countAll<number>().as('total'),
+        eb.fn.countAll<number>().filterWhere('status', '=', 'active').as('active'),
+        eb.fn.countAll<number>().filterWhere('supportsInbound', '=', true).as('inbound'),
+        eb.fn.countAll<number>().filterWhere('supportsOutbound', '=', true).as('outbound'),
+      ])
+      .executeTakeFirstOrThrow(),
+    deps.db
+      .selectFrom('trunks')
+      .select(['provider', (eb) => eb.fn.countAll<number>().as('count')])
+      .groupBy('provider')
+      .execute(),
+    deps.db
+      .selectFrom('trunks')
+      .select(['syncState', (eb) => eb.fn.countAll<number>().as('count')])
+      .groupBy('syncState')
+      .execute(),
+    deps.db
+      .selectFrom('phoneNumbers')
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .executeTakeFirstOrThrow(),
   ]);
-  const tally = <K extends string>(
-    rows: ({ _count: { _all: number } } & Record<K, string>)[],
-    key: K,
-  ) => Object.fromEntries(rows.map((row) => [row[key], row._count._all]));
-  const statuses = tally(byStatus, 'status');
   return {
-    total: Object.values(statuses).reduce((a, b) => a + b, 0),
-    active: statuses.active ?? 0,
-    inactive: statuses.inactive ?? 0,
-    inbound,
-    outbound,
-    numbers,
-    by_provider: tally(byProvider, 'provider'),
-    by_sync_state: tally(bySync, 'syncState'),
+    total: row.total,
+    active: row.active,
+    inactive: row.total - row.active,
+    inbound: row.inbound,
+    outbound: row.outbound,
+    numbers: numbers.count,
+    by_provider: Object.fromEntries(byProvider.map((r) => [r.provider, r.count])),
+    by_sync_state: Object.fromEntries(bySync.map((r) => [r.syncState, r.count])),
   };
 }

@@ -1,23 +1,17 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { audit, type Actor } from '../audit/index.js';
-import type { Prisma } from '../db/index.js';
-import { ApiError, badRequest, conflict, livekitToApiError, notFound } from '../http/errors.js';
-import { trunkWhere, type Db, type TrunksDeps } from './deps.js';
+import type { Db, Trunk, Tx } from '../db/index.js';
+import { badRequest, conflict, livekitToApiError } from '../http/errors.js';
+import { LivekitError } from '../livekit/index.js';
+import type { TrunksDeps } from './deps.js';
+import { applyInbound, applyOutbound } from './livekit-apply.js';
 import type { TrunkCreateInput, TrunkUpdateInput } from './schemas.js';
 import { serializeTrunk } from './serialize.js';
-import { syncTrunk, trunkWithNumbers, withSyncLock, type SyncOutcome, type Tx } from './sync.js';
+import { getTrunk, type TrunkWithNumbers } from './store.js';
+import { syncTrunk, withSyncLock, type SyncOutcome } from './sync.js';
 import { resolveTrunkSpec, type StoredTrunk, type TrunkSpec } from './trunk-spec.js';
 
 export type TrunkView = ReturnType<typeof serializeTrunk>;
-
-export async function loadTrunk(db: Db, idOrSlug: string) {
-  const trunk = await db.trunk.findUnique({
-    where: trunkWhere(idOrSlug) as Prisma.TrunkWhereUniqueInput,
-    include: trunkWithNumbers,
-  });
-  if (!trunk) throw notFound('trunk', idOrSlug);
-  return trunk;
-}
 
 function specOrThrow(result: ReturnType<typeof resolveTrunkSpec>): TrunkSpec {
   if (!result.ok) {
@@ -29,13 +23,28 @@ function specOrThrow(result: ReturnType<typeof resolveTrunkSpec>): TrunkSpec {
   return result.spec;
 }
 
-function columns(
-  spec: TrunkSpec,
-  deps: TrunksDeps,
-): Omit<Prisma.TrunkUncheckedCreateInput, 'trunkId'> {
+type TrunkColumns = Omit<
+  Trunk,
+  | 'id'
+  | 'trunkId'
+  | 'createdAt'
+  | 'livekitInboundId'
+  | 'livekitOutboundId'
+  | 'lastSyncedAt'
+  | 'lastDrift'
+  | 'lastDriftAt'
+  | 'syncError'
+  | 'inboundPasswordEnc'
+  | 'passwordEnc'
+> & {
+  inboundPasswordEnc?: string | null;
+  passwordEnc?: string | null;
+};
+
+function columns(spec: TrunkSpec, deps: TrunksDeps): TrunkColumns {
   const secret = (value: string | null | undefined) =>
     value === undefined ? undefined : value === null ? null : deps.box.encrypt(value);
-  return {
+  const out: TrunkColumns = {
     name: spec.name,
     provider: spec.provider,
     status: spec.status,
@@ -43,12 +52,10 @@ function columns(
     supportsOutbound: spec.supportsOutbound,
     allowedAddresses: spec.allowedAddresses,
     inboundUsername: spec.inboundUsername,
-    inboundPasswordEnc: secret(spec.inboundPassword),
     proxyAddress: spec.proxyAddress,
     proxyPort: spec.proxyPort,
     transport: spec.transport,
     username: spec.username,
-    passwordEnc: secret(spec.password),
     realm: spec.realm,
     fromHost: spec.fromHost,
     preferredCodecs: spec.preferredCodecs,
@@ -56,21 +63,13 @@ function columns(
     callsPerSecondLimit: spec.callsPerSecondLimit,
     numberFormat: spec.numberFormat,
     syncState: 'pending',
+    updatedAt: new Date(),
   };
-}
-
-async function assertNumbersFree(tx: Tx, numbers: string[], trunkId?: string): Promise<void> {
-  if (numbers.length === 0) return;
-  const taken = await tx.phoneNumber.findMany({
-    where: { number: { in: numbers }, ...(trunkId ? { NOT: { trunkId } } : {}) },
-    include: { trunk: { select: { trunkId: true } } },
-  });
-  if (taken.length > 0) {
-    throw conflict(
-      `numbers already belong to other trunks: ${taken.map((n) => `${n.number} (${n.trunk.trunkId})`).join(', ')}`,
-      { numbers: taken.map((n) => n.number) },
-    );
-  }
+  const inbound = secret(spec.inboundPassword);
+  const outbound = secret(spec.password);
+  if (inbound !== undefined) out.inboundPasswordEnc = inbound;
+  if (outbound !== undefined) out.passwordEnc = outbound;
+  return out;
 }
 
 function slugFrom(name: string): string {
@@ -80,6 +79,32 @@ function slugFrom(name: string): string {
     .replace(/^_+|_+$/g, '')
     .slice(0, 48);
   return `${base.length >= 2 ? base : 'trunk'}_${randomBytes(3).toString('hex')}`;
+}
+
+/** The database refuses duplicates; say which, naming the trunk that already has a number. */
+async function explainDuplicate(
+  db: Db,
+  error: unknown,
+  slug: string | undefined,
+  numbers: string[],
+): Promise<never> {
+  const pgError = error as { code?: string; constraint?: string };
+  if (pgError.code === '23505' && pgError.constraint === 'trunks_trunk_id_key') {
+    throw conflict(`a trunk with trunk_id ${JSON.stringify(slug)} already exists`);
+  }
+  if (pgError.code === '23505' && pgError.constraint === 'phone_numbers_number_key') {
+    const taken = await db
+      .selectFrom('phoneNumbers')
+      .innerJoin('trunks', 'trunks.id', 'phoneNumbers.trunkId')
+      .select(['phoneNumbers.number', 'trunks.trunkId'])
+      .where('phoneNumbers.number', 'in', numbers)
+      .execute();
+    throw conflict(
+      `numbers already belong to other trunks: ${taken.map((n) => `${n.number} (${n.trunkId})`).join(', ')}`,
+      { numbers: taken.map((n) => n.number) },
+    );
+  }
+  throw error;
 }
 
 /**
@@ -97,6 +122,15 @@ function finish(outcome: SyncOutcome, view: TrunkView): TrunkView {
   return view;
 }
 
+async function insertNumbers(tx: Tx, trunkId: string, numbers: string[]): Promise<void> {
+  if (numbers.length === 0) return;
+  const now = new Date();
+  await tx
+    .insertInto('phoneNumbers')
+    .values(numbers.map((number) => ({ id: randomUUID(), number, trunkId, updatedAt: now })))
+    .execute();
+}
+
 export async function createTrunk(
   deps: TrunksDeps,
   actor: Actor,
@@ -104,19 +138,16 @@ export async function createTrunk(
 ): Promise<TrunkView> {
   const spec = specOrThrow(resolveTrunkSpec(input));
   const slug = input.trunk_id ?? slugFrom(spec.name);
-  const { outcome, view } = await withSyncLock(deps.prisma, async (tx) => {
-    if (await tx.trunk.findUnique({ where: { trunkId: slug } })) {
-      throw conflict(`a trunk with trunk_id ${JSON.stringify(slug)} already exists`);
-    }
-    await assertNumbersFree(tx, spec.numbers);
-    const row = await tx.trunk.create({ data: { ...columns(spec, deps), trunkId: slug } });
-    if (spec.numbers.length > 0) {
-      await tx.phoneNumber.createMany({
-        data: spec.numbers.map((number) => ({ number, trunkId: row.id })),
-      });
-    }
-    const result = await syncTrunk(tx, deps, row.id);
-    const view = serializeTrunk(await loadTrunk(tx, row.id));
+  const { outcome, view } = await withSyncLock(deps.db, async (tx) => {
+    const row = await tx
+      .insertInto('trunks')
+      .values({ ...columns(spec, deps), id: randomUUID(), trunkId: slug })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await insertNumbers(tx, row.id, spec.numbers);
+    const trunk: TrunkWithNumbers = { ...row, numbers: [...spec.numbers].sort() };
+    const result = await syncTrunk(tx, deps, trunk);
+    const view = serializeTrunk(trunk);
     await audit(tx, actor, {
       action: 'trunk.create',
       entityType: 'trunk',
@@ -124,16 +155,14 @@ export async function createTrunk(
       details: view,
     });
     return { outcome: result, view };
-  });
+  }).catch((error: unknown) => explainDuplicate(deps.db, error, slug, spec.numbers));
   return finish(outcome, view);
 }
 
-function storedOf(trunk: Awaited<ReturnType<typeof loadTrunk>>): StoredTrunk {
+function storedOf(trunk: TrunkWithNumbers): StoredTrunk {
   return {
-    ...trunk,
-    status: trunk.status,
-    transport: trunk.transport,
-    numbers: trunk.phoneNumbers.map((n) => n.number),
+    ...(trunk as Omit<TrunkWithNumbers, 'status' | 'transport'> &
+      Pick<StoredTrunk, 'status' | 'transport'>),
     hasInboundPassword: Boolean(trunk.inboundPasswordEnc),
     hasPassword: Boolean(trunk.passwordEnc),
   };
@@ -142,29 +171,39 @@ function storedOf(trunk: Awaited<ReturnType<typeof loadTrunk>>): StoredTrunk {
 export async function updateTrunk(
   deps: TrunksDeps,
   actor: Actor,
-  idOrSlug: string,
+  ref: string,
   input: TrunkUpdateInput,
   action = 'trunk.update',
 ): Promise<TrunkView> {
-  const { outcome, view } = await withSyncLock(deps.prisma, async (tx) => {
-    const current = await loadTrunk(tx, idOrSlug);
+  let numbers: string[] = [];
+  const { outcome, view } = await withSyncLock(deps.db, async (tx) => {
+    const current = await getTrunk(tx, ref);
     const spec = specOrThrow(resolveTrunkSpec(input, storedOf(current)));
+    numbers = spec.numbers;
     if (input.numbers !== undefined) {
-      await assertNumbersFree(tx, spec.numbers, current.id);
-      await tx.phoneNumber.deleteMany({
-        where: { trunkId: current.id, number: { notIn: spec.numbers } },
-      });
-      const existing = new Set(current.phoneNumbers.map((n) => n.number));
-      const added = spec.numbers.filter((n) => !existing.has(n));
-      if (added.length > 0) {
-        await tx.phoneNumber.createMany({
-          data: added.map((number) => ({ number, trunkId: current.id })),
-        });
+      const removed = current.numbers.filter((n) => !spec.numbers.includes(n));
+      if (removed.length > 0) {
+        await tx
+          .deleteFrom('phoneNumbers')
+          .where('trunkId', '=', current.id)
+          .where('number', 'in', removed)
+          .execute();
       }
+      await insertNumbers(
+        tx,
+        current.id,
+        spec.numbers.filter((n) => !current.numbers.includes(n)),
+      );
     }
-    await tx.trunk.update({ where: { id: current.id }, data: columns(spec, deps) });
-    const result = await syncTrunk(tx, deps, current.id);
-    const view = serializeTrunk(await loadTrunk(tx, current.id));
+    const row = await tx
+      .updateTable('trunks')
+      .set(columns(spec, deps))
+      .where('id', '=', current.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    const trunk: TrunkWithNumbers = { ...row, numbers: [...spec.numbers].sort() };
+    const result = await syncTrunk(tx, deps, trunk);
+    const view = serializeTrunk(trunk);
     await audit(tx, actor, {
       action,
       entityType: 'trunk',
@@ -172,7 +211,7 @@ export async function updateTrunk(
       details: { before: serializeTrunk(current), after: view },
     });
     return { outcome: result, view };
-  });
+  }).catch((error: unknown) => explainDuplicate(deps.db, error, undefined, numbers));
   return finish(outcome, view);
 }
 
@@ -180,24 +219,30 @@ export async function updateTrunk(
  * Removes the trunk from LiveKit, then from the database. If LiveKit cannot be reached nothing
  * changes (503): a deleted trunk must stop accepting calls, so it is not deleted only on paper.
  */
-export async function deleteTrunk(deps: TrunksDeps, actor: Actor, idOrSlug: string): Promise<void> {
-  await withSyncLock(deps.prisma, async (tx) => {
-    const current = await loadTrunk(tx, idOrSlug);
-    const rules = await tx.dispatchRuleTrunk.findMany({
-      where: { trunkId: current.id },
-      include: { rule: { select: { name: true } } },
-    });
+export async function deleteTrunk(deps: TrunksDeps, actor: Actor, ref: string): Promise<void> {
+  await withSyncLock(deps.db, async (tx) => {
+    const current = await getTrunk(tx, ref);
+    const rules = await tx
+      .selectFrom('dispatchRuleTrunks')
+      .innerJoin('dispatchRules', 'dispatchRules.id', 'dispatchRuleTrunks.ruleId')
+      .select('dispatchRules.name')
+      .where('dispatchRuleTrunks.trunkId', '=', current.id)
+      .execute();
     if (rules.length > 0) {
       throw conflict(
-        `trunk is used by dispatch rules: ${rules.map((r) => r.rule.name).join(', ')}; remove it from them first`,
+        `trunk is used by dispatch rules: ${rules.map((r) => r.name).join(', ')}; remove it from them first`,
       );
     }
-    await tx.trunk.update({ where: { id: current.id }, data: { status: 'inactive' } });
-    const outcome = await syncTrunk(tx, deps, current.id);
-    if (outcome.state === 'pending') {
-      throw livekitToApiError(outcome.error, { stored: true, detail: 'nothing was deleted' });
+    try {
+      await applyInbound(deps.sip, current.livekitInboundId, null);
+      await applyOutbound(deps.sip, current.livekitOutboundId, null);
+    } catch (error) {
+      if (error instanceof LivekitError && error.kind === 'unavailable') {
+        throw livekitToApiError(error, { stored: true, detail: 'nothing was deleted' });
+      }
+      throw error;
     }
-    await tx.trunk.delete({ where: { id: current.id } });
+    await tx.deleteFrom('trunks').where('id', '=', current.id).execute();
     await audit(tx, actor, {
       action: 'trunk.delete',
       entityType: 'trunk',
@@ -210,16 +255,14 @@ export async function deleteTrunk(deps: TrunksDeps, actor: Actor, idOrSlug: stri
 export async function setTrunkStatus(
   deps: TrunksDeps,
   actor: Actor,
-  idOrSlug: string,
+  ref: string,
   status: 'active' | 'inactive',
 ): Promise<TrunkView> {
   return updateTrunk(
     deps,
     actor,
-    idOrSlug,
+    ref,
     { status },
     status === 'active' ? 'trunk.activate' : 'trunk.deactivate',
   );
 }
-
-export { ApiError };

@@ -87,8 +87,8 @@ export async function startTestGateway(options: GatewayOptions = {}): Promise<Te
     ...options.env,
   });
   const api = await startApi(config);
-  const prisma = api.database.prisma;
-  const adminKey = (await createApiKey(prisma, 'test-admin', 'admin')).key;
+  const db = api.database.db;
+  const adminKey = (await createApiKey(db, 'test-admin', 'admin')).key;
   const request: TestGateway['request'] = async (method, p, body, key = adminKey) => {
     const headers: Record<string, string> = {};
     if (key) headers.authorization = `Bearer ${key}`;
@@ -114,7 +114,7 @@ export async function startTestGateway(options: GatewayOptions = {}): Promise<Te
     databaseUrl: api.database.url,
     dataDir,
     sip: new SipClient(stack.livekitUrl, stack.apiKey, stack.apiSecret),
-    keyFor: async (role) => (await createApiKey(prisma, `test-${role}`, role)).key,
+    keyFor: async (role) => (await createApiKey(db, `test-${role}`, role)).key,
     request,
     async close() {
       await api.close();

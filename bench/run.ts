@@ -1,0 +1,37 @@
+/**
+ * `npm run bench`: each figure is measured against its baseline in the same run and printed as a
+ * ratio. Trunks: create, list and delete BENCH_TRUNKS (1,000) through our API vs SipClient.
+ */
+import { startBenchEnv } from './setup.js';
+import { throughApi, throughSipClient, type Timing } from './trunks.js';
+
+const count = Number(process.env.BENCH_TRUNKS ?? 1000);
+const TARGET = 1.5;
+
+function row(label: string, direct: number, ours: number): string {
+  return `${label.padEnd(10)} ${direct.toFixed(0).padStart(10)} ${ours.toFixed(0).padStart(10)} ${(ours / direct).toFixed(2).padStart(8)}x`;
+}
+
+const env = await startBenchEnv();
+try {
+  // Warm both paths (JIT, connection pools) so neither pays first-call costs in the figures.
+  await throughSipClient(env, 20);
+  await throughApi(env, 20);
+  const direct: Timing = await throughSipClient(env, count);
+  const ours: Timing = await throughApi(env, count);
+  const total = (t: Timing) => t.create + t.list + t.delete;
+  console.log(`\nTrunks: ${count} created, listed and deleted (ms, one run, same LiveKit)`);
+  console.log(
+    `${'operation'.padEnd(10)} ${'SipClient'.padStart(10)} ${'our API'.padStart(10)} ${'ratio'.padStart(9)}`,
+  );
+  console.log(row('create', direct.create, ours.create));
+  console.log(row('list', direct.list, ours.list));
+  console.log(row('delete', direct.delete, ours.delete));
+  console.log(row('total', total(direct), total(ours)));
+  const ratio = total(ours) / total(direct);
+  console.log(
+    `\nAPI overhead ratio ${ratio.toFixed(2)}x (target <= ${TARGET}x): ${ratio <= TARGET ? 'met' : 'NOT met'}`,
+  );
+} finally {
+  await env.close();
+}
