@@ -2,6 +2,7 @@
  * `npm run bench`: each figure is measured against its baseline in the same run and printed as a
  * ratio. Trunks: create, list and delete BENCH_TRUNKS (1,000) through our API vs SipClient.
  */
+import { measureFloor } from './floor.js';
 import { startBenchEnv } from './setup.js';
 import { throughApi, throughSipClient, type Timing } from './trunks.js';
 
@@ -31,6 +32,14 @@ try {
   const ratio = total(ours) / total(direct);
   console.log(
     `\nAPI overhead ratio ${ratio.toFixed(2)}x (target <= ${TARGET}x): ${ratio <= TARGET ? 'met' : 'NOT met'}`,
+  );
+  const floor = await measureFloor(env, env.databaseUrl);
+  const perWrite = floor.http + floor.commit;
+  const best = (total(direct) + 2 * count * perWrite) / total(direct);
+  console.log(
+    `Floor on this machine: HTTP round trip ${floor.http.toFixed(2)} ms + durable commit ` +
+      `${floor.commit.toFixed(2)} ms per write; an API adding only those to each create and ` +
+      `delete would be ${best.toFixed(2)}x.`,
   );
 } finally {
   await env.close();

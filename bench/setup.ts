@@ -4,22 +4,26 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { createApiKey } from '../src/apikeys/keys.js';
-import { loadConfig } from '../src/config/index.js';
 import { packageRoot } from '../src/config/paths.js';
-import { startApi, type RunningApi } from '../src/http/server.js';
+import { createDb, migrate } from '../src/db/index.js';
 import { startLocalStack, type LocalStack } from '../scripts/stack/local-stack.js';
-import { freePortBlock } from '../scripts/stack/ports.js';
+import { freePortBlock, freeTcpPort } from '../scripts/stack/ports.js';
+import { startProcess, waitUntil, type ManagedProcess } from '../scripts/stack/processes.js';
 
 const POSTGRES = process.env.BENCH_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 
 export interface BenchEnv {
   stack: LocalStack;
-  api: RunningApi;
+  apiUrl: string;
+  databaseUrl: string;
   adminKey: string;
   close(): Promise<void>;
 }
 
-/** The real stack on free loopback ports, and the API on a fresh PostgreSQL database. */
+/**
+ * The real stack on free loopback ports, and the API as its own process (as deployed) on a
+ * fresh PostgreSQL database.
+ */
 export async function startBenchEnv(): Promise<BenchEnv> {
   const base = await freePortBlock(160);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vg-bench-'));
@@ -49,26 +53,45 @@ export async function startBenchEnv(): Promise<BenchEnv> {
   await admin.end();
   const url = new URL(POSTGRES);
   url.pathname = `/${dbName}`;
-  const api = await startApi(
-    loadConfig({
-      DATABASE_URL: url.toString(),
-      GATEWAY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-      GATEWAY_DATA_DIR: dataDir,
-      API_PORT: '0',
-      LIVEKIT_URL: stack.livekitUrl,
-      LIVEKIT_API_KEY: keys.apiKey,
-      LIVEKIT_API_SECRET: keys.apiSecret,
-      RECONCILE_INTERVAL_SECONDS: '0',
-      LOG_LEVEL: 'silent',
-    }),
+  await migrate(url.toString());
+  const db = createDb(url.toString(), 1);
+  const adminKey = (await createApiKey(db, 'bench', 'admin')).key;
+  await db.destroy();
+
+  const apiPort = await freeTcpPort();
+  const api: ManagedProcess = startProcess(
+    'api',
+    process.execPath,
+    ['--import', 'tsx', 'src/http/main.ts'],
+    {
+      logDir: path.join(dataDir, 'logs'),
+      cwd: packageRoot(),
+      env: {
+        ...process.env,
+        DATABASE_URL: url.toString(),
+        GATEWAY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+        GATEWAY_DATA_DIR: dataDir,
+        API_PORT: String(apiPort),
+        LIVEKIT_URL: stack.livekitUrl,
+        LIVEKIT_API_KEY: keys.apiKey,
+        LIVEKIT_API_SECRET: keys.apiSecret,
+        RECONCILE_INTERVAL_SECONDS: '0',
+        LOG_LEVEL: 'warn',
+      },
+    },
   );
-  const adminKey = (await createApiKey(api.database.db, 'bench', 'admin')).key;
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  await waitUntil(`api (log: ${api.logFile})`, async () => (await fetch(`${apiUrl}/health`)).ok, {
+    timeoutMs: 30_000,
+    exited: api.exited,
+  });
   return {
     stack,
-    api,
+    apiUrl,
+    databaseUrl: url.toString(),
     adminKey,
     async close() {
-      await api.close();
+      await api.stop();
       await stack.stop();
       const c = new pg.Client({ connectionString: POSTGRES });
       await c.connect();

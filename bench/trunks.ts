@@ -44,7 +44,7 @@ export async function throughSipClient(env: BenchEnv, count: number): Promise<Ti
 export async function throughApi(env: BenchEnv, count: number): Promise<Timing> {
   const headers = { authorization: `Bearer ${env.adminKey}`, 'content-type': 'application/json' };
   const call = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${env.api.url}${path}`, {
+    const response = await fetch(`${env.apiUrl}${path}`, {
       method,
       headers,
       body: body ? JSON.stringify(body) : undefined,

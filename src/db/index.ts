@@ -1,10 +1,4 @@
-import {
-  CamelCasePlugin,
-  Kysely,
-  PostgresDialect,
-  type Selectable,
-  type Transaction,
-} from 'kysely';
+import { CamelCasePlugin, Kysely, PostgresDialect, type Selectable } from 'kysely';
 import pg from 'pg';
 import type { GatewayConfig } from '../config/index.js';
 import { startEmbeddedPostgres } from './embedded.js';
@@ -24,7 +18,8 @@ export type {
 
 export type DB = Tables.DB;
 export type Db = Kysely<DB>;
-export type Tx = Transaction<DB>;
+/** A connection inside an open transaction (ours, or Kysely's `transaction()`). */
+export type Tx = Kysely<DB>;
 export type ApiKey = Selectable<Tables.ApiKey>;
 export type AuditLog = Selectable<Tables.AuditLog>;
 export type AgentProfile = Selectable<Tables.AgentProfile>;

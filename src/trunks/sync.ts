@@ -1,3 +1,4 @@
+import { auditRow, type Actor, type AuditEntry } from '../audit/index.js';
 import { sql, type Db, type Tx } from '../db/index.js';
 import { LivekitError } from '../livekit/index.js';
 import type { SyncDeps } from './deps.js';
@@ -15,9 +16,17 @@ const SYNC_LOCK_KEY = 0x56474c4b; // "VGLK"
  */
 export async function withSyncLock<T>(db: Db, work: (tx: Tx) => Promise<T>): Promise<T> {
   try {
-    return await db.transaction().execute(async (tx) => {
-      await sql`SELECT pg_advisory_xact_lock(${sql.lit(SYNC_LOCK_KEY)})`.execute(tx);
-      return work(tx);
+    return await db.connection().execute(async (tx) => {
+      // One round trip: a query without parameters goes as a simple query, which may hold two.
+      await sql`BEGIN; SELECT pg_advisory_xact_lock(${sql.lit(SYNC_LOCK_KEY)})`.execute(tx);
+      try {
+        const result = await work(tx);
+        await sql`COMMIT`.execute(tx);
+        return result;
+      } catch (error) {
+        await sql`ROLLBACK`.execute(tx).catch(() => undefined);
+        throw error;
+      }
     });
   } catch (error) {
     if (error instanceof LivekitError) error.stored = false;
@@ -26,6 +35,40 @@ export async function withSyncLock<T>(db: Db, work: (tx: Tx) => Promise<T>): Pro
 }
 
 export type SyncOutcome = { state: 'in_sync' } | { state: 'pending'; error: LivekitError };
+
+export interface SyncTrunkOptions {
+  /** Written in the same statement as the outcome. */
+  audit?: { actor: Actor; entry: (trunk: TrunkWithNumbers) => AuditEntry };
+  /** A trunk created in this transaction: no dispatch rule can name it yet. */
+  isNew?: boolean;
+}
+
+type SyncColumns = Partial<
+  Pick<
+    TrunkWithNumbers,
+    'livekitInboundId' | 'livekitOutboundId' | 'syncState' | 'syncError' | 'lastSyncedAt'
+  >
+>;
+
+/** Updates the trunk's sync columns and, in the same statement, appends the audit entry. */
+async function recordOutcome(
+  tx: Tx,
+  trunk: TrunkWithNumbers,
+  columns: SyncColumns,
+  options: SyncTrunkOptions,
+): Promise<void> {
+  Object.assign(trunk, columns);
+  const update = tx.updateTable('trunks').set(columns).where('id', '=', trunk.id);
+  if (!options.audit) {
+    await update.execute();
+    return;
+  }
+  await tx
+    .with('updated', () => update.returning('id'))
+    .insertInto('auditLog')
+    .values(auditRow(options.audit.actor, options.audit.entry(trunk)))
+    .execute();
+}
 
 /**
  * Writes one trunk's desired state to LiveKit and records the outcome on the row (which the
@@ -37,6 +80,7 @@ export async function syncTrunk(
   tx: Tx,
   deps: SyncDeps,
   trunk: TrunkWithNumbers,
+  options: SyncTrunkOptions = {},
 ): Promise<SyncOutcome> {
   const createdHere: string[] = [];
   try {
@@ -52,25 +96,19 @@ export async function syncTrunk(
       desiredOutbound(trunk, deps.box),
     );
     const previousInbound = trunk.livekitInboundId;
-    Object.assign(trunk, {
-      livekitInboundId: inboundId,
-      livekitOutboundId: outboundId,
-      syncState: 'in_sync',
-      syncError: null,
-      lastSyncedAt: new Date(),
-    });
-    await tx
-      .updateTable('trunks')
-      .set({
-        livekitInboundId: trunk.livekitInboundId,
-        livekitOutboundId: trunk.livekitOutboundId,
-        syncState: trunk.syncState,
+    await recordOutcome(
+      tx,
+      trunk,
+      {
+        livekitInboundId: inboundId,
+        livekitOutboundId: outboundId,
+        syncState: 'in_sync',
         syncError: null,
-        lastSyncedAt: trunk.lastSyncedAt,
-      })
-      .where('id', '=', trunk.id)
-      .execute();
-    if (inboundId !== previousInbound) await syncRulesOfTrunk(tx, deps, trunk.id);
+        lastSyncedAt: new Date(),
+      },
+      options,
+    );
+    if (inboundId !== previousInbound && !options.isNew) await syncRulesOfTrunk(tx, deps, trunk.id);
     return { state: 'in_sync' };
   } catch (error) {
     if (!(error instanceof LivekitError)) throw error;
@@ -78,12 +116,7 @@ export async function syncTrunk(
       for (const id of createdHere) await deps.sip.deleteSipTrunk(id).catch(() => undefined);
       throw error;
     }
-    Object.assign(trunk, { syncState: 'pending', syncError: error.message });
-    await tx
-      .updateTable('trunks')
-      .set({ syncState: 'pending', syncError: error.message })
-      .where('id', '=', trunk.id)
-      .execute();
+    await recordOutcome(tx, trunk, { syncState: 'pending', syncError: error.message }, options);
     return { state: 'pending', error };
   }
 }

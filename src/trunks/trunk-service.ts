@@ -1,13 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { audit, type Actor } from '../audit/index.js';
-import type { Db, Trunk, Tx } from '../db/index.js';
-import { badRequest, conflict, livekitToApiError } from '../http/errors.js';
+import { auditRow, type Actor } from '../audit/index.js';
+import { sql, type Db, type Trunk, type Tx } from '../db/index.js';
+import { badRequest, conflict, livekitToApiError, notFound } from '../http/errors.js';
 import { LivekitError } from '../livekit/index.js';
 import type { TrunksDeps } from './deps.js';
 import { applyInbound, applyOutbound } from './livekit-apply.js';
 import type { TrunkCreateInput, TrunkUpdateInput } from './schemas.js';
 import { serializeTrunk } from './serialize.js';
-import { getTrunk, type TrunkWithNumbers } from './store.js';
+import { getTrunk, isUuid, selectTrunks, type TrunkWithNumbers } from './store.js';
 import { syncTrunk, withSyncLock, type SyncOutcome } from './sync.js';
 import { resolveTrunkSpec, type StoredTrunk, type TrunkSpec } from './trunk-spec.js';
 
@@ -122,13 +122,14 @@ function finish(outcome: SyncOutcome, view: TrunkView): TrunkView {
   return view;
 }
 
-async function insertNumbers(tx: Tx, trunkId: string, numbers: string[]): Promise<void> {
-  if (numbers.length === 0) return;
+function numberRows(trunkId: string, numbers: string[]) {
   const now = new Date();
-  await tx
-    .insertInto('phoneNumbers')
-    .values(numbers.map((number) => ({ id: randomUUID(), number, trunkId, updatedAt: now })))
-    .execute();
+  return numbers.map((number) => ({ id: randomUUID(), number, trunkId, updatedAt: now }));
+}
+
+async function insertNumbers(tx: Tx, trunkId: string, numbers: string[]): Promise<void> {
+  if (numbers.length > 0)
+    await tx.insertInto('phoneNumbers').values(numberRows(trunkId, numbers)).execute();
 }
 
 export async function createTrunk(
@@ -138,23 +139,38 @@ export async function createTrunk(
 ): Promise<TrunkView> {
   const spec = specOrThrow(resolveTrunkSpec(input));
   const slug = input.trunk_id ?? slugFrom(spec.name);
+  const id = randomUUID();
   const { outcome, view } = await withSyncLock(deps.db, async (tx) => {
-    const row = await tx
+    // The trunk and its numbers in one statement; the ids are ours, so neither waits for the other.
+    const insertTrunk = tx
       .insertInto('trunks')
-      .values({ ...columns(spec, deps), id: randomUUID(), trunkId: slug })
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    await insertNumbers(tx, row.id, spec.numbers);
-    const trunk: TrunkWithNumbers = { ...row, numbers: [...spec.numbers].sort() };
-    const result = await syncTrunk(tx, deps, trunk);
-    const view = serializeTrunk(trunk);
-    await audit(tx, actor, {
-      action: 'trunk.create',
-      entityType: 'trunk',
-      entityId: row.id,
-      details: view,
+      .values({ ...columns(spec, deps), id, trunkId: slug })
+      .returningAll();
+    const row =
+      spec.numbers.length > 0
+        ? await tx
+            .with('trunk', () => insertTrunk)
+            .with('numbers', (qb) =>
+              qb.insertInto('phoneNumbers').values(numberRows(id, spec.numbers)),
+            )
+            .selectFrom('trunk')
+            .selectAll()
+            .executeTakeFirstOrThrow()
+        : await insertTrunk.executeTakeFirstOrThrow();
+    const trunk: TrunkWithNumbers = { ...(row as Trunk), numbers: [...spec.numbers].sort() };
+    const result = await syncTrunk(tx, deps, trunk, {
+      isNew: true,
+      audit: {
+        actor,
+        entry: (t) => ({
+          action: 'trunk.create',
+          entityType: 'trunk',
+          entityId: id,
+          details: serializeTrunk(t),
+        }),
+      },
     });
-    return { outcome: result, view };
+    return { outcome: result, view: serializeTrunk(trunk) };
   }).catch((error: unknown) => explainDuplicate(deps.db, error, slug, spec.numbers));
   return finish(outcome, view);
 }
@@ -202,17 +218,40 @@ export async function updateTrunk(
       .returningAll()
       .executeTakeFirstOrThrow();
     const trunk: TrunkWithNumbers = { ...row, numbers: [...spec.numbers].sort() };
-    const result = await syncTrunk(tx, deps, trunk);
-    const view = serializeTrunk(trunk);
-    await audit(tx, actor, {
-      action,
-      entityType: 'trunk',
-      entityId: current.id,
-      details: { before: serializeTrunk(current), after: view },
+    const before = serializeTrunk(current);
+    const result = await syncTrunk(tx, deps, trunk, {
+      audit: {
+        actor,
+        entry: (t) => ({
+          action,
+          entityType: 'trunk',
+          entityId: current.id,
+          details: { before, after: serializeTrunk(t) },
+        }),
+      },
     });
+    const view = serializeTrunk(trunk);
     return { outcome: result, view };
   }).catch((error: unknown) => explainDuplicate(deps.db, error, undefined, numbers));
   return finish(outcome, view);
+}
+
+/** The trunk and the names of the dispatch rules scoped to it, in one query. */
+async function findTrunkWithRules(tx: Tx, ref: string) {
+  const trunk = await selectTrunks(tx)
+    .select(
+      sql<
+        string[]
+      >`coalesce((select array_agg(r.name order by r.name) from dispatch_rule_trunks l join dispatch_rules r on r.id = l.rule_id where l.trunk_id = trunks.id), '{}')`.as(
+        'ruleNames',
+      ),
+    )
+    .where((eb) =>
+      isUuid(ref) ? eb('trunks.id', '=', ref.toLowerCase()) : eb('trunks.trunkId', '=', ref),
+    )
+    .executeTakeFirst();
+  if (!trunk) throw notFound('trunk', ref);
+  return trunk;
 }
 
 /**
@@ -221,16 +260,10 @@ export async function updateTrunk(
  */
 export async function deleteTrunk(deps: TrunksDeps, actor: Actor, ref: string): Promise<void> {
   await withSyncLock(deps.db, async (tx) => {
-    const current = await getTrunk(tx, ref);
-    const rules = await tx
-      .selectFrom('dispatchRuleTrunks')
-      .innerJoin('dispatchRules', 'dispatchRules.id', 'dispatchRuleTrunks.ruleId')
-      .select('dispatchRules.name')
-      .where('dispatchRuleTrunks.trunkId', '=', current.id)
-      .execute();
-    if (rules.length > 0) {
+    const current = await findTrunkWithRules(tx, ref);
+    if (current.ruleNames.length > 0) {
       throw conflict(
-        `trunk is used by dispatch rules: ${rules.map((r) => r.name).join(', ')}; remove it from them first`,
+        `trunk is used by dispatch rules: ${current.ruleNames.join(', ')}; remove it from them first`,
       );
     }
     try {
@@ -242,13 +275,17 @@ export async function deleteTrunk(deps: TrunksDeps, actor: Actor, ref: string): 
       }
       throw error;
     }
-    await tx.deleteFrom('trunks').where('id', '=', current.id).execute();
-    await audit(tx, actor, {
+    const entry = {
       action: 'trunk.delete',
       entityType: 'trunk',
       entityId: current.id,
       details: serializeTrunk(current),
-    });
+    };
+    await tx
+      .with('deleted', (qb) => qb.deleteFrom('trunks').where('id', '=', current.id).returning('id'))
+      .insertInto('auditLog')
+      .values(auditRow(actor, entry))
+      .execute();
   });
 }
 
