@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 export interface SippRun {
   /** Resolves with sipp's exit code (0: every call succeeded). */
@@ -39,7 +42,9 @@ export function sippCall(options: {
     ...(options.caller ? ['-set', 'caller', options.caller] : []),
     ...(options.extraArgs ?? []),
   ];
-  const child = spawn('sipp', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // sipp writes its error log into the working folder: keep it out of the repository.
+  const cwd = mkdtempSync(path.join(os.tmpdir(), 'vg-sipp-'));
+  const child = spawn('sipp', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
