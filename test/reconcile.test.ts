@@ -130,6 +130,28 @@ describe('reconcile with LiveKit', () => {
     );
   });
 
+  it('the periodic reconcile repairs drift with no request', async () => {
+    const periodic = await startTestGateway({
+      databaseUrl: gw.databaseUrl,
+      encryptionKey: gw.encryptionKey,
+      env: { RECONCILE_INTERVAL_SECONDS: '1' },
+    });
+    try {
+      const id = (await trunkView()).sync.livekit_inbound_trunk_id;
+      await gw.sip.deleteSipTrunk(id);
+      const deadline = Date.now() + 5000;
+      let restored: string[] = [];
+      while (restored.length === 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        restored = (await gw.sip.listSipInboundTrunk()).map((t) => t.sipTrunkId);
+      }
+      expect(restored).toHaveLength(1);
+      expect(restored[0]).toBe((await trunkView()).sync.livekit_inbound_trunk_id);
+    } finally {
+      await periodic.api.close();
+    }
+  });
+
   it('an operator may reconcile; a viewer may not', async () => {
     const viewer = await gw.keyFor('viewer');
     const operator = await gw.keyFor('operator');

@@ -22,6 +22,7 @@ export interface TestGateway {
   adminKey: string;
   databaseUrl: string;
   dataDir: string;
+  encryptionKey: string;
   sip: SipClient;
   keyFor(role: Role): Promise<string>;
   request(
@@ -113,6 +114,7 @@ export async function startTestGateway(options: GatewayOptions = {}): Promise<Te
     adminKey,
     databaseUrl: api.database.url,
     dataDir,
+    encryptionKey,
     sip: new SipClient(stack.livekitUrl, stack.apiKey, stack.apiSecret),
     keyFor: async (role) => (await createApiKey(db, `test-${role}`, role)).key,
     request,
