@@ -73,6 +73,7 @@ async function main() {
     ports,
     keys,
     redisAddress: env.REDIS_ADDRESS,
+    webhookUrls: [`http://127.0.0.1:${apiPort}/webhooks/livekit`],
     log: say,
   });
   say(

@@ -9,6 +9,8 @@ export interface GatewayConfig {
   livekit: { url: string; apiKey: string; apiSecret: string; timeoutMs: number };
   sipPublic: { host: string; port: number };
   reconcile: { intervalSeconds: number; mode: 'repair' | 'report' };
+  webhooks: { livekitBodyLimit: string; livekitClockToleranceSeconds: number };
+  calls: { reconcileIntervalSeconds: number };
   log: { level: string; redactPii: boolean };
 }
 
@@ -49,6 +51,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     },
     sipPublic: { host: e.SIP_PUBLIC_HOST, port: e.SIP_PUBLIC_PORT },
     reconcile: { intervalSeconds: e.RECONCILE_INTERVAL_SECONDS, mode: e.RECONCILE_MODE },
+    webhooks: {
+      livekitBodyLimit: e.LIVEKIT_WEBHOOK_BODY_LIMIT,
+      livekitClockToleranceSeconds: e.LIVEKIT_WEBHOOK_CLOCK_TOLERANCE_SECONDS,
+    },
+    calls: { reconcileIntervalSeconds: e.CALLS_RECONCILE_INTERVAL_SECONDS },
     log: { level: e.LOG_LEVEL, redactPii: e.LOG_REDACT_PII },
   };
 }

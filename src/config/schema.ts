@@ -32,6 +32,12 @@ export const envSchema = z.object({
   RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(60),
   /** repair: drift is reported and then fixed. report: drift is only reported. */
   RECONCILE_MODE: z.enum(['repair', 'report']).default('repair'),
+  /** Largest LiveKit webhook accepted; larger ones get 413 and are not stored. */
+  LIVEKIT_WEBHOOK_BODY_LIMIT: z.string().default('1mb'),
+  /** Clock skew tolerated on LiveKit's webhook tokens. */
+  LIVEKIT_WEBHOOK_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(10),
+  /** Seconds between checks of open call records against LiveKit's rooms; 0 disables. */
+  CALLS_RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(60),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** When true, the `pii` field of log lines (phone numbers, SIP URIs) is replaced. */
   LOG_REDACT_PII: bool.default(true),

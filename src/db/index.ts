@@ -26,6 +26,7 @@ export type AgentProfile = Selectable<Tables.AgentProfile>;
 export type Trunk = Selectable<Tables.Trunk>;
 export type PhoneNumber = Selectable<Tables.PhoneNumber>;
 export type DispatchRule = Selectable<Tables.DispatchRule>;
+export type Call = Selectable<Tables.Call>;
 
 export interface Database {
   db: Db;

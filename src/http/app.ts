@@ -2,12 +2,14 @@ import express, { type Express } from 'express';
 import { Counter, Histogram } from 'prom-client';
 import { agentProfilesRouter } from '../agent/profiles-routes.js';
 import { apiKeysRouter } from '../apikeys/routes.js';
+import { callsRouter } from '../calls/routes.js';
 import { auditRouter } from '../audit/routes.js';
 import type { GatewayConfig, Logger } from '../config/index.js';
 import { metricsRegistry } from '../config/metrics.js';
 import { sql, type Db, type SecretBox } from '../db/index.js';
 import type { LivekitClients } from '../livekit/index.js';
 import { trunksRouter } from '../trunks/index.js';
+import { livekitWebhookRouter } from '../webhooks/livekit/routes.js';
 import { authenticate } from './auth.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 
@@ -48,6 +50,17 @@ export function createApp(deps: AppDeps): Express {
     });
     next();
   });
+  // Before the JSON parser: LiveKit's signature covers the raw body.
+  app.use(
+    livekitWebhookRouter({
+      db: deps.db,
+      logger: deps.logger,
+      apiKey: deps.config.livekit.apiKey,
+      apiSecret: deps.config.livekit.apiSecret,
+      bodyLimit: deps.config.webhooks.livekitBodyLimit,
+      clockToleranceSeconds: deps.config.webhooks.livekitClockToleranceSeconds,
+    }),
+  );
   app.use(express.json({ limit: deps.config.api.bodyLimit, strict: true }));
 
   app.get('/health', (_req, res) => {
@@ -95,6 +108,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(apiKeysRouter(deps.db));
   api.use(auditRouter(deps.db));
   api.use(agentProfilesRouter(deps.db));
+  api.use(callsRouter(deps.db, { rooms: deps.livekit.rooms, logger: deps.logger }));
   app.use('/api', api);
 
   app.use(notFoundHandler);

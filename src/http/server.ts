@@ -3,6 +3,7 @@ import { loadConfig, createLogger, type GatewayConfig, type Logger } from '../co
 import { loadEncryptionKey, openDatabase, SecretBox, type Database } from '../db/index.js';
 import { createLivekitClients } from '../livekit/index.js';
 import { reconcile, startReconcileLoop } from '../trunks/index.js';
+import { startCallsReconcileLoop } from '../calls/reconcile.js';
 import { createApp } from './app.js';
 
 export interface RunningApi {
@@ -47,6 +48,10 @@ export async function startApi(
       ),
     )
     .catch((error: unknown) => log.error({ err: error }, 'startup reconcile failed'));
+  const stopCallsLoop = startCallsReconcileLoop(
+    { db: database.db, rooms: livekit.rooms, logger: log },
+    config.calls.reconcileIntervalSeconds,
+  );
   const stopLoop = startReconcileLoop(
     trunkDeps,
     config.reconcile.intervalSeconds,
@@ -60,6 +65,7 @@ export async function startApi(
     logger: log,
     async close() {
       stopLoop();
+      stopCallsLoop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;

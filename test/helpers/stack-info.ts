@@ -8,6 +8,9 @@ export interface StackInfo {
   apiKey: string;
   apiSecret: string;
   logDir: string;
+  livekitWsUrl: string;
+  /** The port LiveKit sends webhooks to (POST /webhooks/livekit). */
+  webhookPort: number;
 }
 
 /** Carves a block of free loopback ports (see freePortBlock) into the stack's ports. */

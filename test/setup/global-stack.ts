@@ -6,7 +6,7 @@ import type { TestProject } from 'vitest/node';
 import { packageRoot } from '../../src/config/paths.js';
 import { startLocalStack } from '../../scripts/stack/local-stack.js';
 import { stackPortsFrom, type StackInfo } from '../helpers/stack-info.js';
-import { freePortBlock } from '../../scripts/stack/ports.js';
+import { freePortBlock, freeTcpPort } from '../../scripts/stack/ports.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -25,11 +25,14 @@ export default async function setup(project: TestProject) {
     apiKey: `APItest${randomBytes(4).toString('hex')}`,
     apiSecret: randomBytes(32).toString('base64url'),
   };
+  // LiveKit sends its webhooks here; a test that wants them runs its gateway on this port.
+  const webhookPort = await freeTcpPort();
   const stack = await startLocalStack({
     root: packageRoot(),
     dataDir,
     ports,
     keys,
+    webhookUrls: [`http://127.0.0.1:${webhookPort}/webhooks/livekit`],
     log: (line) => console.log(`[global-stack] ${line}`),
   });
   project.provide('stack', {
@@ -40,6 +43,8 @@ export default async function setup(project: TestProject) {
     apiKey: keys.apiKey,
     apiSecret: keys.apiSecret,
     logDir: stack.logDir,
+    livekitWsUrl: stack.livekitWsUrl,
+    webhookPort,
   });
   return async () => {
     await stack.stop();

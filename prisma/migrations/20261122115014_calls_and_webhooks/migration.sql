@@ -13,6 +13,7 @@ CREATE TABLE "calls" (
     "participant_identity" TEXT,
     "participant_sid" TEXT,
     "direction" "CallDirection" NOT NULL,
+    "channel" TEXT NOT NULL DEFAULT 'sip',
     "status" "CallStatus" NOT NULL,
     "trunk_id" UUID,
     "livekit_trunk_id" TEXT,

@@ -1,0 +1,230 @@
+import { DisconnectReason, ParticipantInfo_Kind, type ParticipantInfo } from '@livekit/protocol';
+import type { WebhookEvent } from 'livekit-server-sdk';
+import { randomUUID } from 'node:crypto';
+import type { Db, Tx } from '../db/index.js';
+
+/** LiveKit's events that change call records; other verified events are stored only. */
+export const callEventNames = new Set([
+  'room_started',
+  'room_finished',
+  'participant_joined',
+  'participant_left',
+  'participant_connection_aborted',
+  'track_published',
+]);
+
+const OPEN = ['ringing', 'active'] as const;
+
+/** A phone caller (SIP) or a web user (standard participant): each is a call. */
+function isCaller(p: ParticipantInfo): boolean {
+  return p.kind === ParticipantInfo_Kind.SIP || p.kind === ParticipantInfo_Kind.STANDARD;
+}
+
+function seconds(value: bigint | undefined): Date {
+  return value ? new Date(Number(value) * 1000) : new Date();
+}
+
+/** Who ended the call, from LiveKit's disconnect reason. */
+export function endOf(reason: DisconnectReason): { endReason: string; hungUpBy: string } {
+  const name = (DisconnectReason[reason] ?? 'UNKNOWN_REASON').toLowerCase();
+  switch (reason) {
+    case DisconnectReason.CLIENT_INITIATED:
+      return { endReason: 'caller_hangup', hungUpBy: 'caller' };
+    case DisconnectReason.PARTICIPANT_REMOVED:
+      return { endReason: 'removed', hungUpBy: 'agent' };
+    case DisconnectReason.ROOM_DELETED:
+    case DisconnectReason.ROOM_CLOSED:
+      return { endReason: name, hungUpBy: 'agent' };
+    default:
+      return { endReason: name, hungUpBy: 'system' };
+  }
+}
+
+/** What LiveKit SIP tells about the call in the participant's sip.* attributes. */
+function sipDetails(p: ParticipantInfo) {
+  const a = p.attributes;
+  return {
+    sipCallId: a['sip.callID'] || null,
+    livekitTrunkId: a['sip.trunkID'] || null,
+    remoteNumber: a['sip.phoneNumber'] || null,
+    trunkNumber: a['sip.trunkPhoneNumber'] || null,
+    callStatus: a['sip.callStatus'] || null,
+  };
+}
+
+async function openCallFor(tx: Tx, roomName: string, p: ParticipantInfo) {
+  return tx
+    .selectFrom('calls')
+    .selectAll()
+    .where('roomName', '=', roomName)
+    .where('participantSid', '=', p.sid)
+    .orderBy('startedAt', 'desc')
+    .executeTakeFirst();
+}
+
+async function addEvent(tx: Tx, callId: string, at: Date, type: string, data: unknown = {}) {
+  await tx
+    .insertInto('callEvents')
+    .values({ callId, at, type, data: JSON.stringify(data) })
+    .execute();
+}
+
+/** Opens (or updates) the call record of a caller who joined a room. */
+export async function callerJoined(
+  tx: Tx,
+  roomName: string,
+  roomSid: string | null,
+  p: ParticipantInfo,
+  at: Date,
+) {
+  const existing = await openCallFor(tx, roomName, p);
+  const sip = p.kind === ParticipantInfo_Kind.SIP ? sipDetails(p) : undefined;
+  const answered = !sip || sip.callStatus === 'active';
+  if (existing) {
+    if (answered && !existing.answeredAt) {
+      await tx
+        .updateTable('calls')
+        .set({ status: 'active', answeredAt: at, updatedAt: new Date() })
+        .where('id', '=', existing.id)
+        .execute();
+    }
+    return existing.id;
+  }
+  let trunkId: string | null = null;
+  let direction: 'inbound' | 'outbound' = 'inbound';
+  if (sip?.livekitTrunkId) {
+    const trunk = await tx
+      .selectFrom('trunks')
+      .select(['id', 'livekitOutboundId'])
+      .where((eb) =>
+        eb.or([
+          eb('livekitInboundId', '=', sip.livekitTrunkId),
+          eb('livekitOutboundId', '=', sip.livekitTrunkId),
+        ]),
+      )
+      .executeTakeFirst();
+    trunkId = trunk?.id ?? null;
+    if (trunk?.livekitOutboundId === sip.livekitTrunkId) direction = 'outbound';
+  }
+  const id = randomUUID();
+  const inserted = await tx
+    .insertInto('calls')
+    .values({
+      id,
+      sipCallId: sip?.sipCallId ?? null,
+      roomName,
+      roomSid,
+      participantIdentity: p.identity,
+      participantSid: p.sid,
+      direction,
+      channel: sip ? 'sip' : 'web',
+      status: answered ? 'active' : 'ringing',
+      trunkId,
+      livekitTrunkId: sip?.livekitTrunkId ?? null,
+      // Inbound: the remote party called our number. Outbound: we called the remote party.
+      fromNumber:
+        direction === 'inbound' ? (sip?.remoteNumber ?? null) : (sip?.trunkNumber ?? null),
+      toNumber: direction === 'inbound' ? (sip?.trunkNumber ?? null) : (sip?.remoteNumber ?? null),
+      startedAt: at,
+      answeredAt: answered ? at : null,
+    })
+    .onConflict((oc) => oc.column('sipCallId').doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  if (!inserted) return undefined;
+  await addEvent(tx, id, at, 'joined', {
+    identity: p.identity,
+    call_status: sip?.callStatus ?? null,
+  });
+  return id;
+}
+
+/** Closes a caller's call record. */
+export async function callerLeft(
+  tx: Tx,
+  roomName: string,
+  p: ParticipantInfo,
+  at: Date,
+  type: string,
+) {
+  const call = await openCallFor(tx, roomName, p);
+  // A record the calls reconcile closed before this (late) event came takes the true reason.
+  const closedByReconcile = call?.endReason === 'lost_end_event';
+  if (!call || (!(OPEN as readonly string[]).includes(call.status) && !closedByReconcile)) return;
+  const { endReason, hungUpBy } =
+    type === 'participant_connection_aborted'
+      ? { endReason: 'connection_aborted', hungUpBy: 'system' }
+      : endOf(p.disconnectReason);
+  await closeCall(tx, call, at, endReason, hungUpBy);
+}
+
+export async function closeCall(
+  tx: Tx,
+  call: { id: string; answeredAt: Date | null; startedAt: Date },
+  at: Date,
+  endReason: string,
+  hungUpBy: string,
+) {
+  await tx
+    .updateTable('calls')
+    .set({
+      status: call.answeredAt ? 'ended' : 'failed',
+      endedAt: at,
+      durationSeconds: call.answeredAt
+        ? Math.max(0, Math.round((at.getTime() - call.answeredAt.getTime()) / 1000))
+        : 0,
+      endReason,
+      hungUpBy,
+      updatedAt: new Date(),
+    })
+    .where('id', '=', call.id)
+    .execute();
+  await addEvent(tx, call.id, at, 'ended', { end_reason: endReason, hung_up_by: hungUpBy });
+}
+
+/** Applies one verified LiveKit event to the call records, in the caller's transaction. */
+export async function applyLivekitEvent(tx: Tx, event: WebhookEvent): Promise<void> {
+  const at = seconds(event.createdAt);
+  const roomName = event.room?.name;
+  if (!roomName) return;
+  const p = event.participant;
+  switch (event.event) {
+    case 'participant_joined':
+      if (p && isCaller(p)) await callerJoined(tx, roomName, event.room?.sid ?? null, p, at);
+      else if (p?.kind === ParticipantInfo_Kind.AGENT)
+        await eventForRoom(tx, roomName, at, 'agent_joined', { identity: p.identity });
+      return;
+    case 'track_published':
+      // The SIP participant publishes its audio once the call is answered.
+      if (p && isCaller(p)) await callerJoined(tx, roomName, event.room?.sid ?? null, p, at);
+      return;
+    case 'participant_left':
+    case 'participant_connection_aborted':
+      if (p && isCaller(p)) await callerLeft(tx, roomName, p, at, event.event);
+      else if (p?.kind === ParticipantInfo_Kind.AGENT)
+        await eventForRoom(tx, roomName, at, 'agent_left', { identity: p.identity });
+      return;
+    case 'room_started':
+      await eventForRoom(tx, roomName, at, 'room_started');
+      return;
+    case 'room_finished': {
+      const open = await openCallsInRoom(tx, roomName);
+      for (const call of open) await closeCall(tx, call, at, 'room_closed', 'system');
+      return;
+    }
+  }
+}
+
+async function openCallsInRoom(db: Db, roomName: string) {
+  return db
+    .selectFrom('calls')
+    .select(['id', 'answeredAt', 'startedAt'])
+    .where('roomName', '=', roomName)
+    .where('status', 'in', [...OPEN])
+    .execute();
+}
+
+async function eventForRoom(tx: Tx, roomName: string, at: Date, type: string, data: unknown = {}) {
+  const open = await openCallsInRoom(tx, roomName);
+  for (const call of open) await addEvent(tx, call.id, at, type, data);
+}

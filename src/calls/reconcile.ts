@@ -1,0 +1,96 @@
+import { ParticipantInfo_Kind } from '@livekit/protocol';
+import type { RoomServiceClient } from 'livekit-server-sdk';
+import type { Logger } from '../config/index.js';
+import type { Db } from '../db/index.js';
+import { livekitCall } from '../livekit/index.js';
+import { callerJoined, closeCall } from './livekit-events.js';
+
+export interface CallsReconcileDeps {
+  db: Db;
+  rooms: RoomServiceClient;
+  logger: Logger;
+}
+
+export interface CallsReconcileReport {
+  /** Open records whose participant is no longer in LiveKit: their end event never came. */
+  closed: number;
+  /** Callers in LiveKit rooms with no record: their start event never came. */
+  opened: number;
+}
+
+/**
+ * LiveKit drops webhooks it cannot deliver within 30 s, so call records are checked against
+ * LiveKit's own room and participant lists.
+ */
+export async function reconcileCalls(deps: CallsReconcileDeps): Promise<CallsReconcileReport> {
+  const rooms = await livekitCall(() => deps.rooms.listRooms());
+  const present = new Map<string, Set<string>>();
+  let opened = 0;
+  for (const room of rooms) {
+    const participants = await livekitCall(() => deps.rooms.listParticipants(room.name));
+    const callers = participants.filter(
+      (p) => p.kind === ParticipantInfo_Kind.SIP || p.kind === ParticipantInfo_Kind.STANDARD,
+    );
+    present.set(room.name, new Set(callers.map((p) => p.sid)));
+    for (const p of callers) {
+      const known = await deps.db
+        .selectFrom('calls')
+        .select('id')
+        .where('roomName', '=', room.name)
+        .where('participantSid', '=', p.sid)
+        .executeTakeFirst();
+      if (known) continue;
+      const joinedAt = p.joinedAt ? new Date(Number(p.joinedAt) * 1000) : new Date();
+      const id = await deps.db
+        .transaction()
+        .execute((tx) => callerJoined(tx, room.name, room.sid, p, joinedAt));
+      if (id) {
+        await deps.db
+          .insertInto('callEvents')
+          .values({ callId: id, at: new Date(), type: 'recovered', data: '{}' })
+          .execute();
+        opened += 1;
+      }
+    }
+  }
+  const open = await deps.db
+    .selectFrom('calls')
+    .select(['id', 'roomName', 'participantSid', 'answeredAt', 'startedAt'])
+    .where('status', 'in', ['ringing', 'active'])
+    .execute();
+  let closed = 0;
+  for (const call of open) {
+    if (call.participantSid && present.get(call.roomName)?.has(call.participantSid)) continue;
+    await deps.db
+      .transaction()
+      .execute((tx) => closeCall(tx, call, new Date(), 'lost_end_event', 'unknown'));
+    closed += 1;
+  }
+  if (closed + opened > 0) {
+    deps.logger.warn(
+      { closed, opened },
+      'calls reconcile healed records whose LiveKit events were lost',
+    );
+  }
+  return { closed, opened };
+}
+
+/** Runs reconcileCalls every `intervalSeconds`, never two at once. */
+export function startCallsReconcileLoop(
+  deps: CallsReconcileDeps,
+  intervalSeconds: number,
+): () => void {
+  if (intervalSeconds <= 0) return () => {};
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    reconcileCalls(deps)
+      .catch((error: unknown) => deps.logger.warn({ err: error }, 'calls reconcile failed'))
+      .finally(() => {
+        running = false;
+      });
+  }, intervalSeconds * 1000);
+  timer.unref();
+  return () => clearInterval(timer);
+}
