@@ -5,6 +5,7 @@
 import { measureFloor } from './floor.js';
 import { startBenchEnv } from './setup.js';
 import { throughApi, throughSipClient, type Timing } from './trunks.js';
+import { webhookIngest } from './webhooks.js';
 
 const count = Number(process.env.BENCH_TRUNKS ?? 1000);
 const TARGET = 1.5;
@@ -40,6 +41,21 @@ try {
     `Floor on this machine: HTTP round trip ${floor.http.toFixed(2)} ms + durable commit ` +
       `${floor.commit.toFixed(2)} ms per write; an API adding only those to each create and ` +
       `delete would be ${best.toFixed(2)}x.`,
+  );
+
+  const events = Number(process.env.BENCH_WEBHOOKS ?? 2000);
+  const { bareRate, oursRate, joinRate } = await webhookIngest(env, events, 16);
+  const ingest = oursRate / bareRate;
+  console.log(`\nLiveKit webhook ingest: ${events} signed events, 16 in flight`);
+  console.log(`  bare Express JSON handler  ${bareRate.toFixed(0).padStart(6)} req/s`);
+  console.log(
+    `  verify + dedupe + store    ${oursRate.toFixed(0).padStart(6)} req/s  (room_started)`,
+  );
+  console.log(
+    `  + apply to a call record   ${joinRate.toFixed(0).padStart(6)} req/s  (participant_joined, ${(joinRate / bareRate).toFixed(2)} of bare)`,
+  );
+  console.log(
+    `  ratio ${ingest.toFixed(2)} of the bare rate (goal >= 0.5): ${ingest >= 0.5 ? 'met' : 'NOT met'}`,
   );
 } finally {
   await env.close();

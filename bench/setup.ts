@@ -16,6 +16,7 @@ export interface BenchEnv {
   stack: LocalStack;
   apiUrl: string;
   databaseUrl: string;
+  dataDir: string;
   adminKey: string;
   close(): Promise<void>;
 }
@@ -62,7 +63,12 @@ export async function startBenchEnv(): Promise<BenchEnv> {
   const api: ManagedProcess = startProcess(
     'api',
     process.execPath,
-    ['--import', 'tsx', 'src/http/main.ts'],
+    [
+      ...(process.env.BENCH_API_NODE_OPTIONS ?? '').split(' ').filter(Boolean),
+      '--import',
+      'tsx',
+      'src/http/main.ts',
+    ],
     {
       logDir: path.join(dataDir, 'logs'),
       cwd: packageRoot(),
@@ -89,6 +95,7 @@ export async function startBenchEnv(): Promise<BenchEnv> {
     stack,
     apiUrl,
     databaseUrl: url.toString(),
+    dataDir,
     adminKey,
     async close() {
       await api.stop();

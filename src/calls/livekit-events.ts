@@ -5,7 +5,6 @@ import type { Db, Tx } from '../db/index.js';
 
 /** LiveKit's events that change call records; other verified events are stored only. */
 export const callEventNames = new Set([
-  'room_started',
   'room_finished',
   'participant_joined',
   'participant_left',
@@ -203,9 +202,6 @@ export async function applyLivekitEvent(tx: Tx, event: WebhookEvent): Promise<vo
       if (p && isCaller(p)) await callerLeft(tx, roomName, p, at, event.event);
       else if (p?.kind === ParticipantInfo_Kind.AGENT)
         await eventForRoom(tx, roomName, at, 'agent_left', { identity: p.identity });
-      return;
-    case 'room_started':
-      await eventForRoom(tx, roomName, at, 'room_started');
       return;
     case 'room_finished': {
       const open = await openCallsInRoom(tx, roomName);

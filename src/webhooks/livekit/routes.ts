@@ -10,6 +10,7 @@ import { ApiError } from '../../http/errors.js';
 /** Event names LiveKit sends today; anything else is logged and ignored, not stored. */
 const knownEvents = new Set([
   ...callEventNames,
+  'room_started',
   'track_unpublished',
   'egress_started',
   'egress_updated',
@@ -88,23 +89,30 @@ export function livekitWebhookRouter(options: LivekitWebhookOptions): Router {
           .json({ ignored: true, reason: `unknown event type ${JSON.stringify(event.event)}` });
         return;
       }
-      const stored = await options.db.transaction().execute(async (tx) => {
-        const row = await tx
+      const row = {
+        id: event.id,
+        event: event.event,
+        roomName: event.room?.name ?? null,
+        createdAt: event.createdAt ? new Date(Number(event.createdAt) * 1000) : new Date(),
+        appliedAt: new Date(),
+        payload: body,
+      };
+      const insert = (db: Db) =>
+        db
           .insertInto('livekitEvents')
-          .values({
-            id: event.id,
-            event: event.event,
-            roomName: event.room?.name ?? null,
-            createdAt: event.createdAt ? new Date(Number(event.createdAt) * 1000) : new Date(),
-            appliedAt: new Date(),
-            payload: body,
-          })
+          .values(row)
           .onConflict((oc) => oc.column('id').doNothing())
           .returning('id')
           .executeTakeFirst();
-        if (row) await applyLivekitEvent(tx, event);
-        return Boolean(row);
-      });
+      // An event that changes no call record is stored by one statement; one that does is stored
+      // and applied in one transaction, so a stored event is always an applied one.
+      const stored = callEventNames.has(event.event)
+        ? await options.db.transaction().execute(async (tx) => {
+            const inserted = await insert(tx);
+            if (inserted) await applyLivekitEvent(tx, event);
+            return Boolean(inserted);
+          })
+        : Boolean(await insert(options.db));
       received.inc({ event: event.event, outcome: stored ? 'stored' : 'duplicate' });
       res.status(200).json({ id: event.id, duplicate: !stored });
     },
