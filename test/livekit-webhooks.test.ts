@@ -1,7 +1,8 @@
 import { Room, dispose } from '@livekit/rtc-node';
 import { AccessToken, RoomServiceClient } from 'livekit-server-sdk';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { sippCall } from './helpers/sipp.js';
 import { livekitEventBody, livekitSignature } from './helpers/livekit-webhook.js';
 
 const stack = inject('stack');
@@ -96,6 +97,60 @@ describe('LiveKit webhooks from the real livekit-server', () => {
     expect(stored.map((e) => e.event)).toEqual(
       expect.arrayContaining(['room_started', 'participant_joined', 'participant_left']),
     );
+  });
+});
+
+describe('a sipp call through LiveKit SIP', () => {
+  it('builds a SIP call record with the trunk, both numbers and how it ended', async () => {
+    await clearLivekitSip(gw.sip);
+    const trunk = await gw.request('POST', '/api/trunks', {
+      trunk_id: 'webhook_trunk',
+      name: 'Webhook trunk',
+      provider: 'generic',
+      numbers: ['+15550109999'],
+      allowed_addresses: ['127.0.0.1'],
+    });
+    expect(trunk.status).toBe(201);
+    const rule = await gw.request('POST', '/api/dispatch-rules', {
+      name: 'webhook-rule',
+      type: 'individual',
+      room_prefix: 'call-',
+      trunk_ids: ['webhook_trunk'],
+    });
+    expect(rule.status).toBe(201);
+    // No agent answers yet (the agent issue), so the caller rings until sipp gives up.
+    const call = sippCall({
+      host: stack.sipHost,
+      port: stack.sipPort,
+      number: '+15550109999',
+      timeoutSeconds: 4,
+    });
+    const ringing = await until(async () => {
+      const res = await gw.request('GET', '/api/calls?channel=sip&number=%2B15550109999');
+      return res.body.items[0];
+    });
+    expect(ringing, 'no call record for the sipp call').toBeDefined();
+    expect(ringing).toMatchObject({
+      direction: 'inbound',
+      channel: 'sip',
+      to_number: '+15550109999',
+      trunk_id: trunk.body.id,
+      livekit_trunk_id: trunk.body.sync.livekit_inbound_trunk_id,
+    });
+    expect(ringing.sip_call_id).toMatch(/^SCL_/);
+    // Hang up from our side, as an agent or the API would: the room goes, the caller with it.
+    await rooms.deleteRoom(ringing.room_name);
+    const ended = await until(async () => {
+      const res = await gw.request('GET', `/api/calls/${ringing.id}`);
+      return res.body.ended_at ? res.body : undefined;
+    });
+    call.stop();
+    await call.done;
+    expect(ended, 'the call record was not closed when the room was deleted').toBeDefined();
+    expect(ended).toMatchObject({ status: 'failed', hung_up_by: 'agent', duration_seconds: 0 });
+    expect(['room_deleted', 'room_closed']).toContain(ended.end_reason);
+    await gw.request('DELETE', '/api/dispatch-rules/webhook-rule');
+    await gw.request('DELETE', '/api/trunks/webhook_trunk');
   });
 });
 

@@ -77,7 +77,10 @@ export async function callerJoined(
   at: Date,
 ) {
   const existing = await openCallFor(tx, roomName, p);
-  const sip = p.kind === ParticipantInfo_Kind.SIP ? sipDetails(p) : undefined;
+  // Track events carry a partial participant (no kind): the record knows what the caller is.
+  const isSip = existing ? existing.channel === 'sip' : p.kind === ParticipantInfo_Kind.SIP;
+  const sip = isSip ? sipDetails(p) : undefined;
+  // A SIP caller publishes audio while still ringing; only LiveKit SIP's status says answered.
   const answered = !sip || sip.callStatus === 'active';
   if (existing) {
     if (answered && !existing.answeredAt) {

@@ -35,11 +35,21 @@ export async function reconcileCalls(deps: CallsReconcileDeps): Promise<CallsRec
     for (const p of callers) {
       const known = await deps.db
         .selectFrom('calls')
-        .select('id')
+        .select(['id', 'answeredAt'])
         .where('roomName', '=', room.name)
         .where('participantSid', '=', p.sid)
         .executeTakeFirst();
-      if (known) continue;
+      if (known) {
+        // LiveKit sends no webhook when sip.callStatus turns active; its live state says so.
+        if (!known.answeredAt && p.attributes['sip.callStatus'] === 'active') {
+          await deps.db
+            .updateTable('calls')
+            .set({ status: 'active', answeredAt: new Date(), updatedAt: new Date() })
+            .where('id', '=', known.id)
+            .execute();
+        }
+        continue;
+      }
       const joinedAt = p.joinedAt ? new Date(Number(p.joinedAt) * 1000) : new Date();
       const id = await deps.db
         .transaction()
