@@ -2,15 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { createApiKey } from '../src/apikeys/keys.js';
 import { packageRoot } from '../src/config/paths.js';
 import { createDb, migrate } from '../src/db/index.js';
 import { startLocalStack, type LocalStack } from '../scripts/stack/local-stack.js';
-import { freePortBlock, freeTcpPort } from '../scripts/stack/ports.js';
+import { freePortBlock, freeTcpPort, stackPortsFrom } from '../scripts/stack/ports.js';
 import { startProcess, waitUntil, type ManagedProcess } from '../scripts/stack/processes.js';
-
-const POSTGRES = process.env.BENCH_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+import { createTestDatabase } from '../test/helpers/database.js';
 
 export interface BenchEnv {
   stack: LocalStack;
@@ -36,24 +34,10 @@ export async function startBenchEnv(): Promise<BenchEnv> {
     root: packageRoot(),
     dataDir,
     keys,
-    ports: {
-      redis: base,
-      livekit: base + 1,
-      livekitTcp: base + 2,
-      sip: base + 3,
-      livekitUdpStart: base + 10,
-      livekitUdpEnd: base + 79,
-      rtpStart: base + 80,
-      rtpEnd: base + 159,
-    },
+    ports: stackPortsFrom(base),
   });
-  const dbName = `vg_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: POSTGRES });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  await admin.end();
-  const url = new URL(POSTGRES);
-  url.pathname = `/${dbName}`;
+  const database = await createTestDatabase('vg_bench');
+  const url = new URL(database.url);
   await migrate(url.toString());
   const db = createDb(url.toString(), 1);
   const adminKey = (await createApiKey(db, 'bench', 'admin')).key;
@@ -100,10 +84,7 @@ export async function startBenchEnv(): Promise<BenchEnv> {
     async close() {
       await api.stop();
       await stack.stop();
-      const c = new pg.Client({ connectionString: POSTGRES });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-      await c.end();
+      await database.drop();
     },
   };
 }

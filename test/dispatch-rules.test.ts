@@ -2,7 +2,8 @@ import { RoomServiceClient } from 'livekit-server-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
-import { eventually, sippCall } from './helpers/sipp.js';
+import { sippCall } from './helpers/sipp.js';
+import { eventually } from './helpers/wait.js';
 
 let gw: TestGateway;
 let rooms: RoomServiceClient;

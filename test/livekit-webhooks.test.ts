@@ -3,6 +3,7 @@ import { AccessToken, RoomServiceClient } from 'livekit-server-sdk';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { sippCall } from './helpers/sipp.js';
+import { eventually } from './helpers/wait.js';
 import { livekitEventBody, livekitSignature } from './helpers/livekit-webhook.js';
 
 const stack = inject('stack');
@@ -43,19 +44,6 @@ async function post(
   };
 }
 
-async function until<T>(
-  check: () => Promise<T | undefined>,
-  timeoutMs = 10_000,
-): Promise<T | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await check();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return undefined;
-}
-
 describe('LiveKit webhooks from the real livekit-server', () => {
   it('a web participant joining, leaving and the room being deleted makes a correct call record', async () => {
     const roomName = `web-call-${Date.now()}`;
@@ -66,7 +54,7 @@ describe('LiveKit webhooks from the real livekit-server', () => {
       autoSubscribe: false,
       dynacast: false,
     });
-    const opened = await until(async () => {
+    const opened = await eventually(async () => {
       const res = await gw.request('GET', '/api/calls?channel=web&status=active');
       return res.body.items.find((c: { room_name: string }) => c.room_name === roomName);
     });
@@ -79,7 +67,7 @@ describe('LiveKit webhooks from the real livekit-server', () => {
 
     await room.disconnect();
     await rooms.deleteRoom(roomName).catch(() => undefined);
-    const ended = await until(async () => {
+    const ended = await eventually(async () => {
       const res = await gw.request('GET', `/api/calls/${opened.id}`);
       return res.body.status === 'ended' ? res.body : undefined;
     });
@@ -125,7 +113,7 @@ describe('a sipp call through LiveKit SIP', () => {
       number: '+15550109999',
       timeoutSeconds: 4,
     });
-    const ringing = await until(async () => {
+    const ringing = await eventually(async () => {
       const res = await gw.request('GET', '/api/calls?channel=sip&number=%2B15550109999');
       return res.body.items[0];
     });
@@ -140,7 +128,7 @@ describe('a sipp call through LiveKit SIP', () => {
     expect(ringing.sip_call_id).toMatch(/^SCL_/);
     // Hang up from our side, as an agent or the API would: the room goes, the caller with it.
     await rooms.deleteRoom(ringing.room_name);
-    const ended = await until(async () => {
+    const ended = await eventually(async () => {
       const res = await gw.request('GET', `/api/calls/${ringing.id}`);
       return res.body.ended_at ? res.body : undefined;
     });
@@ -270,7 +258,7 @@ describe('lost events are healed against LiveKit', () => {
     try {
       const db = gw.api.database.db;
       // Let the real events land, then lose them.
-      await until(
+      await eventually(
         async () =>
           (await db
             .selectFrom('calls')

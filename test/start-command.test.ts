@@ -5,8 +5,7 @@ import path from 'node:path';
 import { SipClient } from 'livekit-server-sdk';
 import { afterAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../src/config/paths.js';
-import { freePortBlock, freeTcpPort } from '../scripts/stack/ports.js';
-import { stackPortsFrom } from './helpers/stack-info.js';
+import { freePortBlock, freeTcpPort, stackPortsFrom } from '../scripts/stack/ports.js';
 
 let child: ChildProcess | undefined;
 afterAll(() => {

@@ -1,5 +1,6 @@
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
+import type { StackPorts } from './configs.js';
 
 function tcpFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -44,4 +45,18 @@ export async function freePortBlock(size: number, from = 20000, to = 45000): Pro
     if (ok) return start;
   }
   throw new Error(`no block of ${size} free loopback ports found between ${from} and ${to}`);
+}
+
+/** Carves a block of 160 free loopback ports (see freePortBlock) into the stack's ports. */
+export function stackPortsFrom(base: number): StackPorts {
+  return {
+    redis: base,
+    livekit: base + 1,
+    livekitTcp: base + 2,
+    sip: base + 3,
+    livekitUdpStart: base + 10,
+    livekitUdpEnd: base + 79,
+    rtpStart: base + 80,
+    rtpEnd: base + 159,
+  };
 }

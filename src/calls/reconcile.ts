@@ -1,6 +1,7 @@
 import { ParticipantInfo_Kind } from '@livekit/protocol';
 import type { RoomServiceClient } from 'livekit-server-sdk';
 import type { Logger } from '../config/index.js';
+import { every } from '../config/periodic.js';
 import type { Db } from '../db/index.js';
 import { livekitCall } from '../livekit/index.js';
 import { callerJoined, closeCall } from './livekit-events.js';
@@ -85,22 +86,13 @@ export async function reconcileCalls(deps: CallsReconcileDeps): Promise<CallsRec
   return { closed, opened };
 }
 
-/** Runs reconcileCalls every `intervalSeconds`, never two at once. */
+/** Runs reconcileCalls every `intervalSeconds`. */
 export function startCallsReconcileLoop(
   deps: CallsReconcileDeps,
   intervalSeconds: number,
 ): () => void {
-  if (intervalSeconds <= 0) return () => {};
-  let running = false;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = true;
-    reconcileCalls(deps)
-      .catch((error: unknown) => deps.logger.warn({ err: error }, 'calls reconcile failed'))
-      .finally(() => {
-        running = false;
-      });
-  }, intervalSeconds * 1000);
-  timer.unref();
-  return () => clearInterval(timer);
+  return every(intervalSeconds, () => reconcileCalls(deps), {
+    logger: deps.logger,
+    message: 'calls reconcile failed',
+  });
 }

@@ -5,108 +5,114 @@ import type {
 } from '@livekit/protocol';
 import { livekitCall, LivekitError, type GatewaySipClient } from '../livekit/index.js';
 
-/** Deletes a trunk; one already gone counts as deleted. */
-async function deleteTrunk(sip: GatewaySipClient, id: string): Promise<void> {
-  try {
-    await livekitCall(() => sip.deleteSipTrunk(id));
-  } catch (error) {
-    if (!(error instanceof LivekitError && error.kind === 'not_found')) throw error;
-  }
-}
+const isNotFound = (error: unknown) => error instanceof LivekitError && error.kind === 'not_found';
 
-async function deleteRule(sip: GatewaySipClient, id: string): Promise<void> {
-  try {
-    await livekitCall(() => sip.deleteSipDispatchRule(id));
-  } catch (error) {
-    if (!(error instanceof LivekitError && error.kind === 'not_found')) throw error;
-  }
+interface Operations<T> {
+  update(id: string, desired: T): Promise<string>;
+  create(desired: T): Promise<string>;
+  remove(id: string): Promise<unknown>;
 }
 
 /**
  * Makes LiveKit hold `desired` (or nothing, when null) where `currentId` points, keeping the id
- * stable when the object still exists so dispatch rules that name it stay valid.
+ * stable when the object still exists so dispatch rules that name it stay valid. An object
+ * already gone counts as deleted; one gone before an update is created again.
  * Returns the LiveKit id now holding it, or null.
  */
-export async function applyInbound(
+async function apply<T>(
+  ops: Operations<T>,
+  currentId: string | null,
+  desired: T | null,
+): Promise<string | null> {
+  if (!desired) {
+    if (currentId) {
+      try {
+        await livekitCall(() => ops.remove(currentId));
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
+    }
+    return null;
+  }
+  if (currentId) {
+    try {
+      return await livekitCall(() => ops.update(currentId, desired));
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+  return livekitCall(() => ops.create(desired));
+}
+
+export function applyInbound(
   sip: GatewaySipClient,
   currentId: string | null,
   desired: SIPInboundTrunkInfo | null,
 ): Promise<string | null> {
-  if (!desired) {
-    if (currentId) await deleteTrunk(sip, currentId);
-    return null;
-  }
-  if (currentId) {
-    try {
-      desired.sipTrunkId = currentId;
-      return (await livekitCall(() => sip.updateSipInboundTrunk(currentId, desired))).sipTrunkId;
-    } catch (error) {
-      if (!(error instanceof LivekitError && error.kind === 'not_found')) throw error;
-      desired.sipTrunkId = '';
-    }
-  }
-  const created = await livekitCall(() =>
-    sip.createSipInboundTrunk(desired.name, desired.numbers, {
-      metadata: desired.metadata,
-      allowedAddresses: desired.allowedAddresses,
-      authUsername: desired.authUsername || undefined,
-      authPassword: desired.authPassword || undefined,
-    }),
-  );
-  return created.sipTrunkId;
+  const ops: Operations<SIPInboundTrunkInfo> = {
+    update: async (id, d) => {
+      d.sipTrunkId = id;
+      return (await sip.updateSipInboundTrunk(id, d)).sipTrunkId;
+    },
+    create: async (d) => {
+      d.sipTrunkId = '';
+      const created = await sip.createSipInboundTrunk(d.name, d.numbers, {
+        metadata: d.metadata,
+        allowedAddresses: d.allowedAddresses,
+        authUsername: d.authUsername || undefined,
+        authPassword: d.authPassword || undefined,
+      });
+      return created.sipTrunkId;
+    },
+    remove: (id) => sip.deleteSipTrunk(id),
+  };
+  return apply(ops, currentId, desired);
 }
 
-export async function applyOutbound(
+export function applyOutbound(
   sip: GatewaySipClient,
   currentId: string | null,
   desired: SIPOutboundTrunkInfo | null,
 ): Promise<string | null> {
-  if (!desired) {
-    if (currentId) await deleteTrunk(sip, currentId);
-    return null;
-  }
-  if (currentId) {
-    try {
-      desired.sipTrunkId = currentId;
-      return (await livekitCall(() => sip.updateSipOutboundTrunk(currentId, desired))).sipTrunkId;
-    } catch (error) {
-      if (!(error instanceof LivekitError && error.kind === 'not_found')) throw error;
-      desired.sipTrunkId = '';
-    }
-  }
-  const created = await livekitCall(() =>
-    sip.createSipOutboundTrunk(desired.name, desired.address, desired.numbers, {
-      metadata: desired.metadata,
-      transport: desired.transport,
-      authUsername: desired.authUsername || undefined,
-      authPassword: desired.authPassword || undefined,
-    }),
-  );
-  if (desired.fromHost) {
-    desired.sipTrunkId = created.sipTrunkId;
-    await livekitCall(() => sip.updateSipOutboundTrunk(created.sipTrunkId, desired));
-  }
-  return created.sipTrunkId;
+  const ops: Operations<SIPOutboundTrunkInfo> = {
+    update: async (id, d) => {
+      d.sipTrunkId = id;
+      return (await sip.updateSipOutboundTrunk(id, d)).sipTrunkId;
+    },
+    create: async (d) => {
+      const created = await sip.createSipOutboundTrunk(d.name, d.address, d.numbers, {
+        metadata: d.metadata,
+        transport: d.transport,
+        authUsername: d.authUsername || undefined,
+        authPassword: d.authPassword || undefined,
+      });
+      // The SDK's create has no from_host; set it on the new trunk before anyone dials out.
+      if (d.fromHost) {
+        d.sipTrunkId = created.sipTrunkId;
+        await sip.updateSipOutboundTrunk(created.sipTrunkId, d);
+      }
+      return created.sipTrunkId;
+    },
+    remove: (id) => sip.deleteSipTrunk(id),
+  };
+  return apply(ops, currentId, desired);
 }
 
-export async function applyRule(
+export function applyRule(
   sip: GatewaySipClient,
   currentId: string | null,
   desired: SIPDispatchRuleInfo | null,
 ): Promise<string | null> {
-  if (!desired) {
-    if (currentId) await deleteRule(sip, currentId);
-    return null;
-  }
-  if (currentId) {
-    try {
-      desired.sipDispatchRuleId = currentId;
-      return (await livekitCall(() => sip.replaceDispatchRuleInfo(currentId, desired)))
-        .sipDispatchRuleId;
-    } catch (error) {
-      if (!(error instanceof LivekitError && error.kind === 'not_found')) throw error;
-      desired.sipDispatchRuleId = '';
-    }
-  }
-  return (await livekitCall(() => sip.createDispatchRuleInfo(desired))).sipDispatchRuleId;
+  const ops: Operations<SIPDispatchRuleInfo> = {
+    update: async (id, d) => {
+      d.sipDispatchRuleId = id;
+      return (await sip.replaceDispatchRuleInfo(id, d)).sipDispatchRuleId;
+    },
+    create: async (d) => {
+      d.sipDispatchRuleId = '';
+      return (await sip.createDispatchRuleInfo(d)).sipDispatchRuleId;
+    },
+    remove: (id) => sip.deleteSipDispatchRule(id),
+  };
+  return apply(ops, currentId, desired);
 }

@@ -6,6 +6,7 @@ import type {
 import { Counter, Gauge } from 'prom-client';
 import { audit, systemActor, type Actor } from '../audit/index.js';
 import { metricsRegistry } from '../config/metrics.js';
+import { every } from '../config/periodic.js';
 import { livekitCall, LivekitError } from '../livekit/index.js';
 import type { TrunksDeps } from './deps.js';
 import {
@@ -375,23 +376,14 @@ export async function reconcile(
   return report;
 }
 
-/** Reconciles every `intervalSeconds`; a run still going when the next is due is not doubled. */
+/** Reconciles every `intervalSeconds`. */
 export function startReconcileLoop(
   deps: TrunksDeps,
   intervalSeconds: number,
   mode: ReconcileMode,
 ): () => void {
-  if (intervalSeconds <= 0) return () => {};
-  let running = false;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = true;
-    reconcile(deps, mode)
-      .catch((error: unknown) => deps.logger.error({ err: error }, 'periodic reconcile failed'))
-      .finally(() => {
-        running = false;
-      });
-  }, intervalSeconds * 1000);
-  timer.unref();
-  return () => clearInterval(timer);
+  return every(intervalSeconds, () => reconcile(deps, mode), {
+    logger: deps.logger,
+    message: 'periodic reconcile failed',
+  });
 }

@@ -2,16 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { inject } from 'vitest';
 import { SipClient } from 'livekit-server-sdk';
 import { createApiKey, type Role } from '../../src/apikeys/keys.js';
 import { loadConfig } from '../../src/config/index.js';
 import { startApi, type RunningApi } from '../../src/http/server.js';
+import { createTestDatabase } from './database.js';
 
-/** The PostgreSQL server tests use; each gateway gets a database of its own on it. */
-export const POSTGRES_ADMIN_URL =
-  process.env.TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+export { createTestDatabase };
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON bodies
 type JsonBody = any;
@@ -36,25 +34,6 @@ export interface TestGateway {
     headers: Headers;
   }>;
   close(): Promise<void>;
-}
-
-export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `vg_test_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(POSTGRES_ADMIN_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const c = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
 }
 
 export interface GatewayOptions {

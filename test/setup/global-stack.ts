@@ -5,8 +5,8 @@ import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { packageRoot } from '../../src/config/paths.js';
 import { startLocalStack } from '../../scripts/stack/local-stack.js';
-import { stackPortsFrom, type StackInfo } from '../helpers/stack-info.js';
-import { freePortBlock, freeTcpPort } from '../../scripts/stack/ports.js';
+import type { StackInfo } from '../helpers/stack-info.js';
+import { freePortBlock, freeTcpPort, stackPortsFrom } from '../../scripts/stack/ports.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
