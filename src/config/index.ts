@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { readTurnSecret } from '../turn/credentials.js';
 import { envSchema } from './schema.js';
 
 export interface GatewayConfig {
@@ -11,6 +12,14 @@ export interface GatewayConfig {
   reconcile: { intervalSeconds: number; mode: 'repair' | 'report' };
   webhooks: { livekitBodyLimit: string; livekitClockToleranceSeconds: number };
   calls: { reconcileIntervalSeconds: number };
+  turn: {
+    secret: string | undefined;
+    host: string;
+    port: number;
+    tlsPort: number;
+    ttlSeconds: number;
+  };
+  web: { livekitPublicUrl: string; joinTokenTtlSeconds: number };
   log: { level: string; redactPii: boolean };
 }
 
@@ -56,8 +65,29 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       livekitClockToleranceSeconds: e.LIVEKIT_WEBHOOK_CLOCK_TOLERANCE_SECONDS,
     },
     calls: { reconcileIntervalSeconds: e.CALLS_RECONCILE_INTERVAL_SECONDS },
+    turn: {
+      secret: turnSecret(e.TURN_SECRET, e.TURN_SECRET_FILE),
+      host: e.TURN_HOST,
+      port: e.TURN_PORT,
+      tlsPort: e.TURNS_PORT,
+      ttlSeconds: e.TURN_TTL_SECONDS,
+    },
+    web: {
+      livekitPublicUrl: e.LIVEKIT_PUBLIC_URL ?? e.LIVEKIT_URL.replace(/^http/, 'ws'),
+      joinTokenTtlSeconds: e.JOIN_TOKEN_TTL_SECONDS,
+    },
     log: { level: e.LOG_LEVEL, redactPii: e.LOG_REDACT_PII },
   };
+}
+
+function turnSecret(secret: string | undefined, file: string | undefined): string | undefined {
+  try {
+    return readTurnSecret(secret, file);
+  } catch (error) {
+    throw new ConfigError([
+      `TURN_SECRET: ${error instanceof Error ? error.message : String(error)}`,
+    ]);
+  }
 }
 
 export { createLogger, type Logger } from './logger.js';

@@ -38,6 +38,22 @@ export const envSchema = z.object({
   LIVEKIT_WEBHOOK_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(10),
   /** Seconds between checks of open call records against LiveKit's rooms; 0 disables. */
   CALLS_RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(60),
+  /** Shared secret of coturn's use-auth-secret. Read once and normalised (trimmed, no CR/LF). */
+  TURN_SECRET: z.string().optional(),
+  /** Or a file holding it (Docker/Kubernetes secrets). TURN_SECRET wins when both are set. */
+  TURN_SECRET_FILE: z.string().optional(),
+  /** Host browsers reach the TURN server at (ICE server URIs). */
+  TURN_HOST: z.string().min(1).default('127.0.0.1'),
+  /** turn: over UDP and TCP. */
+  TURN_PORT: port.default(3478),
+  /** turns: (TLS) port, 5349 or 443 behind nginx; 0 leaves turns: out of the ICE servers. */
+  TURNS_PORT: port.default(0),
+  /** Lifetime of issued TURN credentials. */
+  TURN_TTL_SECONDS: z.coerce.number().int().min(60).max(86400).default(3600),
+  /** The LiveKit URL browsers connect to (wss:// in production); default: LIVEKIT_URL as ws://. */
+  LIVEKIT_PUBLIC_URL: z.string().url().optional(),
+  /** Lifetime of LiveKit tokens issued by POST /api/rooms/:room/join. */
+  JOIN_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86400).default(3600),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** When true, the `pii` field of log lines (phone numbers, SIP URIs) is replaced. */
   LOG_REDACT_PII: bool.default(true),

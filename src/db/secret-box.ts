@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -14,6 +14,13 @@ export class SecretBox {
       throw new Error('GATEWAY_ENCRYPTION_KEY must be 32 bytes encoded as base64');
     }
     this.key = key;
+  }
+
+  /** A key for another purpose (e.g. signing join links), derived so it never equals this one. */
+  deriveKey(purpose: string): Buffer {
+    return Buffer.from(
+      hkdfSync('sha256', this.key, Buffer.alloc(0), `voice-gateway:${purpose}`, 32),
+    );
   }
 
   encrypt(plain: string): string {

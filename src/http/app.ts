@@ -9,6 +9,7 @@ import { metricsRegistry } from '../config/metrics.js';
 import { sql, type Db, type SecretBox } from '../db/index.js';
 import type { LivekitClients } from '../livekit/index.js';
 import { trunksRouter } from '../trunks/index.js';
+import { joinRouter, turnRouter } from '../turn/routes.js';
 import { livekitWebhookRouter } from '../webhooks/livekit/routes.js';
 import { authenticate } from './auth.js';
 import { errorHandler, notFoundHandler } from './errors.js';
@@ -87,12 +88,14 @@ export function createApp(deps: AppDeps): Express {
     res.type(metricsRegistry.contentType).send(await metricsRegistry.metrics());
   });
 
+  const onAuthError = (error: unknown) =>
+    deps.logger.warn({ err: error }, 'could not record API key use');
+  const turnDeps = { config: deps.config, db: deps.db, box: deps.box, onAuthError };
+  // Before the API-key router: a signed join link may stand in for a key.
+  app.use(joinRouter(turnDeps));
+
   const api = express.Router();
-  api.use(
-    authenticate(deps.db, (error) =>
-      deps.logger.warn({ err: error }, 'could not record API key use'),
-    ),
-  );
+  api.use(authenticate(deps.db, onAuthError));
   api.use(
     trunksRouter(
       {
@@ -109,6 +112,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(auditRouter(deps.db));
   api.use(agentProfilesRouter(deps.db));
   api.use(callsRouter(deps.db, { rooms: deps.livekit.rooms, logger: deps.logger }));
+  api.use(turnRouter(turnDeps));
   app.use('/api', api);
 
   app.use(notFoundHandler);

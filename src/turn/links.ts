@@ -1,0 +1,36 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+interface LinkClaims {
+  room: string;
+  identity: string | null;
+  exp: number;
+}
+
+/** A join link: base64url(claims).base64url(HMAC-SHA256(key, claims)). */
+export function signJoinLink(key: Buffer, claims: LinkClaims): string {
+  const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
+  const mac = createHmac('sha256', key).update(payload).digest('base64url');
+  return `${payload}.${mac}`;
+}
+
+/** The claims of a valid, unexpired link for `room`; undefined for anything else. */
+export function verifyJoinLink(
+  key: Buffer,
+  link: string,
+  room: string,
+  now = Date.now(),
+): LinkClaims | undefined {
+  const [payload, mac] = link.split('.');
+  if (!payload || !mac) return undefined;
+  const expected = createHmac('sha256', key).update(payload).digest();
+  const given = Buffer.from(mac, 'base64url');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+  try {
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as LinkClaims;
+    if (claims.room !== room || typeof claims.exp !== 'number' || claims.exp * 1000 < now)
+      return undefined;
+    return claims;
+  } catch {
+    return undefined;
+  }
+}

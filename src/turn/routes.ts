@@ -1,0 +1,168 @@
+import { randomBytes } from 'node:crypto';
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import { AccessToken } from 'livekit-server-sdk';
+import { z } from 'zod';
+import type { GatewayConfig } from '../config/index.js';
+import type { Db, SecretBox } from '../db/index.js';
+import { authenticate, requireRole } from '../http/auth.js';
+import { ApiError, parseBody } from '../http/errors.js';
+import { pathParam } from '../http/params.js';
+import { turnFor } from './ice-servers.js';
+import { signJoinLink, verifyJoinLink } from './links.js';
+
+export interface TurnRoutesDeps {
+  config: GatewayConfig;
+  db: Db;
+  box: SecretBox;
+  onAuthError: (error: unknown) => void;
+}
+
+const ROOM = /^[A-Za-z0-9_.-]{1,128}$/;
+const identitySchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_.@+-]{1,64}$/, 'use 1-64 letters, digits and _ . @ + -');
+const joinSchema = z
+  .object({
+    identity: identitySchema.optional(),
+    name: z.string().max(100).optional(),
+    link: z.string().optional(),
+  })
+  .strict();
+const linkSchema = z
+  .object({
+    identity: identitySchema.optional(),
+    ttl_seconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(7 * 86400)
+      .default(3600),
+  })
+  .strict();
+
+function roomOf(req: Request): string {
+  const room = pathParam(req, 'room');
+  if (!ROOM.test(room)) {
+    throw new ApiError(
+      400,
+      'validation_failed',
+      `room: ${JSON.stringify(room)} is not a valid room name`,
+      {
+        fields: [{ field: 'room', message: 'use 1-128 letters, digits, _ . and -' }],
+      },
+    );
+  }
+  return room;
+}
+
+function turnOrThrow(config: GatewayConfig, user: string) {
+  const turn = turnFor(config.turn, user);
+  if (!turn)
+    throw new ApiError(
+      503,
+      'turn_not_configured',
+      'TURN is not configured: set TURN_SECRET (the secret coturn uses)',
+    );
+  return turn;
+}
+
+/**
+ * POST /api/rooms/:room/join: a LiveKit token for the room and the ICE servers (TURN with
+ * short-lived credentials). Authorised by an API key, or by a signed join link instead.
+ */
+export function joinRouter(deps: TurnRoutesDeps): Router {
+  const r = Router();
+  const linkKey = deps.box.deriveKey('join-links');
+  const byKey = [authenticate(deps.db, deps.onAuthError), requireRole('viewer')];
+  r.post(
+    '/api/rooms/:room/join',
+    express.json({ limit: '16kb' }),
+    (req: Request, res: Response, next: NextFunction) => {
+      // A link in the body stands in for an API key; without one, the key is required.
+      if (typeof (req.body as { link?: unknown } | undefined)?.link === 'string') return next();
+      return byKey[0]!(req, res, (error?: unknown) =>
+        error ? next(error) : byKey[1]!(req, res, next),
+      );
+    },
+    async (req, res) => {
+      const room = roomOf(req);
+      const input = parseBody(joinSchema, req.body ?? {});
+      let identity = input.identity ?? `web-${randomBytes(4).toString('hex')}`;
+      if (input.link !== undefined) {
+        const claims = verifyJoinLink(linkKey, input.link, room);
+        if (!claims)
+          throw new ApiError(
+            401,
+            'invalid_link',
+            'the join link is invalid, expired, or for another room',
+          );
+        if (claims.identity) identity = claims.identity;
+      }
+      const ttl = deps.config.web.joinTokenTtlSeconds;
+      const token = new AccessToken(deps.config.livekit.apiKey, deps.config.livekit.apiSecret, {
+        identity,
+        name: input.name,
+        ttl,
+      });
+      token.addGrant({
+        roomJoin: true,
+        room,
+        canPublish: true,
+        canSubscribe: true,
+        canPublishData: true,
+      });
+      const turn = turnFor(deps.config.turn, identity);
+      res.json({
+        livekit_url: deps.config.web.livekitPublicUrl,
+        room,
+        identity,
+        token: await token.toJwt(),
+        expires_at: new Date(Date.now() + ttl * 1000).toISOString(),
+        ice_servers: turn?.iceServers ?? [],
+        turn: turn
+          ? {
+              username: turn.credentials.username,
+              credential: turn.credentials.credential,
+              ttl_seconds: turn.credentials.ttlSeconds,
+              expires_at: turn.credentials.expiresAt.toISOString(),
+            }
+          : null,
+      });
+    },
+  );
+  return r;
+}
+
+/** GET /api/turn/credentials and POST /api/rooms/:room/links (under the API-key router). */
+export function turnRouter(deps: TurnRoutesDeps): Router {
+  const r = Router();
+  const linkKey = deps.box.deriveKey('join-links');
+  r.get('/turn/credentials', requireRole('viewer'), (req, res) => {
+    const user =
+      typeof req.query.user === 'string' && req.query.user
+        ? req.query.user
+        : (req.actor?.name ?? 'client');
+    const turn = turnOrThrow(deps.config, user);
+    res.json({
+      username: turn.credentials.username,
+      credential: turn.credentials.credential,
+      ttl_seconds: turn.credentials.ttlSeconds,
+      expires_at: turn.credentials.expiresAt.toISOString(),
+      uris: turn.iceServers.flatMap((s) => s.urls),
+      ice_servers: turn.iceServers,
+    });
+  });
+  r.post('/rooms/:room/links', requireRole('operator'), (req, res) => {
+    const room = roomOf(req);
+    const input = parseBody(linkSchema, req.body ?? {});
+    const exp = Math.floor(Date.now() / 1000) + input.ttl_seconds;
+    const link = signJoinLink(linkKey, { room, identity: input.identity ?? null, exp });
+    res.status(201).json({
+      room,
+      link,
+      join_url: `/web/?room=${encodeURIComponent(room)}&link=${encodeURIComponent(link)}`,
+      expires_at: new Date(exp * 1000).toISOString(),
+    });
+  });
+  return r;
+}

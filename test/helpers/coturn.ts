@@ -1,0 +1,48 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { packageRoot } from '../../src/config/paths.js';
+import { turnAllocate } from '../../src/turn/stun.js';
+import { freePortBlock } from '../../scripts/stack/ports.js';
+import { startProcess, waitUntil, type ManagedProcess } from '../../scripts/stack/processes.js';
+
+export interface Coturn {
+  port: number;
+  process: ManagedProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * Real coturn on loopback with the repository's coturn/turnserver.conf. Only the test adds:
+ * loopback listening and relaying, no TLS, and 127.0.0.1 as an allowed peer (the production
+ * config denies loopback peers; LiveKit runs on 127.0.0.1 here).
+ */
+export async function startCoturn(secret: string): Promise<Coturn> {
+  const base = await freePortBlock(50);
+  const port = base;
+  const proc = startProcess(
+    'coturn',
+    'turnserver',
+    [
+      '-c',
+      path.join(packageRoot(), 'coturn', 'turnserver.conf'),
+      `--static-auth-secret=${secret}`,
+      '--listening-ip=127.0.0.1',
+      '--relay-ip=127.0.0.1',
+      `--listening-port=${port}`,
+      `--min-port=${base + 10}`,
+      `--max-port=${base + 49}`,
+      '--no-tls',
+      '--no-dtls',
+      '--allow-loopback-peers',
+      '--allowed-peer-ip=127.0.0.1',
+    ],
+    { logDir: mkdtempSync(path.join(os.tmpdir(), 'vg-coturn-')) },
+  );
+  await waitUntil(
+    `coturn (log: ${proc.logFile})`,
+    async () => (await turnAllocate('127.0.0.1', port, 'probe', 'probe', 500)).status === 401,
+    { timeoutMs: 10_000, exited: proc.exited },
+  );
+  return { port, process: proc, stop: () => proc.stop() };
+}
