@@ -15,6 +15,10 @@ export default tseslint.config(
     },
   },
   {
+    files: ['web/**'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
     files: ['scripts/**', 'bench/**', 'src/cli/**', 'test/**', 'bin/**'],
     rules: { 'no-console': 'off' },
   },

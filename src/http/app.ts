@@ -1,3 +1,5 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import express, { type Express } from 'express';
 import { Counter, Histogram } from 'prom-client';
 import { agentProfilesRouter } from '../agent/profiles-routes.js';
@@ -6,6 +8,7 @@ import { callsRouter } from '../calls/routes.js';
 import { auditRouter } from '../audit/routes.js';
 import type { GatewayConfig, Logger } from '../config/index.js';
 import { metricsRegistry } from '../config/metrics.js';
+import { packageRoot } from '../config/paths.js';
 import { sql, type Db, type SecretBox } from '../db/index.js';
 import type { LivekitClients } from '../livekit/index.js';
 import { trunksRouter } from '../trunks/index.js';
@@ -13,6 +16,12 @@ import { joinRouter, turnRouter } from '../turn/routes.js';
 import { livekitWebhookRouter } from '../webhooks/livekit/routes.js';
 import { authenticate } from './auth.js';
 import { errorHandler, notFoundHandler } from './errors.js';
+
+// The package exports no package.json; its CommonJS entry sits beside the ES module build.
+const livekitClientBundle = path.join(
+  path.dirname(createRequire(import.meta.url).resolve('livekit-client')),
+  'livekit-client.esm.mjs',
+);
 
 export interface AppDeps {
   config: GatewayConfig;
@@ -84,6 +93,11 @@ export function createApp(deps: AppDeps): Express {
     const ok = Object.values(checks).every((v) => v === 'ok');
     res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not_ready', checks });
   });
+  // The browser client, and the LiveKit browser SDK it imports, served as they are.
+  app.get('/web/vendor/livekit-client.esm.mjs', (_req, res) => {
+    res.type('text/javascript').sendFile(livekitClientBundle);
+  });
+  app.use('/web', express.static(path.join(packageRoot(), 'web'), { index: 'index.html' }));
   app.get('/metrics', async (_req, res) => {
     res.type(metricsRegistry.contentType).send(await metricsRegistry.metrics());
   });
