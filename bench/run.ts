@@ -5,6 +5,7 @@
 import { measureFloor } from './floor.js';
 import { startBenchEnv } from './setup.js';
 import { throughApi, throughSipClient, type Timing } from './trunks.js';
+import { webJoinTimes } from './web-join.js';
 import { webhookIngest } from './webhooks.js';
 
 const count = Number(process.env.BENCH_TRUNKS ?? 1000);
@@ -56,6 +57,14 @@ try {
   );
   console.log(
     `  ratio ${ingest.toFixed(2)} of the bare rate (goal >= 0.5): ${ingest >= 0.5 ? 'met' : 'NOT met'}`,
+  );
+
+  const runs = Number(process.env.BENCH_WEB_RUNS ?? 10);
+  const join = await webJoinTimes(env, runs);
+  console.log(`\nWeb join, page load to first agent audio (headless Chromium, p50 of ${runs})`);
+  console.log(`  direct            ${join.direct.toFixed(0).padStart(6)} ms`);
+  console.log(
+    `  relay only (TURN) ${join.relay.toFixed(0).padStart(6)} ms  (${(join.relay / join.direct).toFixed(2)}x direct)`,
   );
 } finally {
   await env.close();

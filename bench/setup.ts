@@ -8,10 +8,12 @@ import { createDb, migrate } from '../src/db/index.js';
 import { startLocalStack, type LocalStack } from '../scripts/stack/local-stack.js';
 import { freePortBlock, freeTcpPort, stackPortsFrom } from '../scripts/stack/ports.js';
 import { startProcess, waitUntil, type ManagedProcess } from '../scripts/stack/processes.js';
+import { startCoturn, type Coturn } from '../test/helpers/coturn.js';
 import { createTestDatabase } from '../test/helpers/database.js';
 
 export interface BenchEnv {
   stack: LocalStack;
+  coturn: Coturn;
   apiUrl: string;
   databaseUrl: string;
   dataDir: string;
@@ -43,6 +45,8 @@ export async function startBenchEnv(): Promise<BenchEnv> {
   const adminKey = (await createApiKey(db, 'bench', 'admin')).key;
   await db.destroy();
 
+  const turnSecret = randomBytes(24).toString('base64url');
+  const coturn = await startCoturn(turnSecret);
   const apiPort = await freeTcpPort();
   const api: ManagedProcess = startProcess(
     'api',
@@ -66,6 +70,8 @@ export async function startBenchEnv(): Promise<BenchEnv> {
         LIVEKIT_API_KEY: keys.apiKey,
         LIVEKIT_API_SECRET: keys.apiSecret,
         RECONCILE_INTERVAL_SECONDS: '0',
+        TURN_SECRET: turnSecret,
+        TURN_PORT: String(coturn.port),
         LOG_LEVEL: 'warn',
       },
     },
@@ -77,12 +83,14 @@ export async function startBenchEnv(): Promise<BenchEnv> {
   });
   return {
     stack,
+    coturn,
     apiUrl,
     databaseUrl: url.toString(),
     dataDir,
     adminKey,
     async close() {
       await api.stop();
+      await coturn.stop();
       await stack.stop();
       await database.drop();
     },

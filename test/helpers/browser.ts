@@ -10,7 +10,7 @@ export function speechWav(text: string): string {
   const raw = path.join(dir, 'raw.wav');
   const wav = path.join(dir, 'speech.wav');
   execFileSync('espeak-ng', ['-w', raw, text]);
-  execFileSync('sox', [raw, '-r', '48000', '-c', '1', '-b', '16', wav]);
+  execFileSync('sox', ['-G', raw, '-r', '48000', '-c', '1', '-b', '16', wav]);
   return wav;
 }
 
