@@ -8,7 +8,7 @@ import { createDb, migrate } from '../src/db/index.js';
 import { startLocalStack, type LocalStack } from '../scripts/stack/local-stack.js';
 import { freePortBlock, freeTcpPort, stackPortsFrom } from '../scripts/stack/ports.js';
 import { startProcess, waitUntil, type ManagedProcess } from '../scripts/stack/processes.js';
-import { startCoturn, type Coturn } from '../test/helpers/coturn.js';
+import { startCoturn, type Coturn } from '../scripts/stack/coturn.js';
 import { createTestDatabase } from '../test/helpers/database.js';
 
 export interface BenchEnv {

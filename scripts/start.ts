@@ -3,7 +3,8 @@
  * first run), the embedded database unless DATABASE_URL is set, and the API. Ctrl-C stops all.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { loadEncryptionKey } from '../src/db/secret-box.js';
@@ -14,6 +15,20 @@ import { localStackKeys, startLocalStack, type LocalStack } from './stack/local-
 import { startProcess, waitUntil, type ManagedProcess } from './stack/processes.js';
 
 const run = promisify(execFile);
+
+function commandExists(command: string): boolean {
+  return (process.env.PATH ?? '')
+    .split(':')
+    .some((dir) => dir && existsSync(path.join(dir, command)));
+}
+
+/** A random secret kept in the data folder (owner-only), made on first use. */
+function localSecret(file: string): string {
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const secret = randomBytes(24).toString('base64url');
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  return secret;
+}
 const root = packageRoot();
 const env = process.env;
 const num = (name: string, fallback: number) => (env[name] ? Number(env[name]) : fallback);
@@ -67,6 +82,14 @@ async function main() {
       ? { apiKey: env.LIVEKIT_API_KEY, apiSecret: env.LIVEKIT_API_SECRET }
       : localStackKeys(dataDir);
 
+  // coturn when it is installed: web users behind strict NATs relay through it (TURN).
+  const turnSecret = commandExists('turnserver')
+    ? (env.TURN_SECRET ?? localSecret(path.join(dataDir, 'turn-secret')))
+    : undefined;
+  if (!turnSecret)
+    say('coturn is not installed (apt-get install coturn): web users get no TURN relay');
+  const turnPort = num('TURN_PORT', 3478);
+
   stack = await startLocalStack({
     root,
     dataDir,
@@ -74,6 +97,13 @@ async function main() {
     keys,
     redisAddress: env.REDIS_ADDRESS,
     webhookUrls: [`http://127.0.0.1:${apiPort}/webhooks/livekit`],
+    turn: turnSecret
+      ? {
+          port: turnPort,
+          secret: turnSecret,
+          relayPorts: [num('TURN_RELAY_START', 49152), num('TURN_RELAY_END', 49200)],
+        }
+      : undefined,
     log: say,
   });
   say(
@@ -90,6 +120,7 @@ async function main() {
     LIVEKIT_API_SECRET: keys.apiSecret,
     API_PORT: String(apiPort),
     SIP_PUBLIC_PORT: env.SIP_PUBLIC_PORT ?? String(ports.sip),
+    ...(turnSecret ? { TURN_SECRET: turnSecret, TURN_PORT: String(turnPort) } : {}),
   };
   const tsx = [process.execPath, '--import', 'tsx'];
   const bootstrap = await run(
@@ -140,6 +171,10 @@ async function main() {
     `  API            ${apiUrl}   (health: ${apiUrl}/health, metrics: ${apiUrl}/metrics)`,
     `  Call in        sip:<number>@${stack.sipHost}:${stack.sipPort}  (UDP/TCP, LiveKit SIP)`,
     `  LiveKit        ${stack.livekitUrl}  (key ${keys.apiKey})`,
+    `  Web client     ${apiUrl}/web/  (join links: POST /api/rooms/<room>/links)`,
+    turnSecret
+      ? `  TURN           turn:127.0.0.1:${turnPort} (coturn, secret in ${path.join(dataDir, 'turn-secret')})`
+      : '  TURN           off (coturn not installed)',
     `  Logs           ${stack.logDir}`,
     created.created
       ? `  Admin API key  ${created.key}\n                 (shown once; only its hash is stored. More keys: npm run cli -- keys create --name you --role admin)`

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { SipClient } from 'livekit-server-sdk';
 import { afterAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../src/config/paths.js';
+import { turnAllocate } from '../src/turn/stun.js';
 import { freePortBlock, freeTcpPort, stackPortsFrom } from '../scripts/stack/ports.js';
 
 let child: ChildProcess | undefined;
@@ -18,6 +19,7 @@ describe('npm start', () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vg-start-'));
     const ports = stackPortsFrom(await freePortBlock(160));
     const apiPort = await freeTcpPort();
+    const turnBase = await freePortBlock(50);
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       GATEWAY_DATA_DIR: dataDir,
@@ -30,11 +32,15 @@ describe('npm start', () => {
       SIP_PORT: String(ports.sip),
       RTP_PORT_START: String(ports.rtpStart),
       RTP_PORT_END: String(ports.rtpEnd),
+      TURN_PORT: String(turnBase),
+      TURN_RELAY_START: String(turnBase + 10),
+      TURN_RELAY_END: String(turnBase + 40),
       LOG_LEVEL: 'warn',
     };
     delete env.DATABASE_URL;
     delete env.LIVEKIT_API_KEY;
     delete env.LIVEKIT_API_SECRET;
+    delete env.TURN_SECRET;
     const proc = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
       cwd: packageRoot(),
       env,
@@ -78,6 +84,19 @@ describe('npm start', () => {
     expect(listed.map((t) => [t.sipTrunkId, t.numbers])).toEqual([
       [trunk.sync.livekit_inbound_trunk_id, ['74951234567']],
     ]);
+
+    // Web users: TURN credentials from the API pass a real Allocate on the stack's coturn, and
+    // LiveKit's own config carries the same secret.
+    const turn = await fetch(`${api}/api/turn/credentials?user=start-test`, {
+      headers: { authorization: `Bearer ${key}` },
+    }).then((r) => r.json() as Promise<{ username: string; credential: string }>);
+    const allocation = await turnAllocate('127.0.0.1', turnBase, turn.username, turn.credential);
+    expect(allocation.ok).toBe(true);
+    const secret = readFileSync(path.join(dataDir, 'turn-secret'), 'utf8').trim();
+    expect(readFileSync(path.join(dataDir, 'stack', 'livekit.yaml'), 'utf8')).toContain(secret);
+    const page = await fetch(`${api}/web/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('Talk to the agent');
 
     proc.kill('SIGINT');
     const code = await Promise.race([

@@ -8,7 +8,7 @@ import {
   turnCredentialFor,
 } from '../src/turn/credentials.js';
 import { turnAllocate } from '../src/turn/stun.js';
-import { startCoturn, type Coturn } from './helpers/coturn.js';
+import { startCoturn, type Coturn } from '../scripts/stack/coturn.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 
 const stack = inject('stack');

@@ -2,7 +2,7 @@ import { dispose } from '@livekit/rtc-node';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { launchChromium, speechWav } from './helpers/browser.js';
-import { startCoturn, type Coturn } from './helpers/coturn.js';
+import { startCoturn, type Coturn } from '../scripts/stack/coturn.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { startToneParticipant, type ToneParticipant } from './helpers/tone-participant.js';
 import { eventually } from './helpers/wait.js';

@@ -32,7 +32,7 @@ export function renderLivekitServerConfig(
   root: string,
   ports: StackPorts,
   keys: StackKeys,
-  extra: { webhookUrls?: string[] } = {},
+  extra: { webhookUrls?: string[]; turn?: { host: string; port: number; secret: string } } = {},
 ): string {
   const config = readTemplate(root, 'deploy/livekit.yaml');
   const rtc = (config.rtc ?? {}) as Record<string, unknown>;
@@ -46,6 +46,13 @@ export function renderLivekitServerConfig(
     tcp_port: ports.livekitTcp,
   };
   config.keys = { [keys.apiKey]: keys.apiSecret };
+  if (extra.turn) {
+    // LiveKit hands these to its own clients: the same coturn and secret the API's credentials use.
+    (config.rtc as Record<string, unknown>).turn_servers = [
+      { host: extra.turn.host, port: extra.turn.port, protocol: 'udp', secret: extra.turn.secret },
+      { host: extra.turn.host, port: extra.turn.port, protocol: 'tcp', secret: extra.turn.secret },
+    ];
+  }
   if (extra.webhookUrls?.length) {
     config.webhook = { api_key: keys.apiKey, urls: extra.webhookUrls };
   }

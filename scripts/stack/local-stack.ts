@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { sipOptions } from '../../src/livekit/sip-options.js';
 import { ensureLivekitBinaries } from './binaries.js';
+import { startCoturn } from './coturn.js';
 import {
   renderLivekitServerConfig,
   renderLivekitSipConfig,
@@ -21,6 +22,8 @@ export interface LocalStackOptions {
   /** Use this Redis instead of starting one (host:port). */
   redisAddress?: string;
   webhookUrls?: string[];
+  /** Start coturn on this port with this secret, and tell LiveKit about it. */
+  turn?: { port: number; secret: string; relayPorts?: [number, number] };
   log?: (line: string) => void;
 }
 
@@ -105,11 +108,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         exited: redis.exited,
       });
     }
+    if (options.turn) {
+      const coturn = await startCoturn(options.turn.secret, {
+        port: options.turn.port,
+        relayPorts: options.turn.relayPorts,
+        logDir,
+      });
+      processes.push(coturn.process);
+    }
     const effectivePorts = { ...ports };
     const serverConfig = writeConfig(
       path.join(stackDir, 'livekit.yaml'),
       renderLivekitServerConfig(options.root, effectivePorts, keys, {
         webhookUrls: options.webhookUrls,
+        turn: options.turn
+          ? { host: '127.0.0.1', port: options.turn.port, secret: options.turn.secret }
+          : undefined,
       }).replace(`127.0.0.1:${ports.redis}`, redisAddress),
     );
     const server = startProcess('livekit-server', binaries.server, ['--config', serverConfig], {

@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../../src/config/paths.js';
 import { turnAllocate } from '../../src/turn/stun.js';
-import { freePortBlock } from '../../scripts/stack/ports.js';
-import { startProcess, waitUntil, type ManagedProcess } from '../../scripts/stack/processes.js';
+import { freePortBlock } from './ports.js';
+import { startProcess, waitUntil, type ManagedProcess } from './processes.js';
 
 export interface Coturn {
   port: number;
@@ -13,12 +13,15 @@ export interface Coturn {
 }
 
 /**
- * Real coturn on loopback with the repository's coturn/turnserver.conf. Only the test adds:
- * loopback listening and relaying, no TLS, and 127.0.0.1 as an allowed peer (the production
- * config denies loopback peers; LiveKit runs on 127.0.0.1 here).
+ * coturn on loopback with the repository's coturn/turnserver.conf. The local stack and the
+ * tests add only: loopback listening and relaying, no TLS, and 127.0.0.1 as an allowed peer
+ * (the production config denies loopback peers; LiveKit runs on 127.0.0.1 here).
  */
-export async function startCoturn(secret: string): Promise<Coturn> {
-  const base = await freePortBlock(50);
+export async function startCoturn(
+  secret: string,
+  options: { port?: number; logDir?: string; relayPorts?: [number, number] } = {},
+): Promise<Coturn> {
+  const base = options.port ?? (await freePortBlock(50));
   const port = base;
   const proc = startProcess(
     'coturn',
@@ -30,14 +33,14 @@ export async function startCoturn(secret: string): Promise<Coturn> {
       '--listening-ip=127.0.0.1',
       '--relay-ip=127.0.0.1',
       `--listening-port=${port}`,
-      `--min-port=${base + 10}`,
-      `--max-port=${base + 49}`,
+      `--min-port=${options.relayPorts?.[0] ?? base + 10}`,
+      `--max-port=${options.relayPorts?.[1] ?? base + 49}`,
       '--no-tls',
       '--no-dtls',
       '--allow-loopback-peers',
       '--allowed-peer-ip=127.0.0.1',
     ],
-    { logDir: mkdtempSync(path.join(os.tmpdir(), 'vg-coturn-')) },
+    { logDir: options.logDir ?? mkdtempSync(path.join(os.tmpdir(), 'vg-coturn-')) },
   );
   await waitUntil(
     `coturn (log: ${proc.logFile})`,
