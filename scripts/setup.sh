@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(pkg-config libopus-dev libopusfile-dev libsoxr-dev sip-tester redis-server coturn chromium espeak-ng sox)
+packages=(pkg-config libopus-dev libopusfile-dev libsoxr-dev sip-tester redis-server coturn chromium espeak-ng sox iptables nginx-light libnginx-mod-stream)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -20,6 +20,13 @@ if ((${#missing[@]} > 0)); then
   echo "setup: installing ${missing[*]}"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  # nginx and coturn are used by the tests on loopback only: do not leave the distribution's
+  # default services listening on every interface.
+  for service in nginx coturn; do
+    if [[ " ${missing[*]} " == *" $service"* ]] || [[ " ${missing[*]} " == *" nginx-light "* && $service == nginx ]]; then
+      (systemctl disable --now "$service" || service "$service" stop) >/dev/null 2>&1 || true
+    fi
+  done
 fi
 
 command -v go >/dev/null || { echo "setup: Go is needed to build livekit-server and livekit-sip" >&2; exit 1; }
