@@ -89,6 +89,14 @@ describe('the browser client over TURN', () => {
         10_000,
       );
       expect(heard, 'the agent did not receive the browser microphone').toBeDefined();
+      await agent.say('Hello, how can I help you today?');
+      await page
+        .locator('#transcript li[data-speaker="agent"]')
+        .first()
+        .waitFor({ timeout: 10_000 });
+      expect(await page.locator('#transcript').innerText()).toContain(
+        'agent: Hello, how can I help you today?',
+      );
     } finally {
       await page.close();
     }

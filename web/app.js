@@ -137,11 +137,21 @@ async function join(values) {
     .on(RoomEvent.TrackSubscribed, (track) => {
       if (track.kind === Track.Kind.Audio) watchLevel(track);
     })
+    // Older agents send transcription packets.
     .on(RoomEvent.TranscriptionReceived, (segments, participant) => {
       for (const s of segments)
         if (s.final) addTranscript(participant?.isLocal ? 'you' : 'agent', s.text);
     })
     .on(RoomEvent.Disconnected, (reason) => setState(`disconnected (${reason ?? 'unknown'})`));
+  // LiveKit Agents 1.x send each transcript segment as a text stream on this topic.
+  room.registerTextStreamHandler('lk.transcription', async (reader, sender) => {
+    const text = await reader.readAll();
+    if (reader.info.attributes?.['lk.transcription_final'] === 'false' || !text.trim()) return;
+    addTranscript(
+      sender.identity === room.localParticipant.identity ? 'you' : 'agent',
+      text.trim(),
+    );
+  });
   try {
     await room.connect(grant.livekit_url, grant.token, {
       rtcConfig: {

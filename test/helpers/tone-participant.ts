@@ -13,6 +13,8 @@ import { AccessToken } from 'livekit-server-sdk';
 
 export interface ToneParticipant {
   room: Room;
+  /** Publishes a final transcript segment of the tone track, as an agent does for its speech. */
+  say(text: string): Promise<void>;
   /** Identities whose audio this participant has subscribed to. */
   heard: Set<string>;
   stop(): Promise<void>;
@@ -41,7 +43,7 @@ export async function startToneParticipant(options: {
   const rate = 48000;
   const source = new AudioSource(rate, 1);
   const track = LocalAudioTrack.createAudioTrack('tone', source);
-  await room.localParticipant!.publishTrack(
+  const publication = await room.localParticipant!.publishTrack(
     track,
     new TrackPublishOptions({ source: TrackSource.SOURCE_MICROPHONE }),
   );
@@ -57,9 +59,22 @@ export async function startToneParticipant(options: {
       await source.captureFrame(new AudioFrame(data, rate, 1, samples));
     }
   })();
+  let segment = 0;
   return {
     room,
     heard,
+    async say(text: string) {
+      segment += 1;
+      // As LiveKit Agents 1.x publish transcripts: a text stream on lk.transcription.
+      await room.localParticipant!.sendText(text, {
+        topic: 'lk.transcription',
+        attributes: {
+          'lk.transcription_final': 'true',
+          'lk.segment_id': `seg-${segment}`,
+          'lk.transcribed_track_id': publication.sid ?? '',
+        },
+      });
+    },
     async stop() {
       running = false;
       await loop;
