@@ -44,6 +44,8 @@ export function renderLivekitServerConfig(
     port_range_start: ports.livekitUdpStart,
     port_range_end: ports.livekitUdpEnd,
     tcp_port: ports.livekitTcp,
+    // On loopback (the stack's coturn when there is one): LiveKit's defaults are public hosts.
+    stun_servers: [`127.0.0.1:${extra.turn?.port ?? ports.livekitUdpStart}`],
   };
   config.keys = { [keys.apiKey]: keys.apiSecret };
   if (extra.turn) {

@@ -31,6 +31,9 @@ export function launchChromium(wav: string): Promise<Browser> {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      // Resolve nothing but loopback, and no mDNS host candidates (multicast on the LAN).
+      '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
+      '--disable-features=WebRtcHideLocalIpsWithMdns',
       '--use-fake-ui-for-media-stream',
       '--use-fake-device-for-media-stream',
       `--use-file-for-fake-audio-capture=${wav}`,
