@@ -61,6 +61,7 @@ async function shutdown(code: number): Promise<never> {
     await stack?.stop();
     await embedded?.close();
     rmSync(path.join(stackDir, 'database-url'), { force: true });
+    rmSync(path.join(stackDir, 'env.json'), { force: true });
     say('stopped');
   }
   process.exit(code);
@@ -122,6 +123,13 @@ async function main() {
     SIP_PUBLIC_PORT: env.SIP_PUBLIC_PORT ?? String(ports.sip),
     ...(turnSecret ? { TURN_SECRET: turnSecret, TURN_PORT: String(turnPort) } : {}),
   };
+  // The CLI (diagnose, reconcile, keys) run beside this stack reads the same settings.
+  const shared = Object.fromEntries(
+    Object.entries(childEnv).filter(([k]) =>
+      /^(DATABASE_URL|GATEWAY_|LIVEKIT_|SIP_|TURN_|API_)/.test(k),
+    ),
+  );
+  writeFileSync(path.join(stackDir, 'env.json'), JSON.stringify(shared), { mode: 0o600 });
   const tsx = [process.execPath, '--import', 'tsx'];
   const bootstrap = await run(
     tsx[0]!,

@@ -6,23 +6,26 @@ import { audit, systemActor } from '../audit/index.js';
 import { ConfigError, createLogger, loadConfig, type GatewayConfig } from '../config/index.js';
 import { loadEncryptionKey, openDatabase, SecretBox, type Database } from '../db/index.js';
 import { createLivekitClients } from '../livekit/index.js';
+import { areas, diagnose, exitCode, renderTable, type Area } from '../diagnostics/index.js';
 import { reconcile } from '../trunks/index.js';
 
 /**
- * While `npm start` runs, the embedded database is served by the stack process; its URL is in
- * the data folder, and the CLI connects there instead of opening the files a second time.
+ * While `npm start` runs, it leaves its settings (database URL of the embedded database, LiveKit
+ * keys, ports) in the data folder; the CLI uses them for anything the environment does not set.
  */
-function withRunningStack(config: GatewayConfig): GatewayConfig {
-  if (config.databaseUrl) return config;
-  const file = path.join(config.dataDir, 'stack', 'database-url');
-  if (!existsSync(file)) return config;
-  return { ...config, databaseUrl: readFileSync(file, 'utf8').trim() };
+function cliConfig(): GatewayConfig {
+  const dataDir = path.resolve(process.env.GATEWAY_DATA_DIR ?? '.data');
+  const file = path.join(dataDir, 'stack', 'env.json');
+  const stack = existsSync(file)
+    ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>)
+    : {};
+  return loadConfig({ ...stack, ...process.env });
 }
 
 async function withDatabase<T>(
   work: (db: Database, config: GatewayConfig) => Promise<T>,
 ): Promise<T> {
-  const config = withRunningStack(loadConfig());
+  const config = cliConfig();
   const db = await openDatabase(config);
   try {
     return await work(db, config);
@@ -156,6 +159,24 @@ program
       console.log(JSON.stringify(report, null, 2));
       if (!report.livekit_reachable) process.exitCode = 2;
     });
+  });
+
+program
+  .command('diagnose [area]')
+  .description(`name what is wrong and how to fix it; area: ${[...areas, 'all'].join(', ')}`)
+  .option('--json', 'print JSON')
+  .action(async (area: string | undefined, opts: { json?: boolean }) => {
+    const chosen = area ?? 'all';
+    if (chosen !== 'all' && !(areas as readonly string[]).includes(chosen)) {
+      throw new Error(
+        `unknown area ${JSON.stringify(chosen)}; one of ${[...areas, 'all'].join(', ')}`,
+      );
+    }
+    const findings = await diagnose(cliConfig(), chosen as Area | 'all');
+    console.log(
+      opts.json ? JSON.stringify({ area: chosen, findings }, null, 2) : renderTable(findings),
+    );
+    process.exitCode = exitCode(findings);
   });
 
 try {

@@ -20,6 +20,7 @@ export interface GatewayConfig {
     ttlSeconds: number;
   };
   web: { livekitPublicUrl: string; joinTokenTtlSeconds: number };
+  diagnostics: { livekitConfigFile: string | undefined; sipConfigFile: string | undefined };
   log: { level: string; redactPii: boolean };
 }
 
@@ -71,6 +72,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       port: e.TURN_PORT,
       tlsPort: e.TURNS_PORT,
       ttlSeconds: e.TURN_TTL_SECONDS,
+    },
+    diagnostics: {
+      livekitConfigFile: e.LIVEKIT_CONFIG_FILE,
+      sipConfigFile: e.LIVEKIT_SIP_CONFIG_FILE,
     },
     web: {
       livekitPublicUrl: e.LIVEKIT_PUBLIC_URL ?? e.LIVEKIT_URL.replace(/^http/, 'ws'),

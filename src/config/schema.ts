@@ -54,6 +54,9 @@ export const envSchema = z.object({
   LIVEKIT_PUBLIC_URL: z.string().url().optional(),
   /** Lifetime of LiveKit tokens issued by POST /api/rooms/:room/join. */
   JOIN_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86400).default(3600),
+  /** The livekit-server and livekit-sip configs the diagnostics read (default: the local stack's). */
+  LIVEKIT_CONFIG_FILE: z.string().optional(),
+  LIVEKIT_SIP_CONFIG_FILE: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** When true, the `pii` field of log lines (phone numbers, SIP URIs) is replaced. */
   LOG_REDACT_PII: bool.default(true),

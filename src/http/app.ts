@@ -5,6 +5,7 @@ import { Counter, Histogram } from 'prom-client';
 import { agentProfilesRouter } from '../agent/profiles-routes.js';
 import { apiKeysRouter } from '../apikeys/routes.js';
 import { callsRouter } from '../calls/routes.js';
+import { diagnosticsRouter } from '../diagnostics/routes.js';
 import { auditRouter } from '../audit/routes.js';
 import type { GatewayConfig, Logger } from '../config/index.js';
 import { metricsRegistry } from '../config/metrics.js';
@@ -127,6 +128,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(agentProfilesRouter(deps.db));
   api.use(callsRouter(deps.db, { rooms: deps.livekit.rooms, logger: deps.logger }));
   api.use(turnRouter(turnDeps));
+  api.use(diagnosticsRouter(deps.config));
   app.use('/api', api);
 
   app.use(notFoundHandler);

@@ -7,6 +7,8 @@ export interface StackInfo {
   apiSecret: string;
   logDir: string;
   livekitWsUrl: string;
+  /** Where the stack's livekit.yaml and livekit-sip.yaml are. */
+  configDir: string;
   /** The port LiveKit sends webhooks to (POST /webhooks/livekit). */
   webhookPort: number;
 }

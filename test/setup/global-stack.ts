@@ -44,6 +44,7 @@ export default async function setup(project: TestProject) {
     apiSecret: keys.apiSecret,
     logDir: stack.logDir,
     livekitWsUrl: stack.livekitWsUrl,
+    configDir: path.dirname(stack.logDir),
     webhookPort,
   });
   return async () => {

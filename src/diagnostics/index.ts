@@ -1,0 +1,59 @@
+import path from 'node:path';
+import { SipClient } from 'livekit-server-sdk';
+import type { GatewayConfig } from '../config/index.js';
+import { checkConfig } from './config-check.js';
+import { areas, exitCode, type Area, type Finding } from './finding.js';
+import { checkSip } from './sip-check.js';
+import { checkTurn } from './turn-check.js';
+
+export { areas, exitCode, type Area, type Finding } from './finding.js';
+export { checkTurnPair } from './turn-check.js';
+
+export function configPaths(config: GatewayConfig) {
+  return {
+    livekitConfig:
+      config.diagnostics.livekitConfigFile ?? path.join(config.dataDir, 'stack', 'livekit.yaml'),
+    sipConfig:
+      config.diagnostics.sipConfigFile ?? path.join(config.dataDir, 'stack', 'livekit-sip.yaml'),
+  };
+}
+
+/** Runs one area's checks, or all of them; each finding names its check. */
+export async function diagnose(config: GatewayConfig, area: Area | 'all'): Promise<Finding[]> {
+  const paths = configPaths(config);
+  const run: Record<Area, () => Promise<Finding[]>> = {
+    config: async () => checkConfig(paths, config),
+    sip: () =>
+      checkSip({
+        sipConfigPath: paths.sipConfig,
+        sip: new SipClient(config.livekit.url, config.livekit.apiKey, config.livekit.apiSecret, {
+          requestTimeout: Math.ceil(config.livekit.timeoutMs / 1000),
+        }),
+        sipHost: config.sipPublic.host,
+        sipPort: config.sipPublic.port,
+      }),
+    turn: () => checkTurn(config.turn),
+  };
+  const selected = area === 'all' ? [...areas] : [area];
+  const findings: Finding[] = [];
+  for (const a of selected) findings.push(...(await run[a]()));
+  return findings;
+}
+
+/** The findings as a table for a terminal. */
+export function renderTable(findings: Finding[]): string {
+  const mark = { pass: 'PASS', warn: 'WARN', fail: 'FAIL' } as const;
+  return findings
+    .map((f) =>
+      f.status === 'pass'
+        ? `${mark.pass}  ${f.check.padEnd(22)} ${f.evidence}`
+        : [
+            `${mark[f.status]}  ${f.check.padEnd(22)} ${f.cause}`,
+            `      evidence: ${f.evidence}`,
+            `      fix:      ${f.fix}`,
+          ].join('\n'),
+    )
+    .join('\n');
+}
+
+export { exitCode as diagnosticsExitCode };

@@ -1,0 +1,336 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { parse, stringify } from 'yaml';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { loadConfig } from '../src/config/index.js';
+import { packageRoot } from '../src/config/paths.js';
+import { diagnose, type Finding } from '../src/diagnostics/index.js';
+import { ensureLivekitBinaries } from '../scripts/stack/binaries.js';
+import { startCoturn } from '../scripts/stack/coturn.js';
+import { freePortBlock } from '../scripts/stack/ports.js';
+import { startProcess, waitUntil, type ManagedProcess } from '../scripts/stack/processes.js';
+import { sippCall } from './helpers/sipp.js';
+import { eventually } from './helpers/wait.js';
+
+const run = promisify(execFile);
+const stack = inject('stack');
+const serverConfig = path.join(stack.configDir, 'livekit.yaml');
+const sipConfig = path.join(stack.configDir, 'livekit-sip.yaml');
+const cleanups: (() => Promise<unknown>)[] = [];
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+});
+
+/** Settings for the real stack, with `overrides` applied. */
+function env(overrides: Record<string, string> = {}) {
+  return {
+    GATEWAY_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'vg-diag-')),
+    LIVEKIT_URL: stack.livekitUrl,
+    LIVEKIT_API_KEY: stack.apiKey,
+    LIVEKIT_API_SECRET: stack.apiSecret,
+    LIVEKIT_CONFIG_FILE: serverConfig,
+    LIVEKIT_SIP_CONFIG_FILE: sipConfig,
+    SIP_PUBLIC_HOST: stack.sipHost,
+    SIP_PUBLIC_PORT: String(stack.sipPort),
+    ...overrides,
+  };
+}
+
+/** A copy of one of the stack's configs with `change` applied. */
+function changedConfig(file: string, change: (doc: Record<string, unknown>) => void): string {
+  const doc = parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  change(doc);
+  const out = path.join(
+    mkdtempSync(path.join(os.tmpdir(), 'vg-diag-config-')),
+    path.basename(file),
+  );
+  writeFileSync(out, stringify(doc));
+  return out;
+}
+
+function finding(findings: Finding[], check: string): Finding {
+  const found =
+    findings.find((f) => f.check === check && f.status !== 'pass') ??
+    findings.find((f) => f.check === check);
+  if (!found) throw new Error(`no finding for ${check}: ${JSON.stringify(findings)}`);
+  return found;
+}
+
+describe('a healthy stack', () => {
+  it('passes every config and sip check', async () => {
+    const findings = await diagnose(loadConfig(env()), 'all');
+    const notPassing = findings.filter((f) => f.status !== 'pass' && !f.check.startsWith('turn.'));
+    expect(notPassing).toEqual([]);
+    expect(findings.map((f) => f.check)).toEqual(
+      expect.arrayContaining([
+        'config.redis',
+        'sip.options',
+        'sip.redis_servers',
+        'sip.server_api',
+      ]),
+    );
+  });
+});
+
+/**
+ * Each failure from the field, produced for real, and what the diagnosis must say.
+ * To add one: a setup that returns the settings under which it happens, and the expectation.
+ */
+const failures: {
+  name: string;
+  setup: () => Promise<Record<string, string>>;
+  area: 'config' | 'sip' | 'turn';
+  check: string;
+  status: 'fail' | 'warn';
+  cause: RegExp;
+}[] = [
+  {
+    name: 'LiveKit SIP on a second Redis rejects calls with "auth check failed ... no response from servers"',
+    area: 'sip',
+    check: 'sip.redis_servers',
+    status: 'fail',
+    cause: /no livekit-server is registered/,
+    async setup() {
+      const base = await freePortBlock(60);
+      const redis = startProcess(
+        'redis-second',
+        'redis-server',
+        ['--bind', '127.0.0.1', '--port', String(base), '--save', '', '--appendonly', 'no'],
+        { logDir: mkdtempSync(path.join(os.tmpdir(), 'vg-redis2-')) },
+      );
+      cleanups.push(() => redis.stop());
+      const config = changedConfig(sipConfig, (doc) => {
+        doc.redis = { address: `127.0.0.1:${base}` };
+        doc.sip_port = base + 1;
+        doc.rtp_port = `${base + 10}-${base + 59}`;
+      });
+      const sip = await startSecondSip(config, base + 1);
+      // The field symptom: an INVITE to it is rejected, and its log says why it thinks so.
+      const call = sippCall({
+        host: '127.0.0.1',
+        port: base + 1,
+        number: '+15550101234',
+        timeoutSeconds: 8,
+      });
+      const logged = await eventually(
+        async () =>
+          /no response from servers/.test(readFileSync(sip.logFile, 'utf8')) ? true : undefined,
+        15_000,
+      );
+      call.stop();
+      await call.done;
+      expect(logged, 'livekit-sip did not log "no response from servers"').toBe(true);
+      return { LIVEKIT_SIP_CONFIG_FILE: config, SIP_PUBLIC_PORT: String(base + 1) };
+    },
+  },
+  {
+    name: 'livekit-server without Redis has no SIP service',
+    area: 'sip',
+    check: 'sip.server_api',
+    status: 'fail',
+    cause: /runs without Redis/,
+    async setup() {
+      const base = await freePortBlock(60);
+      const config = changedConfig(serverConfig, (doc) => {
+        delete doc.redis;
+        delete doc.webhook;
+        doc.port = base;
+        doc.rtc = {
+          ...(doc.rtc as object),
+          tcp_port: base + 1,
+          port_range_start: base + 10,
+          port_range_end: base + 50,
+        };
+      });
+      const binaries = await ensureLivekitBinaries();
+      const server = startProcess('livekit-no-redis', binaries.server, ['--config', config], {
+        logDir: path.dirname(config),
+      });
+      cleanups.push(() => server.stop());
+      await waitUntil(
+        'livekit-server without redis',
+        async () => (await fetch(`http://127.0.0.1:${base}`)).ok,
+        { timeoutMs: 20_000, exited: server.exited },
+      );
+      return { LIVEKIT_URL: `http://127.0.0.1:${base}`, LIVEKIT_CONFIG_FILE: config };
+    },
+  },
+  {
+    name: 'coturn and the API hold different TURN secrets (401)',
+    area: 'turn',
+    check: 'turn.allocate',
+    status: 'fail',
+    cause: /different secrets/,
+    async setup() {
+      const coturn = await startCoturn('the-secret-coturn-was-given-000');
+      cleanups.push(() => coturn.stop());
+      return { TURN_SECRET: 'the-secret-the-api-was-given-000', TURN_PORT: String(coturn.port) };
+    },
+  },
+  {
+    name: 'livekit-server and LiveKit SIP configured with different Redis',
+    area: 'config',
+    check: 'config.redis',
+    status: 'fail',
+    cause: /different Redis/,
+    setup: async () => ({
+      LIVEKIT_SIP_CONFIG_FILE: changedConfig(
+        sipConfig,
+        (d) => void (d.redis = { address: '127.0.0.1:6999' }),
+      ),
+    }),
+  },
+  {
+    name: 'self-hosted LiveKit SIP pointed at a LiveKit Cloud URL',
+    area: 'config',
+    check: 'config.ws_url',
+    status: 'fail',
+    cause: /LiveKit Cloud/,
+    setup: async () => ({
+      LIVEKIT_SIP_CONFIG_FILE: changedConfig(
+        sipConfig,
+        (d) => void (d.ws_url = 'wss://myproject-abc123.livekit.cloud'),
+      ),
+    }),
+  },
+  {
+    name: 'LiveKit SIP with a key livekit-server does not have',
+    area: 'config',
+    check: 'config.sip_key',
+    status: 'fail',
+    cause: /does not know/,
+    setup: async () => ({
+      LIVEKIT_SIP_CONFIG_FILE: changedConfig(
+        sipConfig,
+        (d) => void (d.api_key = 'APIsomeotherkey'),
+      ),
+    }),
+  },
+  {
+    name: 'log_level in livekit-sip.yaml (LiveKit SIP reads logging.level)',
+    area: 'config',
+    check: 'config.ignored_keys',
+    status: 'warn',
+    cause: /silently ignores/,
+    setup: async () => ({
+      LIVEKIT_SIP_CONFIG_FILE: changedConfig(sipConfig, (d) => void (d.log_level = 'debug')),
+    }),
+  },
+  {
+    name: 'RTP ports overlapping WebRTC ports',
+    area: 'config',
+    check: 'config.port_ranges',
+    status: 'fail',
+    cause: /overlap/,
+    async setup() {
+      const rtc = (
+        parse(readFileSync(serverConfig, 'utf8')) as { rtc: { port_range_start: number } }
+      ).rtc;
+      return {
+        LIVEKIT_SIP_CONFIG_FILE: changedConfig(
+          sipConfig,
+          (d) => void (d.rtp_port = `${rtc.port_range_start}-${rtc.port_range_start + 100}`),
+        ),
+      };
+    },
+  },
+  {
+    name: 'use_external_ip together with nat_1_to_1_ip',
+    area: 'config',
+    check: 'config.nat',
+    status: 'warn',
+    cause: /both use_external_ip and nat_1_to_1_ip/,
+    setup: async () => ({
+      LIVEKIT_SIP_CONFIG_FILE: changedConfig(sipConfig, (d) => void (d.use_external_ip = true)),
+    }),
+  },
+  {
+    name: 'webhooks signed with a key the gateway does not hold',
+    area: 'config',
+    check: 'config.webhook_key',
+    status: 'fail',
+    cause: /not among its keys/,
+    setup: async () => ({
+      LIVEKIT_CONFIG_FILE: changedConfig(
+        serverConfig,
+        (d) => void ((d.webhook as Record<string, unknown>).api_key = 'APInotakey'),
+      ),
+    }),
+  },
+];
+
+async function startSecondSip(config: string, port: number): Promise<ManagedProcess> {
+  const binaries = await ensureLivekitBinaries();
+  const sip = startProcess('livekit-sip-second', binaries.sip, ['--config', config], {
+    logDir: path.dirname(config),
+  });
+  cleanups.push(() => sip.stop());
+  const { sipOptions } = await import('../src/livekit/index.js');
+  await waitUntil(
+    'second livekit-sip',
+    async () => (await sipOptions('127.0.0.1', port, { timeoutMs: 300 })).status === 200,
+    { timeoutMs: 20_000, exited: sip.exited },
+  );
+  return sip;
+}
+
+describe('failures from the field are named', () => {
+  for (const failure of failures) {
+    it(
+      failure.name,
+      async () => {
+        const overrides = await failure.setup();
+        const found = finding(
+          await diagnose(loadConfig(env(overrides)), failure.area),
+          failure.check,
+        );
+        expect(found.status).toBe(failure.status);
+        expect(found.cause).toMatch(failure.cause);
+        expect(found.evidence).not.toBe('');
+        expect(found.fix).not.toBe('');
+      },
+      60_000,
+    );
+  }
+});
+
+describe('the CLI and the API give the same findings', () => {
+  it('npm run diagnose prints JSON and exits 2 on a failure', async () => {
+    const bad = changedConfig(sipConfig, (d) => void (d.redis = { address: '127.0.0.1:6999' }));
+    const result = await run(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', 'diagnose', 'config', '--json'],
+      {
+        cwd: packageRoot(),
+        env: { ...process.env, ...env({ LIVEKIT_SIP_CONFIG_FILE: bad }) },
+      },
+    ).catch((e: { code: number; stdout: string }) => e);
+    expect((result as { code?: number }).code).toBe(2);
+    const body = JSON.parse((result as { stdout: string }).stdout) as { findings: Finding[] };
+    expect(finding(body.findings, 'config.redis').status).toBe('fail');
+  });
+
+  it('GET /api/diagnostics/:area answers for operators only', async () => {
+    const { startTestGateway } = await import('./helpers/gateway.js');
+    const gw = await startTestGateway({
+      env: {
+        LIVEKIT_CONFIG_FILE: serverConfig,
+        LIVEKIT_SIP_CONFIG_FILE: sipConfig,
+        SIP_PUBLIC_PORT: String(stack.sipPort),
+      },
+    });
+    cleanups.push(() => gw.close());
+    const res = await gw.request('GET', '/api/diagnostics/config');
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe('pass');
+    expect(res.body.findings.map((f: Finding) => f.check)).toContain('config.redis');
+    expect((await gw.request('GET', '/api/diagnostics/nope')).status).toBe(404);
+    expect(
+      (await gw.request('GET', '/api/diagnostics/config', undefined, await gw.keyFor('viewer')))
+        .status,
+    ).toBe(403);
+  });
+});
