@@ -121,12 +121,13 @@ async function main() {
     LIVEKIT_API_SECRET: keys.apiSecret,
     API_PORT: String(apiPort),
     SIP_PUBLIC_PORT: env.SIP_PUBLIC_PORT ?? String(ports.sip),
+    REDIS_URL: env.REDIS_URL ?? `redis://${stack.redisAddress}`,
     ...(turnSecret ? { TURN_SECRET: turnSecret, TURN_PORT: String(turnPort) } : {}),
   };
   // The CLI (diagnose, reconcile, keys) run beside this stack reads the same settings.
   const shared = Object.fromEntries(
     Object.entries(childEnv).filter(([k]) =>
-      /^(DATABASE_URL|GATEWAY_|LIVEKIT_|SIP_|TURN_|API_)/.test(k),
+      /^(DATABASE_URL|REDIS_URL|GATEWAY_|LIVEKIT_|SIP_|TURN_|API_)/.test(k),
     ),
   );
   writeFileSync(path.join(stackDir, 'env.json'), JSON.stringify(shared), { mode: 0o600 });

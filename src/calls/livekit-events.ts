@@ -2,6 +2,8 @@ import { DisconnectReason, ParticipantInfo_Kind, type ParticipantInfo } from '@l
 import type { WebhookEvent } from 'livekit-server-sdk';
 import { randomUUID } from 'node:crypto';
 import type { Db, Tx } from '../db/index.js';
+import { publish } from '../webhooks/outbound/index.js';
+import { serializeCall } from './serialize.js';
 
 /** LiveKit's events that change call records; other verified events are stored only. */
 export const callEventNames = new Set([
@@ -61,6 +63,25 @@ async function openCallFor(tx: Tx, roomName: string, p: ParticipantInfo) {
     .executeTakeFirst();
 }
 
+/** Tells customers (endpoints and the call's own webhook_url) what happened to a call. */
+async function notify(
+  tx: Tx,
+  callId: string,
+  type: 'call.started' | 'call.answered' | 'call.ended',
+) {
+  const call = await tx
+    .selectFrom('calls')
+    .selectAll()
+    .where('id', '=', callId)
+    .executeTakeFirstOrThrow();
+  await publish(
+    tx,
+    type,
+    { call: serializeCall(call) },
+    { callWebhookUrl: call.webhookUrl, callId },
+  );
+}
+
 async function addEvent(tx: Tx, callId: string, at: Date, type: string, data: unknown = {}) {
   await tx
     .insertInto('callEvents')
@@ -83,13 +104,7 @@ export async function callerJoined(
   // A SIP caller publishes audio while still ringing; only LiveKit SIP's status says answered.
   const answered = !sip || sip.callStatus === 'active';
   if (existing) {
-    if (answered && !existing.answeredAt) {
-      await tx
-        .updateTable('calls')
-        .set({ status: 'active', answeredAt: at, updatedAt: new Date() })
-        .where('id', '=', existing.id)
-        .execute();
-    }
+    if (answered && !existing.answeredAt) await markAnswered(tx, existing.id, at);
     return existing.id;
   }
   let trunkId: string | null = null;
@@ -138,7 +153,19 @@ export async function callerJoined(
     identity: p.identity,
     call_status: sip?.callStatus ?? null,
   });
+  await notify(tx, id, 'call.started');
+  if (answered) await notify(tx, id, 'call.answered');
   return id;
+}
+
+/** Marks a call answered (LiveKit SIP reported it active) and tells customers. */
+export async function markAnswered(tx: Tx, callId: string, at: Date) {
+  await tx
+    .updateTable('calls')
+    .set({ status: 'active', answeredAt: at, updatedAt: new Date() })
+    .where('id', '=', callId)
+    .execute();
+  await notify(tx, callId, 'call.answered');
 }
 
 /** Closes a caller's call record. */
@@ -182,6 +209,7 @@ export async function closeCall(
     .where('id', '=', call.id)
     .execute();
   await addEvent(tx, call.id, at, 'ended', { end_reason: endReason, hung_up_by: hungUpBy });
+  await notify(tx, call.id, 'call.ended');
 }
 
 /** Applies one verified LiveKit event to the call records, in the caller's transaction. */

@@ -4,7 +4,7 @@ import type { Logger } from '../config/index.js';
 import { every } from '../config/periodic.js';
 import type { Db } from '../db/index.js';
 import { livekitCall } from '../livekit/index.js';
-import { callerJoined, closeCall } from './livekit-events.js';
+import { callerJoined, closeCall, markAnswered } from './livekit-events.js';
 
 export interface CallsReconcileDeps {
   db: Db;
@@ -43,11 +43,7 @@ export async function reconcileCalls(deps: CallsReconcileDeps): Promise<CallsRec
       if (known) {
         // LiveKit sends no webhook when sip.callStatus turns active; its live state says so.
         if (!known.answeredAt && p.attributes['sip.callStatus'] === 'active') {
-          await deps.db
-            .updateTable('calls')
-            .set({ status: 'active', answeredAt: new Date(), updatedAt: new Date() })
-            .where('id', '=', known.id)
-            .execute();
+          await deps.db.transaction().execute((tx) => markAnswered(tx, known.id, new Date()));
         }
         continue;
       }

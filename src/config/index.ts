@@ -20,6 +20,16 @@ export interface GatewayConfig {
     ttlSeconds: number;
   };
   web: { livekitPublicUrl: string; joinTokenTtlSeconds: number };
+  webhooksOut: {
+    redisUrl: string | undefined;
+    timeoutMs: number;
+    retryScheduleMs: number[];
+    disableAfterMs: number;
+    secretGraceMs: number;
+    allowPrivateTargets: boolean;
+    jobLockMs: number;
+    callSecret: string | undefined;
+  };
   diagnostics: { livekitConfigFile: string | undefined; sipConfigFile: string | undefined };
   log: { level: string; redactPii: boolean };
 }
@@ -73,6 +83,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       tlsPort: e.TURNS_PORT,
       ttlSeconds: e.TURN_TTL_SECONDS,
     },
+    webhooksOut: {
+      redisUrl: e.REDIS_URL,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      retryScheduleMs: parseSchedule(e.WEBHOOK_RETRY_SCHEDULE),
+      disableAfterMs: e.WEBHOOK_DISABLE_AFTER_HOURS * 3_600_000,
+      secretGraceMs: e.WEBHOOK_SECRET_GRACE_HOURS * 3_600_000,
+      allowPrivateTargets: e.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+      jobLockMs: e.WEBHOOK_JOB_LOCK_MS,
+      callSecret: e.CALL_WEBHOOK_SECRET,
+    },
     diagnostics: {
       livekitConfigFile: e.LIVEKIT_CONFIG_FILE,
       sipConfigFile: e.LIVEKIT_SIP_CONFIG_FILE,
@@ -83,6 +103,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     },
     log: { level: e.LOG_LEVEL, redactPii: e.LOG_REDACT_PII },
   };
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** "5s,5m,30m" into milliseconds; a bad entry is a ConfigError naming it. */
+function parseSchedule(text: string): number[] {
+  return text.split(',').map((part) => {
+    const m = /^\s*(\d+(?:\.\d+)?)(ms|s|m|h)\s*$/.exec(part);
+    if (!m)
+      throw new ConfigError([
+        `WEBHOOK_RETRY_SCHEDULE: ${JSON.stringify(part)} is not a duration like 5s, 5m or 2h`,
+      ]);
+    return Number(m[1]) * UNITS[m[2]!]!;
+  });
 }
 
 function turnSecret(secret: string | undefined, file: string | undefined): string | undefined {

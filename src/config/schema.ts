@@ -57,6 +57,22 @@ export const envSchema = z.object({
   /** The livekit-server and livekit-sip configs the diagnostics read (default: the local stack's). */
   LIVEKIT_CONFIG_FILE: z.string().optional(),
   LIVEKIT_SIP_CONFIG_FILE: z.string().optional(),
+  /** Redis for the customer-webhook job queue (BullMQ); the one LiveKit uses will do. */
+  REDIS_URL: z.string().url().optional(),
+  /** Each delivery attempt is abandoned after this long. */
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(10000),
+  /** Delays between attempts, like Svix's: 5s,5m,30m,2h,5h,10h,10h (±20% jitter). */
+  WEBHOOK_RETRY_SCHEDULE: z.string().default('5s,5m,30m,2h,5h,10h,10h'),
+  /** An endpoint failing for this long is disabled (and an endpoint.disabled event sent). */
+  WEBHOOK_DISABLE_AFTER_HOURS: z.coerce.number().positive().default(120),
+  /** After a rotation the old secret keeps signing for this long. */
+  WEBHOOK_SECRET_GRACE_HOURS: z.coerce.number().min(0).default(24),
+  /** Allow deliveries to private, loopback and link-local addresses (tests, internal setups). */
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: bool.default(false),
+  /** How long a worker holds a delivery before another may take it over (crash recovery). */
+  WEBHOOK_JOB_LOCK_MS: z.coerce.number().int().min(500).default(30000),
+  /** Signs per-call webhooks (POST /api/calls webhook_url); generated into the data folder if unset. */
+  CALL_WEBHOOK_SECRET: z.string().startsWith('whsec_').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** When true, the `pii` field of log lines (phone numbers, SIP URIs) is replaced. */
   LOG_REDACT_PII: bool.default(true),

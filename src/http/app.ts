@@ -15,6 +15,7 @@ import type { LivekitClients } from '../livekit/index.js';
 import { trunksRouter } from '../trunks/index.js';
 import { joinRouter, turnRouter } from '../turn/routes.js';
 import { livekitWebhookRouter } from '../webhooks/livekit/routes.js';
+import { webhookEndpointsRouter } from '../webhooks/outbound/index.js';
 import { authenticate } from './auth.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 
@@ -26,6 +27,8 @@ const livekitClientBundle = path.join(
 
 export interface AppDeps {
   config: GatewayConfig;
+  /** Tells the customer-webhook worker to look for due deliveries now. */
+  kickWebhooks?: () => void;
   db: Db;
   livekit: LivekitClients;
   box: SecretBox;
@@ -129,6 +132,14 @@ export function createApp(deps: AppDeps): Express {
   api.use(callsRouter(deps.db, { rooms: deps.livekit.rooms, logger: deps.logger }));
   api.use(turnRouter(turnDeps));
   api.use(diagnosticsRouter(deps.config));
+  api.use(
+    webhookEndpointsRouter({
+      db: deps.db,
+      box: deps.box,
+      secretGraceMs: deps.config.webhooksOut.secretGraceMs,
+      kick: deps.kickWebhooks ?? (() => {}),
+    }),
+  );
   app.use('/api', api);
 
   app.use(notFoundHandler);

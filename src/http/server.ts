@@ -4,6 +4,8 @@ import { loadEncryptionKey, openDatabase, SecretBox, type Database } from '../db
 import { createLivekitClients } from '../livekit/index.js';
 import { reconcile, startReconcileLoop } from '../trunks/index.js';
 import { startCallsReconcileLoop } from '../calls/reconcile.js';
+import { startDeliveryWorker } from '../webhooks/outbound/index.js';
+import { loadCallWebhookSecret } from '../webhooks/outbound/call-secret.js';
 import { createApp } from './app.js';
 
 export interface RunningApi {
@@ -26,7 +28,29 @@ export async function startApi(
   const database = await openDatabase(config);
   const box = new SecretBox(loadEncryptionKey(config.encryptionKey, config.dataDir));
   const livekit = createLivekitClients(config);
-  const app = createApp({ config, db: database.db, livekit, box, logger: log });
+  const webhookWorker = config.webhooksOut.redisUrl
+    ? startDeliveryWorker(
+        {
+          db: database.db,
+          box,
+          logger: log,
+          settings: config.webhooksOut,
+          callSecret: config.webhooksOut.callSecret ?? loadCallWebhookSecret(config.dataDir),
+        },
+        config.webhooksOut.redisUrl,
+        database.url,
+      )
+    : undefined;
+  if (!webhookWorker)
+    log.warn('REDIS_URL is unset: customer webhooks are stored but not delivered');
+  const app = createApp({
+    config,
+    db: database.db,
+    livekit,
+    box,
+    logger: log,
+    kickWebhooks: webhookWorker?.kick,
+  });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.api.port, config.api.host, () => resolve(s));
     s.once('error', reject);
@@ -66,6 +90,7 @@ export async function startApi(
     async close() {
       stopLoop();
       stopCallsLoop();
+      await webhookWorker?.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;

@@ -1,6 +1,7 @@
 import { auditRow, type Actor, type AuditEntry } from '../audit/index.js';
 import { sql, type Db, type Tx } from '../db/index.js';
 import { LivekitError } from '../livekit/index.js';
+import { publish } from '../webhooks/outbound/index.js';
 import type { SyncDeps } from './deps.js';
 import { applyInbound, applyOutbound, applyRule } from './livekit-apply.js';
 import { desiredInbound, desiredOutbound, desiredRule } from './livekit-objects.js';
@@ -117,6 +118,11 @@ export async function syncTrunk(
       throw error;
     }
     await recordOutcome(tx, trunk, { syncState: 'pending', syncError: error.message }, options);
+    await publish(tx, 'trunk.sync_failed', {
+      trunk_id: trunk.trunkId,
+      id: trunk.id,
+      error: error.message,
+    });
     return { state: 'pending', error };
   }
 }

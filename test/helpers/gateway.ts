@@ -63,6 +63,7 @@ export async function startTestGateway(options: GatewayOptions = {}): Promise<Te
     LIVEKIT_API_SECRET: stack.apiSecret,
     SIP_PUBLIC_PORT: String(stack.sipPort),
     RECONCILE_INTERVAL_SECONDS: '0',
+    REDIS_URL: `redis://${stack.redisAddress}`,
     LOG_LEVEL: 'silent',
     ...options.env,
   });

@@ -1,0 +1,13 @@
+/** Event types customers can subscribe to. */
+export const webhookEventTypes = [
+  'call.started',
+  'call.answered',
+  'call.ended',
+  'call.transcript',
+  'call.transfer',
+  'trunk.sync_failed',
+  'trunk.registration_failed',
+  'agent.error',
+  'endpoint.disabled',
+] as const;
+export type WebhookEventType = (typeof webhookEventTypes)[number];

@@ -1,0 +1,98 @@
+import { createHash } from 'node:crypto';
+import { Queue, Worker } from 'bullmq';
+import { every } from '../../config/periodic.js';
+import { attemptDelivery, type AttemptDeps } from './attempt.js';
+
+export interface DeliveryWorker {
+  /** Looks for due deliveries now instead of at the next tick. */
+  kick(): void;
+  close(): Promise<void>;
+}
+
+function redisConnection(url: string) {
+  const u = new URL(url);
+  return {
+    host: u.hostname,
+    port: Number(u.port || 6379),
+    username: u.username || undefined,
+    password: u.password || undefined,
+    db: u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0,
+    maxRetriesPerRequest: null,
+  };
+}
+
+/**
+ * The delivery rows are the truth: a sweeper puts every due one on a BullMQ queue with one job
+ * id per attempt (so several API processes never queue the same attempt twice), and BullMQ gives
+ * each job to one worker at a time, taking it back from a worker that died (its lock expires).
+ */
+export function startDeliveryWorker(
+  deps: AttemptDeps,
+  redisUrl: string,
+  databaseUrl: string,
+  sweepMs = 500,
+): DeliveryWorker {
+  const connection = redisConnection(redisUrl);
+  // One queue per database: processes sharing a database share the queue, and gateways with
+  // different databases on one Redis never take each other's jobs.
+  const name = `voice-gateway-webhooks-${createHash('sha256').update(databaseUrl).digest('hex').slice(0, 12)}`;
+  const queue = new Queue(name, { connection });
+  const worker = new Worker(
+    name,
+    async (job) => {
+      await attemptDelivery(deps, (job.data as { deliveryId: string }).deliveryId);
+    },
+    {
+      connection,
+      concurrency: 8,
+      lockDuration: deps.settings.jobLockMs,
+      stalledInterval: deps.settings.jobLockMs,
+      maxStalledCount: 100,
+    },
+  );
+  worker.on('failed', (_job, error) =>
+    deps.logger.warn({ err: error }, 'webhook delivery job failed'),
+  );
+  let sweeping = false;
+  const sweep = async () => {
+    if (sweeping) return;
+    sweeping = true;
+    try {
+      const due = await deps.db
+        .selectFrom('webhookDeliveries')
+        .select(['id', 'attempts'])
+        .where('status', '=', 'pending')
+        .where('nextAttemptAt', '<=', new Date())
+        .orderBy('nextAttemptAt')
+        .limit(200)
+        .execute();
+      if (due.length > 0) {
+        await queue.addBulk(
+          due.map((d) => ({
+            name: 'deliver',
+            data: { deliveryId: d.id },
+            opts: {
+              jobId: `${d.id}-${d.attempts}`,
+              removeOnComplete: { age: 86_400 },
+              removeOnFail: { age: 86_400 },
+            },
+          })),
+        );
+      }
+    } finally {
+      sweeping = false;
+    }
+  };
+  const stop = every(sweepMs / 1000, sweep, {
+    logger: deps.logger,
+    message: 'webhook sweep failed',
+  });
+  return {
+    kick: () => void sweep().catch(() => undefined),
+    async close() {
+      stop();
+      await worker.close();
+      await queue.close();
+    },
+  };
+}

@@ -1,0 +1,283 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Webhook } from 'svix';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { packageRoot } from '../src/config/paths.js';
+import { freeTcpPort } from '../scripts/stack/ports.js';
+import { startProcess, waitUntil, type ManagedProcess } from '../scripts/stack/processes.js';
+import { createTestDatabase, startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { livekitEventBody, livekitSignature } from './helpers/livekit-webhook.js';
+import { startReceiver, type Receiver } from './helpers/receiver.js';
+import { eventually } from './helpers/wait.js';
+
+const stack = inject('stack');
+const fast = {
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
+  WEBHOOK_RETRY_SCHEDULE: '200ms,200ms,200ms,200ms',
+  WEBHOOK_JOB_LOCK_MS: '1000',
+};
+let gw: TestGateway;
+const receivers: Receiver[] = [];
+
+beforeAll(async () => {
+  gw = await startTestGateway({ env: fast });
+});
+afterAll(async () => {
+  for (const r of receivers) await r.close();
+  await gw?.close();
+});
+
+async function receiver(answer: Receiver['answer']): Promise<Receiver> {
+  const r = await startReceiver(answer);
+  receivers.push(r);
+  return r;
+}
+
+/** A web caller joining a room, as LiveKit would report it: opens a call, publishes call.started. */
+async function callStarts(url: string, room: string) {
+  const body = livekitEventBody('participant_joined', {
+    room: { name: room, sid: `RM_${room}` },
+    participant: { sid: `PA_${room}`, identity: `web-${room}`, kind: 'STANDARD' },
+  });
+  const response = await fetch(`${url}/webhooks/livekit`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/webhook+json',
+      authorization: await livekitSignature(body, stack.apiKey, stack.apiSecret),
+    },
+    body,
+  });
+  expect(response.status).toBe(200);
+}
+
+const started = (r: Receiver) =>
+  r.requests.filter((q) => JSON.parse(q.body).type === 'call.started');
+
+describe('customer webhooks', () => {
+  it('retries a failing endpoint until it succeeds once, with the same webhook-id, verifiable with svix', async () => {
+    const r = await receiver((n) => (n < 3 ? 500 : 200));
+    const created = await gw.request('POST', '/api/webhook-endpoints', {
+      url: r.url,
+      event_types: ['call.started'],
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.secret).toMatch(/^whsec_/);
+    await callStarts(gw.url, 'retry-room');
+    const done = await eventually(async () => (r.requests.length >= 4 ? true : undefined), 15_000);
+    expect(done, `only ${r.requests.length} attempts arrived`).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    expect(r.requests.map((q) => q.answeredWith)).toEqual([500, 500, 500, 200]);
+    expect(new Set(r.requests.map((q) => q.headers['webhook-id'])).size).toBe(1);
+    const last = r.requests[3]!;
+    const payload = new Webhook(created.body.secret).verify(last.body, {
+      'webhook-id': String(last.headers['webhook-id']),
+      'webhook-timestamp': String(last.headers['webhook-timestamp']),
+      'webhook-signature': String(last.headers['webhook-signature']),
+    }) as { type: string; data: { call: { room_name: string } } };
+    expect(payload.type).toBe('call.started');
+    expect(payload.data.call.room_name).toBe('retry-room');
+    const log = await gw.request('GET', `/api/webhook-endpoints/${created.body.id}/deliveries`);
+    expect(log.body.items[0]).toMatchObject({
+      status: 'succeeded',
+      attempts: 4,
+      event_type: 'call.started',
+    });
+    expect(log.body.items[0].attempt_log.map((a: { status: number }) => a.status)).toEqual([
+      500, 500, 500, 200,
+    ]);
+    await gw.request('DELETE', `/api/webhook-endpoints/${created.body.id}`);
+  });
+
+  it('never returns the secret after creation and stores it encrypted', async () => {
+    const r = await receiver(() => 200);
+    const created = await gw.request('POST', '/api/webhook-endpoints', { url: r.url });
+    const listed = await gw.request('GET', '/api/webhook-endpoints');
+    expect(JSON.stringify(listed.body)).not.toContain(created.body.secret);
+    expect(
+      JSON.stringify((await gw.request('GET', `/api/webhook-endpoints/${created.body.id}`)).body),
+    ).not.toContain(created.body.secret);
+    const row = await gw.api.database.db
+      .selectFrom('webhookEndpoints')
+      .selectAll()
+      .where('id', '=', created.body.id)
+      .executeTakeFirstOrThrow();
+    expect(JSON.stringify(row)).not.toContain(created.body.secret.slice(6));
+    expect(row.secretEnc).toMatch(/^v1:/);
+    await gw.request('DELETE', `/api/webhook-endpoints/${created.body.id}`);
+  });
+
+  it('after a rotation, signs with both the old and the new secret', async () => {
+    const r = await receiver(() => 200);
+    const created = await gw.request('POST', '/api/webhook-endpoints', {
+      url: r.url,
+      event_types: ['call.started'],
+    });
+    const rotated = await gw.request(
+      'POST',
+      `/api/webhook-endpoints/${created.body.id}/rotate-secret`,
+    );
+    expect(rotated.body.secret).not.toBe(created.body.secret);
+    await callStarts(gw.url, 'rotation-room');
+    const got = await eventually(async () => started(r)[0], 10_000);
+    expect(got).toBeDefined();
+    const headers = {
+      'webhook-id': String(got!.headers['webhook-id']),
+      'webhook-timestamp': String(got!.headers['webhook-timestamp']),
+      'webhook-signature': String(got!.headers['webhook-signature']),
+    };
+    expect(() => new Webhook(created.body.secret).verify(got!.body, headers)).not.toThrow();
+    expect(() => new Webhook(rotated.body.secret).verify(got!.body, headers)).not.toThrow();
+    expect(() =>
+      new Webhook(`whsec_${randomBytes(24).toString('base64')}`).verify(got!.body, headers),
+    ).toThrow();
+    await gw.request('DELETE', `/api/webhook-endpoints/${created.body.id}`);
+  });
+
+  it('disables an endpoint that answers 410 and sends it nothing more', async () => {
+    const r = await receiver(() => 410);
+    const created = await gw.request('POST', '/api/webhook-endpoints', {
+      url: r.url,
+      event_types: ['call.started'],
+    });
+    await callStarts(gw.url, 'gone-room');
+    const disabled = await eventually(async () => {
+      const e = (await gw.request('GET', `/api/webhook-endpoints/${created.body.id}`)).body;
+      return e.enabled ? undefined : e;
+    }, 10_000);
+    expect(disabled?.disabled_reason).toContain('410');
+    await callStarts(gw.url, 'gone-room-2');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(r.requests).toHaveLength(1);
+    const audit = await gw.request(
+      'GET',
+      `/api/audit?action=webhook_endpoint.disable&entity_id=${created.body.id}`,
+    );
+    expect(audit.body.total).toBe(1);
+  });
+
+  it('refuses to deliver to a private address unless allowed, and records why', async () => {
+    const strict = await startTestGateway();
+    try {
+      const r = await receiver(() => 200);
+      const created = await strict.request('POST', '/api/webhook-endpoints', {
+        url: r.url,
+        event_types: ['call.started'],
+      });
+      await callStarts(strict.url, 'ssrf-room');
+      const log = await eventually(async () => {
+        const body = (
+          await strict.request('GET', `/api/webhook-endpoints/${created.body.id}/deliveries`)
+        ).body;
+        return body.items[0]?.attempts > 0 ? body : undefined;
+      }, 10_000);
+      expect(log?.items[0].last_error).toMatch(
+        /127\.0\.0\.1 \(loopback\); internal addresses are refused/,
+      );
+      expect(r.requests).toHaveLength(0);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it('names bad input', async () => {
+    const bad = await gw.request('POST', '/api/webhook-endpoints', {
+      url: 'ftp://x.example',
+      event_types: ['call.exploded'],
+      colour: 'red',
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.fields.map((f: { field: string }) => f.field).sort()).toEqual([
+      '(body)',
+      'event_types.0',
+      'url',
+    ]);
+    expect(
+      (await gw.request('GET', '/api/webhook-endpoints/00000000-0000-0000-0000-000000000000'))
+        .status,
+    ).toBe(404);
+    const viewer = await gw.keyFor('viewer');
+    expect(
+      (await gw.request('POST', '/api/webhook-endpoints', { url: 'https://x.example' }, viewer))
+        .status,
+    ).toBe(403);
+  });
+});
+
+describe('a crash in the middle of a delivery', () => {
+  let api: ManagedProcess | undefined;
+  afterAll(async () => {
+    await api?.stop();
+  });
+
+  it('is completed after the API restarts, nothing lost', async () => {
+    const database = await createTestDatabase();
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vg-crash-'));
+    const port = await freeTcpPort();
+    const env = {
+      ...process.env,
+      ...fast,
+      DATABASE_URL: database.url,
+      GATEWAY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      GATEWAY_DATA_DIR: dataDir,
+      API_PORT: String(port),
+      LIVEKIT_URL: stack.livekitUrl,
+      LIVEKIT_API_KEY: stack.apiKey,
+      LIVEKIT_API_SECRET: stack.apiSecret,
+      REDIS_URL: `redis://${stack.redisAddress}`,
+      RECONCILE_INTERVAL_SECONDS: '0',
+      CALLS_RECONCILE_INTERVAL_SECONDS: '0',
+      LOG_LEVEL: 'warn',
+    };
+    const start = async () => {
+      const proc = startProcess(
+        'api-crash',
+        process.execPath,
+        ['--import', 'tsx', 'src/http/main.ts'],
+        { logDir: dataDir, cwd: packageRoot(), env },
+      );
+      await waitUntil('api', async () => (await fetch(`http://127.0.0.1:${port}/health`)).ok, {
+        timeoutMs: 30_000,
+        exited: proc.exited,
+      });
+      return proc;
+    };
+    api = await start();
+    const url = `http://127.0.0.1:${port}`;
+    const { createApiKey } = await import('../src/apikeys/keys.js');
+    const { createDb } = await import('../src/db/index.js');
+    const db = createDb(database.url, 1);
+    const key = (await createApiKey(db, 'crash-test', 'admin')).key;
+    // The first request is held open: the API dies while it is in flight.
+    const r = await receiver((n) => (n === 0 ? 'hold' : 200));
+    const created = await fetch(`${url}/api/webhook-endpoints`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ url: r.url, event_types: ['call.started'] }),
+    }).then((res) => res.json() as Promise<{ id: string }>);
+    await callStarts(url, 'crash-room');
+    expect(await eventually(async () => (r.requests.length === 1 ? true : undefined), 10_000)).toBe(
+      true,
+    );
+    api.child.kill('SIGKILL');
+    await api.exited;
+    api = await start();
+    const delivered = await eventually(
+      async () => (r.requests.some((q) => q.answeredWith === 200) ? true : undefined),
+      20_000,
+    );
+    expect(delivered, 'the delivery was lost with the crash').toBe(true);
+    expect(new Set(r.requests.map((q) => q.headers['webhook-id'])).size).toBe(1);
+    const row = await db
+      .selectFrom('webhookDeliveries')
+      .selectAll()
+      .where('endpointId', '=', created.id)
+      .executeTakeFirstOrThrow();
+    expect(row.status).toBe('succeeded');
+    await db.destroy();
+    await api.stop();
+    api = undefined;
+    await database.drop();
+  }, 90_000);
+});
