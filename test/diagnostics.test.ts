@@ -82,7 +82,7 @@ describe('a healthy stack', () => {
 const failures: {
   name: string;
   setup: () => Promise<Record<string, string>>;
-  area: 'config' | 'sip' | 'turn';
+  area: 'config' | 'sip' | 'turn' | 'webhooks';
   check: string;
   status: 'fail' | 'warn';
   cause: RegExp;
@@ -258,6 +258,19 @@ const failures: {
         serverConfig,
         (d) => void ((d.webhook as Record<string, unknown>).api_key = 'APInotakey'),
       ),
+    }),
+  },
+  {
+    name: "LiveKit signs its webhooks with a valid key that is not the gateway's",
+    area: 'webhooks',
+    check: 'webhooks.livekit',
+    status: 'fail',
+    cause: /rejected with 401/,
+    setup: async () => ({
+      LIVEKIT_CONFIG_FILE: changedConfig(serverConfig, (d) => {
+        (d.keys as Record<string, string>).APIsecondkey = 'a-second-secret-of-enough-length-000';
+        (d.webhook as Record<string, unknown>).api_key = 'APIsecondkey';
+      }),
     }),
   },
 ];

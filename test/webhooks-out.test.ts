@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Webhook } from 'svix';
@@ -155,6 +155,15 @@ describe('customer webhooks', () => {
       `/api/audit?action=webhook_endpoint.disable&entity_id=${created.body.id}`,
     );
     expect(audit.body.total).toBe(1);
+    const diagnosis = await gw.request('GET', '/api/diagnostics/webhooks');
+    const finding = diagnosis.body.findings.find(
+      (f: { check: string }) => f.check === `webhooks.endpoint ${r.url}`,
+    );
+    expect(finding).toMatchObject({
+      status: 'fail',
+      cause: 'the endpoint is disabled: it receives nothing',
+    });
+    expect(finding.evidence).toContain('410');
   });
 
   it('refuses to deliver to a private address unless allowed, and records why', async () => {
@@ -179,6 +188,47 @@ describe('customer webhooks', () => {
     } finally {
       await strict.close();
     }
+  });
+
+  it("delivers a call's own webhook_url the same way, signed with the call secret", async () => {
+    const r = await receiver(() => 200);
+    await callStarts(gw.url, 'per-call-room');
+    // POST /api/calls (the agent issue) sets webhook_url when it dials; here the record gets it.
+    await gw.api.database.db
+      .updateTable('calls')
+      .set({ webhookUrl: r.url })
+      .where('roomName', '=', 'per-call-room')
+      .execute();
+    const left = livekitEventBody('participant_left', {
+      room: { name: 'per-call-room', sid: 'RM_per-call-room' },
+      participant: {
+        sid: 'PA_per-call-room',
+        identity: 'web-per-call-room',
+        kind: 'STANDARD',
+        disconnectReason: 'CLIENT_INITIATED',
+      },
+    });
+    const res = await fetch(`${gw.url}/webhooks/livekit`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/webhook+json',
+        authorization: await livekitSignature(left, stack.apiKey, stack.apiSecret),
+      },
+      body: left,
+    });
+    expect(res.status).toBe(200);
+    const got = await eventually(
+      async () => r.requests.find((q) => JSON.parse(q.body).type === 'call.ended'),
+      10_000,
+    );
+    expect(got, 'the call webhook_url got no call.ended').toBeDefined();
+    const secret = readFileSync(path.join(gw.dataDir, 'call-webhook-secret'), 'utf8').trim();
+    const payload = new Webhook(secret).verify(got!.body, {
+      'webhook-id': String(got!.headers['webhook-id']),
+      'webhook-timestamp': String(got!.headers['webhook-timestamp']),
+      'webhook-signature': String(got!.headers['webhook-signature']),
+    }) as { data: { call: { end_reason: string } } };
+    expect(payload.data.call.end_reason).toBe('caller_hangup');
   });
 
   it('names bad input', async () => {
@@ -269,12 +319,16 @@ describe('a crash in the middle of a delivery', () => {
     );
     expect(delivered, 'the delivery was lost with the crash').toBe(true);
     expect(new Set(r.requests.map((q) => q.headers['webhook-id'])).size).toBe(1);
-    const row = await db
-      .selectFrom('webhookDeliveries')
-      .selectAll()
-      .where('endpointId', '=', created.id)
-      .executeTakeFirstOrThrow();
-    expect(row.status).toBe('succeeded');
+    // The worker records the outcome just after the receiver answers.
+    const row = await eventually(async () => {
+      const found = await db
+        .selectFrom('webhookDeliveries')
+        .selectAll()
+        .where('endpointId', '=', created.id)
+        .executeTakeFirstOrThrow();
+      return found.status === 'succeeded' ? found : undefined;
+    }, 10_000);
+    expect(row?.status).toBe('succeeded');
     await db.destroy();
     await api.stop();
     api = undefined;

@@ -5,6 +5,8 @@ import { checkConfig } from './config-check.js';
 import { areas, exitCode, type Area, type Finding } from './finding.js';
 import { checkSip } from './sip-check.js';
 import { checkTurn } from './turn-check.js';
+import { checkWebhooks } from './webhooks-check.js';
+import { openDatabase, type Db } from '../db/index.js';
 
 export { areas, exitCode, type Area, type Finding } from './finding.js';
 export { checkTurnPair } from './turn-check.js';
@@ -19,7 +21,11 @@ export function configPaths(config: GatewayConfig) {
 }
 
 /** Runs one area's checks, or all of them; each finding names its check. */
-export async function diagnose(config: GatewayConfig, area: Area | 'all'): Promise<Finding[]> {
+export async function diagnose(
+  config: GatewayConfig,
+  area: Area | 'all',
+  db?: Db,
+): Promise<Finding[]> {
   const paths = configPaths(config);
   const run: Record<Area, () => Promise<Finding[]>> = {
     config: async () => checkConfig(paths, config),
@@ -33,11 +39,28 @@ export async function diagnose(config: GatewayConfig, area: Area | 'all'): Promi
         sipPort: config.sipPublic.port,
       }),
     turn: () => checkTurn(config.turn),
+    webhooks: () =>
+      withDb(config, db, (d) => checkWebhooks(d, paths.livekitConfig, config.livekit.apiKey)),
   };
   const selected = area === 'all' ? [...areas] : [area];
   const findings: Finding[] = [];
   for (const a of selected) findings.push(...(await run[a]()));
   return findings;
+}
+
+/** Uses the API's database, or opens one for the CLI. */
+async function withDb<T>(
+  config: GatewayConfig,
+  db: Db | undefined,
+  work: (db: Db) => Promise<T>,
+): Promise<T> {
+  if (db) return work(db);
+  const opened = await openDatabase(config);
+  try {
+    return await work(opened.db);
+  } finally {
+    await opened.close();
+  }
 }
 
 /** The findings as a table for a terminal. */

@@ -1,15 +1,16 @@
 import { Router } from 'express';
 import type { GatewayConfig } from '../config/index.js';
+import type { Db } from '../db/index.js';
 import { requireRole } from '../http/auth.js';
 import { ApiError } from '../http/errors.js';
 import { pathParam } from '../http/params.js';
 import { areas, diagnose, exitCode, type Area } from './index.js';
 
 /** GET /api/diagnostics and /api/diagnostics/:area: the CLI's findings as JSON. */
-export function diagnosticsRouter(config: GatewayConfig): Router {
+export function diagnosticsRouter(config: GatewayConfig, db: Db): Router {
   const r = Router();
   const answer = async (area: Area | 'all') => {
-    const findings = await diagnose(config, area);
+    const findings = await diagnose(config, area, db);
     const code = exitCode(findings);
     return { area, status: code === 0 ? 'pass' : code === 1 ? 'warn' : 'fail', findings };
   };

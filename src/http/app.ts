@@ -131,7 +131,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(agentProfilesRouter(deps.db));
   api.use(callsRouter(deps.db, { rooms: deps.livekit.rooms, logger: deps.logger }));
   api.use(turnRouter(turnDeps));
-  api.use(diagnosticsRouter(deps.config));
+  api.use(diagnosticsRouter(deps.config, deps.db));
   api.use(
     webhookEndpointsRouter({
       db: deps.db,
