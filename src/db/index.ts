@@ -1,4 +1,4 @@
-import { CamelCasePlugin, Kysely, PostgresDialect, type Selectable } from 'kysely';
+import { CamelCasePlugin, Kysely, PostgresDialect, type Insertable, type Selectable } from 'kysely';
 import pg from 'pg';
 import type { GatewayConfig } from '../config/index.js';
 import { startEmbeddedPostgres } from './embedded.js';
@@ -27,6 +27,7 @@ export type Trunk = Selectable<Tables.Trunk>;
 export type PhoneNumber = Selectable<Tables.PhoneNumber>;
 export type DispatchRule = Selectable<Tables.DispatchRule>;
 export type Call = Selectable<Tables.Call>;
+export type NewWebhookDelivery = Insertable<Tables.WebhookDelivery>;
 
 export interface Database {
   db: Db;

@@ -134,14 +134,18 @@ export async function attemptDelivery(
     }
     return 'done';
   }
-  if (status === 410 && delivery.endpointId) {
-    await disableEndpoint(deps, delivery.endpointId, 'the endpoint answered 410 Gone');
+  // Disabling the endpoint stops its other pending deliveries; this one records its attempt.
+  const giveUp = async (endpointId: string, reason: string) => {
+    await disableEndpoint(deps, endpointId, reason);
     await db
       .updateTable('webhookDeliveries')
       .set({ ...base, status: 'disabled', nextAttemptAt: null })
       .where('id', '=', deliveryId)
       .execute();
-    return 'done';
+    return 'done' as const;
+  };
+  if (status === 410 && delivery.endpointId) {
+    return giveUp(delivery.endpointId, 'the endpoint answered 410 Gone');
   }
   if (delivery.endpointId) {
     const failingSince = delivery.failingSince ?? at;
@@ -153,17 +157,7 @@ export async function attemptDelivery(
         .execute();
     }
     if (at.getTime() - failingSince.getTime() > deps.settings.disableAfterMs) {
-      await disableEndpoint(
-        deps,
-        delivery.endpointId,
-        `failing since ${failingSince.toISOString()}`,
-      );
-      await db
-        .updateTable('webhookDeliveries')
-        .set({ ...base, status: 'disabled', nextAttemptAt: null })
-        .where('id', '=', deliveryId)
-        .execute();
-      return 'done';
+      return giveUp(delivery.endpointId, `failing since ${failingSince.toISOString()}`);
     }
   }
   const delay = nextDelayMs(deps.settings.retryScheduleMs, attempts, retryAfterMs);

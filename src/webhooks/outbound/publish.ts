@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { sql, type Db } from '../../db/index.js';
+import { sql, type Db, type NewWebhookDelivery } from '../../db/index.js';
 import type { WebhookEventType } from './events.js';
 
 /**
@@ -28,7 +28,7 @@ export async function publish(
     )
     .execute();
   const now = new Date();
-  const rows = endpoints.map((e) => ({
+  const rows: NewWebhookDelivery[] = endpoints.map((e) => ({
     id: randomUUID(),
     messageId: id,
     endpointId: e.id,
@@ -38,9 +38,10 @@ export async function publish(
     rows.push({
       id: randomUUID(),
       messageId: id,
-      endpointId: null as unknown as string,
+      endpointId: null,
+      url: options.callWebhookUrl,
+      callId: options.callId ?? null,
       nextAttemptAt: now,
-      ...{ url: options.callWebhookUrl, callId: options.callId ?? null },
     });
   }
   if (rows.length > 0) await db.insertInto('webhookDeliveries').values(rows).execute();
