@@ -231,6 +231,36 @@ describe('customer webhooks', () => {
     expect(payload.data.call.end_reason).toBe('caller_hangup');
   });
 
+  it('two API processes on one database send each message once', async () => {
+    const second = await startTestGateway({
+      databaseUrl: gw.databaseUrl,
+      encryptionKey: gw.encryptionKey,
+      env: fast,
+    });
+    try {
+      // A slow receiver keeps deliveries in flight while both workers look for due ones.
+      const r = await receiver(() => 200);
+      const created = await gw.request('POST', '/api/webhook-endpoints', {
+        url: r.url,
+        event_types: ['call.started'],
+      });
+      for (let i = 0; i < 20; i += 1)
+        await callStarts(i % 2 ? gw.url : second.url, `two-procs-${i}`);
+      const all = await eventually(
+        async () => (started(r).length >= 20 ? true : undefined),
+        20_000,
+      );
+      expect(all, `${started(r).length} of 20 arrived`).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const ids = started(r).map((q) => String(q.headers['webhook-id']));
+      expect(ids).toHaveLength(20);
+      expect(new Set(ids).size).toBe(20);
+      await gw.request('DELETE', `/api/webhook-endpoints/${created.body.id}`);
+    } finally {
+      await second.api.close();
+    }
+  });
+
   it('names bad input', async () => {
     const bad = await gw.request('POST', '/api/webhook-endpoints', {
       url: 'ftp://x.example',
