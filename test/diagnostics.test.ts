@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -8,6 +8,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../src/config/index.js';
 import { packageRoot } from '../src/config/paths.js';
 import { diagnose, type Finding } from '../src/diagnostics/index.js';
+import { summariseLogs } from '../src/diagnostics/logs.js';
 import { ensureLivekitBinaries } from '../scripts/stack/binaries.js';
 import { startCoturn } from '../scripts/stack/coturn.js';
 import { freePortBlock } from '../scripts/stack/ports.js';
@@ -123,6 +124,9 @@ const failures: {
       call.stop();
       await call.done;
       expect(logged, 'livekit-sip did not log "no response from servers"').toBe(true);
+      // The log classifier names the same cause from that log.
+      const fromLog = await summariseLogs(createReadStream(sip.logFile, { encoding: 'utf8' }));
+      expect(fromLog.map((f) => f.check)).toContain('logs.no_server_over_redis');
       return { LIVEKIT_SIP_CONFIG_FILE: config, SIP_PUBLIC_PORT: String(base + 1) };
     },
   },
@@ -345,5 +349,79 @@ describe('the CLI and the API give the same findings', () => {
       (await gw.request('GET', '/api/diagnostics/config', undefined, await gw.keyFor('viewer')))
         .status,
     ).toBe(403);
+  });
+});
+
+describe('the log classifier', () => {
+  it('--watch names a call LiveKit dropped because no dispatch rule matched, from the live livekit-sip log', async () => {
+    const { startTestGateway, clearLivekitSip } = await import('./helpers/gateway.js');
+    const gw = await startTestGateway();
+    cleanups.push(() => gw.close());
+    await clearLivekitSip(gw.sip);
+    const trunk = await gw.request('POST', '/api/trunks', {
+      name: 'No rule',
+      provider: 'generic',
+      numbers: ['+15550106666'],
+      allowed_addresses: ['127.0.0.1'],
+    });
+    expect(trunk.status).toBe(201);
+    const watching = run(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'src/cli/main.ts',
+        'logs',
+        '--file',
+        path.join(stack.logDir, 'livekit-sip.log'),
+        '--watch',
+        '6',
+        '--json',
+      ],
+      { cwd: packageRoot(), env: process.env },
+    ).catch((e: { code: number; stdout: string }) => e);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const call = sippCall({
+      host: stack.sipHost,
+      port: stack.sipPort,
+      number: '+15550106666',
+      timeoutSeconds: 3,
+    });
+    await call.done;
+    const result = (await watching) as { code?: number; stdout: string };
+    const body = JSON.parse(result.stdout) as { findings: Finding[] };
+    const found = finding(body.findings, 'logs.dropped_silently');
+    expect(found.status).toBe('fail');
+    expect(found.evidence).not.toContain('+15550106666');
+    expect(result.code).toBe(2);
+  }, 60_000);
+
+  it('reads LiveKit JSON log lines from stdin', async () => {
+    const lines = [
+      JSON.stringify({
+        level: 'warn',
+        ts: 1,
+        logger: 'sip',
+        msg: 'Rejecting inbound, auth check failed',
+        error: 'no response from servers',
+        callID: 'SCL_json',
+      }),
+      JSON.stringify({ level: 'info', ts: 2, logger: 'sip', msg: 'sip signaling listening on' }),
+      'not a log line at all',
+    ].join('\n');
+    const child = execFile(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', 'logs', '--json'],
+      { cwd: packageRoot() },
+    );
+    child.stdin!.end(lines);
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const body = JSON.parse(out) as { findings: Finding[] };
+    expect(body.findings).toHaveLength(1);
+    expect(body.findings[0]).toMatchObject({ check: 'logs.no_server_over_redis', status: 'fail' });
+    expect(body.findings[0]!.evidence).toContain('SCL_json');
+    expect(code).toBe(2);
   });
 });

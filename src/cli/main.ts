@@ -7,6 +7,7 @@ import { ConfigError, createLogger, loadConfig, type GatewayConfig } from '../co
 import { loadEncryptionKey, openDatabase, SecretBox, type Database } from '../db/index.js';
 import { createLivekitClients } from '../livekit/index.js';
 import { areas, diagnose, exitCode, renderTable, type Area } from '../diagnostics/index.js';
+import { logFileStream, summariseLogs } from '../diagnostics/logs.js';
 import { reconcile } from '../trunks/index.js';
 
 /**
@@ -159,6 +160,36 @@ program
       console.log(JSON.stringify(report, null, 2));
       if (!report.livekit_reachable) process.exitCode = 2;
     });
+  });
+
+program
+  .command('logs')
+  .description(
+    'classify LiveKit SIP / server log lines: a file, stdin, or --watch N seconds of either',
+  )
+  .option('--file <path>', 'a log file (default: stdin)')
+  .option('--watch <seconds>', 'follow new lines for this many seconds, then report', (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1 || n > 86_400)
+      throw new Error('--watch takes 1-86400 seconds');
+    return n;
+  })
+  .option('--json', 'print JSON')
+  .action(async (opts: { file?: string; watch?: number; json?: boolean }) => {
+    const source = opts.file
+      ? logFileStream(opts.file, opts.watch)
+      : {
+          stream: process.stdin,
+          until: opts.watch
+            ? new Promise((resolve) => setTimeout(resolve, opts.watch! * 1000))
+            : undefined,
+        };
+    const findings = await summariseLogs(source.stream, source.until);
+    console.log(
+      opts.json ? JSON.stringify({ area: 'logs', findings }, null, 2) : renderTable(findings),
+    );
+    process.exitCode = exitCode(findings);
+    if (!opts.file) process.stdin.destroy();
   });
 
 program
