@@ -365,7 +365,7 @@ describe('the log classifier', () => {
       allowed_addresses: ['127.0.0.1'],
     });
     expect(trunk.status).toBe(201);
-    const watching = run(
+    const watcher = execFile(
       process.execPath,
       [
         '--import',
@@ -379,8 +379,16 @@ describe('the log classifier', () => {
         '--json',
       ],
       { cwd: packageRoot(), env: process.env },
-    ).catch((e: { code: number; stdout: string }) => e);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    );
+    let stdout = '';
+    let stderr = '';
+    watcher.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    watcher.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => watcher.once('exit', resolve));
+    // Dial only once the watcher has taken its place at the end of the file.
+    expect(
+      await eventually(async () => (stderr.includes('watching') ? true : undefined), 20_000),
+    ).toBe(true);
     const call = sippCall({
       host: stack.sipHost,
       port: stack.sipPort,
@@ -388,12 +396,12 @@ describe('the log classifier', () => {
       timeoutSeconds: 3,
     });
     await call.done;
-    const result = (await watching) as { code?: number; stdout: string };
-    const body = JSON.parse(result.stdout) as { findings: Finding[] };
+    const code = await exited;
+    const body = JSON.parse(stdout) as { findings: Finding[] };
     const found = finding(body.findings, 'logs.dropped_silently');
     expect(found.status).toBe('fail');
     expect(found.evidence).not.toContain('+15550106666');
-    expect(result.code).toBe(2);
+    expect(code).toBe(2);
   }, 60_000);
 
   it('reads LiveKit JSON log lines from stdin', async () => {

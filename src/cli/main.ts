@@ -184,6 +184,8 @@ program
             ? new Promise((resolve) => setTimeout(resolve, opts.watch! * 1000))
             : undefined,
         };
+    // Scripts following a file wait for this before making the traffic they want to see.
+    if (opts.watch) console.error(`watching ${opts.file ?? 'stdin'} for ${opts.watch} s`);
     const findings = await summariseLogs(source.stream, source.until);
     console.log(
       opts.json ? JSON.stringify({ area: 'logs', findings }, null, 2) : renderTable(findings),
