@@ -32,13 +32,14 @@ export function renderLivekitServerConfig(
   root: string,
   ports: StackPorts,
   keys: StackKeys,
+  redisAddress: string,
   extra: { webhookUrls?: string[]; turn?: { host: string; port: number; secret: string } } = {},
 ): string {
   const config = readTemplate(root, 'deploy/livekit.yaml');
   const rtc = (config.rtc ?? {}) as Record<string, unknown>;
   config.port = ports.livekit;
   config.bind_addresses = ['127.0.0.1'];
-  config.redis = { address: `127.0.0.1:${ports.redis}` };
+  config.redis = { address: redisAddress };
   config.rtc = {
     ...rtc,
     port_range_start: ports.livekitUdpStart,
@@ -62,12 +63,17 @@ export function renderLivekitServerConfig(
 }
 
 /** livekit-sip.yaml with the local stack's ports, keys and Redis. */
-export function renderLivekitSipConfig(root: string, ports: StackPorts, keys: StackKeys): string {
+export function renderLivekitSipConfig(
+  root: string,
+  ports: StackPorts,
+  keys: StackKeys,
+  redisAddress: string,
+): string {
   const config = readTemplate(root, 'livekit-sip.yaml');
   config.api_key = keys.apiKey;
   config.api_secret = keys.apiSecret;
   config.ws_url = `ws://127.0.0.1:${ports.livekit}`;
-  config.redis = { address: `127.0.0.1:${ports.redis}` };
+  config.redis = { address: redisAddress };
   config.sip_port = ports.sip;
   config.rtp_port = `${ports.rtpStart}-${ports.rtpEnd}`;
   return stringify(config);

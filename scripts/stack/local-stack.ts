@@ -116,15 +116,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       });
       processes.push(coturn.process);
     }
-    const effectivePorts = { ...ports };
     const serverConfig = writeConfig(
       path.join(stackDir, 'livekit.yaml'),
-      renderLivekitServerConfig(options.root, effectivePorts, keys, {
+      renderLivekitServerConfig(options.root, ports, keys, redisAddress, {
         webhookUrls: options.webhookUrls,
         turn: options.turn
           ? { host: '127.0.0.1', port: options.turn.port, secret: options.turn.secret }
           : undefined,
-      }).replace(`127.0.0.1:${ports.redis}`, redisAddress),
+      }),
     );
     const server = startProcess('livekit-server', binaries.server, ['--config', serverConfig], {
       logDir,
@@ -137,10 +136,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     const sipConfig = writeConfig(
       path.join(stackDir, 'livekit-sip.yaml'),
-      renderLivekitSipConfig(options.root, effectivePorts, keys).replace(
-        `127.0.0.1:${ports.redis}`,
-        redisAddress,
-      ),
+      renderLivekitSipConfig(options.root, ports, keys, redisAddress),
     );
     const sip = startProcess('livekit-sip', binaries.sip, ['--config', sipConfig], { logDir });
     processes.push(sip);
