@@ -8,6 +8,8 @@ import { loadEncryptionKey, openDatabase, SecretBox, type Database } from '../db
 import { createLivekitClients } from '../livekit/index.js';
 import { areas, diagnose, exitCode, renderTable, type Area } from '../diagnostics/index.js';
 import { logFileStream, summariseLogs } from '../diagnostics/logs.js';
+import { checkCallRoute } from '../diagnostics/calls-check.js';
+import { SipClient } from 'livekit-server-sdk';
 import { reconcile } from '../trunks/index.js';
 
 /**
@@ -193,6 +195,51 @@ program
     process.exitCode = exitCode(findings);
     if (!opts.file) process.stdin.destroy();
   });
+
+program
+  .command('simulate-call')
+  .description(
+    'which trunk and dispatch rule LiveKit would pick for a call, or why it would drop or reject it',
+  )
+  .requiredOption('--caller <number>', 'the From user, as the provider sends it')
+  .requiredOption('--called <number>', 'the To user, as the provider sends it')
+  .requiredOption('--source-ip <ip>', 'where the INVITE comes from')
+  .option('--from-host <host>', 'host of the From URI')
+  .option('--username <user>', 'digest username the caller would send')
+  .option('--password <password>', 'digest password the caller would send')
+  .option('--json', 'print JSON')
+  .action(
+    async (opts: {
+      caller: string;
+      called: string;
+      sourceIp: string;
+      fromHost?: string;
+      username?: string;
+      password?: string;
+      json?: boolean;
+    }) => {
+      const config = cliConfig();
+      const sip = new SipClient(
+        config.livekit.url,
+        config.livekit.apiKey,
+        config.livekit.apiSecret,
+      );
+      const { finding, simulation } = await checkCallRoute(sip, {
+        caller: opts.caller,
+        called: opts.called,
+        sourceIp: opts.sourceIp,
+        fromHost: opts.fromHost,
+        username: opts.username,
+        password: opts.password,
+      });
+      console.log(
+        opts.json
+          ? JSON.stringify({ area: 'calls', findings: [finding], simulation }, null, 2)
+          : renderTable([finding]),
+      );
+      process.exitCode = exitCode([finding]);
+    },
+  );
 
 program
   .command('diagnose [area]')

@@ -2,9 +2,21 @@ import { Router } from 'express';
 import type { GatewayConfig } from '../config/index.js';
 import type { Db } from '../db/index.js';
 import { requireRole } from '../http/auth.js';
-import { ApiError } from '../http/errors.js';
+import { SipClient } from 'livekit-server-sdk';
+import { z } from 'zod';
+import { ApiError, parseBody } from '../http/errors.js';
+import { checkCallRoute } from './calls-check.js';
 import { pathParam } from '../http/params.js';
 import { areas, diagnose, exitCode, type Area } from './index.js';
+
+const callQuery = z.object({
+  caller: z.string().min(1),
+  called: z.string().min(1),
+  source_ip: z.string().refine((v) => /^[0-9a-fA-F.:]+$/.test(v), 'an IP address'),
+  from_host: z.string().optional(),
+  username: z.string().optional(),
+  password: z.string().optional(),
+});
 
 /** GET /api/diagnostics and /api/diagnostics/:area: the CLI's findings as JSON. */
 export function diagnosticsRouter(config: GatewayConfig, db: Db): Router {
@@ -16,6 +28,19 @@ export function diagnosticsRouter(config: GatewayConfig, db: Db): Router {
   };
   r.get('/diagnostics', requireRole('operator'), async (_req, res) => {
     res.json(await answer('all'));
+  });
+  r.get('/diagnostics/calls', requireRole('operator'), async (req, res) => {
+    const q = parseBody(callQuery, req.query);
+    const sip = new SipClient(config.livekit.url, config.livekit.apiKey, config.livekit.apiSecret);
+    const { finding, simulation } = await checkCallRoute(sip, {
+      caller: q.caller,
+      called: q.called,
+      sourceIp: q.source_ip,
+      fromHost: q.from_host,
+      username: q.username,
+      password: q.password,
+    });
+    res.json({ area: 'calls', status: finding.status, findings: [finding], simulation });
   });
   r.get('/diagnostics/:area', requireRole('operator'), async (req, res) => {
     const area = pathParam(req, 'area');

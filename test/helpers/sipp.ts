@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 
 export interface SippRun {
+  /** sipp's process id: its Call-IDs are `<n>-<pid>@<local address>`. */
+  pid: number;
   /** Resolves with sipp's exit code (0: every call succeeded). */
   done: Promise<{ code: number | null; stdout: string; stderr: string }>;
   stop(): void;
@@ -53,5 +55,5 @@ export function sippCall(options: {
     child.once('exit', (code) => resolve({ code, stdout, stderr }));
     child.once('error', (error) => resolve({ code: -1, stdout, stderr: stderr + error.message }));
   });
-  return { done, stop: () => child.kill('SIGTERM') };
+  return { pid: child.pid ?? 0, done, stop: () => child.kill('SIGTERM') };
 }
