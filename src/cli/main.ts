@@ -244,20 +244,31 @@ program
 program
   .command('diagnose [area]')
   .description(`name what is wrong and how to fix it; area: ${[...areas, 'all'].join(', ')}`)
+  .option('--username <name>', 'turn: a TURN username to check against TURN_SECRET')
+  .option('--credential <credential>', 'turn: its credential')
   .option('--json', 'print JSON')
-  .action(async (area: string | undefined, opts: { json?: boolean }) => {
-    const chosen = area ?? 'all';
-    if (chosen !== 'all' && !(areas as readonly string[]).includes(chosen)) {
-      throw new Error(
-        `unknown area ${JSON.stringify(chosen)}; one of ${[...areas, 'all'].join(', ')}`,
+  .action(
+    async (
+      area: string | undefined,
+      opts: { json?: boolean; username?: string; credential?: string },
+    ) => {
+      const chosen = area ?? 'all';
+      if (chosen !== 'all' && !(areas as readonly string[]).includes(chosen)) {
+        throw new Error(
+          `unknown area ${JSON.stringify(chosen)}; one of ${[...areas, 'all'].join(', ')}`,
+        );
+      }
+      const turnPair =
+        opts.username && opts.credential
+          ? { username: opts.username, credential: opts.credential }
+          : undefined;
+      const findings = await diagnose(cliConfig(), chosen as Area | 'all', undefined, { turnPair });
+      console.log(
+        opts.json ? JSON.stringify({ area: chosen, findings }, null, 2) : renderTable(findings),
       );
-    }
-    const findings = await diagnose(cliConfig(), chosen as Area | 'all');
-    console.log(
-      opts.json ? JSON.stringify({ area: chosen, findings }, null, 2) : renderTable(findings),
-    );
-    process.exitCode = exitCode(findings);
-  });
+      process.exitCode = exitCode(findings);
+    },
+  );
 
 try {
   await program.parseAsync();

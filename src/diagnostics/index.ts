@@ -4,7 +4,7 @@ import type { GatewayConfig } from '../config/index.js';
 import { checkConfig } from './config-check.js';
 import { areas, exitCode, type Area, type Finding } from './finding.js';
 import { checkSip } from './sip-check.js';
-import { checkTurn } from './turn-check.js';
+import { checkTurn, checkTurnPair } from './turn-check.js';
 import { checkWebhooks } from './webhooks-check.js';
 import { openDatabase, type Db } from '../db/index.js';
 
@@ -21,10 +21,16 @@ export function configPaths(config: GatewayConfig) {
 }
 
 /** Runs one area's checks, or all of them; each finding names its check. */
+export interface DiagnoseOptions {
+  /** A TURN username/credential pair someone has, to check against the secret. */
+  turnPair?: { username: string; credential: string };
+}
+
 export async function diagnose(
   config: GatewayConfig,
   area: Area | 'all',
   db?: Db,
+  options: DiagnoseOptions = {},
 ): Promise<Finding[]> {
   const paths = configPaths(config);
   const run: Record<Area, () => Promise<Finding[]>> = {
@@ -38,7 +44,12 @@ export async function diagnose(
         sipHost: config.sipPublic.host,
         sipPort: config.sipPublic.port,
       }),
-    turn: () => checkTurn(config.turn),
+    turn: async () => [
+      ...(options.turnPair && config.turn.secret
+        ? checkTurnPair(config.turn.secret, options.turnPair.username, options.turnPair.credential)
+        : []),
+      ...(await checkTurn(config.turn)),
+    ],
     webhooks: () =>
       withDb(config, db, (d) => checkWebhooks(d, paths.livekitConfig, config.livekit.apiKey)),
   };

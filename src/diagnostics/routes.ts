@@ -21,8 +21,12 @@ const callQuery = z.object({
 /** GET /api/diagnostics and /api/diagnostics/:area: the CLI's findings as JSON. */
 export function diagnosticsRouter(config: GatewayConfig, db: Db): Router {
   const r = Router();
-  const answer = async (area: Area | 'all') => {
-    const findings = await diagnose(config, area, db);
+  const answer = async (area: Area | 'all', query: Record<string, unknown> = {}) => {
+    const turnPair =
+      typeof query.username === 'string' && typeof query.credential === 'string'
+        ? { username: query.username, credential: query.credential }
+        : undefined;
+    const findings = await diagnose(config, area, db, { turnPair });
     const code = exitCode(findings);
     return { area, status: code === 0 ? 'pass' : code === 1 ? 'warn' : 'fail', findings };
   };
@@ -51,7 +55,7 @@ export function diagnosticsRouter(config: GatewayConfig, db: Db): Router {
         `no diagnostics area ${JSON.stringify(area)}; one of ${[...areas, 'all'].join(', ')}`,
       );
     }
-    res.json(await answer(area as Area | 'all'));
+    res.json(await answer(area as Area | 'all', req.query));
   });
   return r;
 }

@@ -22,8 +22,10 @@ export function verifyJoinLink(
 ): LinkClaims | undefined {
   const [payload, mac] = link.split('.');
   if (!payload || !mac) return undefined;
-  const expected = createHmac('sha256', key).update(payload).digest();
-  const given = Buffer.from(mac, 'base64url');
+  // Compare the encoded form: base64url decoding ignores the padding bits of the last
+  // character, so a different string can decode to the same bytes.
+  const expected = Buffer.from(createHmac('sha256', key).update(payload).digest('base64url'));
+  const given = Buffer.from(mac);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
   try {
     const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as LinkClaims;
