@@ -89,5 +89,3 @@ export function renderTable(findings: Finding[]): string {
     )
     .join('\n');
 }
-
-export { exitCode as diagnosticsExitCode };
