@@ -2,7 +2,7 @@ import path from 'node:path';
 import { SipClient } from 'livekit-server-sdk';
 import type { GatewayConfig } from '../config/index.js';
 import { checkConfig } from './config-check.js';
-import { areas, exitCode, type Area, type Finding } from './finding.js';
+import { areas, type Area, type Finding } from './finding.js';
 import { checkSip } from './sip-check.js';
 import { checkTurn, checkTurnPair } from './turn-check.js';
 import { checkWebhooks } from './webhooks-check.js';
