@@ -41,8 +41,12 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
 /** Kysely on a pg pool: camelCase in TypeScript, snake_case columns in PostgreSQL. */
 export function createDb(url: string, max: number): Db {
+  const pool = new pg.Pool({ connectionString: url, max });
+  // An idle pooled connection the server closes (restart, failover, a dropped database) must
+  // not crash the process: the pool drops it and the next query opens a new one.
+  pool.on('error', () => undefined);
   return new Kysely<DB>({
-    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max }) }),
+    dialect: new PostgresDialect({ pool }),
     plugins: [new CamelCasePlugin({ maintainNestedObjectKeys: true })],
   });
 }

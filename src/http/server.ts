@@ -64,7 +64,8 @@ export async function startApi(
     logger: log,
     sipPublic: config.sipPublic,
   };
-  void reconcile(trunkDeps, config.reconcile.mode)
+  // Awaited by close(): the pool must outlive the startup reconcile's transaction.
+  const startupReconcile = reconcile(trunkDeps, config.reconcile.mode)
     .then((report) =>
       log.info(
         { drift: report.drift.length, livekit_reachable: report.livekit_reachable },
@@ -90,6 +91,7 @@ export async function startApi(
     async close() {
       stopLoop();
       stopCallsLoop();
+      await startupReconcile;
       await webhookWorker?.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
