@@ -261,6 +261,18 @@ describe('customer webhooks', () => {
     }
   });
 
+  it('delivers to a URL with a host name, to the address checked for it', async () => {
+    const r = await receiver(() => 200);
+    const created = await gw.request('POST', '/api/webhook-endpoints', {
+      url: r.url.replace('127.0.0.1', 'localhost'),
+      event_types: ['call.started'],
+    });
+    await callStarts(gw.url, 'hostname-room');
+    const got = await eventually(async () => started(r)[0], 10_000);
+    expect(got, 'nothing arrived at the host-name URL').toBeDefined();
+    await gw.request('DELETE', `/api/webhook-endpoints/${created.body.id}`);
+  });
+
   it('names bad input', async () => {
     const bad = await gw.request('POST', '/api/webhook-endpoints', {
       url: 'ftp://x.example',

@@ -35,7 +35,16 @@ export function send(
       {
         method: 'POST',
         headers: { ...headers, 'content-length': Buffer.byteLength(body) },
-        lookup: (_host, _options, callback) => callback(null, target.address, target.family),
+        // The checked address, never a new lookup. Node 20 asks for all addresses of a host name
+        // (autoSelectFamily), and then wants an array back.
+        lookup: ((
+          _host: string,
+          options: { all?: boolean },
+          callback: (...args: unknown[]) => void,
+        ) =>
+          options.all
+            ? callback(null, [{ address: target.address, family: target.family }])
+            : callback(null, target.address, target.family)) as never,
         timeout: timeoutMs,
       },
       (response) => {
