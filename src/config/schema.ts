@@ -73,6 +73,11 @@ export const envSchema = z.object({
   WEBHOOK_JOB_LOCK_MS: z.coerce.number().int().min(500).default(30000),
   /** Signs per-call webhooks (POST /api/calls webhook_url); generated into the data folder if unset. */
   CALL_WEBHOOK_SECRET: z.string().startsWith('whsec_').optional(),
+  /** The agent worker's name: dispatch rules and outbound calls dispatch it explicitly. */
+  AGENT_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+    .default('voice-gateway-agent'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** When true, the `pii` field of log lines (phone numbers, SIP URIs) is replaced. */
   LOG_REDACT_PII: bool.default(true),
