@@ -36,6 +36,9 @@ node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)
 # npm ci when node_modules is missing or older than the lockfile.
 if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
   echo "setup: npm ci"
+  # onnxruntime-node (Silero VAD) would download CUDA files in its postinstall and fail offline;
+  # the CPU runtime it needs ships inside the package.
+  export ONNXRUNTIME_NODE_INSTALL=skip
   npm ci --no-audit --no-fund
 fi
 
