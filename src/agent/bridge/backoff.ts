@@ -1,0 +1,12 @@
+/**
+ * Delay before reconnect attempt `attempt` (1-based): exponential, capped, with "equal jitter"
+ * (half fixed, half random) so calls dropped together do not reconnect in step.
+ */
+export function reconnectDelayMs(
+  attempt: number,
+  options: { baseDelayMs: number; maxDelayMs: number },
+  random: () => number = Math.random,
+): number {
+  const cap = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(cap / 2 + (random() * cap) / 2);
+}

@@ -1,0 +1,72 @@
+import { z } from 'zod';
+
+/** Frames the platform may send. Anything else is logged (without content) and ignored. */
+const responseFrame = z.object({
+  type: z.literal('response'),
+  data: z.object({
+    text: z.string().max(100_000).optional(),
+    audio: z
+      .base64()
+      .refine((value) => Buffer.byteLength(value, 'base64') % 2 === 0, 'odd byte count')
+      .optional(),
+    /** Rate of `audio`; 16000 when absent. */
+    sample_rate: z.number().int().min(8_000).max(48_000).optional(),
+  }),
+});
+
+const hangupFrame = z.object({
+  type: z.literal('hangup'),
+  data: z.object({ reason: z.string().max(1_000).optional() }).optional(),
+});
+
+const transferFrame = z.object({
+  type: z.literal('transfer'),
+  data: z.object({ to: z.string().min(1).max(256) }),
+});
+
+const clearFrame = z.object({ type: z.literal('clear') });
+
+export const platformFrameSchema = z.discriminatedUnion('type', [
+  responseFrame,
+  hangupFrame,
+  transferFrame,
+  clearFrame,
+]);
+
+export type PlatformFrame = z.infer<typeof platformFrameSchema>;
+
+export type ParsedPlatformFrame =
+  | { ok: true; frame: PlatformFrame }
+  | { ok: false; reason: 'binary' | 'json' | 'schema'; fields?: string[] };
+
+export function parsePlatformFrame(data: Buffer, isBinary: boolean): ParsedPlatformFrame {
+  if (isBinary) return { ok: false, reason: 'binary' };
+  let json: unknown;
+  try {
+    json = JSON.parse(data.toString('utf8'));
+  } catch {
+    return { ok: false, reason: 'json' };
+  }
+  const result = platformFrameSchema.safeParse(json);
+  if (result.success) return { ok: true, frame: result.data };
+  // Paths only: issue messages could echo values the platform sent.
+  return {
+    ok: false,
+    reason: 'schema',
+    fields: result.error.issues.slice(0, 5).map((issue) => issue.path.join('.') || '(root)'),
+  };
+}
+
+export function audioDataFrame(callId: string, audio: string, timestamp: number, sequence: number) {
+  return JSON.stringify({
+    type: 'audio_data',
+    data: { call_id: callId, audio, timestamp, sequence },
+  });
+}
+
+export function dtmfFrame(callId: string, digit: string, durationMs: number) {
+  return JSON.stringify({
+    type: 'dtmf',
+    data: { call_id: callId, digit, duration_ms: durationMs },
+  });
+}
