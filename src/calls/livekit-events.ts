@@ -53,13 +53,24 @@ function sipDetails(p: ParticipantInfo) {
   };
 }
 
+/**
+ * The record of this participant: by its sid, or an outbound call POST /api/calls opened before
+ * dialling (no sid yet, the identity it gave LiveKit SIP). Locked: an API hangup or a dial
+ * failure closing the same record concurrently must not be overwritten by a stale read.
+ */
 async function openCallFor(tx: Tx, roomName: string, p: ParticipantInfo) {
   return tx
     .selectFrom('calls')
     .selectAll()
     .where('roomName', '=', roomName)
-    .where('participantSid', '=', p.sid)
+    .where((eb) =>
+      eb.or([
+        eb('participantSid', '=', p.sid),
+        eb.and([eb('participantSid', 'is', null), eb('participantIdentity', '=', p.identity)]),
+      ]),
+    )
     .orderBy('startedAt', 'desc')
+    .forUpdate()
     .executeTakeFirst();
 }
 
@@ -104,7 +115,20 @@ export async function callerJoined(
   // A SIP caller publishes audio while still ringing; only LiveKit SIP's status says answered.
   const answered = !sip || sip.callStatus === 'active';
   if (existing) {
-    if (answered && !existing.answeredAt) await markAnswered(tx, existing.id, at);
+    if (!existing.participantSid) {
+      await tx
+        .updateTable('calls')
+        .set({
+          participantSid: p.sid,
+          roomSid: existing.roomSid ?? roomSid,
+          sipCallId: existing.sipCallId ?? sip?.sipCallId ?? null,
+          updatedAt: new Date(),
+        })
+        .where('id', '=', existing.id)
+        .execute();
+    }
+    const open = (OPEN as readonly string[]).includes(existing.status);
+    if (open && answered && !existing.answeredAt) await markAnswered(tx, existing.id, at);
     return existing.id;
   }
   let trunkId: string | null = null;
@@ -225,8 +249,12 @@ export async function applyLivekitEvent(tx: Tx, event: WebhookEvent): Promise<vo
         await eventForRoom(tx, roomName, at, 'agent_joined', { identity: p.identity });
       return;
     case 'track_published':
-      // The SIP participant publishes its audio once the call is answered.
-      if (p && isCaller(p)) await callerJoined(tx, roomName, event.room?.sid ?? null, p, at);
+      // The SIP participant publishes its audio once the call is answered. Track events carry
+      // a partial participant (no kind, so an agent looks like a web user): they only update
+      // the record participant_joined opened.
+      if (p && isCaller(p) && (await openCallFor(tx, roomName, p))) {
+        await callerJoined(tx, roomName, event.room?.sid ?? null, p, at);
+      }
       return;
     case 'participant_left':
     case 'participant_connection_aborted':

@@ -68,6 +68,8 @@ export async function reconcileCalls(deps: CallsReconcileDeps): Promise<CallsRec
   let closed = 0;
   for (const call of open) {
     if (call.participantSid && present.get(call.roomName)?.has(call.participantSid)) continue;
+    // An outbound call still dialling: its room exists, its participant's sid is not known yet.
+    if (!call.participantSid && present.has(call.roomName)) continue;
     await deps.db
       .transaction()
       .execute((tx) => closeCall(tx, call, new Date(), 'lost_end_event', 'unknown'));

@@ -59,7 +59,7 @@ async function whereOf(db: Db, f: Filters) {
     ]);
 }
 
-/** GET /api/calls, /api/calls/active, /api/calls/export.csv, /api/calls/:id. */
+/** GET /api/calls, /api/calls/export.csv, /api/calls/:id (GET /api/calls/active: control-routes.ts). */
 export function callsRouter(db: Db, reconcileDeps: Omit<CallsReconcileDeps, 'db'>): Router {
   const r = Router();
   const viewer = requireRole('viewer');
@@ -88,16 +88,6 @@ export function callsRouter(db: Db, reconcileDeps: Omit<CallsReconcileDeps, 'db'
         .execute(),
     ]);
     res.json({ items: rows.map(serializeCall), page: q.page, per_page: q.per_page, total });
-  });
-
-  r.get('/calls/active', viewer, async (_req, res) => {
-    const rows = await db
-      .selectFrom('calls')
-      .selectAll()
-      .where('status', 'in', ['ringing', 'active'])
-      .orderBy('startedAt')
-      .execute();
-    res.json({ items: rows.map(serializeCall), total: rows.length });
   });
 
   r.get('/calls/export.csv', viewer, async (req, res) => {

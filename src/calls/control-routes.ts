@@ -1,0 +1,68 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { actorOf, requireRole } from '../http/auth.js';
+import { parseBody } from '../http/errors.js';
+import { pathParam } from '../http/params.js';
+import {
+  OPEN_STATUSES,
+  hangupCall,
+  transferCall,
+  transferSchema,
+  type CallControlDeps,
+} from './control.js';
+import { setCallHold } from './hold.js';
+import { outboundCallSchema, placeOutboundCall } from './outbound.js';
+import { serializeCall } from './serialize.js';
+
+const activeQuerySchema = z.object({
+  direction: z.enum(['inbound', 'outbound']).optional(),
+  page: z.coerce.number().int().min(1).default(1),
+  per_page: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+/** POST /api/calls, GET /api/calls/active, POST /api/calls/:id/hangup, /transfer, /hold, /resume. */
+export function callControlRouter(deps: CallControlDeps): Router {
+  const r = Router();
+  const { db } = deps;
+
+  r.post('/calls', requireRole('operator'), async (req, res) => {
+    const input = parseBody(outboundCallSchema, req.body);
+    const call = await placeOutboundCall(deps, input, actorOf(req));
+    res.status(201).json(serializeCall(call));
+  });
+
+  r.get('/calls/active', requireRole('viewer'), async (req, res) => {
+    const q = parseBody(activeQuerySchema, req.query);
+    const base = db
+      .selectFrom('calls')
+      .where('status', 'in', [...OPEN_STATUSES])
+      .$if(q.direction !== undefined, (qb) => qb.where('direction', '=', q.direction!));
+    const [{ total }, rows] = await Promise.all([
+      base.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
+      base
+        .selectAll()
+        .orderBy('startedAt')
+        .orderBy('id')
+        .offset((q.page - 1) * q.per_page)
+        .limit(q.per_page)
+        .execute(),
+    ]);
+    res.json({ items: rows.map(serializeCall), page: q.page, per_page: q.per_page, total });
+  });
+
+  r.post('/calls/:id/hangup', requireRole('operator'), async (req, res) => {
+    res.json(serializeCall(await hangupCall(deps, pathParam(req), actorOf(req))));
+  });
+
+  r.post('/calls/:id/transfer', requireRole('operator'), async (req, res) => {
+    const input = parseBody(transferSchema, req.body ?? {});
+    res.json(serializeCall(await transferCall(deps, pathParam(req), input, actorOf(req))));
+  });
+  for (const action of ['hold', 'resume'] as const) {
+    r.post(`/calls/:id/${action}`, requireRole('operator'), async (req, res) => {
+      const { call, held } = await setCallHold(deps, pathParam(req), action, actorOf(req));
+      res.json({ ...serializeCall(call), on_hold: held });
+    });
+  }
+  return r;
+}

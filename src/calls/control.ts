@@ -1,0 +1,249 @@
+import { z } from 'zod';
+import { audit, type Actor } from '../audit/index.js';
+import type { Logger } from '../config/index.js';
+import type { Call, Db, Tx } from '../db/index.js';
+import { ApiError, badRequest, notFound } from '../http/errors.js';
+import { LivekitError, livekitCall, type LivekitClients } from '../livekit/index.js';
+import { toE164 } from '../trunks/index.js';
+import { publish } from '../webhooks/outbound/index.js';
+import { closeCall } from './livekit-events.js';
+import { serializeCall } from './serialize.js';
+import { sipApiError } from './sip-errors.js';
+
+export interface CallControlDeps {
+  db: Db;
+  livekit: LivekitClients;
+  logger: Logger;
+  /** AGENT_NAME: the worker dispatched into each outbound call's room. */
+  agentName: string;
+}
+
+export const OPEN_STATUSES = ['ringing', 'active'] as const;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** LiveKit stamps its events in whole seconds: a close this far before an action is still its. */
+const SUPERSEDED_WINDOW_MS = 2_000;
+
+/** The room POST /api/calls opens for an outbound call: the call's own. */
+export function outboundRoomName(callId: string): string {
+  return `call-out-${callId}`;
+}
+
+export function isOpen(call: Pick<Call, 'status'>): boolean {
+  return (OPEN_STATUSES as readonly string[]).includes(call.status);
+}
+
+export async function loadCall(db: Db, id: string, options: { lock?: boolean } = {}) {
+  if (!UUID.test(id)) throw notFound('call', id);
+  let query = db.selectFrom('calls').selectAll().where('id', '=', id.toLowerCase());
+  if (options.lock) query = query.forUpdate();
+  const call = await query.executeTakeFirst();
+  if (!call) throw notFound('call', id);
+  return call;
+}
+
+function assertOpen(call: Call): void {
+  if (isOpen(call)) return;
+  throw new ApiError(
+    409,
+    'call_ended',
+    `call ${call.id} already ended (${call.endReason ?? call.status}${call.endedAt ? ` at ${call.endedAt.toISOString()}` : ''})`,
+    { call: serializeCall(call) },
+  );
+}
+
+/**
+ * Ends a call with the reason an API action knows (busy, api_hangup, transferred). LiveKit's
+ * own participant_left may have closed it a moment earlier with a vaguer reason ("removed"):
+ * then only the reason is corrected and customers are not told twice.
+ */
+export async function finishCall(
+  tx: Tx,
+  id: string,
+  end: {
+    endReason: string;
+    hungUpBy: string;
+    /** When the action started: a record closed after this was closed by the action. */
+    since: Date;
+    event: { type: string; data: Record<string, unknown> };
+  },
+): Promise<void> {
+  const call = await loadCall(tx, id, { lock: true });
+  const now = new Date();
+  await tx
+    .insertInto('callEvents')
+    .values({ callId: id, at: now, type: end.event.type, data: JSON.stringify(end.event.data) })
+    .execute();
+  if (isOpen(call)) {
+    await closeCall(tx, call, now, end.endReason, end.hungUpBy);
+    return;
+  }
+  const closedByUs =
+    call.endedAt && call.endedAt.getTime() >= end.since.getTime() - SUPERSEDED_WINDOW_MS;
+  if (closedByUs && call.endReason !== end.endReason) {
+    await tx
+      .updateTable('calls')
+      .set({ endReason: end.endReason, hungUpBy: end.hungUpBy, updatedAt: now })
+      .where('id', '=', id)
+      .execute();
+  }
+}
+
+/** POST /api/calls/:id/hangup: LiveKit removes the participant (SIP BYE or CANCEL). */
+export async function hangupCall(deps: CallControlDeps, id: string, actor: Actor) {
+  const since = new Date();
+  const call = await loadCall(deps.db, id);
+  assertOpen(call);
+  // An outbound call's room is its own (POST /api/calls made it): removing it also ends a
+  // call still being set up, and sends the agent away.
+  const ownRoom = call.roomName === outboundRoomName(call.id);
+  try {
+    await livekitCall(() =>
+      call.participantIdentity && !ownRoom
+        ? deps.livekit.rooms.removeParticipant(call.roomName, call.participantIdentity)
+        : deps.livekit.rooms.deleteRoom(call.roomName),
+    );
+  } catch (error) {
+    if (error instanceof LivekitError && error.kind === 'not_found') {
+      throw new ApiError(
+        409,
+        'call_ended',
+        `call ${call.id} is no longer in LiveKit (it ended a moment ago); its record closes when LiveKit's end event arrives`,
+      );
+    }
+    throw error;
+  }
+  await deps.db.transaction().execute(async (tx) => {
+    await finishCall(tx, call.id, {
+      endReason: 'api_hangup',
+      hungUpBy: 'api',
+      since,
+      event: { type: 'api_hangup', data: { actor: actor.name } },
+    });
+    await audit(tx, actor, {
+      action: 'call.hangup',
+      entityType: 'call',
+      entityId: call.id,
+      details: { room_name: call.roomName },
+    });
+  });
+  deps.logger.info({ callId: call.id }, 'call hung up through the API');
+  return loadCall(deps.db, call.id);
+}
+
+export const transferSchema = z
+  .object({
+    to: z.string().min(1).max(300),
+    play_dialtone: z.boolean().default(false),
+    ringing_timeout_seconds: z.number().int().min(1).max(300).optional(),
+  })
+  .strict();
+export type TransferInput = z.infer<typeof transferSchema>;
+
+const SIP_URI = /^sips?:[^\s@<>"]+@[A-Za-z0-9.-]+(:\d{1,5})?(;[^\s<>"]*)?$/i;
+
+function badTarget(message: string): ApiError {
+  return badRequest(`to: ${message}`, [{ field: 'to', message }]);
+}
+
+/** "+E.164", "tel:+E.164" or "sip:user@host[:port]" as the URI LiveKit puts in Refer-To. */
+export function transferTarget(raw: string): string {
+  const to = raw.trim();
+  const telNumber = /^tel:/i.test(to) ? to.slice(4) : to.startsWith('+') ? to : undefined;
+  if (telNumber !== undefined) {
+    if (!telNumber.startsWith('+')) throw badTarget('a tel: target needs a number with +');
+    const parsed = toE164(telNumber);
+    if (!parsed.ok) throw badTarget(parsed.error);
+    return `tel:${parsed.e164}`;
+  }
+  if (/^sips?:/i.test(to)) {
+    if (!SIP_URI.test(to))
+      throw badTarget(`${JSON.stringify(raw)} is not a SIP URI like sip:user@host`);
+    return to;
+  }
+  throw badTarget(`${JSON.stringify(raw)} is not +E.164, tel:+E.164 or sip:user@host`);
+}
+
+/** POST /api/calls/:id/transfer: LiveKit SIP sends a REFER to the caller's side. */
+export async function transferCall(
+  deps: CallControlDeps,
+  id: string,
+  input: TransferInput,
+  actor: Actor,
+) {
+  const target = transferTarget(input.to);
+  const since = new Date();
+  const call = await loadCall(deps.db, id);
+  assertOpen(call);
+  if (call.channel !== 'sip' || !call.participantIdentity) {
+    throw new ApiError(
+      409,
+      'not_a_phone_call',
+      `call ${call.id} is not a SIP call; only phone calls transfer`,
+    );
+  }
+  if (call.status !== 'active') {
+    throw new ApiError(
+      409,
+      'call_not_answered',
+      `call ${call.id} is not answered yet; only answered calls transfer`,
+    );
+  }
+  const identity = call.participantIdentity;
+  try {
+    await deps.livekit.sip.transferSipParticipant(call.roomName, identity, target, {
+      playDialtone: input.play_dialtone,
+      ringingTimeout: input.ringing_timeout_seconds,
+    });
+  } catch (error) {
+    const { apiError, failure } = sipApiError(error, { call_id: call.id });
+    deps.logger.warn(
+      {
+        callId: call.id,
+        sipStatus: failure?.sipStatus ?? null,
+        code: apiError.code,
+        pii: { to: target },
+      },
+      'call transfer failed',
+    );
+    await deps.db
+      .insertInto('callEvents')
+      .values({
+        callId: call.id,
+        at: new Date(),
+        type: 'transfer_failed',
+        data: JSON.stringify({
+          to: target,
+          code: apiError.code,
+          sip_status: failure?.sipStatus ?? null,
+        }),
+      })
+      .execute();
+    throw apiError;
+  }
+  await deps.db.transaction().execute(async (tx) => {
+    await finishCall(tx, call.id, {
+      endReason: 'transferred',
+      hungUpBy: 'api',
+      since,
+      event: { type: 'transferred', data: { to: target, actor: actor.name } },
+    });
+    const ended = await loadCall(tx, call.id);
+    await publish(
+      tx,
+      'call.transfer',
+      { call: serializeCall(ended), to: target },
+      {
+        callWebhookUrl: ended.webhookUrl,
+        callId: ended.id,
+      },
+    );
+    await audit(tx, actor, {
+      action: 'call.transfer',
+      entityType: 'call',
+      entityId: call.id,
+      details: { to: target, play_dialtone: input.play_dialtone },
+    });
+  });
+  deps.logger.info({ callId: call.id, pii: { to: target } }, 'call transferred through the API');
+  return loadCall(deps.db, call.id);
+}

@@ -1,0 +1,244 @@
+import { randomUUID } from 'node:crypto';
+import { RoomAgentDispatch, type SIPParticipantInfo } from 'livekit-server-sdk';
+import { z } from 'zod';
+import { audit, type Actor } from '../audit/index.js';
+import type { Logger } from '../config/index.js';
+import type { Tx } from '../db/index.js';
+import { livekitCall } from '../livekit/index.js';
+import { toWireFormat } from '../trunks/phone.js';
+import type { NumberFormat } from '../trunks/provider-presets.js';
+import { publish } from '../webhooks/outbound/index.js';
+import { finishCall, isOpen, loadCall, outboundRoomName, type CallControlDeps } from './control.js';
+import { markAnswered } from './livekit-events.js';
+import { serializeCall } from './serialize.js';
+import {
+  checkConcurrency,
+  e164Field,
+  resolveProfile,
+  resolveRoute,
+  type Route,
+} from './outbound-route.js';
+import { sipApiError } from './sip-errors.js';
+
+/** The identity LiveKit SIP gives the dialled party in the call's room. */
+export const CALLEE_IDENTITY = 'callee';
+/** LiveKit SDK's default ringing timeout, kept as ours. */
+export const DEFAULT_RINGING_TIMEOUT_SECONDS = 30;
+
+export const outboundCallSchema = z
+  .object({
+    trunk_id: z.string().min(1).max(100).optional(),
+    from_number: z.string().min(1).max(40).optional(),
+    to_number: z.string().min(1).max(40),
+    agent_profile_id: z.uuid().optional(),
+    agent_profile_name: z.string().min(1).max(200).optional(),
+    webhook_url: z
+      .string()
+      .url()
+      .max(2000)
+      .refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL')
+      .optional(),
+    ringing_timeout_seconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(300)
+      .default(DEFAULT_RINGING_TIMEOUT_SECONDS),
+    max_call_duration_seconds: z.number().int().min(1).max(86_400).optional(),
+    wait_until_answered: z.boolean().default(true),
+  })
+  .strict()
+  .refine((b) => b.trunk_id !== undefined || b.from_number !== undefined, {
+    message: 'give trunk_id or from_number (one of our numbers on a trunk that dials out)',
+    path: ['trunk_id'],
+  })
+  .refine((b) => !(b.agent_profile_id && b.agent_profile_name), {
+    message: 'give agent_profile_id or agent_profile_name, not both',
+    path: ['agent_profile_name'],
+  });
+export type OutboundCallInput = z.infer<typeof outboundCallSchema>;
+
+interface NewCall {
+  id: string;
+  roomName: string;
+  route: Route;
+  toNumber: string;
+  agentProfileId: string | null;
+  startedAt: Date;
+}
+
+/** The record, its first event, call.started to customers and the audit entry, together. */
+async function recordNewCall(
+  tx: Tx,
+  call: NewCall,
+  input: OutboundCallInput,
+  actor: Actor,
+  agentName: string,
+) {
+  const row = await tx
+    .insertInto('calls')
+    .values({
+      id: call.id,
+      roomName: call.roomName,
+      participantIdentity: CALLEE_IDENTITY,
+      direction: 'outbound',
+      channel: 'sip',
+      status: 'ringing',
+      trunkId: call.route.trunk.id,
+      livekitTrunkId: call.route.trunk.livekitOutboundId,
+      fromNumber: call.route.fromNumber,
+      toNumber: call.toNumber,
+      agentProfileId: call.agentProfileId,
+      webhookUrl: input.webhook_url ?? null,
+      startedAt: call.startedAt,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  await tx
+    .insertInto('callEvents')
+    .values({
+      callId: call.id,
+      at: call.startedAt,
+      type: 'dialing',
+      data: JSON.stringify({ agent_name: agentName, trunk_id: call.route.trunk.trunkId }),
+    })
+    .execute();
+  await publish(
+    tx,
+    'call.started',
+    { call: serializeCall(row) },
+    { callWebhookUrl: row.webhookUrl, callId: call.id },
+  );
+  await audit(tx, actor, {
+    action: 'call.create',
+    entityType: 'call',
+    entityId: call.id,
+    details: {
+      trunk_id: call.route.trunk.trunkId,
+      room_name: call.roomName,
+      agent_profile_id: call.agentProfileId,
+      wait_until_answered: input.wait_until_answered,
+    },
+  });
+}
+
+/** LiveKit SIP placed the call: note its ids, and the answer when it waited for one. */
+async function recordDialled(tx: Tx, id: string, info: SIPParticipantInfo, answered: boolean) {
+  const call = await loadCall(tx, id, { lock: true });
+  await tx
+    .updateTable('calls')
+    .set({
+      participantSid: call.participantSid ?? (info.participantId || null),
+      sipCallId: call.sipCallId ?? (info.sipCallId || null),
+      updatedAt: new Date(),
+    })
+    .where('id', '=', id)
+    .execute();
+  if (answered && isOpen(call) && !call.answeredAt) await markAnswered(tx, id, new Date());
+}
+
+function dialFailure(error: unknown, call: NewCall, logger: Logger) {
+  const { apiError, failure } = sipApiError(error, { call_id: call.id });
+  logger.warn(
+    {
+      callId: call.id,
+      sipStatus: failure?.sipStatus ?? null,
+      code: apiError.code,
+      err: failure ? undefined : error,
+    },
+    'outbound call failed',
+  );
+  return {
+    apiError,
+    end: {
+      endReason: failure?.endReason ?? 'dial_failed',
+      hungUpBy: failure?.hungUpBy ?? 'system',
+      since: call.startedAt,
+      event: {
+        type: 'dial_failed',
+        data: {
+          code: apiError.code,
+          sip_status: failure?.sipStatus ?? null,
+          sip_reason: failure?.sipReason ?? null,
+        },
+      },
+    },
+  };
+}
+
+/**
+ * POST /api/calls: opens the room with the agent dispatched into it, records the call, then has
+ * LiveKit SIP dial through the trunk. With wait_until_answered the answer (or the SIP failure)
+ * is known when this returns.
+ */
+export async function placeOutboundCall(
+  deps: CallControlDeps,
+  input: OutboundCallInput,
+  actor: Actor,
+) {
+  const { db, logger } = deps;
+  const toNumber = e164Field('to_number', input.to_number);
+  const route = await resolveRoute(db, input);
+  const agentProfileId = await resolveProfile(db, input, route.numberProfileId);
+  await checkConcurrency(db, route.trunk);
+
+  const id = randomUUID();
+  const roomName = outboundRoomName(id);
+  // The agent worker's contract: it reads this JSON; no secrets in it.
+  const jobMetadata = JSON.stringify({
+    agent_profile_id: agentProfileId,
+    call_id: id,
+    direction: 'outbound',
+    to_number: toNumber,
+  });
+  // The room first, with the agent in its configuration, so the agent is there on answer and a
+  // dialling call always has a room (the calls reconcile keeps records whose room exists).
+  await livekitCall(() =>
+    deps.livekit.rooms.createRoom({
+      name: roomName,
+      emptyTimeout: input.ringing_timeout_seconds + 30,
+      metadata: JSON.stringify({ call_id: id }),
+      agents: [new RoomAgentDispatch({ agentName: deps.agentName, metadata: jobMetadata })],
+    }),
+  );
+  const call: NewCall = { id, roomName, route, toNumber, agentProfileId, startedAt: new Date() };
+  // Sends the agent away; the room has no one else to serve.
+  const dropRoom = () => deps.livekit.rooms.deleteRoom(roomName).catch(() => undefined);
+  try {
+    await db.transaction().execute((tx) => recordNewCall(tx, call, input, actor, deps.agentName));
+  } catch (error) {
+    await dropRoom();
+    throw error;
+  }
+
+  logger.info(
+    { callId: id, trunk: route.trunk.trunkId, pii: { to: toNumber, from: route.fromNumber } },
+    'outbound call dialling',
+  );
+  const format = route.trunk.numberFormat as NumberFormat;
+  let info: SIPParticipantInfo;
+  try {
+    info = await deps.livekit.sip.createSipParticipant(
+      route.trunk.livekitOutboundId,
+      toWireFormat(toNumber, format),
+      roomName,
+      {
+        fromNumber: route.fromNumber ? toWireFormat(route.fromNumber, format) : undefined,
+        participantIdentity: CALLEE_IDENTITY,
+        participantName: CALLEE_IDENTITY,
+        participantAttributes: { 'voice_gateway.call_id': id },
+        waitUntilAnswered: input.wait_until_answered,
+        ringingTimeout: input.ringing_timeout_seconds,
+        maxCallDuration: input.max_call_duration_seconds,
+      },
+    );
+  } catch (error) {
+    const { apiError, end } = dialFailure(error, call, logger);
+    await db.transaction().execute((tx) => finishCall(tx, id, end));
+    await dropRoom();
+    throw apiError;
+  }
+  // LiveKit answered the request only once the callee picked up, when asked to wait.
+  await db.transaction().execute((tx) => recordDialled(tx, id, info, input.wait_until_answered));
+  return loadCall(db, id);
+}
