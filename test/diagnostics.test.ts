@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createReadStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,12 +8,14 @@ import { parse, stringify } from 'yaml';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../src/config/index.js';
 import { packageRoot } from '../src/config/paths.js';
+import { createDb, migrate } from '../src/db/index.js';
 import { diagnose, type Finding } from '../src/diagnostics/index.js';
 import { summariseLogs } from '../src/diagnostics/logs.js';
 import { ensureLivekitBinaries } from '../scripts/stack/binaries.js';
 import { startCoturn } from '../scripts/stack/coturn.js';
 import { freePortBlock } from '../scripts/stack/ports.js';
 import { startProcess, waitUntil, type ManagedProcess } from '../scripts/stack/processes.js';
+import { createTestDatabase } from './helpers/database.js';
 import { sippCall } from './helpers/sipp.js';
 import { eventually } from './helpers/wait.js';
 
@@ -83,7 +86,7 @@ describe('a healthy stack', () => {
 const failures: {
   name: string;
   setup: () => Promise<Record<string, string>>;
-  area: 'config' | 'sip' | 'turn' | 'webhooks';
+  area: 'config' | 'sip' | 'registration' | 'turn' | 'webhooks';
   check: string;
   status: 'fail' | 'warn';
   cause: RegExp;
@@ -277,7 +280,61 @@ const failures: {
       }),
     }),
   },
+  // More registration failures (401 wrong password, 403 unknown user) against a real
+  // registrar: test/edge-registration.test.ts.
+  {
+    name: 'a trunk asks to be registered but no gateway runs the SIP edge',
+    area: 'registration',
+    check: 'registration.edge',
+    status: 'fail',
+    cause: /runs no SIP edge/,
+    setup: () => databaseWithRegisteringTrunk({ EDGE_ENABLED: 'false' }),
+  },
+  {
+    name: 'the SIP edge does not answer its JSON-RPC',
+    area: 'registration',
+    check: 'registration.edge',
+    status: 'fail',
+    cause: /does not answer/,
+    setup: async () =>
+      databaseWithRegisteringTrunk({
+        EDGE_ENABLED: 'true',
+        EDGE_RPC_URL: `http://127.0.0.1:${await freePortBlock(1)}/RPC`,
+      }),
+  },
 ];
+
+/** A migrated database holding one trunk with register=true, and settings pointing at it. */
+async function databaseWithRegisteringTrunk(extra: Record<string, string>) {
+  const database = await createTestDatabase();
+  cleanups.push(() => database.drop());
+  await migrate(database.url);
+  const db = createDb(database.url, 1);
+  await db
+    .insertInto('trunks')
+    .values({
+      id: randomUUID(),
+      trunkId: 'registers',
+      name: 'Registers',
+      provider: 'generic',
+      supportsInbound: true,
+      supportsOutbound: false,
+      allowedAddresses: ['127.0.0.1'],
+      preferredCodecs: [],
+      numberFormat: 'e164',
+      register: true,
+      registrar: '127.0.0.1:5999',
+      username: 'acct',
+      updatedAt: new Date(),
+    })
+    .execute();
+  await db.destroy();
+  return {
+    DATABASE_URL: database.url,
+    GATEWAY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    ...extra,
+  };
+}
 
 async function startSecondSip(config: string, port: number): Promise<ManagedProcess> {
   const binaries = await ensureLivekitBinaries();

@@ -3,6 +3,7 @@ import { SipClient } from 'livekit-server-sdk';
 import type { GatewayConfig } from '../config/index.js';
 import { checkConfig } from './config-check.js';
 import { areas, type Area, type Finding } from './finding.js';
+import { checkRegistrations } from './registration-check.js';
 import { checkSip } from './sip-check.js';
 import { checkTurn, checkTurnPair } from './turn-check.js';
 import { checkWebhooks } from './webhooks-check.js';
@@ -50,6 +51,7 @@ export async function diagnose(
         : []),
       ...(await checkTurn(config.turn)),
     ],
+    registration: () => withDb(config, db, (d) => checkRegistrations(config, d)),
     webhooks: () =>
       withDb(config, db, (d) => checkWebhooks(d, paths.livekitConfig, config.livekit.apiKey)),
   };

@@ -57,13 +57,19 @@ function wireNumbers(trunk: TrunkWithNumbers): string[] {
 export function desiredInbound(
   trunk: TrunkWithNumbers,
   box: SecretBox,
+  edgeSourceAddress?: string,
 ): SIPInboundTrunkInfo | null {
   if (trunk.status !== 'active' || !trunk.supportsInbound) return null;
+  // A registering trunk's calls arrive through the SIP edge: LiveKit sees the edge's address.
+  const edge =
+    trunk.register && edgeSourceAddress && !trunk.allowedAddresses.includes(edgeSourceAddress)
+      ? [edgeSourceAddress]
+      : [];
   return new SIPInboundTrunkInfo({
     name: livekitName(trunk),
     metadata: marker('inbound', trunk.id),
     numbers: wireNumbers(trunk),
-    allowedAddresses: [...trunk.allowedAddresses].sort(),
+    allowedAddresses: [...trunk.allowedAddresses, ...edge].sort(),
     authUsername: trunk.inboundUsername ?? '',
     authPassword: trunk.inboundPasswordEnc ? box.decrypt(trunk.inboundPasswordEnc) : '',
   });

@@ -150,7 +150,7 @@ async function reconcileTrunks(
       {
         kind: 'inbound' as const,
         stored: trunk.livekitInboundId,
-        desired: desiredInbound(trunk, deps.box),
+        desired: desiredInbound(trunk, deps.box, deps.edgeSourceAddress),
       },
       {
         kind: 'outbound' as const,

@@ -135,7 +135,12 @@ export async function listRules(deps: TrunksDeps) {
 export async function createRule(deps: TrunksDeps, actor: Actor, input: RuleCreateInput) {
   const { outcome, view } = await withSyncLock(deps.db, async (tx) => {
     await assertNameFree(tx, input.name);
-    const spec = await resolveRule(tx, input);
+    // A rule that names no agent dispatches the gateway's own worker; agent_name: null opts out.
+    const spec = await resolveRule(tx, {
+      ...input,
+      agent_name:
+        input.agent_name === undefined ? (deps.defaultAgentName ?? null) : input.agent_name,
+    });
     const id = randomUUID();
     await tx
       .insertInto('dispatchRules')

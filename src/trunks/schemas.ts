@@ -37,6 +37,9 @@ const trunkFields = {
   preferred_codecs: z.array(codecSchema).max(5),
   max_concurrent_calls: z.number().int().positive().max(100000),
   calls_per_second_limit: z.number().int().positive().max(10000),
+  register: z.boolean(),
+  registrar: z.string().min(1).max(255),
+  register_expiry: z.number().int().min(20, 'use at least 20 seconds').max(86400),
 };
 
 /** POST /api/trunks. Unknown fields are refused so a typo is not silently ignored. */
@@ -62,6 +65,9 @@ export const trunkCreateSchema = z
     preferred_codecs: trunkFields.preferred_codecs.optional(),
     max_concurrent_calls: trunkFields.max_concurrent_calls.optional(),
     calls_per_second_limit: trunkFields.calls_per_second_limit.optional(),
+    register: trunkFields.register.optional(),
+    registrar: trunkFields.registrar.optional(),
+    register_expiry: trunkFields.register_expiry.optional(),
   })
   .strict();
 
@@ -87,6 +93,9 @@ export const trunkUpdateSchema = z
     preferred_codecs: trunkFields.preferred_codecs.optional(),
     max_concurrent_calls: trunkFields.max_concurrent_calls.nullable().optional(),
     calls_per_second_limit: trunkFields.calls_per_second_limit.nullable().optional(),
+    register: trunkFields.register.optional(),
+    registrar: trunkFields.registrar.nullable().optional(),
+    register_expiry: trunkFields.register_expiry.optional(),
   })
   .strict();
 
@@ -155,7 +164,7 @@ export const ruleCreateSchema = z
     room_name: ruleFields.room_name.optional(),
     pin: ruleFields.pin.optional(),
     randomize: ruleFields.randomize.optional(),
-    agent_name: ruleFields.agent_name.optional(),
+    agent_name: ruleFields.agent_name.nullable().optional(),
     agent_profile_id: ruleFields.agent_profile_id.optional(),
     trunk_ids: ruleFields.trunk_ids,
     inbound_numbers: ruleFields.inbound_numbers.optional(),

@@ -28,6 +28,9 @@ export function serializeTrunk(trunk: TrunkWithNumbers) {
     max_concurrent_calls: trunk.maxConcurrentCalls,
     calls_per_second_limit: trunk.callsPerSecondLimit,
     number_format: trunk.numberFormat,
+    register: trunk.register,
+    registrar: trunk.registrar,
+    register_expiry: trunk.registerExpiry,
     sync: {
       state: trunk.syncState,
       error: trunk.syncError,

@@ -88,7 +88,7 @@ export async function syncTrunk(
     const inboundId = await applyInbound(
       deps.sip,
       trunk.livekitInboundId,
-      desiredInbound(trunk, deps.box),
+      desiredInbound(trunk, deps.box, deps.edgeSourceAddress),
     );
     if (inboundId && inboundId !== trunk.livekitInboundId) createdHere.push(inboundId);
     const outboundId = await applyOutbound(

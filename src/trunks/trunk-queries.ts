@@ -1,13 +1,14 @@
 import type { ExpressionBuilder } from 'kysely';
 import type { z } from 'zod';
 import type { DB } from '../db/index.js';
+import { contactPrefix, explainRegisterResponse } from '../edge/index.js';
 import { livekitCall, LivekitError } from '../livekit/index.js';
 import type { TrunksDeps } from './deps.js';
 import { outboundAddress } from './livekit-objects.js';
 import { getProviderPreset, type ProviderId } from './provider-presets.js';
 import type { trunkListQuerySchema } from './schemas.js';
 import { serializeTrunk } from './serialize.js';
-import { getTrunk, selectTrunks } from './store.js';
+import { getTrunk, selectTrunks, type TrunkWithNumbers } from './store.js';
 
 export async function listTrunks(deps: TrunksDeps, query: z.infer<typeof trunkListQuerySchema>) {
   const matching = (eb: ExpressionBuilder<DB, 'trunks'>) =>
@@ -88,7 +89,7 @@ export async function trunkStatus(deps: TrunksDeps, idOrSlug: string) {
     numbers: trunk.numbers.length,
     dispatch_rules: rules,
     livekit,
-    registration: { state: 'not_configured' },
+    registration: await registrationStatus(deps, trunk),
   };
 }
 
@@ -126,6 +127,16 @@ export async function trunkCredentials(deps: TrunksDeps, idOrSlug: string) {
       : null,
     codecs: trunk.preferredCodecs,
     registration_required_by_provider: preset.inbound.requiresRegistration,
+    // The SIP edge registers this contact user at EDGE_CONTACT_ADDRESS (docs/edge.md).
+    registration: trunk.register
+      ? {
+          registrar: trunk.registrar ?? outboundAddress(trunk),
+          username: trunk.username,
+          realm: trunk.realm,
+          expiry: trunk.registerExpiry,
+          contact_user: `${contactPrefix}${trunk.trunkId}`,
+        }
+      : null,
     notes: preset.notes,
   };
 }
@@ -165,5 +176,38 @@ export async function trunkSummary(deps: TrunksDeps) {
     numbers: numbers.count,
     by_provider: Object.fromEntries(byProvider.map((r) => [r.provider, r.count])),
     by_sync_state: Object.fromEntries(bySync.map((r) => [r.syncState, r.count])),
+  };
+}
+
+const isoOrNull = (d: Date | null) => (d ? d.toISOString() : null);
+
+/** The registration the SIP edge keeps for the trunk (written by the instance registering it). */
+async function registrationStatus(deps: TrunksDeps, trunk: TrunkWithNumbers) {
+  if (!trunk.register) return { state: 'not_configured' };
+  if (trunk.status !== 'active') return { state: 'disabled', reason: 'the trunk is inactive' };
+  const row = await deps.db
+    .selectFrom('trunkRegistrations')
+    .selectAll()
+    .where('trunkId', '=', trunk.id)
+    .executeTakeFirst();
+  if (!row) {
+    return {
+      state: 'pending',
+      reason: 'no SIP edge has picked this trunk up yet (is EDGE_ENABLED set on a gateway?)',
+    };
+  }
+  const failing = row.state === 'failing';
+  return {
+    state: row.state,
+    last_code: row.lastCode,
+    last_reason: row.lastReason,
+    ...(failing ? explainRegisterResponse(row.lastCode, row.lastReason) : {}),
+    last_response_at: isoOrNull(row.lastResponseAt),
+    registered_at: isoOrNull(row.registeredAt),
+    expires_at: isoOrNull(row.expiresAt),
+    failures: row.failures,
+    next_attempt_at: isoOrNull(row.nextAttemptAt),
+    instance: row.instance,
+    updated_at: isoOrNull(row.updatedAt),
   };
 }

@@ -62,6 +62,9 @@ function columns(spec: TrunkSpec, deps: TrunksDeps): TrunkColumns {
     maxConcurrentCalls: spec.maxConcurrentCalls,
     callsPerSecondLimit: spec.callsPerSecondLimit,
     numberFormat: spec.numberFormat,
+    register: spec.register,
+    registrar: spec.registrar,
+    registerExpiry: spec.registerExpiry,
     syncState: 'pending',
     updatedAt: new Date(),
   };

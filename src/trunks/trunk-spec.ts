@@ -27,6 +27,9 @@ export interface TrunkSpec {
   maxConcurrentCalls: number | null;
   callsPerSecondLimit: number | null;
   numberFormat: string;
+  register: boolean;
+  registrar: string | null;
+  registerExpiry: number;
 }
 
 /** What is stored now, for updates: secrets only as "present or not". */
@@ -167,6 +170,14 @@ export function resolveTrunkSpec(
     });
   }
 
+  const registration = resolveRegistration(input, stored, {
+    username,
+    hasPassword,
+    proxyAddress,
+    proxyPort,
+  });
+  problems.push(...registration.problems);
+
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
@@ -191,6 +202,57 @@ export function resolveTrunkSpec(
       maxConcurrentCalls: pick(input.max_concurrent_calls, stored?.maxConcurrentCalls, null),
       callsPerSecondLimit: pick(input.calls_per_second_limit, stored?.callsPerSecondLimit, null),
       numberFormat: providerChanged || !stored ? preset.numberFormat : stored.numberFormat,
+      register: registration.register,
+      registrar: registration.registrar,
+      registerExpiry: registration.registerExpiry,
     },
   };
+}
+
+/**
+ * register/registrar/register_expiry: the edge registers with username/password/realm; the
+ * registrar defaults to the outbound proxy.
+ */
+function resolveRegistration(
+  input: Input,
+  stored: StoredTrunk | undefined,
+  account: {
+    username: string | null;
+    hasPassword: boolean;
+    proxyAddress: string | null;
+    proxyPort: number | null;
+  },
+): {
+  register: boolean;
+  registrar: string | null;
+  registerExpiry: number;
+  problems: FieldProblem[];
+} {
+  const problems: FieldProblem[] = [];
+  const register = input.register ?? stored?.register ?? false;
+  const registerExpiry = input.register_expiry ?? stored?.registerExpiry ?? 300;
+  let registrar = pick(input.registrar, stored?.registrar, null);
+  if (registrar) {
+    const parsed = parseHostPort(registrar);
+    if (!parsed.ok) problems.push({ field: 'registrar', message: parsed.error });
+    else {
+      const host = parsed.host.includes(':') ? `[${parsed.host}]` : parsed.host;
+      registrar = parsed.port === undefined ? host : `${host}:${parsed.port}`;
+    }
+  }
+  if (register) {
+    if (!registrar && !account.proxyAddress) {
+      problems.push({
+        field: 'registrar',
+        message: 'register is true, so a registrar (or proxy_address) is needed',
+      });
+    }
+    if (!account.username || !account.hasPassword) {
+      problems.push({
+        field: account.username ? 'password' : 'username',
+        message: 'register is true, so username and password (the SIP account) are needed',
+      });
+    }
+  }
+  return { register, registrar, registerExpiry, problems };
 }

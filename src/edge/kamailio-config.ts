@@ -1,0 +1,127 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { packageRoot } from '../config/paths.js';
+
+/** User agents of known SIP scanners; the edge drops their requests without an answer. */
+export const scannerUserAgents = [
+  'friendly-scanner',
+  'sipvicious',
+  'sipcli',
+  'vaxsipuseragent',
+  'sip-scan',
+  'sundayddr',
+  'iwar',
+  'pplsip',
+  'smap',
+  'sipptk',
+  'nessus',
+] as const;
+
+/** Registration contacts are `sip:<prefix><trunk_id>@<contact address>`. */
+export const contactPrefix = 'vgreg-';
+
+export interface EdgeKamailioSettings {
+  /** Where the edge takes SIP (providers send here). */
+  sipListenIp: string;
+  sipPort: number;
+  /** host:port providers reach the edge at, when it differs from the listen address (NAT). */
+  advertise?: string;
+  /** JSON-RPC over HTTP for the gateway. */
+  rpcIp: string;
+  rpcPort: number;
+  /** LiveKit SIP, where calls are relayed. */
+  livekitHost: string;
+  livekitPort: number;
+  /** Runtime folder: the rendered config and uac's (empty) db_text table. */
+  dir: string;
+  /** Seconds between uac's registration timer runs: refreshes happen within this of expiry. */
+  regTimerInterval?: number;
+  transactionTimeoutMs?: number;
+  floodRequests?: number;
+  floodWindowSeconds?: number;
+  banSeconds?: number;
+  lockAfterFailures?: number;
+  lockSeconds?: number;
+  authFailWindowSeconds?: number;
+  children?: number;
+  logLevel?: number;
+}
+
+/** Defaults of the protection settings (issue 7): 5 digest failures lock a user for 30 minutes. */
+export const edgeDefaults = {
+  regTimerInterval: 20,
+  transactionTimeoutMs: 5000,
+  floodRequests: 30,
+  floodWindowSeconds: 2,
+  banSeconds: 300,
+  lockAfterFailures: 5,
+  lockSeconds: 1800,
+  authFailWindowSeconds: 900,
+  children: 4,
+  logLevel: 2,
+} as const;
+
+const MODULES_DIR = '/usr/lib/x86_64-linux-gnu/kamailio/modules/';
+
+function templateValues(s: EdgeKamailioSettings): Record<string, string> {
+  const v = { ...edgeDefaults, ...stripUndefined(s) };
+  const dbDir = path.join(s.dir, 'db');
+  return {
+    LOG_LEVEL: String(v.logLevel),
+    CHILDREN: String(v.children),
+    SIP_LISTEN_IP: s.sipListenIp,
+    SIP_PORT: String(s.sipPort),
+    SIP_ADVERTISE: s.advertise ? ` advertise ${s.advertise}` : '',
+    RPC_IP: s.rpcIp,
+    RPC_PORT: String(s.rpcPort),
+    MODULES_DIR: process.env.KAMAILIO_MODULES_DIR ?? MODULES_DIR,
+    TRANSACTION_TIMEOUT_MS: String(v.transactionTimeoutMs),
+    DB_DIR: dbDir,
+    CONTACT_ADDR: s.advertise ?? `${s.sipListenIp}:${s.sipPort}`,
+    REG_TIMER_INTERVAL: String(v.regTimerInterval),
+    FLOOD_WINDOW: String(v.floodWindowSeconds),
+    FLOOD_REQUESTS: String(v.floodRequests),
+    BAN_SECONDS: String(v.banSeconds),
+    AUTH_FAIL_WINDOW: String(v.authFailWindowSeconds),
+    LOCK_SECONDS: String(v.lockSeconds),
+    LOCK_AFTER: String(v.lockAfterFailures),
+    SCANNER_PATTERN: scannerUserAgents.join('|'),
+    LIVEKIT_IP: s.livekitHost,
+    LIVEKIT_HOST: s.livekitHost,
+    LIVEKIT_PORT: String(s.livekitPort),
+    CONTACT_PREFIX: contactPrefix,
+  };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** deploy/kamailio/edge.cfg with every {{NAME}} filled in; an unknown name is an error. */
+export function renderEdgeConfig(settings: EdgeKamailioSettings, template?: string): string {
+  const text =
+    template ?? readFileSync(path.join(packageRoot(), 'deploy', 'kamailio', 'edge.cfg'), 'utf8');
+  const values = templateValues(settings);
+  return text.replace(/\{\{([A-Z_]+)\}\}/g, (_match, name: string) => {
+    const value = values[name];
+    if (value === undefined)
+      throw new Error(`deploy/kamailio/edge.cfg: unknown placeholder ${name}`);
+    return value;
+  });
+}
+
+// uac's table layout in Kamailio 5.6 (version 5). The gateway never writes rows: it adds
+// registrations over RPC, so no password is stored on disk.
+const UACREG_COLUMNS =
+  'id(int,auto) l_uuid(str) l_username(str) l_domain(str) r_username(str) r_domain(str) realm(str) auth_username(str) auth_password(str) auth_ha1(str,null) auth_proxy(str) expires(int) flags(int) reg_delay(int) contact_addr(str,null) socket(str,null)';
+
+/** Writes `<dir>/edge.cfg` and the empty uacreg table; returns the config path. */
+export function writeEdgeConfig(settings: EdgeKamailioSettings): string {
+  const dbDir = path.join(settings.dir, 'db');
+  mkdirSync(dbDir, { recursive: true });
+  writeFileSync(path.join(dbDir, 'version'), 'table_name(str) table_version(int)\nuacreg:5\n');
+  writeFileSync(path.join(dbDir, 'uacreg'), `${UACREG_COLUMNS}\n`);
+  const file = path.join(settings.dir, 'edge.cfg');
+  writeFileSync(file, renderEdgeConfig(settings));
+  return file;
+}

@@ -1,0 +1,123 @@
+import { lookup } from 'node:dns/promises';
+import ipaddr from 'ipaddr.js';
+import type { Db, SecretBox } from '../db/index.js';
+import { contactPrefix } from './kamailio-config.js';
+import type { UacRecord } from './edge-state.js';
+
+/** A trunk that asks to be registered, as the edge needs it. */
+export interface WantedRegistration {
+  id: string;
+  slug: string;
+  active: boolean;
+  username: string;
+  password: string;
+  realm: string;
+  /** host[:port] */
+  registrar: string;
+  transport: string;
+  expiry: number;
+  allowedAddresses: string[];
+}
+
+export async function loadWantedRegistrations(
+  db: Db,
+  box: SecretBox,
+): Promise<WantedRegistration[]> {
+  const rows = await db
+    .selectFrom('trunks')
+    .select([
+      'id',
+      'trunkId',
+      'status',
+      'username',
+      'passwordEnc',
+      'realm',
+      'registrar',
+      'proxyAddress',
+      'proxyPort',
+      'transport',
+      'registerExpiry',
+      'allowedAddresses',
+    ])
+    .where('register', '=', true)
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => {
+    const proxyHost = r.proxyAddress?.includes(':') ? `[${r.proxyAddress}]` : r.proxyAddress;
+    return {
+      id: r.id,
+      slug: r.trunkId,
+      active: r.status === 'active' && Boolean(r.username && r.passwordEnc),
+      username: r.username ?? '',
+      password: r.passwordEnc ? box.decrypt(r.passwordEnc) : '',
+      realm: r.realm ?? '',
+      registrar: r.registrar ?? (r.proxyPort ? `${proxyHost}:${r.proxyPort}` : (proxyHost ?? '')),
+      transport: r.transport,
+      expiry: r.registerExpiry,
+      allowedAddresses: r.allowedAddresses,
+    };
+  });
+}
+
+/** The To URI of our REGISTERs, which is how the edge keys the registrar's last reply. */
+export function addressOfRecord(w: Pick<WantedRegistration, 'username' | 'registrar'>): string {
+  return `sip:${w.username}@${w.registrar}`;
+}
+
+function authProxy(w: WantedRegistration): string {
+  return `sip:${w.registrar}${w.transport === 'udp' ? '' : `;transport=${w.transport}`}`;
+}
+
+/** Parameters of uac.reg_add in Kamailio 5.6, in order. */
+export function regAddParams(w: WantedRegistration, contactAddr: string): unknown[] {
+  return [
+    w.id,
+    `${contactPrefix}${w.slug}`,
+    contactAddr,
+    w.username,
+    w.registrar,
+    w.realm,
+    w.username,
+    w.password,
+    '',
+    authProxy(w),
+    w.expiry,
+    0,
+    0,
+    '',
+    '',
+  ];
+}
+
+/** Whether the edge's record is the registration we want (else it is removed and re-added). */
+export function recordMatches(record: UacRecord, w: WantedRegistration): boolean {
+  return (
+    record.l_username === `${contactPrefix}${w.slug}` &&
+    record.r_username === w.username &&
+    record.r_domain === w.registrar &&
+    record.realm === w.realm &&
+    record.auth_username === w.username &&
+    record.auth_password === w.password &&
+    record.auth_proxy === authProxy(w) &&
+    record.expires === w.expiry
+  );
+}
+
+/**
+ * Source addresses the edge accepts calls to a registration contact from: the registrar's
+ * addresses (resolved) and the trunk's allowed_addresses that are single IPs.
+ */
+export async function providerAddresses(wanted: WantedRegistration[]): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const w of wanted) {
+    const host = w.registrar.replace(/^\[([^\]]+)\].*$/, '$1').replace(/:\d+$/, '');
+    try {
+      if (ipaddr.isValid(host)) out.add(ipaddr.process(host).toString());
+      else for (const a of await lookup(host, { all: true })) out.add(a.address);
+    } catch {
+      // unresolvable now: the registration fails too and says so
+    }
+    for (const a of w.allowedAddresses) if (!a.includes('/') && ipaddr.isValid(a)) out.add(a);
+  }
+  return out;
+}

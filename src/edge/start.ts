@@ -1,0 +1,69 @@
+import type { GatewayConfig, Logger } from '../config/index.js';
+import type { Database, SecretBox } from '../db/index.js';
+import { advisoryLockOwnership, soleOwnership } from './ownership.js';
+import { EdgeRpc } from './rpc.js';
+import { RegistrationSupervisor } from './supervisor.js';
+
+export interface EdgeSupervisor {
+  rpc: EdgeRpc;
+  /** Runs one check now (and waits for it). */
+  pollNow(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Polls the edge every EDGE_POLL_SECONDS. With PostgreSQL several gateway instances may run it:
+ * each trunk is registered by the one instance holding its advisory lock.
+ */
+export function startEdgeSupervisor(
+  config: GatewayConfig,
+  database: Database,
+  box: SecretBox,
+  logger: Logger,
+  kickWebhooks?: () => void,
+): EdgeSupervisor {
+  const rpc = new EdgeRpc(config.edge.rpcUrl);
+  const supervisor = new RegistrationSupervisor({
+    db: database.db,
+    box,
+    rpc,
+    logger,
+    ownership:
+      database.kind === 'postgres' && !config.edge.soleInstance
+        ? advisoryLockOwnership(database.url)
+        : soleOwnership(),
+    instanceId: config.edge.instanceId,
+    contactAddr: config.edge.contactAddress,
+    retryBaseSeconds: config.edge.retryBaseSeconds,
+    retryMaxSeconds: config.edge.retryMaxSeconds,
+    kickWebhooks,
+  });
+  let running: Promise<void> = Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const pollNow = () => {
+    running = running.then(() =>
+      supervisor.poll().catch((error: unknown) => {
+        logger.error({ err: error }, 'sip edge registration check failed');
+      }),
+    );
+    return running;
+  };
+  const schedule = () => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      void pollNow().then(schedule);
+    }, config.edge.pollSeconds * 1000);
+  };
+  void pollNow().then(schedule);
+  return {
+    rpc,
+    pollNow,
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+      await supervisor.release();
+    },
+  };
+}

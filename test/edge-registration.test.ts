@@ -1,0 +1,340 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { RoomServiceClient } from 'livekit-server-sdk';
+import pg from 'pg';
+import { startEdge, type EdgeProcess } from '../scripts/stack/kamailio.js';
+import { freePortBlock } from '../scripts/stack/ports.js';
+import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { startProvider, type Provider } from './helpers/provider-registrar.js';
+import { sippCall } from './helpers/sipp.js';
+import { eventually } from './helpers/wait.js';
+
+const stack = inject('stack');
+const rooms = new RoomServiceClient(stack.livekitUrl, stack.apiKey, stack.apiSecret);
+const PROVIDER_IP = '127.0.0.3';
+const DID = '+15557770001';
+
+let edge: EdgeProcess;
+let provider: Provider;
+let gw: TestGateway;
+
+async function regDump(e: EdgeProcess): Promise<{ l_uuid: string }[]> {
+  const response = await fetch(e.rpcUrl, {
+    method: 'POST',
+    body: JSON.stringify({ jsonrpc: '2.0', method: 'uac.reg_dump', id: 1 }),
+  });
+  return ((await response.json()) as { result: { l_uuid: string }[] }).result;
+}
+
+async function registration() {
+  return (await gw.request('GET', '/api/trunks/novofon_edge/status')).body.registration;
+}
+
+/** Polls the trunk's registration until `match` holds; returns the last one seen. */
+async function registrationWhere(
+  match: (r: Record<string, unknown>) => boolean,
+  timeoutMs = 20_000,
+): Promise<Record<string, unknown>> {
+  let last: Record<string, unknown> = {};
+  await eventually(async () => {
+    last = await registration();
+    return match(last) ? true : undefined;
+  }, timeoutMs);
+  return last;
+}
+
+/** A call from the PSTN (sipp) to the provider's DID; resolves with the room LiveKit made. */
+async function callThroughProvider(prefix: string) {
+  const before = new Set((await rooms.listRooms()).map((r) => r.name));
+  const call = sippCall({
+    host: PROVIDER_IP,
+    port: provider.options.port,
+    number: DID,
+    timeoutSeconds: 15,
+  });
+  try {
+    const found = await eventually(async () => {
+      const room = (await rooms.listRooms()).find(
+        (r) => r.name.startsWith(prefix) && !before.has(r.name),
+      );
+      if (!room) return undefined;
+      const participants = await rooms.listParticipants(room.name);
+      const caller = participants.find((p) => p.attributes['sip.trunkPhoneNumber']);
+      return caller ? { room, caller } : undefined;
+    }, 12_000);
+    return { room: found?.room, caller: found?.caller };
+  } finally {
+    call.stop();
+    await call.done;
+  }
+}
+
+beforeAll(async () => {
+  edge = await startEdge({
+    livekitHost: stack.sipHost,
+    livekitPort: stack.sipPort,
+    regTimerInterval: 2,
+    transactionTimeoutMs: 2000,
+  });
+  provider = await startProvider({
+    ip: PROVIDER_IP,
+    port: await freePortBlock(1),
+    account: 'acct1',
+    password: 'right-secret',
+    did: DID,
+    realm: 'provider.test',
+  });
+  gw = await startTestGateway({
+    env: {
+      EDGE_ENABLED: 'true',
+      EDGE_RPC_URL: edge.rpcUrl,
+      EDGE_CONTACT_ADDRESS: `127.0.0.1:${edge.sipPort}`,
+      EDGE_SOURCE_ADDRESS: '127.0.0.1',
+      EDGE_POLL_SECONDS: '0.5',
+      EDGE_RETRY_BASE_SECONDS: '1',
+      EDGE_RETRY_MAX_SECONDS: '2',
+      EDGE_INSTANCE_ID: 'gw-a',
+    },
+  });
+  await clearLivekitSip(gw.sip);
+});
+
+afterAll(async () => {
+  await gw?.close();
+  await provider?.stop();
+  await edge?.stop();
+});
+
+describe('SIP edge registration', () => {
+  it('refuses register=true without the account or a registrar, naming each field', async () => {
+    const res = await gw.request('POST', '/api/trunks', {
+      name: 'Half configured',
+      provider: 'generic',
+      supports_outbound: false,
+      allowed_addresses: [PROVIDER_IP],
+      register: true,
+      register_expiry: 5,
+    });
+    expect(res.status).toBe(400);
+    const fields = res.body.fields.map((f: { field: string }) => f.field);
+    expect(fields).toEqual(expect.arrayContaining(['register_expiry']));
+    const second = await gw.request('POST', '/api/trunks', {
+      name: 'Half configured',
+      provider: 'generic',
+      supports_outbound: false,
+      allowed_addresses: [PROVIDER_IP],
+      register: true,
+      registrar: 'sip:acct@example.com',
+    });
+    expect(second.status).toBe(400);
+    expect(second.body.fields.map((f: { field: string }) => f.field)).toEqual(
+      expect.arrayContaining(['registrar', 'username']),
+    );
+    expect(second.body.message).toContain('not a SIP URI');
+  });
+
+  it('registers a trunk with the provider and shows it registered, without its password', async () => {
+    const res = await gw.request('POST', '/api/trunks', {
+      trunk_id: 'novofon_edge',
+      name: 'Novofon via edge',
+      provider: 'generic',
+      supports_outbound: false,
+      numbers: [DID],
+      allowed_addresses: [PROVIDER_IP],
+      register: true,
+      registrar: `${PROVIDER_IP}:${provider.options.port}`,
+      username: 'acct1',
+      password: 'right-secret',
+      realm: 'provider.test',
+      register_expiry: 20,
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body).toMatchObject({ register: true, register_expiry: 20, has_password: true });
+    expect(JSON.stringify(res.body)).not.toContain('right-secret');
+
+    const credentials = await gw.request('GET', '/api/trunks/novofon_edge/credentials');
+    expect(credentials.body.registration).toMatchObject({
+      registrar: `${PROVIDER_IP}:${provider.options.port}`,
+      username: 'acct1',
+      contact_user: 'vgreg-novofon_edge',
+    });
+    expect(JSON.stringify(credentials.body)).not.toContain('right-secret');
+
+    const reg = await registrationWhere((r) => r.state === 'registered');
+    expect(reg).toMatchObject({ state: 'registered', last_code: 200, failures: 0 });
+    expect(Date.parse(String(reg.expires_at))).toBeGreaterThan(Date.now());
+
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    expect(metrics).toContain(
+      'voice_gateway_trunk_registration_state{trunk_id="novofon_edge",state="registered"} 1',
+    );
+    // LiveKit sees the edge's address, so the trunk there allows it besides the provider's.
+    const [inbound] = await gw.sip.listSipInboundTrunk();
+    expect(inbound!.allowedAddresses).toEqual(['127.0.0.1', PROVIDER_IP]);
+  });
+
+  it('delivers the provider INVITE to the registered contact to LiveKit, matching the trunk', async () => {
+    const rule = await gw.request('POST', '/api/dispatch-rules', {
+      name: 'edge-calls',
+      type: 'individual',
+      room_prefix: 'edge-',
+      trunk_ids: ['novofon_edge'],
+    });
+    expect(rule.status).toBe(201);
+    const trunk = (await gw.request('GET', '/api/trunks/novofon_edge')).body;
+    const { room, caller } = await callThroughProvider('edge-');
+    expect(room, 'LiveKit made no room for the call through the edge').toBeDefined();
+    expect(caller?.attributes['sip.trunkPhoneNumber']).toBe(DID);
+    expect(caller?.attributes['sip.trunkID']).toBe(trunk.sync.livekit_inbound_trunk_id);
+  });
+
+  it('registers again after the registrar restarts and forgets it, and calls arrive again', async () => {
+    const before = Date.parse(String((await registration()).last_response_at));
+    await provider.restart();
+    const restartedAt = Date.now();
+    const reg = await registrationWhere(
+      (r) =>
+        r.state === 'registered' &&
+        Date.parse(String(r.last_response_at)) >= Math.max(before + 1000, restartedAt - 1000),
+      40_000,
+    );
+    expect(reg.state).toBe('registered');
+    const { room } = await callThroughProvider('edge-');
+    expect(room, 'no call reached LiveKit after the registrar restarted').toBeDefined();
+  });
+
+  it('registers again after the edge itself restarts', async () => {
+    const { sipPort, settings } = edge;
+    await edge.stop();
+    await eventually(
+      async () => ((await registration()).state !== 'registered' ? true : undefined),
+      10_000,
+    );
+    edge = await startEdge({
+      ...settings,
+      sipPort,
+      livekitHost: stack.sipHost,
+      livekitPort: stack.sipPort,
+    });
+    const reg = await registrationWhere((r) => r.state === 'registered', 20_000);
+    expect(reg.last_code).toBe(200);
+  });
+
+  it('a wrong password fails with 401, and the status, diagnosis and a webhook event say so', async () => {
+    const put = await gw.request('PUT', '/api/trunks/novofon_edge', { password: 'wrong-secret' });
+    expect(put.status).toBe(200);
+    const reg = await registrationWhere((r) => r.state === 'failing' && r.last_code === 401);
+    expect(reg.cause).toContain('wrong password');
+    expect(Number(reg.failures)).toBeGreaterThanOrEqual(1);
+    expect(reg.next_attempt_at).toBeTruthy();
+    // Retried after the backoff (1 s, then 2 s here), failing again each time.
+    const retried = await registrationWhere((r) => Number(r.failures) >= 3, 15_000);
+    expect(Number(retried.failures)).toBeGreaterThanOrEqual(3);
+
+    const diagnosis = await gw.request('GET', '/api/diagnostics/registration');
+    expect(diagnosis.status).toBe(200);
+    const finding = diagnosis.body.findings.find(
+      (f: { check: string }) => f.check === 'registration.novofon_edge',
+    );
+    expect(finding).toMatchObject({ status: 'fail' });
+    expect(finding.cause).toContain('wrong password');
+    expect(finding.evidence).toContain('401');
+
+    const client = new pg.Client({ connectionString: gw.databaseUrl });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ payload: { data: Record<string, unknown> } }>(
+        `SELECT payload FROM webhook_messages WHERE event_type = 'trunk.registration_failed'`,
+      );
+      expect(rows.map((r) => r.payload.data)).toContainEqual(
+        expect.objectContaining({ trunk_id: 'novofon_edge', last_code: 401 }),
+      );
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('an unknown user gets 403 and the diagnosis names user, realm or inactive account', async () => {
+    await gw.request('PUT', '/api/trunks/novofon_edge', {
+      username: 'nobody',
+      password: 'right-secret',
+    });
+    const reg = await registrationWhere((r) => r.state === 'failing' && r.last_code === 403);
+    expect(reg.cause).toContain('unknown user');
+    expect(reg.fix).toContain('realm');
+  });
+
+  it('a registrar that does not answer is reported as a timeout', async () => {
+    await gw.request('PUT', '/api/trunks/novofon_edge', {
+      username: 'acct1',
+      registrar: `${PROVIDER_IP}:${await freePortBlock(1)}`,
+    });
+    const reg = await registrationWhere((r) => r.state === 'failing' && r.last_code === 408);
+    expect(reg.cause).toContain('did not answer');
+  });
+
+  it('fixing the account registers again at once', async () => {
+    await gw.request('PUT', '/api/trunks/novofon_edge', {
+      username: 'acct1',
+      registrar: `${PROVIDER_IP}:${provider.options.port}`,
+    });
+    const reg = await registrationWhere((r) => r.state === 'registered', 20_000);
+    expect(reg).toMatchObject({ last_code: 200, failures: 0 });
+    const diagnosis = await gw.request('GET', '/api/diagnostics/registration');
+    expect(diagnosis.body.status).toBe('pass');
+  });
+
+  it('a deactivated trunk is unregistered from the edge and shows disabled', async () => {
+    await gw.request('POST', '/api/trunks/novofon_edge/deactivate');
+    const reg = await registrationWhere((r) => r.state === 'disabled');
+    expect(reg.state).toBe('disabled');
+    const records = await eventually(async () => {
+      const dump = await regDump(edge);
+      return dump.length === 0 ? dump : undefined;
+    });
+    expect(records).toEqual([]);
+  });
+
+  it('with two gateway instances on one database, exactly one registers the trunk', async () => {
+    const edgeB = await startEdge({
+      livekitHost: stack.sipHost,
+      livekitPort: stack.sipPort,
+      regTimerInterval: 2,
+    });
+    const gwB = await startTestGateway({
+      databaseUrl: gw.databaseUrl,
+      encryptionKey: gw.encryptionKey,
+      env: {
+        EDGE_ENABLED: 'true',
+        EDGE_RPC_URL: edgeB.rpcUrl,
+        EDGE_CONTACT_ADDRESS: `127.0.0.1:${edgeB.sipPort}`,
+        EDGE_POLL_SECONDS: '0.5',
+        EDGE_INSTANCE_ID: 'gw-b',
+      },
+    });
+    const dump = async (e: EdgeProcess) => (await regDump(e)).map((r) => r.l_uuid);
+    try {
+      await gw.request('POST', '/api/trunks/novofon_edge/activate');
+      const first = await registrationWhere((r) => r.state === 'registered');
+      const owner = first.instance === 'gw-a' ? edge : edgeB;
+      const other = owner === edge ? edgeB : edge;
+      for (let i = 0; i < 4; i += 1) {
+        expect(await dump(owner)).toHaveLength(1);
+        expect(await dump(other)).toEqual([]);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      // The owner's supervisor stops (as when its process dies, its database session ends and
+      // the lock is free): the other instance registers the trunk through its own edge.
+      const survivor = first.instance === 'gw-a' ? 'gw-b' : 'gw-a';
+      await (first.instance === 'gw-a' ? gw : gwB).api.edge!.stop();
+      const reg = await registrationWhere(
+        (r) => r.state === 'registered' && r.instance === survivor,
+      );
+      expect(reg).toMatchObject({ state: 'registered', instance: survivor });
+      expect(await dump(other)).toHaveLength(1);
+      expect(await dump(owner)).toEqual([]);
+    } finally {
+      await gwB.api.close();
+      await edgeB.stop();
+    }
+  });
+});
