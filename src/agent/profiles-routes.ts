@@ -6,12 +6,13 @@ import type { AgentProfile, Db } from '../db/index.js';
 import { actorOf, requireRole } from '../http/auth.js';
 import { conflict, notFound, parseBody } from '../http/errors.js';
 import { pathParam } from '../http/params.js';
+import { profileSettingsSchema } from './profile.js';
 
-// The settings' shape is filled in by the agent issue; until then any JSON object is kept as is.
+// Settings are stored as parsed: with every default filled in, what the agent will do is visible.
 const createSchema = z
   .object({
     name: z.string().trim().min(1).max(100),
-    settings: z.record(z.string(), z.unknown()).default({}),
+    settings: profileSettingsSchema.prefault({}),
   })
   .strict();
 const updateSchema = createSchema.partial().strict();

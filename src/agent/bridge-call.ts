@@ -1,0 +1,100 @@
+import type { JobContext } from '@livekit/agents';
+import type { CallDeps } from './call-session.js';
+import { speakDirectly } from './direct-speech.js';
+import { EspeakTTS } from './espeak-tts.js';
+import { callReporter, type CallReport } from './gateway-api.js';
+import { bridgeOptionsFromProfile, runBridgeSession } from './bridge/index.js';
+import { menuActionSchema, type ProfileSettings } from './profile.js';
+import { CallControl, isSipParticipant, waitUntilAnswered } from './telephony.js';
+
+const ANSWER_TIMEOUT_MS = 120_000;
+
+/**
+ * Bridge mode: the caller's audio goes to the customer's AI platform over a WebSocket and its
+ * answers are played back. The platform may ask to hang up or transfer; if it is gone for good
+ * the caller hears the apology and a clean hangup.
+ */
+export async function runBridgeCall(
+  ctx: JobContext,
+  deps: CallDeps,
+  settings: ProfileSettings,
+  profileId: string | null,
+  callId: string | undefined,
+): Promise<void> {
+  const room = ctx.room;
+  const roomName = room.name!;
+  const log = deps.logger.child({ room: roomName, job: ctx.job.id });
+  const control = new CallControl(deps.livekit);
+  const caller = await ctx.waitForParticipant();
+  const transcript: NonNullable<CallReport['transcript']> = [];
+  let ended = false;
+  const report = callReporter(
+    deps.api,
+    { roomName, callerIdentity: caller.identity, profileId },
+    (error) => log.error({ err: error }, 'call report failed'),
+  );
+  const finish = async (reason: string | undefined) => {
+    if (ended) return;
+    ended = true;
+    await session?.close().catch(() => undefined);
+    await report({
+      transcript,
+      ...(reason && { ended: { at: new Date().toISOString(), reason } }),
+    });
+    if (reason) await control.hangup(roomName).catch(() => undefined);
+    ctx.shutdown(reason ?? 'caller_left');
+  };
+  const apologize = async () => {
+    try {
+      await speakDirectly(room, new EspeakTTS({ language: settings.language }), settings.apology);
+    } catch (error) {
+      log.error({ err: error }, 'apology could not be spoken');
+    }
+    await finish('agent_failed');
+  };
+
+  let session: Awaited<ReturnType<typeof runBridgeSession>> | undefined;
+  try {
+    session = await runBridgeSession({
+      room,
+      caller,
+      logger: log,
+      bridge: bridgeOptionsFromProfile(settings.bridge!),
+      call: {
+        callId: callId ?? caller.attributes['sip.callID'] ?? roomName,
+        conversationId: roomName,
+        fromNumber: caller.attributes['sip.phoneNumber'] ?? '',
+        toNumber: caller.attributes['sip.trunkPhoneNumber'] ?? '',
+        direction: ctx.job.metadata.includes('"outbound"') ? 'outgoing' : 'incoming',
+        codec: isSipParticipant(caller) ? 'PCMU' : 'opus',
+        sampleRate: isSipParticipant(caller) ? 8000 : 48000,
+      },
+    });
+  } catch (error) {
+    log.error({ err: error }, 'bridge could not start');
+    if (await waitUntilAnswered(room, caller, ANSWER_TIMEOUT_MS)) await apologize();
+    else await finish(undefined);
+    return;
+  }
+  session.on('agentText', (text) =>
+    transcript.push({ at: new Date().toISOString(), speaker: 'agent', text }),
+  );
+  session.on('hangup', () => void finish('agent_hangup'));
+  session.on('transfer', ({ to }) => {
+    if (!menuActionSchema.shape.transfer.safeParse(to).success) {
+      log.warn('platform asked to transfer to an invalid target; ignored');
+      return;
+    }
+    control
+      .transfer(roomName, caller.identity, to)
+      .then(() => finish('transferred'))
+      .catch((error: unknown) => log.warn({ err: error }, 'transfer failed'));
+  });
+  session.on('failed', () => void apologize());
+  session.on('closed', ({ reason }) => {
+    if (reason !== 'closed') void finish(undefined);
+  });
+  if (await waitUntilAnswered(room, caller, ANSWER_TIMEOUT_MS)) {
+    void report({ answered_at: new Date().toISOString() });
+  }
+}

@@ -1,0 +1,40 @@
+import { llm } from '@livekit/agents';
+import { z } from 'zod';
+import type { ProfileSettings } from './profile.js';
+
+export interface CallActions {
+  hangUp(reason: string): Promise<void>;
+  transfer(to: string): Promise<boolean>;
+}
+
+/** The tools a profile allows the LLM: hang up, and transfer to the profile's named targets. */
+export function callTools(settings: ProfileSettings, actions: () => CallActions | undefined) {
+  const tools: Record<string, ReturnType<typeof llm.tool>> = {};
+  if (settings.tools.hangup) {
+    tools.end_call = llm.tool({
+      description:
+        'End the phone call. Use it after saying goodbye, when the caller asks to hang up or the conversation is over.',
+      execute: async () => {
+        const a = actions();
+        if (!a) return 'the call is not connected';
+        // After this turn's speech is heard: the tool runs while the goodbye may still play.
+        setTimeout(() => void a.hangUp('agent_hangup'), 1500);
+        return 'the call will end now';
+      },
+    });
+  }
+  const targets = Object.keys(settings.tools.transfer_targets);
+  if (settings.tools.transfer && targets.length > 0) {
+    tools.transfer_call = llm.tool({
+      description: `Transfer the caller to a person or department. Targets: ${targets.join(', ')}. Tell the caller before transferring.`,
+      parameters: z.object({ target: z.enum(targets as [string, ...string[]]) }),
+      execute: async ({ target }) => {
+        const to = settings.tools.transfer_targets[target];
+        const a = actions();
+        if (!to || !a) return 'transfer is not possible';
+        return (await a.transfer(to)) ? 'transferred' : 'the transfer failed; tell the caller';
+      },
+    });
+  }
+  return tools;
+}

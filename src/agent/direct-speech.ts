@@ -1,0 +1,37 @@
+import {
+  AudioFrame,
+  AudioSource,
+  LocalAudioTrack,
+  TrackPublishOptions,
+  TrackSource,
+  type Room,
+} from '@livekit/rtc-node';
+import type { EspeakTTS } from './espeak-tts.js';
+
+const SAMPLE_RATE = 22050;
+const FRAME = SAMPLE_RATE / 50;
+
+/**
+ * Speaks on a track of its own, outside the voice session: the path for the apology when the
+ * session itself failed (its STT, LLM or TTS may be what broke).
+ */
+export async function speakDirectly(room: Room, tts: EspeakTTS, text: string): Promise<void> {
+  const pcm = await tts.pcm(text, AbortSignal.timeout(10_000));
+  const samples = new Int16Array(pcm.buffer, pcm.byteOffset, Math.floor(pcm.byteLength / 2));
+  const source = new AudioSource(SAMPLE_RATE, 1, 1000);
+  const track = LocalAudioTrack.createAudioTrack('agent-fallback', source);
+  const options = new TrackPublishOptions();
+  options.source = TrackSource.SOURCE_MICROPHONE;
+  const publication = await room.localParticipant!.publishTrack(track, options);
+  try {
+    for (let at = 0; at < samples.length; at += FRAME) {
+      const chunk = new Int16Array(FRAME);
+      chunk.set(samples.subarray(at, at + FRAME));
+      await source.captureFrame(new AudioFrame(chunk, SAMPLE_RATE, 1, FRAME));
+    }
+    await source.waitForPlayout();
+  } finally {
+    await room.localParticipant!.unpublishTrack(publication.sid!);
+    await source.close();
+  }
+}

@@ -1,0 +1,105 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { RecordingReport } from '../recordings/index.js';
+import { signAgentToken } from './agent-token.js';
+
+export interface CallReport {
+  room_name: string;
+  participant_identity: string;
+  agent_profile_id?: string | null;
+  answered_at?: string;
+  transcript?: { at: string; speaker: 'caller' | 'agent'; text: string }[];
+  latency?: {
+    at: string;
+    total_ms: number;
+    endpointing_ms: number | null;
+    stt_ms: number | null;
+    llm_ms: number | null;
+    tts_ms: number | null;
+  }[];
+  ended?: { at: string; reason: string };
+  recording?: RecordingReport;
+}
+
+export class GatewayApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+    this.name = 'GatewayApiError';
+  }
+}
+
+/** The agent worker's client of the API's /internal/agent routes. */
+export class GatewayApi {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly livekitApiSecret: string,
+    private readonly timeoutMs = 5000,
+  ) {}
+
+  private async request(method: string, path: string, body?: unknown): Promise<unknown> {
+    const response = await fetch(new URL(path, this.baseUrl), {
+      method,
+      headers: {
+        authorization: `Bearer ${await signAgentToken(this.livekitApiSecret)}`,
+        ...(body !== undefined && { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(this.timeoutMs),
+    });
+    const text = await response.text();
+    if (!response.ok) {
+      let message = `${method} ${path}: HTTP ${response.status}`;
+      try {
+        message = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? message;
+      } catch {
+        // not JSON: keep the status line
+      }
+      throw new GatewayApiError(message, response.status);
+    }
+    return text ? JSON.parse(text) : undefined;
+  }
+
+  async profile(ref: string): Promise<{ id: string; name: string; settings: unknown }> {
+    return (await this.request('GET', `/internal/agent/profiles/${encodeURIComponent(ref)}`)) as {
+      id: string;
+      name: string;
+      settings: unknown;
+    };
+  }
+
+  /**
+   * Sends a call report. The call record is opened from LiveKit's webhook, which can arrive after
+   * the agent's first report: a 404 is retried a few times, with a bounded wait.
+   */
+  async report(report: CallReport, attempts = 6): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.request('POST', '/internal/agent/calls/report', report);
+        return;
+      } catch (error) {
+        const retriable = !(error instanceof GatewayApiError) || error.status === 404;
+        if (!retriable || attempt >= attempts) throw error;
+        await sleep(Math.min(2000, 100 * 2 ** attempt));
+      }
+    }
+  }
+}
+
+/** Sends the reports of one call; a failed report is logged, never thrown into the call. */
+export function callReporter(
+  api: GatewayApi,
+  call: { roomName: string; callerIdentity: string; profileId: string | null },
+  onError: (error: unknown) => void,
+) {
+  return (extra: Partial<CallReport>) =>
+    api
+      .report({
+        room_name: call.roomName,
+        participant_identity: call.callerIdentity,
+        agent_profile_id: call.profileId,
+        ...extra,
+      })
+      .catch(onError);
+}

@@ -1,0 +1,95 @@
+import { voice } from '@livekit/agents';
+import { RoomEvent, type RemoteParticipant, type Room } from '@livekit/rtc-node';
+import type { Logger } from '../config/logger.js';
+import {
+  ACK_ATTRIBUTE,
+  CONTROL_TOPIC,
+  HOLD_ATTRIBUTE,
+  controlMessageSchema,
+  type ControlMessage,
+} from '../livekit/control-protocol.js';
+import { HoldMusicError, defaultHoldMelody, loadHoldMusic, playHoldMusic } from './hold-music.js';
+
+let music: Promise<Int16Array> | undefined;
+
+/** The music of this job process, loaded once; a bad HOLD_MUSIC_FILE falls back to the melody. */
+function holdMusic(file: string | undefined, log: Logger): Promise<Int16Array> {
+  music ??= loadHoldMusic(file).catch((error: unknown) => {
+    if (!(error instanceof HoldMusicError)) throw error;
+    log.error({ err: error }, 'hold music file unusable; playing the built-in melody');
+    return defaultHoldMelody();
+  });
+  return music;
+}
+
+export interface CallHold {
+  /** True while the caller is held: key presses and silence checks are ignored. */
+  readonly held: boolean;
+}
+
+/**
+ * Hold and resume on the API's command (a data packet on CONTROL_TOPIC, sent by the server:
+ * packets from participants are ignored). On hold the agent stops speaking and listening and the
+ * caller hears music on a track of its own; on resume the music stops and the session listens
+ * again where it was. Each command is acknowledged through the agent's attributes.
+ */
+export function attachCallHold(options: {
+  room: Room;
+  session: voice.AgentSession;
+  musicFile: string | undefined;
+  log: Logger;
+  /** Called when the hold starts (e.g. to stop a pending silence timeout). */
+  onHold?: () => void;
+}): CallHold {
+  const { room, session, log } = options;
+  const state = { held: false };
+  let stopMusic: (() => Promise<void>) | undefined;
+  let queue = Promise.resolve();
+
+  const hold = async () => {
+    if (state.held) return;
+    state.held = true;
+    options.onHold?.();
+    await session.interrupt({ force: true }).await.catch(() => undefined);
+    session.input.setAudioEnabled(false);
+    stopMusic = await playHoldMusic(room, await holdMusic(options.musicFile, log));
+  };
+  const resume = async () => {
+    if (!state.held) return;
+    await stopMusic?.();
+    stopMusic = undefined;
+    session.input.setAudioEnabled(true);
+    state.held = false;
+  };
+
+  const run = async (message: ControlMessage) => {
+    try {
+      await (message.action === 'hold' ? hold() : resume());
+      await room.localParticipant!.setAttributes({
+        [HOLD_ATTRIBUTE]: state.held ? 'on' : 'off',
+        [ACK_ATTRIBUTE]: message.request_id,
+      });
+      log.info({ action: message.action }, 'call control command carried out');
+    } catch (error) {
+      log.error({ err: error, action: message.action }, 'call control command failed');
+    }
+  };
+
+  room.on(
+    RoomEvent.DataReceived,
+    (payload: Uint8Array, participant?: RemoteParticipant, _kind?: unknown, topic?: string) => {
+      if (topic !== CONTROL_TOPIC || participant) return;
+      let message: ControlMessage;
+      try {
+        message = controlMessageSchema.parse(JSON.parse(Buffer.from(payload).toString('utf8')));
+      } catch (error) {
+        log.warn({ err: error }, 'malformed call control message ignored');
+        return;
+      }
+      // One command at a time, in the order they came.
+      queue = queue.then(() => run(message));
+    },
+  );
+  session.on(voice.AgentSessionEventTypes.Close, () => void stopMusic?.());
+  return state;
+}

@@ -1,0 +1,154 @@
+import { Router, type RequestHandler } from 'express';
+import { z } from 'zod';
+import { closeCall, markAnswered } from '../calls/livekit-events.js';
+import { serializeCall } from '../calls/serialize.js';
+import type { Db } from '../db/index.js';
+import { ApiError, notFound, parseBody } from '../http/errors.js';
+import { pathParam } from '../http/params.js';
+import {
+  applyRecordingReport,
+  recordingReportSchema,
+  type RecordingDeps,
+} from '../recordings/index.js';
+import { publish } from '../webhooks/outbound/index.js';
+import { verifyAgentToken } from './agent-token.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const turnLatencySchema = z
+  .object({
+    at: z.string().datetime(),
+    /** End of the caller's speech to the agent's first audio. */
+    total_ms: z.number().min(0),
+    endpointing_ms: z.number().min(0).nullable(),
+    stt_ms: z.number().min(0).nullable(),
+    llm_ms: z.number().min(0).nullable(),
+    tts_ms: z.number().min(0).nullable(),
+  })
+  .strict();
+
+const reportSchema = z
+  .object({
+    room_name: z.string().min(1).max(200),
+    participant_identity: z.string().min(1).max(200),
+    agent_profile_id: z.string().regex(UUID).nullable().optional(),
+    answered_at: z.string().datetime().optional(),
+    transcript: z
+      .array(
+        z
+          .object({
+            at: z.string().datetime(),
+            speaker: z.enum(['caller', 'agent']),
+            text: z.string().max(20000),
+          })
+          .strict(),
+      )
+      .max(5000)
+      .optional(),
+    latency: z.array(turnLatencySchema).max(5000).optional(),
+    /** Set when the agent ended the call (hangup, transfer, max duration, silence, failure). */
+    ended: z
+      .object({
+        at: z.string().datetime(),
+        reason: z.string().regex(/^[a-z_]{1,40}$/),
+      })
+      .strict()
+      .optional(),
+    /** Where the call's recording is and how far it got (docs/agents.md). */
+    recording: recordingReportSchema.optional(),
+  })
+  .strict();
+
+function requireAgent(livekitApiSecret: string): RequestHandler {
+  return (req, _res, next) => {
+    const header = req.get('authorization') ?? '';
+    const token = header.toLowerCase().startsWith('bearer ') ? header.slice(7).trim() : '';
+    verifyAgentToken(livekitApiSecret, token).then(
+      (ok) => next(ok ? undefined : new ApiError(401, 'unauthenticated', 'invalid agent token')),
+      next,
+    );
+  };
+}
+
+function latencySummary(turns: z.infer<typeof turnLatencySchema>[]) {
+  if (turns.length === 0) return { turns };
+  const sorted = turns.map((t) => t.total_ms).sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  return { turns, p50_ms: at(0.5), p95_ms: at(0.95), max_ms: sorted[sorted.length - 1] };
+}
+
+/** /internal/agent: what the agent worker reads (profiles) and writes (call results). */
+export function agentInternalRouter(
+  db: Db,
+  livekitApiSecret: string,
+  recordings?: RecordingDeps,
+): Router {
+  const r = Router();
+  r.use('/internal/agent', requireAgent(livekitApiSecret));
+
+  r.get('/internal/agent/profiles/:id', async (req, res) => {
+    const ref = pathParam(req);
+    const profile = await db
+      .selectFrom('agentProfiles')
+      .select(['id', 'name', 'settings'])
+      .where((eb) => (UUID.test(ref) ? eb('id', '=', ref) : eb('name', '=', ref)))
+      .executeTakeFirst();
+    if (!profile) throw notFound('agent profile', ref);
+    res.json(profile);
+  });
+
+  r.post('/internal/agent/calls/report', async (req, res) => {
+    const input = parseBody(reportSchema, req.body);
+    const result = await db.transaction().execute(async (tx) => {
+      const call = await tx
+        .selectFrom('calls')
+        .selectAll()
+        .where('roomName', '=', input.room_name)
+        .where('participantIdentity', '=', input.participant_identity)
+        .orderBy('startedAt', 'desc')
+        .forUpdate()
+        .executeTakeFirst();
+      if (!call) return undefined;
+      const open = call.status === 'ringing' || call.status === 'active';
+      if (input.answered_at && open && !call.answeredAt) {
+        await markAnswered(tx, call.id, new Date(input.answered_at));
+      }
+      await tx
+        .updateTable('calls')
+        .set({
+          ...(input.agent_profile_id !== undefined && { agentProfileId: input.agent_profile_id }),
+          ...(input.transcript && { transcript: JSON.stringify(input.transcript) }),
+          ...(input.latency && { latency: JSON.stringify(latencySummary(input.latency)) }),
+          updatedAt: new Date(),
+        })
+        .where('id', '=', call.id)
+        .execute();
+      if (input.transcript?.length) {
+        await publish(
+          tx,
+          'call.transcript',
+          { call_id: call.id, transcript: input.transcript },
+          { callWebhookUrl: call.webhookUrl, callId: call.id },
+        );
+      }
+      if (input.recording) {
+        if (!recordings) throw new ApiError(503, 'recordings_off', 'recordings are not set up');
+        await applyRecordingReport(recordings, tx, call, input.recording);
+      }
+      if (input.ended && open) {
+        const fresh = await tx
+          .selectFrom('calls')
+          .select(['id', 'answeredAt', 'startedAt'])
+          .where('id', '=', call.id)
+          .executeTakeFirstOrThrow();
+        await closeCall(tx, fresh, new Date(input.ended.at), input.ended.reason, 'agent');
+      }
+      return tx.selectFrom('calls').selectAll().where('id', '=', call.id).executeTakeFirstOrThrow();
+    });
+    if (!result) {
+      throw new ApiError(404, 'not_found', 'no call record for this room and participant yet');
+    }
+    res.json(serializeCall(result));
+  });
+  return r;
+}

@@ -1,0 +1,140 @@
+import { z } from 'zod';
+import { llmSettingsSchema, sttSettingsSchema, ttsSettingsSchema } from './providers/settings.js';
+
+const seconds = (max: number) => z.number().positive().max(max);
+
+/** A DTMF key's action in an IVR menu. */
+export const menuActionSchema = z
+  .object({
+    say: z.string().trim().min(1).max(2000).optional(),
+    /** Cold transfer (SIP REFER) to an E.164 number, tel: or sip: URI. */
+    transfer: z
+      .string()
+      .regex(/^(\+[1-9]\d{1,14}|tel:\+?[0-9*#]+|sips?:[^\s@]+@[^\s]+)$/, {
+        message: 'use an E.164 number (+15551234567), a tel: URI or a sip:user@host URI',
+      })
+      .optional(),
+    hangup: z.boolean().optional(),
+    /** Say the menu's prompt again. */
+    repeat: z.boolean().optional(),
+  })
+  .strict()
+  .refine((a) => a.say || a.transfer || a.hangup || a.repeat, {
+    message: 'a menu action needs at least one of say, transfer, hangup or repeat',
+  });
+
+export const dtmfKey = z.string().regex(/^[0-9*#A-D]$/, 'DTMF keys are 0-9, *, # and A-D');
+
+export const ivrSchema = z
+  .object({
+    prompt: z.string().trim().min(1).max(2000),
+    options: z.record(dtmfKey, menuActionSchema),
+    /** Said when a key has no action. */
+    invalid: z.string().trim().min(1).max(500).default('Sorry, that key is not an option.'),
+  })
+  .strict();
+
+export const endpointingSchema = z
+  .object({
+    /** Silence the VAD waits for before it reports the end of speech (LiveKit's default 0.55). */
+    vad_silence_seconds: z.number().min(0.1).max(2).default(0.3),
+    /** Silence after the caller's last word before the agent may answer (LiveKit's default 0.5). */
+    min_delay_seconds: z.number().min(0).max(5).default(0.35),
+    /** Longest wait when the turn detector thinks the caller is not done (default 3 in LiveKit). */
+    max_delay_seconds: z.number().min(0.1).max(10).default(2.5),
+  })
+  .strict();
+
+export const bridgeSettingsSchema = z
+  .object({
+    url: z
+      .string()
+      .url()
+      .refine((u) => /^wss?:\/\//.test(u), 'use a ws:// or wss:// URL'),
+    /** Names of the environment variables that hold the bridge's secrets (never stored here). */
+    jwt_secret_env: z
+      .string()
+      .regex(/^[A-Z_][A-Z0-9_]*$/)
+      .default('BRIDGE_JWT_SECRET'),
+    hmac_secret_env: z
+      .string()
+      .regex(/^[A-Z_][A-Z0-9_]*$/)
+      .default('BRIDGE_HMAC_SECRET'),
+  })
+  .strict();
+
+export const recordingSettingsSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    format: z.enum(['ogg', 'wav']).default('ogg'),
+    /** mixed: one channel; stereo: the caller left, the agent right. */
+    channels: z.enum(['mixed', 'stereo']).default('stereo'),
+    /** Said before the greeting, e.g. "This call is recorded." */
+    announce: z.string().trim().min(1).max(500).optional(),
+    retention_days: z.number().int().min(1).max(3650).default(90),
+  })
+  .strict();
+
+/**
+ * What an agent profile says about the agent (stored as JSON in agent_profiles.settings).
+ * offline: no API key needed: Silero VAD, espeak-ng speech and a scripted dialog.
+ * pipeline: STT, LLM and TTS through the official LiveKit plugins.
+ * bridge: the caller's audio goes to the customer's own AI platform over a WebSocket.
+ */
+export const profileSettingsSchema = z
+  .object({
+    mode: z.enum(['offline', 'pipeline', 'bridge']).default('offline'),
+    greeting: z.string().trim().max(2000).default(''),
+    system_prompt: z.string().max(20000).default('You are a helpful phone agent. Be brief.'),
+    /** BCP 47 language tag, e.g. en-US, ru-RU. */
+    language: z
+      .string()
+      .regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/)
+      .default('en-US'),
+    /** TTS voice name (espeak-ng voice for offline, the provider's voice otherwise). */
+    voice: z.string().max(100).optional(),
+    stt: sttSettingsSchema.optional(),
+    llm: llmSettingsSchema.optional(),
+    tts: ttsSettingsSchema.optional(),
+    ivr: ivrSchema.optional(),
+    /** Offline mode: lines said in turn after each thing the caller says (the last repeats). */
+    replies: z.array(z.string().trim().min(1).max(2000)).max(50).default([]),
+    tools: z
+      .object({
+        transfer: z.boolean().default(false),
+        hangup: z.boolean().default(true),
+        /** Targets the LLM may transfer to, by name. */
+        transfer_targets: z.record(z.string().max(50), menuActionSchema.shape.transfer).default({}),
+      })
+      .strict()
+      .default({ transfer: false, hangup: true, transfer_targets: {} }),
+    max_call_duration_seconds: seconds(86400).default(3600),
+    /** Caller silent this long: the agent asks once, then hangs up after as long again. */
+    silence_timeout_seconds: seconds(3600).default(30),
+    endpointing: endpointingSchema.prefault({}),
+    allow_interruptions: z.boolean().default(true),
+    bridge: bridgeSettingsSchema.optional(),
+    /** Record the call (both sides); docs/agents.md "Hold and recordings". */
+    recording: recordingSettingsSchema.optional(),
+    /** Said before hanging up when the agent fails mid-call. */
+    apology: z
+      .string()
+      .max(500)
+      .default('Sorry, something went wrong on our side. Please call again later. Goodbye.'),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    if (s.mode === 'bridge' && !s.bridge) {
+      ctx.addIssue({ code: 'custom', path: ['bridge'], message: 'bridge mode needs bridge.url' });
+    }
+    if (s.mode === 'pipeline') {
+      for (const part of ['stt', 'llm', 'tts'] as const) {
+        if (!s[part]) {
+          ctx.addIssue({ code: 'custom', path: [part], message: `pipeline mode needs ${part}` });
+        }
+      }
+    }
+  });
+
+export type ProfileSettings = z.infer<typeof profileSettingsSchema>;
+export type MenuAction = z.infer<typeof menuActionSchema>;

@@ -1,0 +1,155 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { jwtVerify } from 'jose';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startAgentWorker, type TestAgentWorker } from './helpers/agent-worker.js';
+import { endedCallRecord } from './helpers/call-records.js';
+import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { RtpPeer, speechAsUlaw } from './helpers/rtp-peer.js';
+import { sippAgentCall } from './helpers/sipp-caller.js';
+import { eventually } from './helpers/wait.js';
+
+// Bridge mode on a real phone call: the worker streams the caller to a customer's AI platform
+// (here a loopback WebSocket server in the test) and plays the platform's answers.
+
+const stack = inject('stack');
+const AGENT = 'agent-bridge-test';
+const NUMBER = '+15551250000';
+const JWT_SECRET = randomBytes(32).toString('hex');
+const HMAC_SECRET = randomBytes(32).toString('hex');
+const REPLY_TEXT = 'Hello from the customer platform';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- frames are arbitrary JSON
+type Frame = any;
+let gw: TestGateway;
+let worker: TestAgentWorker;
+let platform: WebSocketServer;
+const frames: Frame[] = [];
+
+/** One second of a 440 Hz tone, 16 kHz 16-bit PCM, base64: the platform's spoken answer. */
+function toneBase64(): string {
+  const pcm = Buffer.alloc(16000 * 2);
+  for (let i = 0; i < 16000; i++) {
+    pcm.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / 16000)), i * 2);
+  }
+  return pcm.toString('base64');
+}
+
+beforeAll(async () => {
+  platform = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise((r) => platform.once('listening', r));
+  platform.on('connection', (socket: WebSocket) => {
+    socket.on('message', (data) => {
+      const frame = JSON.parse(String(data)) as Frame;
+      frames.push(frame);
+      if (frame.type === 'auth') {
+        socket.send(
+          JSON.stringify({ type: 'response', data: { text: REPLY_TEXT, audio: toneBase64() } }),
+        );
+      } else if (frame.type === 'dtmf' && frame.data.digit === '0') {
+        socket.send(JSON.stringify({ type: 'hangup', data: { reason: 'caller pressed 0' } }));
+      }
+    });
+  });
+  gw = await startTestGateway({ env: { API_PORT: String(stack.webhookPort), AGENT_NAME: AGENT } });
+  await clearLivekitSip(gw.sip);
+  const trunk = await gw.request('POST', '/api/trunks', {
+    trunk_id: 'bridge_test',
+    name: 'Bridge test',
+    provider: 'generic',
+    numbers: [NUMBER],
+    allowed_addresses: ['127.0.0.1'],
+  });
+  expect(trunk.status).toBe(201);
+  const port = (platform.address() as AddressInfo).port;
+  const profile = await gw.request('POST', '/api/agents', {
+    name: 'platform',
+    settings: { mode: 'bridge', bridge: { url: `ws://127.0.0.1:${port}/calls` } },
+  });
+  expect(profile.status, JSON.stringify(profile.body)).toBe(201);
+  const rule = await gw.request('POST', '/api/dispatch-rules', {
+    name: 'platform',
+    type: 'individual',
+    trunk_ids: ['bridge_test'],
+    agent_profile_id: profile.body.id,
+  });
+  expect(rule.status).toBe(201);
+  worker = await startAgentWorker({
+    gatewayUrl: gw.url,
+    agentName: AGENT,
+    env: { BRIDGE_JWT_SECRET: JWT_SECRET, BRIDGE_HMAC_SECRET: HMAC_SECRET },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await worker?.stop();
+  await gw?.close();
+  for (const client of platform?.clients ?? []) client.terminate();
+  await new Promise((r) => platform?.close(r));
+});
+
+describe('bridge mode on a phone call', () => {
+  it('authenticates, streams the caller as 16 kHz frames, plays the answer, obeys hangup', async () => {
+    const caller = '+15557200001';
+    const phone = await RtpPeer.open();
+    const utterance = speechAsUlaw('Hello platform, this is the caller speaking.');
+    const startedAt = Date.now();
+    const call = sippAgentCall({
+      host: stack.sipHost,
+      port: stack.sipPort,
+      number: NUMBER,
+      caller,
+      rtpPort: phone.port,
+      holdMs: 25_000,
+    });
+    try {
+      // The platform's answer (sent right after auth) is what the caller hears first.
+      const answer = await eventually(async () => phone.heard.firstSoundAt, 20_000);
+      expect(answer, worker.logs().slice(-3000)).toBeDefined();
+      phone.say(utterance);
+      await new Promise((r) => setTimeout(r, (utterance.length / 8000) * 1000 + 1000));
+      phone.pressKey('0');
+      const sipp = await call.done;
+      expect(sipp.code, sipp.stderr).toBe(0);
+      expect(Date.now() - startedAt).toBeLessThan(22_000);
+    } finally {
+      call.stop();
+      phone.close();
+    }
+
+    const auth = frames.find((f) => f.type === 'auth');
+    expect(auth.call).toMatchObject({ from_number: caller, to_number: NUMBER, sample_rate: 8000 });
+    const { payload } = await jwtVerify(
+      auth.auth.token.replace(/^Bearer /, ''),
+      new TextEncoder().encode(JWT_SECRET),
+    );
+    expect(payload.sub).toBe(auth.auth.call_id);
+    const expected = createHmac('sha256', HMAC_SECRET)
+      .update(`${auth.auth.timestamp}.${auth.auth.call_id}`)
+      .digest('hex');
+    expect(auth.auth.signature).toBe(expected);
+
+    const audio = frames.filter((f) => f.type === 'audio_data');
+    expect(audio.length).toBeGreaterThan(100);
+    for (const [i, f] of audio.entries()) {
+      expect(Buffer.from(f.data.audio, 'base64').length).toBe(640);
+      if (i > 0) expect(f.data.sequence).toBe(audio[i - 1].data.sequence + 1);
+    }
+    // The caller's words reached the platform: frames with speech energy last about as long.
+    const loud = audio.filter((f) => {
+      const pcm = Buffer.from(f.data.audio, 'base64');
+      let sum = 0;
+      for (let i = 0; i < pcm.length; i += 2) sum += pcm.readInt16LE(i) ** 2;
+      return Math.sqrt(sum / 320) > 300;
+    });
+    const spokenSeconds = utterance.length / 8000;
+    expect(loud.length * 0.02).toBeGreaterThan(spokenSeconds * 0.5);
+    expect(loud.length * 0.02).toBeLessThan(spokenSeconds * 1.3);
+    expect(frames.filter((f) => f.type === 'dtmf').map((f) => f.data.digit)).toEqual(['0']);
+
+    const record = await endedCallRecord(gw, caller, 1);
+    expect(record.end_reason).toBe('agent_hangup');
+    expect(record.transcript.map((t: { text: string }) => t.text)).toContain(REPLY_TEXT);
+  }, 90_000);
+});

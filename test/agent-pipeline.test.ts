@@ -1,0 +1,156 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startAgentWorker, type TestAgentWorker } from './helpers/agent-worker.js';
+import { endedCallRecord } from './helpers/call-records.js';
+import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { RtpPeer, speechAsUlaw } from './helpers/rtp-peer.js';
+import { sippAgentCall } from './helpers/sipp-caller.js';
+import { eventually } from './helpers/wait.js';
+import { DeepgramStandin } from './standins/deepgram.js';
+import { ElevenlabsStandin } from './standins/elevenlabs.js';
+import { OpenaiStandin } from './standins/openai.js';
+
+// A phone call through the pipeline profile: the real Deepgram, OpenAI and ElevenLabs plugins,
+// pointed at local stand-ins for those paid cloud APIs (test/standins), which record what the
+// real providers would have received.
+
+const stack = inject('stack');
+const AGENT = 'agent-pipeline-test';
+const NUMBER = '+15551240000';
+const UTTERANCE = 'I would like to book a table for two people tonight';
+const REPLY = 'Certainly, a table for two tonight. What time would you like?';
+const GREETING = 'Good evening, this is the restaurant line.';
+const SYSTEM_PROMPT = 'You take restaurant bookings by phone. Keep answers short.';
+let gw: TestGateway;
+let worker: TestAgentWorker;
+let openai: OpenaiStandin;
+let deepgram: DeepgramStandin;
+let elevenlabs: ElevenlabsStandin;
+
+beforeAll(async () => {
+  [openai, deepgram, elevenlabs] = await Promise.all([
+    OpenaiStandin.start({ chatReply: REPLY }),
+    DeepgramStandin.start({ transcript: UTTERANCE, endpointSilenceMs: 300 }),
+    ElevenlabsStandin.start(),
+  ]);
+  gw = await startTestGateway({ env: { API_PORT: String(stack.webhookPort), AGENT_NAME: AGENT } });
+  await clearLivekitSip(gw.sip);
+  expect(
+    (
+      await gw.request('POST', '/api/trunks', {
+        trunk_id: 'pipeline_test',
+        name: 'Pipeline test',
+        provider: 'generic',
+        numbers: [NUMBER],
+        allowed_addresses: ['127.0.0.1'],
+      })
+    ).status,
+  ).toBe(201);
+  const profile = await gw.request('POST', '/api/agents', {
+    name: 'restaurant',
+    settings: {
+      mode: 'pipeline',
+      greeting: GREETING,
+      system_prompt: SYSTEM_PROMPT,
+      stt: { provider: 'deepgram', base_url: deepgram.url, api_key_env: 'TEST_DEEPGRAM_KEY' },
+      llm: { provider: 'openai', base_url: openai.url, api_key_env: 'TEST_OPENAI_KEY' },
+      tts: {
+        provider: 'elevenlabs',
+        base_url: elevenlabs.url,
+        api_key_env: 'TEST_ELEVEN_KEY',
+        encoding: 'pcm_16000',
+      },
+    },
+  });
+  expect(profile.status, JSON.stringify(profile.body)).toBe(201);
+  const rule = await gw.request('POST', '/api/dispatch-rules', {
+    name: 'restaurant',
+    type: 'individual',
+    trunk_ids: ['pipeline_test'],
+    agent_profile_id: profile.body.id,
+  });
+  expect(rule.status).toBe(201);
+  worker = await startAgentWorker({
+    gatewayUrl: gw.url,
+    agentName: AGENT,
+    env: {
+      TEST_DEEPGRAM_KEY: 'dg-test-key',
+      TEST_OPENAI_KEY: 'sk-test-key',
+      TEST_ELEVEN_KEY: 'xi-test-key',
+    },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await worker?.stop();
+  await gw?.close();
+  await Promise.all([openai?.close(), deepgram?.close(), elevenlabs?.close()]);
+});
+
+describe('a phone call through STT, LLM and TTS providers', () => {
+  it('hears the caller, asks the LLM with the transcript, and speaks its reply', async () => {
+    const caller = '+15557100001';
+    const phone = await RtpPeer.open();
+    const utterance = speechAsUlaw(UTTERANCE);
+    const call = sippAgentCall({
+      host: stack.sipHost,
+      port: stack.sipPort,
+      number: NUMBER,
+      caller,
+      rtpPort: phone.port,
+      holdMs: 16_000,
+    });
+    let saidAt = 0;
+    try {
+      expect(await eventually(async () => phone.heard.firstSoundAt, 20_000)).toBeDefined();
+      // After the greeting (0.05 s of stand-in audio per character), the caller speaks.
+      await new Promise((r) => setTimeout(r, GREETING.length * 50 + 1000));
+      saidAt = Date.now();
+      phone.say(utterance);
+      const replied = await eventually(async () => (openai.chatRequests.length ? true : undefined));
+      expect(replied, 'the LLM was never asked').toBe(true);
+      const sipp = await call.done;
+      expect(sipp.code, sipp.stderr).toBe(0);
+    } finally {
+      call.stop();
+      phone.close();
+    }
+
+    // Deepgram received the caller's audio at the rate it was told, and the whole utterance.
+    const listen = deepgram.listenSessions[0]!;
+    expect(listen.authorization).toBe('Token dg-test-key');
+    expect(listen.encoding).toBe('linear16');
+    expect(listen.sampleRate).toBe(16000);
+    const spoken = utterance.length / 8000;
+    const heard = listen.speech!.end - listen.speech!.start;
+    expect(Math.abs(heard - spoken)).toBeLessThan(0.4);
+
+    // The LLM got the profile's prompt and the caller's words.
+    const chat = openai.chatRequests[0]!;
+    expect(chat.authorization).toBe('Bearer sk-test-key');
+    expect(chat.body.messages[0]).toMatchObject({ role: 'system' });
+    expect(JSON.stringify(chat.body.messages[0])).toContain(SYSTEM_PROMPT);
+    expect(JSON.stringify(chat.body.messages.at(-1))).toContain(UTTERANCE);
+
+    // ElevenLabs was asked to say the greeting and the reply; the caller heard the reply.
+    const spoken16k = elevenlabs.sessions.flatMap((s) =>
+      [...s.contexts.values()].map((c) => c.spoken.join('').replace(/\s+/g, ' ').trim()),
+    );
+    expect(spoken16k.join(' ')).toContain(GREETING);
+    expect(spoken16k.join(' ')).toContain(REPLY);
+    expect(phone.soundFramesSince(saidAt + spoken * 1000)).toBeGreaterThan(REPLY.length * 2);
+
+    const record = await endedCallRecord(gw, caller, 3);
+    expect(record, 'no call record with a transcript').toBeDefined();
+    const lines = record.transcript.map((t: { speaker: string; text: string }) => [
+      t.speaker,
+      t.text,
+    ]);
+    expect(lines).toContainEqual(['caller', UTTERANCE]);
+    expect(lines).toContainEqual(['agent', REPLY]);
+    // One turn, with its parts: endpointing, STT, LLM first token, TTS first byte.
+    const turn = record.latency.turns[0];
+    expect(turn.total_ms).toBeGreaterThan(0);
+    expect(turn.llm_ms, JSON.stringify(record.latency)).not.toBeNull();
+    expect(turn.tts_ms).not.toBeNull();
+  }, 90_000);
+});

@@ -1,0 +1,143 @@
+import dgram from 'node:dgram';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const PCMU = 0;
+const TELEPHONE_EVENT = 101;
+const SAMPLES_PER_PACKET = 160; // 20 ms at 8 kHz
+
+/** G.711 mu-law byte to a 16-bit sample. */
+export function ulawToLinear(byte: number): number {
+  const u = ~byte & 0xff;
+  const t = (((u & 0x0f) << 3) + 0x84) << ((u & 0x70) >> 4);
+  return u & 0x80 ? 0x84 - t : t - 0x84;
+}
+
+/** A phrase spoken by espeak-ng as 8 kHz mu-law, the caller's voice. */
+export function speechAsUlaw(text: string): Buffer {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'vg-speech-'));
+  const wav = path.join(dir, 'speech.wav');
+  const ulaw = path.join(dir, 'speech.ul');
+  execFileSync('espeak-ng', ['-w', wav, '-s', '150', '--', text]);
+  execFileSync('sox', [wav, '-r', '8000', '-c', '1', '-t', 'ul', ulaw]);
+  return readFileSync(ulaw);
+}
+
+export interface HeardAudio {
+  /** Unix ms of the first packet whose 20 ms frame had speech energy (RMS > threshold). */
+  firstSoundAt: number | undefined;
+  /** 20 ms frames received, and how many of them had sound. */
+  frames: number;
+  soundFrames: number;
+}
+
+/**
+ * The caller's phone media: receives the agent's PCMU RTP on 127.0.0.1 and measures it; sends
+ * silence, speech and RFC 4733 DTMF events back to where the agent's RTP comes from.
+ */
+export class RtpPeer {
+  readonly heard: HeardAudio = { firstSoundAt: undefined, frames: 0, soundFrames: 0 };
+  /** Sound frames per second of the call, by second since the first packet. */
+  readonly soundBySecond: number[] = [];
+  private remote: { address: string; port: number } | undefined;
+  private firstPacketAt: number | undefined;
+  private seq = 0;
+  private timestamp = 0;
+  private readonly ssrc = Math.floor(Math.random() * 0xffffffff);
+  private pacer: NodeJS.Timeout | undefined;
+  private queue: Buffer[] = [];
+
+  private constructor(
+    private readonly socket: dgram.Socket,
+    readonly port: number,
+    private readonly threshold: number,
+  ) {
+    socket.on('message', (msg, rinfo) => this.onPacket(msg, rinfo));
+  }
+
+  static async open(threshold = 500): Promise<RtpPeer> {
+    const socket = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    const peer = new RtpPeer(socket, socket.address().port, threshold);
+    // Like a phone: send a packet every 20 ms (silence unless something is queued).
+    peer.pacer = setInterval(() => peer.sendNext(), 20);
+    return peer;
+  }
+
+  private onPacket(msg: Buffer, rinfo: dgram.RemoteInfo) {
+    if (msg.length < 12 || (msg[0]! & 0xc0) !== 0x80) return;
+    this.remote ??= { address: rinfo.address, port: rinfo.port };
+    if ((msg[1]! & 0x7f) !== PCMU) return;
+    const now = Date.now();
+    this.firstPacketAt ??= now;
+    const cc = msg[0]! & 0x0f;
+    const payload = msg.subarray(12 + cc * 4);
+    let sum = 0;
+    for (const byte of payload) sum += ulawToLinear(byte) ** 2;
+    const rms = Math.sqrt(sum / Math.max(1, payload.length));
+    this.heard.frames++;
+    if (rms > this.threshold) {
+      this.heard.soundFrames++;
+      this.heard.firstSoundAt ??= now;
+      const second = Math.floor((now - this.firstPacketAt) / 1000);
+      this.soundBySecond[second] = (this.soundBySecond[second] ?? 0) + 1;
+    }
+  }
+
+  /** Sound frames heard since `since` (unix ms), approximately by second buckets. */
+  soundFramesSince(since: number): number {
+    if (this.firstPacketAt === undefined) return 0;
+    const from = Math.max(0, Math.floor((since - this.firstPacketAt) / 1000));
+    return this.soundBySecond.slice(from).reduce((a, b) => a + (b ?? 0), 0);
+  }
+
+  private packet(payloadType: number, payload: Buffer, marker = false, advance = true): Buffer {
+    const header = Buffer.alloc(12);
+    header[0] = 0x80;
+    header[1] = (marker ? 0x80 : 0) | payloadType;
+    header.writeUInt16BE(this.seq++ & 0xffff, 2);
+    header.writeUInt32BE(this.timestamp >>> 0, 4);
+    header.writeUInt32BE(this.ssrc >>> 0, 8);
+    if (advance) this.timestamp += SAMPLES_PER_PACKET;
+    return Buffer.concat([header, payload]);
+  }
+
+  private sendNext() {
+    if (!this.remote) return;
+    const next = this.queue.shift() ?? this.packet(PCMU, Buffer.alloc(SAMPLES_PER_PACKET, 0xff));
+    this.socket.send(next, this.remote.port, this.remote.address);
+  }
+
+  /** Queues speech (8 kHz mu-law) after what is already queued. */
+  say(ulaw: Buffer): void {
+    for (let at = 0; at < ulaw.length; at += SAMPLES_PER_PACKET) {
+      const chunk = Buffer.alloc(SAMPLES_PER_PACKET, 0xff);
+      ulaw.copy(chunk, 0, at, at + SAMPLES_PER_PACKET);
+      this.queue.push(this.packet(PCMU, chunk));
+    }
+  }
+
+  /** Queues an RFC 4733 key press of 100 ms (five updates, then three end packets). */
+  pressKey(digit: string): void {
+    const event = '0123456789*#ABCD'.indexOf(digit.toUpperCase());
+    if (event < 0) throw new Error(`not a DTMF key: ${digit}`);
+    const start = this.timestamp;
+    for (let i = 1; i <= 8; i++) {
+      const end = i > 5;
+      const duration = Math.min(i, 5) * SAMPLES_PER_PACKET;
+      const payload = Buffer.from([event, (end ? 0x80 : 0) | 10, duration >> 8, duration & 0xff]);
+      const saved = this.timestamp;
+      this.timestamp = start;
+      this.queue.push(this.packet(TELEPHONE_EVENT, payload, i === 1, false));
+      this.timestamp = saved;
+    }
+    this.timestamp = start + 5 * SAMPLES_PER_PACKET;
+  }
+
+  close(): void {
+    clearInterval(this.pacer);
+    this.socket.close();
+  }
+}

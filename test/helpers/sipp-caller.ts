@@ -1,0 +1,62 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { SippRun } from './sipp.js';
+
+const scenarios = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'sipp');
+
+/**
+ * Calls `number` at host:port with test/sipp/uac-agent-call.xml: sipp does the signalling and
+ * the media goes to the test's RtpPeer on `rtpPort`. The caller hangs up after `holdMs` unless
+ * the far end sends BYE first. sipp exits 0 when the call went through as scripted.
+ */
+export function sippAgentCall(options: {
+  host: string;
+  port: number;
+  number: string;
+  caller: string;
+  rtpPort: number;
+  holdMs: number;
+  timeoutSeconds?: number;
+}): SippRun {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'vg-sipp-'));
+  // sipp does not substitute keywords inside attributes (the BYE wait's timeout): fill them here.
+  const scenario = readFileSync(path.join(scenarios, 'uac-agent-call.xml'), 'utf8')
+    .replaceAll('[rtp_port]', String(options.rtpPort))
+    .replaceAll('[hold_ms]', String(options.holdMs));
+  const file = path.join(dir, 'scenario.xml');
+  writeFileSync(file, scenario);
+  const args = [
+    `${options.host}:${options.port}`,
+    '-sf',
+    file,
+    '-s',
+    options.number,
+    '-key',
+    'caller',
+    options.caller,
+    '-i',
+    '127.0.0.1',
+    '-p',
+    '0',
+    '-m',
+    '1',
+    '-timeout',
+    `${options.timeoutSeconds ?? Math.ceil(options.holdMs / 1000) + 30}s`,
+    '-timeout_error',
+    '-nostdin',
+    '-trace_err',
+  ];
+  const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+    child.once('error', (error) => resolve({ code: -1, stdout, stderr: stderr + error.message }));
+  });
+  return { pid: child.pid ?? 0, done, stop: () => child.kill('SIGTERM') };
+}
