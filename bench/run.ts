@@ -2,6 +2,9 @@
  * `npm run bench`: each figure is measured against its baseline in the same run and printed as a
  * ratio. Trunks: create, list and delete BENCH_TRUNKS (1,000) through our API vs SipClient.
  */
+import { dispose } from '@livekit/rtc-node';
+import { AGENT_MEDIA_PORTS, runAgentBenches } from './agent-run.js';
+import { printEdgeBench } from './edge.js';
 import { measureFloor } from './floor.js';
 import { startBenchEnv } from './setup.js';
 import { throughApi, throughSipClient, type Timing } from './trunks.js';
@@ -15,7 +18,19 @@ function row(label: string, direct: number, ours: number): string {
   return `${label.padEnd(10)} ${direct.toFixed(0).padStart(10)} ${ours.toFixed(0).padStart(10)} ${(ours / direct).toFixed(2).padStart(8)}x`;
 }
 
-const env = await startBenchEnv();
+// `npm run bench -- agent` (or BENCH_ONLY=agent): only the agent benchmarks.
+if ((process.argv[2] ?? process.env.BENCH_ONLY) === 'agent') {
+  const env = await startBenchEnv({ mediaPorts: AGENT_MEDIA_PORTS });
+  try {
+    await runAgentBenches(env);
+  } finally {
+    await env.close();
+    await dispose();
+  }
+  process.exit(0);
+}
+
+const env = await startBenchEnv({ mediaPorts: AGENT_MEDIA_PORTS });
 try {
   // Warm both paths (JIT, connection pools) so neither pays first-call costs in the figures.
   await throughSipClient(env, 20);
@@ -58,6 +73,11 @@ try {
   console.log(
     `  ratio ${ingest.toFixed(2)} of the bare rate (goal >= 0.5): ${ingest >= 0.5 ? 'met' : 'NOT met'}`,
   );
+
+  await printEdgeBench(env);
+
+  // Before the web join: it disposes rtc-node, which the agent benchmarks use.
+  await runAgentBenches(env);
 
   const runs = Number(process.env.BENCH_WEB_RUNS ?? 10);
   const join = await webJoinTimes(env, runs);

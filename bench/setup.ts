@@ -25,8 +25,10 @@ export interface BenchEnv {
  * The real stack on free loopback ports, and the API as its own process (as deployed) on a
  * fresh PostgreSQL database.
  */
-export async function startBenchEnv(): Promise<BenchEnv> {
-  const base = await freePortBlock(160);
+export async function startBenchEnv(options: { mediaPorts?: number } = {}): Promise<BenchEnv> {
+  // The agent capacity bench needs more media ports than the default layout's 70 and 80.
+  const media = options.mediaPorts;
+  const base = await freePortBlock(media ? 10 + 2 * media : 160);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vg-bench-'));
   const keys = {
     apiKey: `APIbench${randomBytes(3).toString('hex')}`,
@@ -36,7 +38,14 @@ export async function startBenchEnv(): Promise<BenchEnv> {
     root: packageRoot(),
     dataDir,
     keys,
-    ports: stackPortsFrom(base),
+    ports: media
+      ? {
+          ...stackPortsFrom(base),
+          livekitUdpEnd: base + 10 + media - 1,
+          rtpStart: base + 10 + media,
+          rtpEnd: base + 10 + 2 * media - 1,
+        }
+      : stackPortsFrom(base),
   });
   const database = await createTestDatabase('vg_bench');
   const url = new URL(database.url);

@@ -1,0 +1,371 @@
+import { readFileSync } from 'node:fs';
+import { startToneParticipant } from '../test/helpers/tone-participant.js';
+import {
+  CallerEar,
+  cpuBetween,
+  machineCpu,
+  paceCallers,
+  percentile,
+  processTree,
+  processUsage,
+  sippCalls,
+  startBenchWorker,
+  type BenchWorker,
+} from './agent-harness.js';
+import type { BenchEnv } from './setup.js';
+
+const AGENT = 'bench-agent';
+const AGENT_NUMBER = '+15552220000';
+const FLOOR_NUMBER = '+15552220001';
+const FLOOR_ROOM = 'bench-floor';
+const GREETING_WINDOW_MS = 5000;
+const MAX_GAP_MS = 100;
+
+async function api(env: BenchEnv, method: string, p: string, body: unknown) {
+  const response = await fetch(`${env.apiUrl}${p}`, {
+    method,
+    headers: { authorization: `Bearer ${env.adminKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`${method} ${p}: ${response.status} ${await response.text()}`);
+}
+
+/**
+ * A trunk for sipp, a rule sending AGENT_NUMBER to the offline agent (a room per call), and a
+ * rule sending FLOOR_NUMBER to one room where a bare rtc-node participant already publishes.
+ */
+export async function routeBenchCalls(env: BenchEnv): Promise<void> {
+  await api(env, 'POST', '/api/trunks', {
+    trunk_id: 'bench_agent',
+    name: 'Agent bench',
+    provider: 'generic',
+    numbers: [AGENT_NUMBER, FLOOR_NUMBER],
+    allowed_addresses: ['127.0.0.1'],
+  });
+  await api(env, 'POST', '/api/dispatch-rules', {
+    name: 'bench offline agent',
+    type: 'individual',
+    trunk_ids: ['bench_agent'],
+    numbers: [AGENT_NUMBER],
+    agent_name: AGENT,
+  });
+  // No worker registers under this name: nobody but the stand-in is in the floor room.
+  await api(env, 'POST', '/api/dispatch-rules', {
+    name: 'bench floor',
+    type: 'direct',
+    room_name: FLOOR_ROOM,
+    trunk_ids: ['bench_agent'],
+    numbers: [FLOOR_NUMBER],
+    agent_name: 'bench-no-agent',
+  });
+}
+
+interface OneCall {
+  inviteTo200: number;
+  inviteToAudio: number | undefined;
+}
+
+/** One call with its own sipp: INVITE -> 200 OK (sipp's rtd) and INVITE -> first sound heard. */
+async function oneCall(env: BenchEnv, number: string, caller: number): Promise<OneCall> {
+  const ear = await CallerEar.open();
+  const stopPacing = paceCallers([ear]);
+  const sipp = sippCalls({
+    host: env.stack.sipHost,
+    port: env.stack.sipPort,
+    number,
+    rtpPorts: [ear.port],
+    holdMs: 6000,
+    rate: 1,
+    firstCaller: caller,
+  });
+  try {
+    const result = await sipp.done;
+    if (result.code !== 0) throw new Error(`sipp exited ${result.code}: ${result.stderr}`);
+    const inviteAt = sipp.startedAt + sipp.inviteOffsets()[0]!;
+    return {
+      inviteTo200: sipp.inviteTo200()[0]!,
+      inviteToAudio: ear.firstSoundAt === undefined ? undefined : ear.firstSoundAt - inviteAt,
+    };
+  } finally {
+    sipp.stop();
+    stopPacing();
+    ear.close();
+  }
+}
+
+const stats = (values: number[]) => ({ p50: percentile(values, 50), p95: percentile(values, 95) });
+
+/**
+ * Call setup, `calls` of each interleaved: the offline agent vs a bare rtc-node participant
+ * already publishing a tone in the floor room (what LiveKit SIP itself takes to answer).
+ */
+export async function agentCallSetup(env: BenchEnv, calls: number) {
+  const floorParticipant = await startToneParticipant({
+    wsUrl: env.stack.livekitWsUrl,
+    apiKey: env.stack.keys.apiKey,
+    apiSecret: env.stack.keys.apiSecret,
+    room: FLOOR_ROOM,
+    identity: 'floor-stand-in',
+    seconds: 60 + calls * 15,
+  });
+  const worker = await startBenchWorker(env, AGENT, { AGENT_IDLE_PROCESSES: '2' });
+  const agent: OneCall[] = [];
+  const floor: OneCall[] = [];
+  try {
+    // Warm-up call of each kind (first job process, LiveKit room paths): not counted.
+    await oneCall(env, AGENT_NUMBER, 9000);
+    await oneCall(env, FLOOR_NUMBER, 9001);
+    for (let i = 0; i < calls; i += 1) {
+      floor.push(await oneCall(env, FLOOR_NUMBER, 2 * i));
+      agent.push(await oneCall(env, AGENT_NUMBER, 2 * i + 1));
+      // Let the finished job process go and the pool warm its next one, as between real calls.
+      await new Promise((r) => setTimeout(r, 1500));
+    }
+  } finally {
+    await worker.stop();
+    await floorParticipant.stop();
+  }
+  const heard = (list: OneCall[]) =>
+    list.map((c) => c.inviteToAudio).filter((t): t is number => t !== undefined);
+  return {
+    calls,
+    agent: {
+      to200: stats(agent.map((c) => c.inviteTo200)),
+      toAudio: stats(heard(agent)),
+      silent: calls - heard(agent).length,
+    },
+    floor: {
+      to200: stats(floor.map((c) => c.inviteTo200)),
+      toAudio: stats(heard(floor)),
+      silent: calls - heard(floor).length,
+    },
+  };
+}
+
+export function printCallSetup(r: Awaited<ReturnType<typeof agentCallSetup>>): void {
+  const row = (label: string, a: { p50: number; p95: number }, f: { p50: number; p95: number }) =>
+    console.log(
+      `${label.padEnd(22)} ${f.p50.toFixed(0).padStart(6)} ${f.p95.toFixed(0).padStart(6)}` +
+        `   ${a.p50.toFixed(0).padStart(6)} ${a.p95.toFixed(0).padStart(6)}` +
+        `   ${(a.p50 / f.p50).toFixed(2).padStart(6)}x`,
+    );
+  console.log(
+    `\nPhone call setup, ms (${r.calls} calls each, interleaved; sipp rtd for the 200 OK)`,
+  );
+  console.log(
+    `${''.padEnd(22)} ${'bare participant'.padStart(13)}   ${'offline agent'.padStart(13)}   p50 ratio`,
+  );
+  console.log(
+    `${''.padEnd(22)} ${'p50'.padStart(6)} ${'p95'.padStart(6)}   ${'p50'.padStart(6)} ${'p95'.padStart(6)}`,
+  );
+  row('INVITE -> 200 OK', r.agent.to200, r.floor.to200);
+  row('INVITE -> first audio', r.agent.toAudio, r.floor.toAudio);
+  if (r.agent.silent || r.floor.silent) {
+    console.log(`  calls with no audio heard: agent ${r.agent.silent}, bare ${r.floor.silent}`);
+  }
+}
+
+export interface CapacityLevel {
+  calls: number;
+  answered: number;
+  heard: number;
+  /** Job processes at the measurement (calls + warm idle ones). */
+  processes: number;
+  /** Calls whose greeting had a gap > MAX_GAP_MS or under 48 packets/s. */
+  gappy: number;
+  worstGapMs: number;
+  minRate: number;
+  lostPackets: number;
+  to200: { p50: number; p95: number };
+  rssPerCallMb: number;
+  pssPerCallMb: number;
+  /** Percent of one core (the machine has 2: at most 200). */
+  machineCpuPct: number;
+  workerCpuPct: number;
+  /** This process: the callers' RTP. */
+  benchCpuPct: number;
+  serverCpuPct: number;
+  sipCpuPct: number;
+  ok: boolean;
+}
+
+/** `calls` concurrent offline-agent calls on one worker, `rate` new calls per second. */
+async function capacityLevel(
+  env: BenchEnv,
+  worker: BenchWorker,
+  calls: number,
+  rate: number,
+  firstCaller: number,
+): Promise<CapacityLevel> {
+  const ears = await Promise.all(Array.from({ length: calls }, () => CallerEar.open()));
+  const stopPacing = paceCallers(ears);
+  const rampMs = (calls / rate) * 1000;
+  // Everyone stays until the last caller's greeting is over.
+  const holdMs = rampMs + 75_000;
+  const sipp = sippCalls({
+    host: env.stack.sipHost,
+    port: env.stack.sipPort,
+    number: AGENT_NUMBER,
+    rtpPorts: ears.map((e) => e.port),
+    holdMs,
+    rate,
+    firstCaller,
+  });
+  const pids = (p: { child: { pid?: number } }) => processTree(p.child.pid ?? 0);
+  const server = env.stack.processes.find((p) => p.name === 'livekit-server')!;
+  const sip = env.stack.processes.find((p) => p.name === 'livekit-sip')!;
+  try {
+    // Resources are measured once every caller hears the agent (or the ramp + 60 s is over).
+    const measureBy = Date.now() + rampMs + 60_000;
+    while (Date.now() < measureBy && ears.some((e) => e.firstSoundAt === undefined)) {
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const cpu0 = machineCpu();
+    const tree0 = processUsage(processTree(worker.pid));
+    const server0 = processUsage(pids(server));
+    const sip0 = processUsage(pids(sip));
+    const self0 = process.cpuUsage();
+    const t0 = Date.now();
+    await new Promise((r) => setTimeout(r, 8000));
+    const tree = processTree(worker.pid);
+    const usage = processUsage(tree);
+    const seconds = (Date.now() - t0) / 1000;
+    const cpu1 = machineCpu();
+    const pct = (a: Parameters<typeof cpuBetween>[0], b: Parameters<typeof cpuBetween>[1]) =>
+      (100 * cpuBetween(a, b)) / seconds;
+    const serverCpu = pct(server0, processUsage(pids(server)));
+    const sipCpu = pct(sip0, processUsage(pids(sip)));
+    const self = process.cpuUsage(self0);
+    const selfCpu = (100 * (self.user + self.system)) / 1e6 / seconds;
+    const result = await sipp.done;
+    let gappy = 0;
+    let worstGapMs = 0;
+    let minRate = Infinity;
+    let heard = 0;
+    for (const ear of ears) {
+      if (ear.firstSoundAt === undefined) continue;
+      heard += 1;
+      const w = ear.window(ear.firstSoundAt, ear.firstSoundAt + GREETING_WINDOW_MS);
+      worstGapMs = Math.max(worstGapMs, w.maxGapMs);
+      minRate = Math.min(minRate, w.rate);
+      if (w.maxGapMs > MAX_GAP_MS || w.rate < 48) gappy += 1;
+    }
+    const to200 = sipp.inviteTo200();
+    const level: CapacityLevel = {
+      calls,
+      answered: to200.length,
+      heard,
+      gappy,
+      worstGapMs,
+      minRate,
+      lostPackets: ears.reduce((a, e) => a + e.lost, 0),
+      to200: stats(to200),
+      processes: jobProcesses(worker.pid, tree).length,
+      rssPerCallMb: usage.rssMb / calls,
+      pssPerCallMb: usage.pssMb / calls,
+      machineCpuPct: (200 * (cpu1.busy - cpu0.busy)) / (cpu1.total - cpu0.total),
+      workerCpuPct: pct(tree0, usage),
+      benchCpuPct: selfCpu,
+      serverCpuPct: serverCpu,
+      sipCpuPct: sipCpu,
+      ok: result.code === 0 && heard === calls && gappy === 0,
+    };
+    return level;
+  } finally {
+    sipp.stop();
+    stopPacing();
+    ears.forEach((e) => e.close());
+  }
+}
+
+/**
+ * Job processes (one per call, plus the warm idle ones) among the worker's descendants: all but
+ * the worker, its inference process and tsx's esbuild service (a job may retitle its process).
+ */
+function jobProcesses(worker: number, tree: number[]): number[] {
+  return tree.filter((pid) => {
+    if (pid === worker) return false;
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      return !cmdline.includes('inference_proc') && !cmdline.includes('esbuild');
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * Waits (bounded) until the worker has only its idle job processes and they are warm: the tree
+ * uses under half a core over 2 s (the machine is shared, so not much less can be asked).
+ */
+async function settle(worker: BenchWorker, idle: number): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  let last = processUsage(processTree(worker.pid));
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 2000));
+    const tree = processTree(worker.pid);
+    const now = processUsage(tree);
+    const quiet = cpuBetween(last, now) < 1;
+    last = now;
+    if (jobProcesses(worker.pid, tree).length === idle && quiet) return;
+  }
+  console.log(`  (the worker did not settle to ${idle} quiet idle processes in 120 s; going on)`);
+}
+
+/**
+ * Ramps concurrent calls on one worker (AGENT_MAX_CALLS high so the worker never refuses) until a
+ * level fails: a caller heard no greeting, or a greeting had a gap > MAX_GAP_MS.
+ */
+export async function agentCapacity(env: BenchEnv, levels: number[], rate: number, idle: number) {
+  const worker = await startBenchWorker(env, AGENT, {
+    AGENT_IDLE_PROCESSES: String(idle),
+    AGENT_MAX_CALLS: '1000',
+  });
+  const results: CapacityLevel[] = [];
+  try {
+    await settle(worker, idle);
+    const idleUsage = processUsage(processTree(worker.pid));
+    console.log(
+      `\nAgent capacity: worker with ${idle} idle job processes uses ${idleUsage.rssMb.toFixed(0)} MiB RSS ` +
+        `(${idleUsage.pssMb.toFixed(0)} MiB PSS); calls arrive at ${rate}/s; log ${worker.logFile}`,
+    );
+    let caller = 0;
+    for (const calls of levels) {
+      const level = await capacityLevel(env, worker, calls, rate, caller);
+      caller += calls;
+      results.push(level);
+      printCapacityLevel(level);
+      if (worker.exited()) throw new Error(`agent worker died:\n${worker.tail()}`);
+      if (!level.ok) break;
+      await settle(worker, idle);
+    }
+  } finally {
+    await worker.stop();
+  }
+  return results;
+}
+
+let headerPrinted = false;
+function printCapacityLevel(l: CapacityLevel): void {
+  if (!headerPrinted) {
+    headerPrinted = true;
+    console.log(
+      'calls answered heard gappy worstGap minPkt/s lost  200p50 200p95 procs RSS/call PSS/call  cpu% worker% lk% sip% callers% others%',
+    );
+  }
+  console.log(
+    `${String(l.calls).padStart(5)} ${String(l.answered).padStart(8)} ${String(l.heard).padStart(5)} ` +
+      `${String(l.gappy).padStart(5)} ${l.worstGapMs.toFixed(0).padStart(8)} ${l.minRate.toFixed(1).padStart(9)} ` +
+      `${String(l.lostPackets).padStart(5)} ${l.to200.p50.toFixed(0).padStart(7)} ${l.to200.p95.toFixed(0).padStart(6)} ` +
+      `${String(l.processes).padStart(5)} ${l.rssPerCallMb.toFixed(0).padStart(8)} ${l.pssPerCallMb.toFixed(0).padStart(8)} ` +
+      `${l.machineCpuPct.toFixed(0).padStart(5)} ${l.workerCpuPct.toFixed(0).padStart(7)} ${l.serverCpuPct.toFixed(0).padStart(3)} ` +
+      `${l.sipCpuPct.toFixed(0).padStart(4)} ${l.benchCpuPct.toFixed(0).padStart(8)} ` +
+      `${Math.max(
+        0,
+        l.machineCpuPct - l.workerCpuPct - l.serverCpuPct - l.sipCpuPct - l.benchCpuPct,
+      )
+        .toFixed(0)
+        .padStart(7)}` +
+      `  ${l.ok ? 'ok' : 'BROKE'}`,
+  );
+}
