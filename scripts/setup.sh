@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(pkg-config libopus-dev libopusfile-dev libsoxr-dev sip-tester redis-server coturn chromium espeak-ng sox iptables nginx-light libnginx-mod-stream)
+packages=(pkg-config libopus-dev libopusfile-dev libsoxr-dev sip-tester redis-server coturn chromium espeak-ng sox iptables nginx-light libnginx-mod-stream kamailio ffmpeg)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -20,9 +20,9 @@ if ((${#missing[@]} > 0)); then
   echo "setup: installing ${missing[*]}"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-  # nginx and coturn are used by the tests on loopback only: do not leave the distribution's
-  # default services listening on every interface.
-  for service in nginx coturn; do
+  # nginx, coturn and kamailio are used by the tests on loopback only: do not leave the
+  # distribution's default services listening on every interface.
+  for service in nginx coturn kamailio; do
     if [[ " ${missing[*]} " == *" $service"* ]] || [[ " ${missing[*]} " == *" nginx-light "* && $service == nginx ]]; then
       (systemctl disable --now "$service" || service "$service" stop) >/dev/null 2>&1 || true
     fi

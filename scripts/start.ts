@@ -11,6 +11,7 @@ import { loadEncryptionKey } from '../src/db/secret-box.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/db/embedded.js';
 import { migrate } from '../src/db/migrate.js';
 import { packageRoot } from '../src/config/paths.js';
+import { startEdge, type EdgeProcess } from './stack/kamailio.js';
 import { localStackKeys, startLocalStack, type LocalStack } from './stack/local-stack.js';
 import { startProcess, waitUntil, type ManagedProcess } from './stack/processes.js';
 
@@ -111,9 +112,30 @@ async function main() {
     `livekit-server ${stack.livekitUrl}, livekit-sip sip:${stack.sipHost}:${stack.sipPort}, redis ${stack.redisAddress}`,
   );
 
+  // The SIP edge (Kamailio) when it is installed, unless EDGE_ENABLED=false (docs/edge.md).
+  let edge: EdgeProcess | undefined;
+  if (commandExists('kamailio') && env.EDGE_ENABLED !== 'false') {
+    // Optional like coturn: a busy port or a broken install leaves the rest of the stack up.
+    edge = await startEdge({
+      livekitHost: stack.sipHost,
+      livekitPort: stack.sipPort,
+      sipPort: num('EDGE_SIP_PORT', 5070),
+      rpcPort: num('EDGE_RPC_PORT', 5090),
+      dir: path.join(stackDir, 'edge'),
+      logDir: stack.logDir,
+    }).catch((error: unknown) => {
+      say(`SIP edge not started: ${error instanceof Error ? error.message : String(error)}`);
+      return undefined;
+    });
+    if (edge) children.push(edge.process);
+  } else if (env.EDGE_ENABLED !== 'false') {
+    say('kamailio is not installed (apt-get install kamailio): no SIP edge, no registrations');
+  }
+
   const childEnv = {
     ...env,
     DATABASE_URL: databaseUrl,
+    ...(embedded && { DATABASE_POOL_MAX: '1' }),
     GATEWAY_DATA_DIR: dataDir,
     GATEWAY_ENCRYPTION_KEY: encryptionKey,
     LIVEKIT_URL: stack.livekitUrl,
@@ -123,11 +145,18 @@ async function main() {
     SIP_PUBLIC_PORT: env.SIP_PUBLIC_PORT ?? String(ports.sip),
     REDIS_URL: env.REDIS_URL ?? `redis://${stack.redisAddress}`,
     ...(turnSecret ? { TURN_SECRET: turnSecret, TURN_PORT: String(turnPort) } : {}),
+    ...(edge && {
+      EDGE_ENABLED: 'true',
+      EDGE_RPC_URL: edge.rpcUrl,
+      EDGE_CONTACT_ADDRESS: `127.0.0.1:${edge.sipPort}`,
+      EDGE_SOURCE_ADDRESS: '127.0.0.1',
+      ...(embedded && { EDGE_SOLE_INSTANCE: 'true' }),
+    }),
   };
   // The CLI (diagnose, reconcile, keys) run beside this stack reads the same settings.
   const shared = Object.fromEntries(
     Object.entries(childEnv).filter(([k]) =>
-      /^(DATABASE_URL|REDIS_URL|GATEWAY_|LIVEKIT_|SIP_|TURN_|API_)/.test(k),
+      /^(DATABASE_URL|REDIS_URL|GATEWAY_|LIVEKIT_|SIP_|TURN_|API_|EDGE_)/.test(k),
     ),
   );
   writeFileSync(path.join(stackDir, 'env.json'), JSON.stringify(shared), { mode: 0o600 });
@@ -165,6 +194,19 @@ async function main() {
     exited: api.exited,
   });
 
+  // The agent worker answers calls (the offline profile unless a rule names another).
+  const agent = startProcess('agent', tsx[0]!, [...tsx.slice(1), 'src/agent/main.ts'], {
+    logDir: stack.logDir,
+    env: { ...childEnv, GATEWAY_API_URL: apiUrl, AGENT_HTTP_PORT: env.AGENT_HTTP_PORT ?? '8081' },
+    cwd: root,
+  });
+  children.push(agent);
+  await waitUntil(
+    `agent worker (log: ${agent.logFile})`,
+    async () => (await fetch(`http://127.0.0.1:${env.AGENT_HTTP_PORT ?? '8081'}/`)).ok,
+    { timeoutMs: 60_000, exited: agent.exited },
+  );
+
   for (const proc of [...stack.processes, ...children]) {
     void proc.exited.then((code) => {
       if (!stopping) {
@@ -179,7 +221,11 @@ async function main() {
     'Voice gateway is up (all on loopback):',
     `  API            ${apiUrl}   (health: ${apiUrl}/health, metrics: ${apiUrl}/metrics)`,
     `  Call in        sip:<number>@${stack.sipHost}:${stack.sipPort}  (UDP/TCP, LiveKit SIP)`,
+    edge
+      ? `  SIP edge       sip:127.0.0.1:${edge.sipPort} (Kamailio: registrations, flood/brute-force protection; docs/edge.md)`
+      : '  SIP edge       off (kamailio not installed, or EDGE_ENABLED=false)',
     `  LiveKit        ${stack.livekitUrl}  (key ${keys.apiKey})`,
+    `  Agent worker   ${env.AGENT_NAME ?? 'voice-gateway-agent'} (offline profile: deploy/agent-offline.yaml)`,
     `  Web client     ${apiUrl}/web/  (join links: POST /api/rooms/<room>/links)`,
     turnSecret
       ? `  TURN           turn:127.0.0.1:${turnPort} (coturn, secret in ${path.join(dataDir, 'turn-secret')})`

@@ -7,6 +7,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../src/config/paths.js';
 import { turnAllocate } from '../src/turn/stun.js';
 import { freePortBlock, freeTcpPort, stackPortsFrom } from '../scripts/stack/ports.js';
+import { RtpPeer } from './helpers/rtp-peer.js';
+import { sippAgentCall } from './helpers/sipp-caller.js';
+import { eventually } from './helpers/wait.js';
 
 let child: ChildProcess | undefined;
 afterAll(() => {
@@ -35,6 +38,9 @@ describe('npm start', () => {
       TURN_PORT: String(turnBase),
       TURN_RELAY_START: String(turnBase + 10),
       TURN_RELAY_END: String(turnBase + 40),
+      AGENT_HTTP_PORT: String(await freeTcpPort()),
+      EDGE_SIP_PORT: String(await freeTcpPort()),
+      EDGE_RPC_PORT: String(await freeTcpPort()),
       LOG_LEVEL: 'warn',
     };
     delete env.DATABASE_URL;
@@ -53,7 +59,7 @@ describe('npm start', () => {
     const exited = new Promise<number | null>((resolve) =>
       proc.once('exit', (code) => resolve(code)),
     );
-    const deadline = Date.now() + 90_000;
+    const deadline = Date.now() + 150_000;
     while (!output.includes('READY') && Date.now() < deadline && proc.exitCode === null) {
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
@@ -98,6 +104,44 @@ describe('npm start', () => {
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('Talk to the agent');
 
+    // The README's demo: a trunk for a local softphone and a rule; the offline agent answers.
+    const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+    const local = await fetch(`${api}/api/trunks`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({
+        trunk_id: 'local',
+        name: 'Local softphone',
+        provider: 'generic',
+        numbers: ['+15551230000'],
+        allowed_addresses: ['127.0.0.1'],
+      }),
+    });
+    expect(local.status).toBe(201);
+    const rule = await fetch(`${api}/api/dispatch-rules`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ name: 'demo', type: 'individual', trunk_ids: ['local'] }),
+    });
+    expect(rule.status).toBe(201);
+    const phone = await RtpPeer.open();
+    const call = sippAgentCall({
+      host: '127.0.0.1',
+      port: ports.sip,
+      number: '+15551230000',
+      caller: '+15557300001',
+      rtpPort: phone.port,
+      holdMs: 8000,
+    });
+    try {
+      const greeted = await eventually(async () => phone.heard.firstSoundAt, 20_000);
+      expect(greeted, 'the offline agent did not greet the caller').toBeDefined();
+      expect((await call.done).code).toBe(0);
+    } finally {
+      call.stop();
+      phone.close();
+    }
+
     proc.kill('SIGINT');
     const code = await Promise.race([
       exited,
@@ -107,5 +151,5 @@ describe('npm start', () => {
     expect(output).toContain('[stack] stopped');
     await expect(fetch(`${api}/health`)).rejects.toThrow();
     await expect(fetch(`http://127.0.0.1:${ports.livekit}`)).rejects.toThrow();
-  }, 150_000);
+  }, 270_000);
 });

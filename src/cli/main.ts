@@ -155,6 +155,7 @@ program
           box,
           logger,
           sipPublic: config.sipPublic,
+          edgeSourceAddress: config.edge.enabled ? config.edge.sourceAddress : undefined,
         },
         opts.mode,
         systemActor,

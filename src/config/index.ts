@@ -1,9 +1,11 @@
+import os from 'node:os';
 import path from 'node:path';
 import { readTurnSecret } from '../turn/credentials.js';
 import { envSchema } from './schema.js';
 
 export interface GatewayConfig {
   databaseUrl: string | undefined;
+  databasePoolMax: number;
   dataDir: string;
   encryptionKey: string | undefined;
   api: { host: string; port: number; bodyLimit: string };
@@ -12,6 +14,22 @@ export interface GatewayConfig {
   reconcile: { intervalSeconds: number; mode: 'repair' | 'report' };
   webhooks: { livekitBodyLimit: string; livekitClockToleranceSeconds: number };
   calls: { reconcileIntervalSeconds: number };
+  /** The agent worker's name (AGENT_NAME): outbound calls dispatch it into their room. */
+  agent: {
+    name: string;
+    gatewayApiUrl: string;
+    offlineProfile: string | undefined;
+    idleProcesses: number;
+    maxCalls: number;
+    httpPort: number;
+    holdMusicFile: string | undefined;
+  };
+  recordings: {
+    dir: string;
+    sweepIntervalSeconds: number;
+    linkTtlSeconds: number;
+    publicApiUrl: string;
+  };
   turn: {
     secret: string | undefined;
     host: string;
@@ -32,6 +50,17 @@ export interface GatewayConfig {
   };
   diagnostics: { livekitConfigFile: string | undefined; sipConfigFile: string | undefined };
   log: { level: string; redactPii: boolean };
+  edge: {
+    enabled: boolean;
+    rpcUrl: string;
+    contactAddress: string;
+    sourceAddress: string;
+    pollSeconds: number;
+    retryBaseSeconds: number;
+    retryMaxSeconds: number;
+    soleInstance: boolean;
+    instanceId: string;
+  };
 }
 
 export class ConfigError extends Error {
@@ -39,6 +68,13 @@ export class ConfigError extends Error {
     super(`invalid configuration: ${problems.join('; ')}`);
     this.name = 'ConfigError';
   }
+}
+
+/** An address as a URL host: 0.0.0.0 and :: mean "this machine"; IPv6 goes in brackets. */
+function hostForUrl(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
 }
 
 /** Reads and validates the environment once; every bad variable is named in the error. */
@@ -60,6 +96,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
   }
   return {
     databaseUrl: e.DATABASE_URL,
+    databasePoolMax: e.DATABASE_POOL_MAX,
     dataDir: path.resolve(e.GATEWAY_DATA_DIR),
     encryptionKey: e.GATEWAY_ENCRYPTION_KEY,
     api: { host: e.API_HOST, port: e.API_PORT, bodyLimit: e.API_BODY_LIMIT },
@@ -76,6 +113,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       livekitClockToleranceSeconds: e.LIVEKIT_WEBHOOK_CLOCK_TOLERANCE_SECONDS,
     },
     calls: { reconcileIntervalSeconds: e.CALLS_RECONCILE_INTERVAL_SECONDS },
+    agent: {
+      name: e.AGENT_NAME,
+      gatewayApiUrl: e.GATEWAY_API_URL ?? `http://${hostForUrl(e.API_HOST)}:${e.API_PORT}`,
+      offlineProfile: e.AGENT_OFFLINE_PROFILE,
+      idleProcesses: e.AGENT_IDLE_PROCESSES,
+      maxCalls: e.AGENT_MAX_CALLS,
+      httpPort: e.AGENT_HTTP_PORT,
+      holdMusicFile: e.HOLD_MUSIC_FILE,
+    },
+    recordings: {
+      dir: path.resolve(e.RECORDINGS_DIR ?? path.join(e.GATEWAY_DATA_DIR, 'recordings')),
+      sweepIntervalSeconds: e.RECORDINGS_SWEEP_INTERVAL_SECONDS,
+      linkTtlSeconds: e.RECORDING_LINK_TTL_SECONDS,
+      publicApiUrl: e.API_PUBLIC_URL ?? `http://${hostForUrl(e.API_HOST)}:${e.API_PORT}`,
+    },
     turn: {
       secret: turnSecret(e.TURN_SECRET, e.TURN_SECRET_FILE),
       host: e.TURN_HOST,
@@ -102,6 +154,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       joinTokenTtlSeconds: e.JOIN_TOKEN_TTL_SECONDS,
     },
     log: { level: e.LOG_LEVEL, redactPii: e.LOG_REDACT_PII },
+    edge: {
+      enabled: e.EDGE_ENABLED,
+      rpcUrl: e.EDGE_RPC_URL,
+      contactAddress: e.EDGE_CONTACT_ADDRESS,
+      sourceAddress: e.EDGE_SOURCE_ADDRESS,
+      pollSeconds: e.EDGE_POLL_SECONDS,
+      retryBaseSeconds: e.EDGE_RETRY_BASE_SECONDS,
+      retryMaxSeconds: e.EDGE_RETRY_MAX_SECONDS,
+      soleInstance: e.EDGE_SOLE_INSTANCE,
+      instanceId: e.EDGE_INSTANCE_ID ?? `${os.hostname()}:${process.pid}`,
+    },
   };
 }
 

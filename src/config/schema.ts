@@ -12,6 +12,11 @@ const bool = z
 export const envSchema = z.object({
   /** PostgreSQL URL. Unset: an embedded PGlite database under GATEWAY_DATA_DIR. */
   DATABASE_URL: z.string().url().optional(),
+  /**
+   * Connections per process. `npm start` sets 1 for its embedded database: PGlite is a single
+   * session, and queries of several connections would interleave in it.
+   */
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
   /** Folder for the embedded database, the generated encryption key and local-stack configs. */
   GATEWAY_DATA_DIR: z.string().min(1).default('.data'),
   /** 32 bytes, base64. Encrypts trunk passwords at rest. Required with DATABASE_URL. */
@@ -78,6 +83,46 @@ export const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,64}$/)
     .default('voice-gateway-agent'),
+  /** The API the agent worker reads profiles from and reports calls to (default: API_HOST:API_PORT). */
+  GATEWAY_API_URL: z.string().url().optional(),
+  /** The offline agent's YAML (default deploy/agent-offline.yaml): used when no profile is named. */
+  AGENT_OFFLINE_PROFILE: z.string().optional(),
+  /** Job processes the worker keeps warm (VAD loaded) for the next calls. */
+  AGENT_IDLE_PROCESSES: z.coerce.number().int().min(0).max(200).default(3),
+  /**
+   * Calls one worker takes at most; then LiveKit sends calls to other workers. Counted in calls,
+   * not in the machine's CPU load, which other processes (LiveKit SIP itself) share.
+   */
+  AGENT_MAX_CALLS: z.coerce.number().int().min(1).max(1000).default(50),
+  /** The worker's health HTTP port on 127.0.0.1 (GET / answers 200 once registered). */
+  AGENT_HTTP_PORT: port.min(1).default(8081),
+  /** A WAV file (PCM) the caller hears while held; unset: a gentle tone melody made in code. */
+  HOLD_MUSIC_FILE: z.string().min(1).optional(),
+  /** Finished call recordings (default <GATEWAY_DATA_DIR>/recordings); the worker and the API share it. */
+  RECORDINGS_DIR: z.string().min(1).optional(),
+  /** Seconds between sweeps that delete recordings past their retention; 0 disables. */
+  RECORDINGS_SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(3600),
+  /** Lifetime of the signed recording links sent in call.recording_ready webhooks. */
+  RECORDING_LINK_TTL_SECONDS: z.coerce.number().int().min(60).max(2_592_000).default(604_800),
+  /** The API's public base URL, used in links sent to customers (default http://API_HOST:API_PORT). */
+  API_PUBLIC_URL: z.string().url().optional(),
+  /** Run the SIP edge supervisor: registrations with providers through Kamailio (docs/edge.md). */
+  EDGE_ENABLED: bool.default(false),
+  /** Kamailio's JSON-RPC (jsonrpcs over xhttp); keep it on loopback or a private network. */
+  EDGE_RPC_URL: z.string().url().default('http://127.0.0.1:5090/RPC'),
+  /** host:port providers reach the edge at: the Contact of its REGISTERs. */
+  EDGE_CONTACT_ADDRESS: z.string().min(1).default('127.0.0.1:5070'),
+  /** The address LiveKit SIP sees the edge's INVITEs come from; added to registering trunks. */
+  EDGE_SOURCE_ADDRESS: z.string().min(1).default('127.0.0.1'),
+  /** Seconds between the supervisor's checks of the edge's registrations. */
+  EDGE_POLL_SECONDS: z.coerce.number().positive().default(5),
+  /** Retry backoff after a failed registration: base, doubling, up to the max (seconds). */
+  EDGE_RETRY_BASE_SECONDS: z.coerce.number().positive().default(30),
+  EDGE_RETRY_MAX_SECONDS: z.coerce.number().positive().default(1800),
+  /** Register every trunk without advisory locks: one gateway only (npm start, embedded DB). */
+  EDGE_SOLE_INSTANCE: bool.default(false),
+  /** Names this instance in trunk_registrations (default: hostname:pid). */
+  EDGE_INSTANCE_ID: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** When true, the `pii` field of log lines (phone numbers, SIP URIs) is replaced. */
   LOG_REDACT_PII: bool.default(true),

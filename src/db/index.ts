@@ -56,7 +56,7 @@ export function createDb(url: string, max: number): Db {
  * brings its schema up to date before returning.
  */
 export async function openDatabase(
-  config: Pick<GatewayConfig, 'databaseUrl' | 'dataDir'>,
+  config: Pick<GatewayConfig, 'databaseUrl' | 'dataDir'> & { databasePoolMax?: number },
 ): Promise<Database> {
   const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir);
   const url = config.databaseUrl ?? embedded!.url;
@@ -67,7 +67,7 @@ export async function openDatabase(
     throw error;
   }
   // PGlite is one connection underneath: one pooled client keeps transactions whole.
-  const db = createDb(url, embedded ? 1 : 10);
+  const db = createDb(url, embedded ? 1 : (config.databasePoolMax ?? 10));
   return {
     db,
     kind: embedded ? 'embedded' : 'postgres',

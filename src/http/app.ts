@@ -2,10 +2,15 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import express, { type Express } from 'express';
 import { Counter, Histogram } from 'prom-client';
+import { agentInternalRouter } from '../agent/internal-routes.js';
 import { agentProfilesRouter } from '../agent/profiles-routes.js';
+import { AgentRecovery } from '../agent/recovery.js';
 import { apiKeysRouter } from '../apikeys/routes.js';
+import { callControlRouter } from '../calls/control-routes.js';
 import { callsRouter } from '../calls/routes.js';
+import { recordingDeps, recordingLinkRouter, recordingsRouter } from '../recordings/index.js';
 import { diagnosticsRouter } from '../diagnostics/routes.js';
+import { edgeDefaults, edgeRouter, type EdgeRpc } from '../edge/index.js';
 import { auditRouter } from '../audit/routes.js';
 import type { GatewayConfig, Logger } from '../config/index.js';
 import { metricsRegistry } from '../config/metrics.js';
@@ -33,6 +38,8 @@ export interface AppDeps {
   livekit: LivekitClients;
   box: SecretBox;
   logger: Logger;
+  /** The SIP edge's JSON-RPC, when EDGE_ENABLED. */
+  edgeRpc?: EdgeRpc;
 }
 
 const requests = new Counter({
@@ -64,6 +71,13 @@ export function createApp(deps: AppDeps): Express {
     });
     next();
   });
+  const agentRecovery = new AgentRecovery({
+    db: deps.db,
+    rooms: deps.livekit.rooms,
+    livekit: deps.config.livekit,
+    agentName: deps.config.agent.name,
+    logger: deps.logger,
+  });
   // Before the JSON parser: LiveKit's signature covers the raw body.
   app.use(
     livekitWebhookRouter({
@@ -73,6 +87,7 @@ export function createApp(deps: AppDeps): Express {
       apiSecret: deps.config.livekit.apiSecret,
       bodyLimit: deps.config.webhooks.livekitBodyLimit,
       clockToleranceSeconds: deps.config.webhooks.livekitClockToleranceSeconds,
+      onApplied: (event) => agentRecovery.consider(event),
     }),
   );
   app.use(express.json({ limit: deps.config.api.bodyLimit, strict: true }));
@@ -111,6 +126,11 @@ export function createApp(deps: AppDeps): Express {
   const turnDeps = { config: deps.config, db: deps.db, box: deps.box, onAuthError };
   // Before the API-key router: a signed join link may stand in for a key.
   app.use(joinRouter(turnDeps));
+  // The agent worker's own routes, authenticated by a token derived from LiveKit's API secret.
+  const recordings = recordingDeps(deps.config, deps.db, deps.box, deps.logger);
+  app.use(agentInternalRouter(deps.db, deps.config.livekit.apiSecret, recordings));
+  // Before the API-key router: a signed recording link stands in for a key.
+  app.use(recordingLinkRouter(recordings));
 
   const api = express.Router();
   api.use(authenticate(deps.db, onAuthError));
@@ -122,13 +142,33 @@ export function createApp(deps: AppDeps): Express {
         box: deps.box,
         logger: deps.logger,
         sipPublic: deps.config.sipPublic,
+        edgeSourceAddress: deps.config.edge.enabled ? deps.config.edge.sourceAddress : undefined,
+        defaultAgentName: deps.config.agent.name,
       },
       deps.config.reconcile.mode,
     ),
   );
+  api.use(
+    edgeRouter({
+      db: deps.db,
+      rpc: deps.edgeRpc,
+      lockSeconds: edgeDefaults.lockSeconds,
+      banSeconds: edgeDefaults.banSeconds,
+    }),
+  );
   api.use(apiKeysRouter(deps.db));
   api.use(auditRouter(deps.db));
   api.use(agentProfilesRouter(deps.db));
+  // Before callsRouter: its GET /calls/:id would otherwise take /calls/active.
+  api.use(
+    callControlRouter({
+      db: deps.db,
+      livekit: deps.livekit,
+      logger: deps.logger,
+      agentName: deps.config.agent.name,
+    }),
+  );
+  api.use(recordingsRouter(recordings));
   api.use(callsRouter(deps.db, { rooms: deps.livekit.rooms, logger: deps.logger }));
   api.use(turnRouter(turnDeps));
   api.use(diagnosticsRouter(deps.config, deps.db));

@@ -6,6 +6,8 @@ import { reconcile, startReconcileLoop } from '../trunks/index.js';
 import { startCallsReconcileLoop } from '../calls/reconcile.js';
 import { startDeliveryWorker } from '../webhooks/outbound/index.js';
 import { loadCallWebhookSecret } from '../webhooks/outbound/call-secret.js';
+import { startEdgeSupervisor, type EdgeSupervisor } from '../edge/index.js';
+import { recordingDeps, startRecordingsSweep } from '../recordings/index.js';
 import { createApp } from './app.js';
 
 export interface RunningApi {
@@ -13,6 +15,8 @@ export interface RunningApi {
   port: number;
   database: Database;
   logger: Logger;
+  /** The SIP edge supervisor, when EDGE_ENABLED. */
+  edge?: EdgeSupervisor;
   close(): Promise<void>;
 }
 
@@ -43,6 +47,9 @@ export async function startApi(
     : undefined;
   if (!webhookWorker)
     log.warn('REDIS_URL is unset: customer webhooks are stored but not delivered');
+  const edge = config.edge.enabled
+    ? startEdgeSupervisor(config, database, box, log, webhookWorker?.kick)
+    : undefined;
   const app = createApp({
     config,
     db: database.db,
@@ -50,6 +57,7 @@ export async function startApi(
     box,
     logger: log,
     kickWebhooks: webhookWorker?.kick,
+    edgeRpc: edge?.rpc,
   });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.api.port, config.api.host, () => resolve(s));
@@ -63,6 +71,7 @@ export async function startApi(
     box,
     logger: log,
     sipPublic: config.sipPublic,
+    edgeSourceAddress: config.edge.enabled ? config.edge.sourceAddress : undefined,
   };
   // Awaited by close(): the pool must outlive the startup reconcile's transaction.
   const startupReconcile = reconcile(trunkDeps, config.reconcile.mode)
@@ -82,17 +91,24 @@ export async function startApi(
     config.reconcile.intervalSeconds,
     config.reconcile.mode,
   );
+  const stopRecordingsSweep = startRecordingsSweep(
+    recordingDeps(config, database.db, box, log),
+    config.recordings.sweepIntervalSeconds,
+  );
   log.info({ port, database: database.kind }, 'api listening');
   return {
     url: `http://${config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host}:${port}`,
     port,
     database,
     logger: log,
+    edge,
     async close() {
       stopLoop();
       stopCallsLoop();
+      stopRecordingsSweep();
       await startupReconcile;
       await webhookWorker?.close();
+      await edge?.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;

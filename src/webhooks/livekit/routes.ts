@@ -34,6 +34,8 @@ export interface LivekitWebhookOptions {
   bodyLimit: string;
   /** Seconds of clock skew accepted on the token's times. */
   clockToleranceSeconds: number;
+  /** Called after a new call event was stored and applied (committed). */
+  onApplied?: (event: WebhookEvent) => void;
 }
 
 function rejected(reason: string, message: string): ApiError {
@@ -114,6 +116,7 @@ export function livekitWebhookRouter(options: LivekitWebhookOptions): Router {
           })
         : Boolean(await insert(options.db));
       received.inc({ event: event.event, outcome: stored ? 'stored' : 'duplicate' });
+      if (stored && callEventNames.has(event.event)) options.onApplied?.(event);
       res.status(200).json({ id: event.id, duplicate: !stored });
     },
   );
