@@ -26,9 +26,13 @@ export async function startBenchWorker(
   let registered = false;
   const logFile = path.join(env.dataDir, `agent-worker-${Date.now()}.log`);
   const log = createWriteStream(logFile);
+  // BENCH_AGENT_BUILD=dist runs the compiled worker (npm run build first), as deployed.
+  const compiled = process.env.BENCH_AGENT_BUILD === 'dist';
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(packageRoot(), 'src/agent/main.ts')],
+    compiled
+      ? [path.join(packageRoot(), 'dist/src/agent/main.js')]
+      : ['--import', 'tsx', path.join(packageRoot(), 'src/agent/main.ts')],
     {
       cwd: packageRoot(),
       stdio: ['ignore', 'pipe', 'pipe'],
