@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { createWriteStream, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../src/config/paths.js';
-import { freeTcpPort } from '../scripts/stack/ports.js';
+import { startAgentProcess } from '../test/helpers/agent-process.js';
 import { ulawToLinear } from '../test/helpers/rtp-peer.js';
 import type { BenchEnv } from './setup.js';
 
@@ -22,63 +22,30 @@ export async function startBenchWorker(
   agentName: string,
   extraEnv: Record<string, string>,
 ): Promise<BenchWorker> {
-  let output = '';
-  let registered = false;
   const logFile = path.join(env.dataDir, `agent-worker-${Date.now()}.log`);
   const log = createWriteStream(logFile);
-  // BENCH_AGENT_BUILD=dist runs the compiled worker (npm run build first), as deployed.
-  const compiled = process.env.BENCH_AGENT_BUILD === 'dist';
-  const child: ChildProcess = spawn(
-    process.execPath,
-    compiled
-      ? [path.join(packageRoot(), 'dist/src/agent/main.js')]
-      : ['--import', 'tsx', path.join(packageRoot(), 'src/agent/main.ts')],
-    {
-      cwd: packageRoot(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        LIVEKIT_URL: env.stack.livekitUrl,
-        LIVEKIT_API_KEY: env.stack.keys.apiKey,
-        LIVEKIT_API_SECRET: env.stack.keys.apiSecret,
-        GATEWAY_API_URL: env.apiUrl,
-        AGENT_NAME: agentName,
-        AGENT_HTTP_PORT: String(await freeTcpPort()),
-        LOG_LEVEL: 'info',
-        ...extraEnv,
-      },
+  const worker = await startAgentProcess({
+    livekit: {
+      url: env.stack.livekitUrl,
+      apiKey: env.stack.keys.apiKey,
+      apiSecret: env.stack.keys.apiSecret,
     },
-  );
-  const onData = (d: Buffer) => {
-    const text = d.toString();
-    log.write(d);
-    if (text.includes('"registered worker"')) registered = true;
-    output = (output + text).slice(-20_000);
-  };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  const deadline = Date.now() + 60_000;
-  while (!registered) {
-    const code = await Promise.race([exited, new Promise((r) => setTimeout(r, 200, 'wait'))]);
-    if (code !== 'wait') throw new Error(`agent worker exited (${String(code)}):\n${output}`);
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`agent worker did not register in time:\n${output}`);
-    }
-  }
+    gatewayUrl: env.apiUrl,
+    agentName,
+    env: extraEnv,
+    // BENCH_AGENT_BUILD=dist runs the compiled worker (npm run build first), as deployed.
+    compiled: process.env.BENCH_AGENT_BUILD === 'dist',
+    keepOutput: 20_000,
+    onOutput: (d) => log.write(d),
+    stopTimeoutMs: 35_000,
+  });
   return {
-    pid: child.pid!,
+    pid: worker.pid,
     logFile,
-    exited: () => child.exitCode !== null,
-    tail: () => output,
+    exited: worker.exited,
+    tail: worker.output,
     async stop() {
-      if (child.exitCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 35_000);
-      await exited;
-      clearTimeout(timer);
+      await worker.stop();
       log.end();
     },
   };

@@ -48,15 +48,8 @@ beforeAll(async () => {
   worker = await startAgentWorker({
     gatewayUrl: gw.url,
     agentName: AGENT,
-    env: { LOG_LEVEL: 'debug' },
     timeoutMs: 120_000,
   });
-  // On a busy machine the warm job process takes a while to load: calls wait until it is ready.
-  const warm = await eventually(
-    async () => worker.logs().includes('job runner initialized') || undefined,
-    120_000,
-  );
-  expect(warm, "the worker's job process never became ready").toBe(true);
 }, 240_000);
 
 afterAll(async () => {

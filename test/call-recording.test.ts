@@ -69,15 +69,9 @@ beforeAll(async () => {
   worker = await startAgentWorker({
     gatewayUrl: gw.url,
     agentName: AGENT,
-    env: { RECORDINGS_DIR: recordingsDir, LOG_LEVEL: 'debug' },
+    env: { RECORDINGS_DIR: recordingsDir },
     timeoutMs: 120_000,
   });
-  // On a busy machine the warm job process takes a while to load: calls wait until it is ready.
-  const warm = await eventually(
-    async () => worker.logs().includes('job runner initialized') || undefined,
-    120_000,
-  );
-  expect(warm, "the worker's job process never became ready").toBe(true);
 }, 240_000);
 
 afterAll(async () => {

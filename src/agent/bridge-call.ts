@@ -2,6 +2,7 @@ import type { JobContext } from '@livekit/agents';
 import type { CallDeps } from './call-session.js';
 import { speakDirectly } from './direct-speech.js';
 import { EspeakTTS } from './espeak-tts.js';
+import type { JobMetadata } from './job-metadata.js';
 import { callReporter, type CallReport } from './gateway-api.js';
 import { bridgeOptionsFromProfile, runBridgeSession } from './bridge/index.js';
 import { menuActionSchema, type ProfileSettings } from './profile.js';
@@ -19,7 +20,7 @@ export async function runBridgeCall(
   deps: CallDeps,
   settings: ProfileSettings,
   profileId: string | null,
-  callId: string | undefined,
+  meta: JobMetadata,
 ): Promise<void> {
   const room = ctx.room;
   const roomName = room.name!;
@@ -61,11 +62,11 @@ export async function runBridgeCall(
       logger: log,
       bridge: bridgeOptionsFromProfile(settings.bridge!),
       call: {
-        callId: callId ?? caller.attributes['sip.callID'] ?? roomName,
+        callId: meta.call_id ?? caller.attributes['sip.callID'] ?? roomName,
         conversationId: roomName,
         fromNumber: caller.attributes['sip.phoneNumber'] ?? '',
         toNumber: caller.attributes['sip.trunkPhoneNumber'] ?? '',
-        direction: ctx.job.metadata.includes('"outbound"') ? 'outgoing' : 'incoming',
+        direction: meta.direction === 'outbound' ? 'outgoing' : 'incoming',
         codec: isSipParticipant(caller) ? 'PCMU' : 'opus',
         sampleRate: isSipParticipant(caller) ? 8000 : 48000,
       },

@@ -68,7 +68,7 @@ export async function runCall(ctx: JobContext, deps: CallDeps): Promise<void> {
   }
 
   if (settings.mode === 'bridge' && profileError === undefined) {
-    await runBridgeCall(ctx, deps, settings, profileId, meta.call_id);
+    await runBridgeCall(ctx, deps, settings, profileId, meta);
     return;
   }
 

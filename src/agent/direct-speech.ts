@@ -1,11 +1,5 @@
-import {
-  AudioFrame,
-  AudioSource,
-  LocalAudioTrack,
-  TrackPublishOptions,
-  TrackSource,
-  type Room,
-} from '@livekit/rtc-node';
+import { AudioFrame, type Room } from '@livekit/rtc-node';
+import { publishAudioSource } from './audio-track.js';
 import type { EspeakTTS } from './espeak-tts.js';
 
 const SAMPLE_RATE = 22050;
@@ -18,11 +12,7 @@ const FRAME = SAMPLE_RATE / 50;
 export async function speakDirectly(room: Room, tts: EspeakTTS, text: string): Promise<void> {
   const pcm = await tts.pcm(text, AbortSignal.timeout(10_000));
   const samples = new Int16Array(pcm.buffer, pcm.byteOffset, Math.floor(pcm.byteLength / 2));
-  const source = new AudioSource(SAMPLE_RATE, 1, 1000);
-  const track = LocalAudioTrack.createAudioTrack('agent-fallback', source);
-  const options = new TrackPublishOptions();
-  options.source = TrackSource.SOURCE_MICROPHONE;
-  const publication = await room.localParticipant!.publishTrack(track, options);
+  const { source, close } = await publishAudioSource(room, 'agent-fallback', SAMPLE_RATE, 1000);
   try {
     for (let at = 0; at < samples.length; at += FRAME) {
       const chunk = new Int16Array(FRAME);
@@ -31,7 +21,6 @@ export async function speakDirectly(room: Room, tts: EspeakTTS, text: string): P
     }
     await source.waitForPlayout();
   } finally {
-    await room.localParticipant!.unpublishTrack(publication.sid!);
-    await source.close();
+    await close();
   }
 }

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RecordingReport } from '../recordings/index.js';
 import { signAgentToken } from './agent-token.js';
+import type { TurnLatency } from './turn-latency.js';
 
 export interface CallReport {
   room_name: string;
@@ -8,14 +9,7 @@ export interface CallReport {
   agent_profile_id?: string | null;
   answered_at?: string;
   transcript?: { at: string; speaker: 'caller' | 'agent'; text: string }[];
-  latency?: {
-    at: string;
-    total_ms: number;
-    endpointing_ms: number | null;
-    stt_ms: number | null;
-    llm_ms: number | null;
-    tts_ms: number | null;
-  }[];
+  latency?: TurnLatency[];
   ended?: { at: string; reason: string };
   recording?: RecordingReport;
 }
@@ -38,11 +32,23 @@ export class GatewayApi {
     private readonly timeoutMs = 5000,
   ) {}
 
+  private cached: { token: string; renewAt: number } | undefined;
+
+  /** One token for a few minutes, not a fresh signature for every report of the call. */
+  private async token(): Promise<string> {
+    if (!this.cached || Date.now() >= this.cached.renewAt) {
+      const ttlSeconds = 300;
+      const token = await signAgentToken(this.livekitApiSecret, ttlSeconds);
+      this.cached = { token, renewAt: Date.now() + (ttlSeconds - 60) * 1000 };
+    }
+    return this.cached.token;
+  }
+
   private async request(method: string, path: string, body?: unknown): Promise<unknown> {
     const response = await fetch(new URL(path, this.baseUrl), {
       method,
       headers: {
-        authorization: `Bearer ${await signAgentToken(this.livekitApiSecret)}`,
+        authorization: `Bearer ${await this.token()}`,
         ...(body !== undefined && { 'content-type': 'application/json' }),
       },
       body: body === undefined ? undefined : JSON.stringify(body),

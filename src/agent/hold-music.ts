@@ -1,13 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import {
-  AudioFrame,
-  AudioResampler,
-  AudioSource,
-  LocalAudioTrack,
-  TrackPublishOptions,
-  TrackSource,
-  type Room,
-} from '@livekit/rtc-node';
+import { AudioFrame, AudioResampler, type Room } from '@livekit/rtc-node';
+import { publishAudioSource } from './audio-track.js';
 
 /** The rate the music track is published at; a file of any other rate is resampled to it. */
 export const HOLD_MUSIC_RATE = 48_000;
@@ -143,11 +136,7 @@ export async function loadHoldMusic(file: string | undefined): Promise<Int16Arra
  * is unpublished on stop, so the caller hears the agent's own track alone again.
  */
 export async function playHoldMusic(room: Room, music: Int16Array): Promise<() => Promise<void>> {
-  const source = new AudioSource(HOLD_MUSIC_RATE, 1, 200);
-  const track = LocalAudioTrack.createAudioTrack('hold-music', source);
-  const options = new TrackPublishOptions();
-  options.source = TrackSource.SOURCE_MICROPHONE;
-  const publication = await room.localParticipant!.publishTrack(track, options);
+  const { source, close } = await publishAudioSource(room, 'hold-music', HOLD_MUSIC_RATE, 200);
   let playing = true;
   const loop = (async () => {
     for (let at = 0; playing; at = (at + FRAME) % music.length) {
@@ -162,7 +151,6 @@ export async function playHoldMusic(room: Room, music: Int16Array): Promise<() =
     playing = false;
     source.clearQueue();
     await loop;
-    await room.localParticipant?.unpublishTrack(publication.sid!).catch(() => undefined);
-    await source.close();
+    await close().catch(() => undefined);
   };
 }

@@ -1,10 +1,6 @@
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
 import { inject } from 'vitest';
-import { freeTcpPort } from '../../scripts/stack/ports.js';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+import { startAgentProcess } from './agent-process.js';
 
 export interface TestAgentWorker {
   agentName: string;
@@ -26,47 +22,31 @@ export async function startAgentWorker(options: {
   timeoutMs?: number;
 }): Promise<TestAgentWorker> {
   const stack = inject('stack');
-  let output = '';
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(root, 'src/agent/main.ts')],
-    {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        LIVEKIT_URL: stack.livekitUrl,
-        LIVEKIT_API_KEY: stack.apiKey,
-        LIVEKIT_API_SECRET: stack.apiSecret,
-        GATEWAY_API_URL: options.gatewayUrl,
-        AGENT_NAME: options.agentName,
-        // The agents library reads port 0 as "unset" and takes 8081: give it a free one.
-        AGENT_HTTP_PORT: String(await freeTcpPort()),
-        AGENT_IDLE_PROCESSES: '1',
-        LOG_LEVEL: 'info',
-        ...options.env,
-      },
-    },
-  );
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const worker = await startAgentProcess({
+    livekit: { url: stack.livekitUrl, apiKey: stack.apiKey, apiSecret: stack.apiSecret },
+    gatewayUrl: options.gatewayUrl,
+    agentName: options.agentName,
+    // debug: the job runner's "initialized" line says when the warm process can take a call.
+    env: { AGENT_IDLE_PROCESSES: '1', LOG_LEVEL: 'debug', ...options.env },
+    timeoutMs: options.timeoutMs,
+  });
+  // On a busy machine the warm job process takes a while to load: calls wait until it is ready.
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
-  while (!output.includes('"registered worker"')) {
-    const code = await Promise.race([exited, new Promise((r) => setTimeout(r, 200, 'wait'))]);
-    if (code !== 'wait') throw new Error(`agent worker exited (${String(code)}):\n${output}`);
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`agent worker did not register in time:\n${output}`);
+  while (!worker.output().includes('job runner initialized')) {
+    if (Date.now() > deadline || worker.exited()) {
+      await worker.stop();
+      throw new Error(
+        `the worker's job process never became ready:\n${worker.output().slice(-3000)}`,
+      );
     }
+    await new Promise((r) => setTimeout(r, 200));
   }
   return {
     agentName: options.agentName,
-    logs: () => output,
+    logs: worker.output,
     jobProcesses: () => {
       try {
-        return execFileSync('pgrep', ['-P', String(child.pid)], { encoding: 'utf8' })
+        return execFileSync('pgrep', ['-P', String(worker.pid)], { encoding: 'utf8' })
           .split('\n')
           .filter(Boolean)
           .map(Number);
@@ -74,12 +54,6 @@ export async function startAgentWorker(options: {
         return [];
       }
     },
-    async stop() {
-      if (child.exitCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    },
+    stop: worker.stop,
   };
 }

@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { SippRun } from './sipp.js';
+import { runSipp, type SippRun } from './sipp.js';
 
 const scenarios = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'sipp');
 
@@ -49,14 +48,5 @@ export function sippAgentCall(options: {
     '-nostdin',
     '-trace_err',
   ];
-  const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-    child.once('error', (error) => resolve({ code: -1, stdout, stderr: stderr + error.message }));
-  });
-  return { pid: child.pid ?? 0, done, stop: () => child.kill('SIGTERM') };
+  return runSipp(args, dir);
 }

@@ -45,7 +45,11 @@ export function sippCall(options: {
     ...(options.extraArgs ?? []),
   ];
   // sipp writes its error log into the working folder: keep it out of the repository.
-  const cwd = mkdtempSync(path.join(os.tmpdir(), 'vg-sipp-'));
+  return runSipp(args, mkdtempSync(path.join(os.tmpdir(), 'vg-sipp-')));
+}
+
+/** Runs sipp with `args` in `cwd`, collecting its output; `done` resolves when it exits. */
+export function runSipp(args: string[], cwd: string): SippRun {
   const child = spawn('sipp', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

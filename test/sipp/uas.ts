@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePortBlock } from '../../scripts/stack/ports.js';
+import { runSipp } from '../helpers/sipp.js';
 
 export interface SippUas {
   /** The UDP port sipp answers on (127.0.0.1). */
@@ -47,22 +47,14 @@ export async function startSippUas(
     '-message_file',
     messageFile,
   ];
-  const child = spawn('sipp', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-    child.once('error', (error) => resolve({ code: -1, stdout, stderr: stderr + error.message }));
-  });
+  const { done, stop } = runSipp(args, cwd);
   // sipp binds its socket right after parsing the scenario; give it that moment.
   await new Promise((resolve) => setTimeout(resolve, 300));
   return {
     port: start,
     done,
     messages: () => (existsSync(messageFile) ? readFileSync(messageFile, 'utf8') : ''),
-    stop: () => child.kill('SIGTERM'),
+    stop,
   };
 }
 

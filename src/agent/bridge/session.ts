@@ -1,14 +1,7 @@
 import { EventEmitter } from 'node:events';
-import {
-  AudioSource,
-  LocalAudioTrack,
-  RoomEvent,
-  TrackPublishOptions,
-  TrackSource,
-  type RemoteParticipant,
-  type Room,
-} from '@livekit/rtc-node';
+import { RoomEvent, type RemoteParticipant, type Room } from '@livekit/rtc-node';
 import type { Logger } from '../../config/logger.js';
+import { publishAudioSource } from '../audio-track.js';
 import { CallerAudio } from './caller-audio.js';
 import type { BridgeCallInfo, BridgeOptions } from './options.js';
 import { AiPlatformBridge, type BridgeEvents, type BridgeStats } from './platform-bridge.js';
@@ -86,17 +79,14 @@ export async function runBridgeSession(options: BridgeSessionOptions): Promise<B
   const { room, caller } = options;
   const logger = options.logger.child({ component: 'bridge-session' });
   const bridge = new AiPlatformBridge(options.bridge, options.call, options.logger);
-  const local = room.localParticipant;
-  if (!local) throw new Error('runBridgeSession needs a connected room');
-
-  const source = new AudioSource(AGENT_SAMPLE_RATE, 1, SOURCE_QUEUE_MS);
-  const track = LocalAudioTrack.createAudioTrack(AGENT_TRACK_NAME, source);
-  const publication = await local
-    .publishTrack(track, new TrackPublishOptions({ source: TrackSource.SOURCE_MICROPHONE }))
-    .catch(async (error: unknown) => {
-      await source.close();
-      throw error;
-    });
+  if (!room.localParticipant) throw new Error('runBridgeSession needs a connected room');
+  const agentTrack = await publishAudioSource(
+    room,
+    AGENT_TRACK_NAME,
+    AGENT_SAMPLE_RATE,
+    SOURCE_QUEUE_MS,
+  );
+  const source = agentTrack.source;
   const playout = new Playout(source, bridge.maxPlayoutSeconds);
   const callerAudio = new CallerAudio(room, caller, (frame) => bridge.sendAudio(frame), logger);
   const session = new SessionHandle(
@@ -140,12 +130,9 @@ export async function runBridgeSession(options: BridgeSessionOptions): Promise<B
       await bridge.close();
       await callerAudio.stop();
       await playout.stop();
-      if (room.isConnected && publication.sid) {
-        await local.unpublishTrack(publication.sid).catch((error: unknown) => {
-          logger.warn({ err: error }, 'could not unpublish the agent track');
-        });
-      }
-      await source.close();
+      await agentTrack.close().catch((error: unknown) => {
+        logger.warn({ err: error }, 'could not unpublish the agent track');
+      });
       logger.info({ reason, stats: session.stats() }, 'bridge session ended');
       session.emit('closed', { reason });
     })();
