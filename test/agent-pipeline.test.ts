@@ -122,7 +122,10 @@ describe('a phone call through STT, LLM and TTS providers', () => {
     expect(listen.sampleRate).toBe(16000);
     const spoken = utterance.length / 8000;
     const heard = listen.speech!.end - listen.speech!.start;
-    expect(Math.abs(heard - spoken)).toBeLessThan(0.4);
+    // None of it was cut off. It may come out longer: when the test's RTP sender is late
+    // on a loaded machine, the jitter buffer fills the gap and stretches it in sample time.
+    expect(heard).toBeGreaterThan(spoken - 0.4);
+    expect(heard).toBeLessThan(spoken + 1.5);
 
     // The LLM got the profile's prompt and the caller's words.
     const chat = openai.chatRequests[0]!;

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { inject } from 'vitest';
-import { SipClient } from 'livekit-server-sdk';
+import { SipClient, TwirpError } from 'livekit-server-sdk';
 import { createApiKey, type Role } from '../../src/apikeys/keys.js';
 import { loadConfig } from '../../src/config/index.js';
 import { startApi, type RunningApi } from '../../src/http/server.js';
@@ -105,10 +105,19 @@ export async function startTestGateway(options: GatewayOptions = {}): Promise<Te
   };
 }
 
-/** Removes every SIP trunk and dispatch rule from the shared LiveKit, so each file starts clean. */
+/**
+ * Removes every SIP trunk and dispatch rule from the shared LiveKit, so each file starts clean.
+ * The gateway just started may be reconciling at the same moment and delete some first; an
+ * object already gone is what we want, so "not found" is not an error here.
+ */
 export async function clearLivekitSip(sip: SipClient): Promise<void> {
+  const gone = (error: unknown) => {
+    if (!(error instanceof TwirpError && error.status === 404)) throw error;
+  };
   for (const rule of await sip.listSipDispatchRule())
-    await sip.deleteSipDispatchRule(rule.sipDispatchRuleId);
-  for (const t of await sip.listSipInboundTrunk()) await sip.deleteSipTrunk(t.sipTrunkId);
-  for (const t of await sip.listSipOutboundTrunk()) await sip.deleteSipTrunk(t.sipTrunkId);
+    await sip.deleteSipDispatchRule(rule.sipDispatchRuleId).catch(gone);
+  for (const t of await sip.listSipInboundTrunk())
+    await sip.deleteSipTrunk(t.sipTrunkId).catch(gone);
+  for (const t of await sip.listSipOutboundTrunk())
+    await sip.deleteSipTrunk(t.sipTrunkId).catch(gone);
 }
