@@ -41,8 +41,9 @@ export async function loadCall(db: Db, id: string, options: { lock?: boolean } =
   return call;
 }
 
-function assertOpen(call: Call): void {
-  if (isOpen(call)) return;
+/** The room of a call still going on; a 409 naming how it ended otherwise. */
+function openRoom(call: Call): string {
+  if (isOpen(call) && call.roomName) return call.roomName;
   throw new ApiError(
     409,
     'call_ended',
@@ -92,15 +93,15 @@ export async function finishCall(
 export async function hangupCall(deps: CallControlDeps, id: string, actor: Actor) {
   const since = new Date();
   const call = await loadCall(deps.db, id);
-  assertOpen(call);
+  const room = openRoom(call);
   // An outbound call's room is its own (POST /api/calls made it): removing it also ends a
   // call still being set up, and sends the agent away.
-  const ownRoom = call.roomName === outboundRoomName(call.id);
+  const ownRoom = room === outboundRoomName(call.id);
   try {
     await livekitCall(() =>
       call.participantIdentity && !ownRoom
-        ? deps.livekit.rooms.removeParticipant(call.roomName, call.participantIdentity)
-        : deps.livekit.rooms.deleteRoom(call.roomName),
+        ? deps.livekit.rooms.removeParticipant(room, call.participantIdentity)
+        : deps.livekit.rooms.deleteRoom(room),
     );
   } catch (error) {
     if (error instanceof LivekitError && error.kind === 'not_found') {
@@ -173,7 +174,7 @@ export async function transferCall(
   const target = transferTarget(input.to);
   const since = new Date();
   const call = await loadCall(deps.db, id);
-  assertOpen(call);
+  const room = openRoom(call);
   if (call.channel !== 'sip' || !call.participantIdentity) {
     throw new ApiError(
       409,
@@ -190,7 +191,7 @@ export async function transferCall(
   }
   const identity = call.participantIdentity;
   try {
-    await deps.livekit.sip.transferSipParticipant(call.roomName, identity, target, {
+    await deps.livekit.sip.transferSipParticipant(room, identity, target, {
       playDialtone: input.play_dialtone,
       ringingTimeout: input.ringing_timeout_seconds,
     });

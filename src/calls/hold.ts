@@ -56,7 +56,8 @@ export async function setCallHold(
   actor: Actor,
 ) {
   const call = await loadCall(deps.db, id);
-  if (!isOpen(call)) {
+  const room = call.roomName;
+  if (!isOpen(call) || !room) {
     throw new ApiError(
       409,
       'call_ended',
@@ -70,7 +71,7 @@ export async function setCallHold(
       `call ${call.id} is not answered yet; only answered calls can be put on hold`,
     );
   }
-  const agent = await callAgent(deps, call.roomName);
+  const agent = await callAgent(deps, room);
   if (!agent) {
     throw new ApiError(
       409,
@@ -88,13 +89,13 @@ export async function setCallHold(
   const message: ControlMessage = { action, request_id: randomUUID() };
   await livekitCall(() =>
     deps.livekit.rooms.sendData(
-      call.roomName,
+      room,
       Buffer.from(JSON.stringify(message)),
       DataPacket_Kind.RELIABLE,
       { destinationIdentities: [agent.identity], topic: CONTROL_TOPIC },
     ),
   );
-  if (!(await acknowledged(deps, call.roomName, agent.identity, message.request_id))) {
+  if (!(await acknowledged(deps, room, agent.identity, message.request_id))) {
     throw new ApiError(
       504,
       'agent_timeout',

@@ -67,6 +67,7 @@ export async function reconcileCalls(deps: CallsReconcileDeps): Promise<CallsRec
     .execute();
   let closed = 0;
   for (const call of open) {
+    if (!call.roomName) continue;
     if (call.participantSid && present.get(call.roomName)?.has(call.participantSid)) continue;
     // An outbound call still dialling: its room exists, its participant's sid is not known yet.
     if (!call.participantSid && present.has(call.roomName)) continue;
