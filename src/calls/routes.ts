@@ -17,7 +17,7 @@ const filtersSchema = z.object({
   trunk_id: z.string().optional(),
   number: z.string().optional(),
   direction: z.enum(['inbound', 'outbound']).optional(),
-  status: z.enum(['ringing', 'active', 'ended', 'failed']).optional(),
+  status: z.enum(['ringing', 'active', 'ended', 'failed', 'blocked']).optional(),
   channel: z.enum(['sip', 'web']).optional(),
   agent_profile_id: z.uuid().optional(),
 });

@@ -1,4 +1,4 @@
-import type { EdgeRpc } from './rpc.js';
+import { EdgeRpcError, type EdgeRpc } from './rpc.js';
 
 // uac's registration flags (src/modules/uac/uac_reg.c).
 const DISABLED = 1;
@@ -49,6 +49,16 @@ export async function dumpHtable(
   const out = new Map<string, string | number>();
   for (const entry of entries ?? []) for (const s of entry.slot ?? []) out.set(s.name, s.value);
   return out;
+}
+
+/** htable.delete, where a key that is not there (expired, never set) is not an error. */
+export async function deleteHtableKey(rpc: EdgeRpc, table: string, key: string): Promise<void> {
+  try {
+    await rpc.call('htable.delete', [table, key]);
+  } catch (error) {
+    if (!(error instanceof EdgeRpcError) || error.retryable || !/not found/i.test(error.message))
+      throw error;
+  }
 }
 
 /** The last REGISTER reply per To URI (`sip:user@registrar`). */

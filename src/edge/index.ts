@@ -1,6 +1,7 @@
 export { edgeRouter } from './routes.js';
 export { explainRegisterResponse } from './register-responses.js';
-export { startEdgeSupervisor, type EdgeSupervisor } from './start.js';
+export { startEdgeSupervisor, type EdgePollTask, type EdgeSupervisor } from './start.js';
+export { deleteHtableKey, dumpHtable } from './edge-state.js';
 export { EdgeRpc, EdgeRpcError } from './rpc.js';
 export {
   edgeDefaults,

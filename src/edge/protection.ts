@@ -1,7 +1,7 @@
 import { audit, type Actor } from '../audit/index.js';
 import type { Db } from '../db/index.js';
 import { ApiError } from '../http/errors.js';
-import { dumpHtable } from './edge-state.js';
+import { deleteHtableKey as deleteKey, dumpHtable } from './edge-state.js';
 import { EdgeRpcError, type EdgeRpc } from './rpc.js';
 
 export interface Lockout {
@@ -17,16 +17,6 @@ async function atEdge<T>(work: () => Promise<T>): Promise<T> {
   } catch (error) {
     if (error instanceof EdgeRpcError) throw new ApiError(503, 'edge_unavailable', error.message);
     throw error;
-  }
-}
-
-/** htable.delete, where a key that is not there (expired, never set) is not an error. */
-async function deleteKey(rpc: EdgeRpc, table: string, key: string): Promise<void> {
-  try {
-    await rpc.call('htable.delete', [table, key]);
-  } catch (error) {
-    if (!(error instanceof EdgeRpcError) || error.retryable || !/not found/i.test(error.message))
-      throw error;
   }
 }
 

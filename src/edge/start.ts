@@ -4,6 +4,13 @@ import { advisoryLockOwnership, soleOwnership } from './ownership.js';
 import { EdgeRpc } from './rpc.js';
 import { RegistrationSupervisor } from './supervisor.js';
 
+/** Work another area does with the edge at every poll (e.g. the blocklist keeping its table). */
+export interface EdgePollTask {
+  /** Names the task in the log when it fails. */
+  name: string;
+  run(rpc: EdgeRpc): Promise<void>;
+}
+
 export interface EdgeSupervisor {
   rpc: EdgeRpc;
   /** Runs one check now (and waits for it). */
@@ -12,8 +19,9 @@ export interface EdgeSupervisor {
 }
 
 /**
- * Polls the edge every EDGE_POLL_SECONDS. With PostgreSQL several gateway instances may run it:
- * each trunk is registered by the one instance holding its advisory lock.
+ * Polls the edge every EDGE_POLL_SECONDS (registrations, then each task). With PostgreSQL several
+ * gateway instances may run it: each trunk is registered by the one instance holding its
+ * advisory lock.
  */
 export function startEdgeSupervisor(
   config: GatewayConfig,
@@ -21,6 +29,7 @@ export function startEdgeSupervisor(
   box: SecretBox,
   logger: Logger,
   kickWebhooks?: () => void,
+  tasks: EdgePollTask[] = [],
 ): EdgeSupervisor {
   const rpc = new EdgeRpc(config.edge.rpcUrl);
   const supervisor = new RegistrationSupervisor({
@@ -42,11 +51,16 @@ export function startEdgeSupervisor(
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   const pollNow = () => {
-    running = running.then(() =>
-      supervisor.poll().catch((error: unknown) => {
+    running = running.then(async () => {
+      await supervisor.poll().catch((error: unknown) => {
         logger.error({ err: error }, 'sip edge registration check failed');
-      }),
-    );
+      });
+      for (const task of tasks) {
+        await task.run(rpc).catch((error: unknown) => {
+          logger.warn({ err: error, task: task.name }, 'sip edge poll task failed');
+        });
+      }
+    });
     return running;
   };
   const schedule = () => {

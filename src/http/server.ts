@@ -6,6 +6,7 @@ import { reconcile, startReconcileLoop } from '../trunks/index.js';
 import { startCallsReconcileLoop } from '../calls/reconcile.js';
 import { startDeliveryWorker } from '../webhooks/outbound/index.js';
 import { loadCallWebhookSecret } from '../webhooks/outbound/call-secret.js';
+import { blocklistEdgeTask } from '../blocklist/index.js';
 import { startEdgeSupervisor, type EdgeSupervisor } from '../edge/index.js';
 import { recordingDeps, startRecordingsSweep } from '../recordings/index.js';
 import { createApp } from './app.js';
@@ -48,7 +49,14 @@ export async function startApi(
   if (!webhookWorker)
     log.warn('REDIS_URL is unset: customer webhooks are stored but not delivered');
   const edge = config.edge.enabled
-    ? startEdgeSupervisor(config, database, box, log, webhookWorker?.kick)
+    ? startEdgeSupervisor(config, database, box, log, webhookWorker?.kick, [
+        blocklistEdgeTask({
+          db: database.db,
+          logger: log,
+          defaultSipStatus: config.blocklist.sipStatus,
+          kickWebhooks: webhookWorker?.kick,
+        }),
+      ])
     : undefined;
   const app = createApp({
     config,

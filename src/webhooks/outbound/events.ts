@@ -8,6 +8,7 @@ export const webhookEventTypes = [
   'call.hold',
   'call.resume',
   'call.recording_ready',
+  'call.blocked',
   'trunk.sync_failed',
   'trunk.registration_failed',
   'agent.error',
