@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks for the gateway and its tests, then stops: Debian packages
 # (C libraries LiveKit SIP builds against, sipp, Redis), the npm dependencies, and the pinned
-# LiveKit binaries (built with Go into ~/.cache/voice-gateway, outside the repository).
+# LiveKit and versitygw binaries (built with Go into ~/.cache/voice-gateway, outside the repository).
 # Safe to run again: each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,3 +43,5 @@ if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json
 fi
 
 npm run --silent livekit:install
+# versitygw: the S3-compatible server the recordings tests store to (Apache-2.0, built with Go).
+npx --no-install tsx scripts/install-versitygw.ts

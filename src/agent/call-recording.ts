@@ -6,6 +6,7 @@ import type { JobContext, voice } from '@livekit/agents';
 import type { Logger } from '../config/logger.js';
 import { oggOpusDuration, type RecordingReport } from '../recordings/index.js';
 import type { CallReport } from './gateway-api.js';
+import { parseJobMetadata } from './job-metadata.js';
 import type { ProfileSettings } from './profile.js';
 
 const run = promisify(execFile);
@@ -33,6 +34,19 @@ export function conversionArgs(
   return [...args, output];
 }
 
+/**
+ * How this call is recorded: the call's own setting (POST /api/calls `recording`, carried in
+ * the job metadata) wins over the profile's; `false` there turns the profile's off.
+ */
+export function effectiveRecording(
+  settings: ProfileSettings,
+  jobMetadata: string | undefined,
+): RecordingSettings | undefined {
+  const perCall = parseJobMetadata(jobMetadata).recording;
+  if (perCall === false) return undefined;
+  return perCall ?? settings.recording;
+}
+
 export interface CallRecording {
   /** The session.start() option: LiveKit's RecorderIO when the profile records. */
   readonly startOptions: { record?: Parameters<voice.AgentSession['start']>[0]['record'] };
@@ -54,7 +68,7 @@ export function prepareCallRecording(
   settings: ProfileSettings,
   options: { recordingsDir: string; recovery: boolean; log: Logger },
 ): CallRecording {
-  const rec = settings.recording;
+  const rec = effectiveRecording(settings, ctx.job.metadata);
   if (!rec?.enabled || options.recovery || settings.mode === 'bridge') {
     return { startOptions: {}, announce: undefined, answered: () => {}, ended: () => {} };
   }

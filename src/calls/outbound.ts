@@ -5,6 +5,7 @@ import { audit, type Actor } from '../audit/index.js';
 import type { Logger } from '../config/index.js';
 import type { Tx } from '../db/index.js';
 import { livekitCall } from '../livekit/index.js';
+import { callRecordingSchema } from '../recordings/index.js';
 import { toWireFormat } from '../trunks/phone.js';
 import type { NumberFormat } from '../trunks/provider-presets.js';
 import { publish } from '../webhooks/outbound/index.js';
@@ -46,6 +47,8 @@ export const outboundCallSchema = z
       .default(DEFAULT_RINGING_TIMEOUT_SECONDS),
     max_call_duration_seconds: z.number().int().min(1).max(86_400).optional(),
     wait_until_answered: z.boolean().default(true),
+    /** This call's recording, over the profile's: false, or the profile's `recording` shape. */
+    recording: callRecordingSchema.optional(),
   })
   .strict()
   .refine((b) => b.trunk_id !== undefined || b.from_number !== undefined, {
@@ -190,6 +193,7 @@ export async function placeOutboundCall(
     call_id: id,
     direction: 'outbound',
     to_number: toNumber,
+    ...(input.recording !== undefined && { recording: input.recording }),
   });
   // The room first, with the agent in its configuration, so the agent is there on answer and a
   // dialling call always has a room (the calls reconcile keeps records whose room exists).

@@ -1,8 +1,12 @@
 import type { GatewayConfig, Logger } from '../config/index.js';
 import type { Db, SecretBox } from '../db/index.js';
+import { recordingBucket } from './s3.js';
 import type { RecordingDeps } from './store.js';
 
-/** The recordings area's dependencies; the link key is derived from the encryption key. */
+/**
+ * The recordings area's dependencies; the link key is derived from the encryption key. The
+ * bucket's client is one per configuration, shared by the routes and the sweep.
+ */
 export function recordingDeps(
   config: Pick<GatewayConfig, 'recordings'>,
   db: Db,
@@ -12,6 +16,7 @@ export function recordingDeps(
   return {
     db,
     dir: config.recordings.dir,
+    bucket: config.recordings.s3 && recordingBucket(config.recordings.s3),
     linkKey: box.deriveKey('recording-links'),
     linkTtlSeconds: config.recordings.linkTtlSeconds,
     publicApiUrl: config.recordings.publicApiUrl,

@@ -1,5 +1,19 @@
 export { recordingReportSchema, recordingPath, type RecordingReport } from './metadata.js';
 export { oggOpusDuration } from './ogg.js';
-export { applyRecordingReport, sweepRecordings, type RecordingDeps } from './store.js';
+export {
+  applyRecordingReport,
+  recordingReported,
+  retryUploads,
+  sweepRecordings,
+  type RecordingDeps,
+  type ReportOutcome,
+} from './store.js';
 export { recordingLinkRouter, recordingsRouter, startRecordingsSweep } from './routes.js';
 export { recordingDeps } from './deps.js';
+export { RecordingBucket, recordingBucket } from './s3.js';
+export {
+  callRecordingSchema,
+  recordingSettingsSchema,
+  type CallRecordingSetting,
+  type RecordingSettings,
+} from './settings.js';

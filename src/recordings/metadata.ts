@@ -31,9 +31,19 @@ export type RecordingEventData = Omit<RecordingReport, 'status'> & {
   delete_after: string;
   status: RecordingReport['status'] | 'deleted';
   deleted_at?: string;
+  /** Where the file is: local (`file` in RECORDINGS_DIR) or s3 (`object_key`). Absent: local. */
+  storage?: 'local' | 's3';
+  object_key?: string;
+  /** Set while uploads to S3 fail: the file stays local and is tried again from next_attempt_at. */
+  upload?: { attempts: number; last_error: string; next_attempt_at: string };
 };
 
 export const CONTENT_TYPES = { ogg: 'audio/ogg', wav: 'audio/wav' } as const;
+
+/** What the file is: a capture still going, or kept after its agent died, is the raw stereo OGG. */
+export function servedFormat(data: RecordingEventData): RecordingReport['format'] {
+  return data.status === 'ready' ? data.format : 'ogg';
+}
 
 /** The absolute path of `file` inside `dir`, refusing anything that would leave it. */
 export function recordingPath(dir: string, file: string): string {

@@ -1,21 +1,90 @@
 import { stat } from 'node:fs/promises';
-import { Router, type Response } from 'express';
+import { pipeline } from 'node:stream/promises';
+import { Router, type Request, type Response } from 'express';
 import { audit } from '../audit/index.js';
 import { every } from '../config/periodic.js';
 import { ApiError, notFound } from '../http/errors.js';
 import { actorOf, requireRole } from '../http/auth.js';
 import { pathParam } from '../http/params.js';
 import { checkRecordingLink } from './links.js';
-import { CONTENT_TYPES, recordingPath } from './metadata.js';
-import { recordingEvent, sweepRecordings, type RecordingDeps } from './store.js';
+import { CONTENT_TYPES, recordingPath, servedFormat, type RecordingEventData } from './metadata.js';
+import { RecordingStoreError } from './s3.js';
+import { recordingEvent, retryUploads, sweepRecordings, type RecordingDeps } from './store.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** One byte range ("bytes=0-99", "bytes=100-", "bytes=-500"); anything else gets the whole file. */
+const SINGLE_RANGE = /^bytes=(\d+-\d*|-\d+)$/;
+
+/** Streams the recording from the bucket, passing a Range request on to it. */
+async function sendStored(
+  deps: RecordingDeps,
+  callId: string,
+  data: RecordingEventData,
+  req: Request,
+  res: Response,
+  headers: Record<string, string>,
+) {
+  if (!deps.bucket || !data.object_key) {
+    throw new ApiError(
+      503,
+      'recording_storage_unavailable',
+      `the recording of call ${callId} is in S3, but RECORDINGS_STORAGE is not s3 here`,
+    );
+  }
+  const range = req.headers.range?.trim();
+  let stored;
+  try {
+    stored =
+      req.method === 'HEAD'
+        ? await deps.bucket.head(data.object_key)
+        : await deps.bucket.get(
+            data.object_key,
+            range && SINGLE_RANGE.test(range) ? range : undefined,
+          );
+  } catch (error) {
+    if (!(error instanceof RecordingStoreError)) throw error;
+    if (error.kind === 'bad_range') {
+      throw new ApiError(416, 'range_not_satisfiable', `${range ?? ''} is outside the recording`);
+    }
+    if (error.kind === 'missing') {
+      throw new ApiError(
+        404,
+        'recording_missing',
+        `the recording of call ${callId} is not in the S3 bucket (${data.object_key})`,
+      );
+    }
+    deps.logger.warn({ err: error, callId }, 'recording could not be read from S3');
+    throw new ApiError(
+      503,
+      'recording_storage_unavailable',
+      `the recording of call ${callId} is in S3, which did not answer; try again`,
+    );
+  }
+  res.status(stored.contentRange ? 206 : 200).set(headers);
+  res.setHeader('Accept-Ranges', 'bytes');
+  if (stored.contentLength !== undefined) res.setHeader('Content-Length', stored.contentLength);
+  if (stored.contentRange) res.setHeader('Content-Range', stored.contentRange);
+  if (stored.etag) res.setHeader('ETag', stored.etag);
+  if (stored.lastModified) res.setHeader('Last-Modified', stored.lastModified.toUTCString());
+  if (!stored.body) {
+    res.end();
+    return;
+  }
+  // Headers are out: a failure now can only cut the response short.
+  await pipeline(stored.body, res).catch((error: unknown) => {
+    if (!res.writableEnded) {
+      deps.logger.warn({ err: error, callId }, 'recording stream from S3 broke off');
+    }
+    res.destroy();
+  });
+}
+
 /** Streams a call's recording (Range requests work); 404 without one, 410 once deleted. */
-async function sendRecording(deps: RecordingDeps, callId: string, res: Response) {
+async function sendRecording(deps: RecordingDeps, callId: string, req: Request, res: Response) {
   const event = UUID.test(callId) ? await recordingEvent(deps.db, callId.toLowerCase()) : undefined;
   if (!event) throw notFound('recording of call', callId);
-  const { data } = event;
+  let { data } = event;
   if (data.status === 'deleted') {
     throw new ApiError(
       410,
@@ -23,7 +92,24 @@ async function sendRecording(deps: RecordingDeps, callId: string, res: Response)
       `the recording of call ${callId} was deleted at ${data.deleted_at ?? 'an unknown time'} (retention ${data.retention_days} days)`,
     );
   }
+  // A capture still being written, or kept after its agent died, is always a stereo OGG.
+  const format = servedFormat(data);
+  const headers = {
+    'Content-Type': CONTENT_TYPES[format],
+    'Content-Disposition': `inline; filename="call-${callId}.${format}"`,
+    'X-Recording-Status': data.status,
+    'X-Recording-Storage': data.storage ?? 'local',
+    'Cache-Control': 'private, no-store',
+  };
   const file = recordingPath(deps.dir, data.file);
+  if (data.storage !== 's3' && !(await stat(file).catch(() => undefined))) {
+    // Uploaded to S3 since it was read (the file goes once the event says where the object is)?
+    data = (await recordingEvent(deps.db, callId.toLowerCase()))?.data ?? data;
+  }
+  if (data.storage === 's3') {
+    await sendStored(deps, callId, data, req, res, { ...headers, 'X-Recording-Storage': 's3' });
+    return;
+  }
   if (!(await stat(file).catch(() => undefined))) {
     throw new ApiError(
       404,
@@ -31,12 +117,7 @@ async function sendRecording(deps: RecordingDeps, callId: string, res: Response)
       `the recording of call ${callId} is not in RECORDINGS_DIR (is the folder shared with the agent worker?)`,
     );
   }
-  // A capture still being written, or kept after its agent died, is always a stereo OGG.
-  const format = data.status === 'ready' ? data.format : 'ogg';
-  res.setHeader('Content-Type', CONTENT_TYPES[format]);
-  res.setHeader('Content-Disposition', `inline; filename="call-${callId}.${format}"`);
-  res.setHeader('X-Recording-Status', data.status);
-  res.setHeader('Cache-Control', 'private, no-store');
+  res.set(headers);
   await new Promise<void>((resolve, reject) =>
     res.sendFile(file, { dotfiles: 'allow' }, (error) => (error ? reject(error) : resolve())),
   );
@@ -48,7 +129,7 @@ export function recordingsRouter(deps: RecordingDeps): Router {
   r.get('/calls/:id/recording', requireRole('viewer'), async (req, res) => {
     const callId = pathParam(req);
     const actor = actorOf(req);
-    await sendRecording(deps, callId, res);
+    await sendRecording(deps, callId, req, res);
     await audit(deps.db, actor, {
       action: 'call.recording_download',
       entityType: 'call',
@@ -70,15 +151,35 @@ export function recordingLinkRouter(deps: RecordingDeps): Router {
     if (check === 'expired') {
       throw new ApiError(403, 'link_expired', 'the recording link has expired; ask for a new one');
     }
-    await sendRecording(deps, callId, res);
+    await sendRecording(deps, callId, req, res);
   });
   return r;
 }
 
-/** Deletes recordings past their retention every RECORDINGS_SWEEP_INTERVAL_SECONDS. */
+/** Failed uploads are looked at this often at least, whatever the sweep's interval. */
+const UPLOAD_RETRY_TICK_SECONDS = 15;
+
+/**
+ * Deletes recordings past their retention every RECORDINGS_SWEEP_INTERVAL_SECONDS; with S3,
+ * failed uploads are also tried again (each on its own backoff) every 15 s at most apart.
+ */
 export function startRecordingsSweep(deps: RecordingDeps, intervalSeconds: number): () => void {
-  return every(intervalSeconds, () => sweepRecordings(deps), {
-    logger: deps.logger,
-    message: 'recordings sweep failed',
-  });
+  const stops = [
+    every(intervalSeconds, () => sweepRecordings(deps), {
+      logger: deps.logger,
+      message: 'recordings sweep failed',
+    }),
+  ];
+  if (deps.bucket && (intervalSeconds <= 0 || intervalSeconds > UPLOAD_RETRY_TICK_SECONDS)) {
+    stops.push(
+      every(UPLOAD_RETRY_TICK_SECONDS, () => retryUploads(deps), {
+        logger: deps.logger,
+        message: 'recording uploads failed',
+      }),
+    );
+  }
+  return () => {
+    for (const stop of stops) stop();
+    void deps.bucket?.close();
+  };
 }

@@ -1,14 +1,18 @@
 import { stat, unlink } from 'node:fs/promises';
 import type { Logger } from '../config/index.js';
-import type { Call, Db } from '../db/index.js';
+import { sql, type Call, type Db } from '../db/index.js';
 import { publish } from '../webhooks/outbound/index.js';
 import { signRecordingLink } from './links.js';
 import { recordingPath, type RecordingEventData, type RecordingReport } from './metadata.js';
 import { oggOpusDuration } from './ogg.js';
+import type { RecordingBucket } from './s3.js';
+import { awaitsUpload, isUploading, uploadRecording } from './upload.js';
 
 export interface RecordingDeps {
   db: Db;
   dir: string;
+  /** Set with RECORDINGS_STORAGE=s3: finished recordings move there. */
+  bucket: RecordingBucket | undefined;
   linkKey: Buffer;
   linkTtlSeconds: number;
   publicApiUrl: string;
@@ -31,7 +35,10 @@ export async function recordingEvent(db: Db, callId: string) {
 }
 
 /** A signed, expiring link to a call's recording that needs no API key. */
-export function recordingLink(deps: Omit<RecordingDeps, 'db' | 'logger' | 'dir'>, callId: string) {
+export function recordingLink(
+  deps: Pick<RecordingDeps, 'linkKey' | 'linkTtlSeconds' | 'publicApiUrl'>,
+  callId: string,
+) {
   const expires = Math.floor(Date.now() / 1000) + deps.linkTtlSeconds;
   const { signature } = signRecordingLink(deps.linkKey, callId, expires);
   // Relative to the public URL, which may carry a path prefix behind a proxy.
@@ -61,20 +68,40 @@ async function announceReady(deps: RecordingDeps, db: Db, call: Call, data: Reco
   );
 }
 
+/** What is left to do once the report's transaction committed (recordingReported). */
+export interface ReportOutcome {
+  callId: string;
+  /** The file is finished: move it to the bucket. */
+  upload: boolean;
+  /** An object of the call's earlier file, replaced by this report. */
+  staleObjectKey: string | undefined;
+}
+
 /**
  * Stores what the agent reports about a call's recording as the call's one `recording` event,
  * and tells customers (call.recording_ready) once it is finished or kept as a partial capture.
+ * Runs inside the report's transaction: the upload comes after it (recordingReported).
  */
 export async function applyRecordingReport(
   deps: RecordingDeps,
   db: Db,
   call: Call,
   report: RecordingReport,
-): Promise<void> {
+): Promise<ReportOutcome> {
   const existing = await recordingEvent(db, call.id);
   const since = existing?.at ?? new Date();
+  // A new file starts local: the bucket's copy (if any) was of the one it replaces.
+  const sameFile = existing?.data.file === report.file;
+  const carried: Partial<RecordingEventData> = { ...existing?.data };
+  const staleObjectKey = sameFile ? undefined : carried.object_key;
+  if (!sameFile) {
+    delete carried.storage;
+    delete carried.object_key;
+    delete carried.upload;
+  }
   const data: RecordingEventData = {
-    ...existing?.data,
+    storage: 'local',
+    ...carried,
     ...report,
     delete_after: new Date(since.getTime() + report.retention_days * DAY_MS).toISOString(),
   };
@@ -93,6 +120,35 @@ export async function applyRecordingReport(
   if (report.status !== 'recording' && existing?.data.status !== report.status) {
     await announceReady(deps, db, call, data);
   }
+  return {
+    callId: call.id,
+    upload: report.status !== 'recording',
+    staleObjectKey,
+  };
+}
+
+/**
+ * After the report committed: a finished recording starts its way to the bucket at once, in
+ * the background (the agent is not kept waiting); a failure is retried by the sweep.
+ */
+export function recordingReported(deps: RecordingDeps, outcome: ReportOutcome): void {
+  const { bucket, logger } = deps;
+  if (!bucket) return;
+  const { callId, staleObjectKey } = outcome;
+  if (staleObjectKey) {
+    bucket
+      .delete(staleObjectKey)
+      .catch((error: unknown) =>
+        logger.warn({ err: error, callId }, 'replaced recording not deleted from S3'),
+      );
+  }
+  if (!outcome.upload) return;
+  void (async () => {
+    const event = await recordingEvent(deps.db, callId);
+    if (event) await uploadRecording(deps, event.id, callId, event.data);
+  })().catch((error: unknown) =>
+    logger.warn({ err: error, callId }, 'recording upload could not start; the sweep retries'),
+  );
 }
 
 /** A capture whose agent died: keep the raw OGG as it is (its complete pages play). */
@@ -114,8 +170,9 @@ async function keepOrphan(deps: RecordingDeps, id: number, data: RecordingEventD
 }
 
 /**
- * The periodic task: deletes recordings past their retention (the event stays, marked deleted)
- * and keeps captures whose agent died as partial recordings.
+ * The periodic task: deletes recordings past their retention (the event stays, marked deleted),
+ * keeps captures whose agent died as partial recordings, and with S3 moves finished recordings
+ * still in RECORDINGS_DIR (an upload that failed before) to the bucket.
  */
 export async function sweepRecordings(deps: RecordingDeps, now = new Date()) {
   const rows = await deps.db
@@ -124,17 +181,18 @@ export async function sweepRecordings(deps: RecordingDeps, now = new Date()) {
     .select(['callEvents.id as eventId', 'callEvents.data as data', 'calls.id as callId'])
     .select(['calls.status as callStatus', 'calls.endedAt as endedAt'])
     .where('callEvents.type', '=', 'recording')
+    .where(sql<string>`${sql.ref('callEvents.data')}->>'status'`, '<>', 'deleted')
     .orderBy('callEvents.id')
     .limit(1000)
     .execute();
   let deleted = 0;
+  let uploaded = 0;
   for (const row of rows) {
     const data = row.data as RecordingEventData;
     if (data.status === 'deleted') continue;
     if (new Date(data.delete_after).getTime() <= now.getTime()) {
-      await unlink(recordingPath(deps.dir, data.file)).catch((error: NodeJS.ErrnoException) => {
-        if (error.code !== 'ENOENT') throw error;
-      });
+      // One being uploaded now is deleted by the next sweep, wherever it then is.
+      if (isUploading(row.callId) || !(await deleteStored(deps, row.callId, data))) continue;
       const gone = { ...data, status: 'deleted', deleted_at: now.toISOString() };
       await deps.db
         .updateTable('callEvents')
@@ -145,16 +203,71 @@ export async function sweepRecordings(deps: RecordingDeps, now = new Date()) {
       continue;
     }
     const ended = row.endedAt && now.getTime() - row.endedAt.getTime() > ORPHAN_AFTER_MS;
+    let current = data;
     if (data.status === 'recording' && ended) {
-      const kept = await keepOrphan(deps, row.eventId, data);
+      current = await keepOrphan(deps, row.eventId, data);
       const call = await deps.db
         .selectFrom('calls')
         .selectAll()
         .where('id', '=', row.callId)
         .executeTakeFirstOrThrow();
-      await announceReady(deps, deps.db, call, kept);
+      await announceReady(deps, deps.db, call, current);
+    }
+    if (deps.bucket && awaitsUpload(current, now)) {
+      const outcome = await uploadRecording(deps, row.eventId, row.callId, current, now);
+      if (outcome === 'uploaded') uploaded++;
     }
   }
   if (deleted > 0) deps.logger.info({ deleted }, 'recordings past their retention deleted');
-  return { deleted };
+  return { deleted, uploaded };
+}
+
+/**
+ * Deletes a recording's file: the object in the bucket, or the local file. False when the
+ * bucket could not be reached: the recording stays and the next sweep tries again.
+ */
+/** With S3: finished recordings still local whose next upload attempt is due. */
+export async function retryUploads(deps: RecordingDeps, now = new Date()) {
+  if (!deps.bucket) return { uploaded: 0 };
+  const rows = await deps.db
+    .selectFrom('callEvents')
+    .select(['id', 'callId', 'data'])
+    .where('type', '=', 'recording')
+    .where(sql<string>`${sql.ref('data')}->>'status'`, 'in', ['ready', 'partial'])
+    .where(sql<string>`coalesce(${sql.ref('data')}->>'storage', 'local')`, '=', 'local')
+    // ISO times compare as text: due attempts only, so a long backlog cannot hide new ones.
+    .where(
+      sql<string>`coalesce(${sql.ref('data')}#>>'{upload,next_attempt_at}', '')`,
+      '<=',
+      now.toISOString(),
+    )
+    .orderBy('id')
+    .limit(200)
+    .execute();
+  let uploaded = 0;
+  for (const row of rows) {
+    const data = row.data as RecordingEventData;
+    if (!awaitsUpload(data, now)) continue;
+    if ((await uploadRecording(deps, row.id, row.callId, data, now)) === 'uploaded') uploaded++;
+  }
+  return { uploaded };
+}
+
+async function deleteStored(deps: RecordingDeps, callId: string, data: RecordingEventData) {
+  if (data.storage === 's3' && data.object_key) {
+    if (!deps.bucket) {
+      deps.logger.warn({ callId }, 'recording past its retention is in S3 but S3 is not set up');
+      return false;
+    }
+    try {
+      await deps.bucket.delete(data.object_key);
+    } catch (error) {
+      deps.logger.warn({ err: error, callId }, 'recording past its retention not deleted from S3');
+      return false;
+    }
+  }
+  await unlink(recordingPath(deps.dir, data.file)).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ENOENT') throw error;
+  });
+  return true;
 }
