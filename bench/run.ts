@@ -6,6 +6,7 @@ import { dispose } from '@livekit/rtc-node';
 import { AGENT_MEDIA_PORTS, runAgentBenches } from './agent-run.js';
 import { printEdgeBench } from './edge.js';
 import { measureFloor } from './floor.js';
+import { printQueueBench } from './queue.js';
 import { startBenchEnv } from './setup.js';
 import { throughApi, throughSipClient, type Timing } from './trunks.js';
 import { webJoinTimes } from './web-join.js';
@@ -26,6 +27,17 @@ if ((process.argv[2] ?? process.env.BENCH_ONLY) === 'agent') {
   } finally {
     await env.close();
     await dispose();
+  }
+  process.exit(0);
+}
+
+// `npm run bench -- queue`: only the cost of the concurrency limits and the queue.
+if ((process.argv[2] ?? process.env.BENCH_ONLY) === 'queue') {
+  const env = await startBenchEnv();
+  try {
+    await printQueueBench(env);
+  } finally {
+    await env.close();
   }
   process.exit(0);
 }
@@ -75,6 +87,7 @@ try {
   );
 
   await printEdgeBench(env);
+  await printQueueBench(env);
 
   // Before the web join: it disposes rtc-node, which the agent benchmarks use.
   await runAgentBenches(env);

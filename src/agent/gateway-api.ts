@@ -14,6 +14,18 @@ export interface CallReport {
   recording?: RecordingReport;
 }
 
+export interface AdmitRequest {
+  room_name: string;
+  livekit_trunk_id?: string | null;
+  to_number?: string | null;
+  from_number?: string | null;
+  agent_profile_id?: string | null;
+}
+
+export type AdmitAnswer =
+  | { state: 'active'; waited_seconds: number }
+  | { state: 'queued'; position: number; waited_seconds: number };
+
 export class GatewayApiError extends Error {
   constructor(
     message: string,
@@ -73,6 +85,11 @@ export class GatewayApi {
       name: string;
       settings: unknown;
     };
+  }
+
+  /** Asks for the call's place under the concurrency limits (and, while queued, where it is). */
+  async admit(request: AdmitRequest): Promise<AdmitAnswer> {
+    return (await this.request('POST', '/internal/agent/calls/admit', request)) as AdmitAnswer;
   }
 
   /**

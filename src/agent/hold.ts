@@ -13,7 +13,7 @@ import { HoldMusicError, defaultHoldMelody, loadHoldMusic, playHoldMusic } from 
 let music: Promise<Int16Array> | undefined;
 
 /** The music of this job process, loaded once; a bad HOLD_MUSIC_FILE falls back to the melody. */
-function holdMusic(file: string | undefined, log: Logger): Promise<Int16Array> {
+export function holdMusic(file: string | undefined, log: Logger): Promise<Int16Array> {
   music ??= loadHoldMusic(file).catch((error: unknown) => {
     if (!(error instanceof HoldMusicError)) throw error;
     log.error({ err: error }, 'hold music file unusable; playing the built-in melody');

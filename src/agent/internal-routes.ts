@@ -7,10 +7,14 @@ import { ApiError, notFound, parseBody } from '../http/errors.js';
 import { pathParam } from '../http/params.js';
 import {
   applyRecordingReport,
+  recordingReported,
   recordingReportSchema,
   type RecordingDeps,
+  type ReportOutcome,
 } from '../recordings/index.js';
 import { publish } from '../webhooks/outbound/index.js';
+import { admitCall, releaseCall } from '../queue/admission.js';
+import { admissionRequestSchema } from '../queue/internal.js';
 import { verifyAgentToken } from './agent-token.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -81,10 +85,22 @@ function latencySummary(turns: z.infer<typeof turnLatencySchema>[]) {
 export function agentInternalRouter(
   db: Db,
   livekitApiSecret: string,
-  recordings?: RecordingDeps,
+  options: { recordings?: RecordingDeps; maxActiveCalls?: number } = {},
 ): Router {
+  const { recordings } = options;
   const r = Router();
   r.use('/internal/agent', requireAgent(livekitApiSecret));
+
+  // An inbound call asks for a place under the concurrency limits, then polls while it waits.
+  r.post('/internal/agent/calls/admit', async (req, res) => {
+    const input = parseBody(admissionRequestSchema, req.body);
+    const admission = await admitCall(db, input, options.maxActiveCalls);
+    res.json({
+      state: admission.state,
+      ...(admission.state === 'queued' && { position: admission.position }),
+      waited_seconds: admission.waitedSeconds,
+    });
+  });
 
   r.get('/internal/agent/profiles/:id', async (req, res) => {
     const ref = pathParam(req);
@@ -99,6 +115,7 @@ export function agentInternalRouter(
 
   r.post('/internal/agent/calls/report', async (req, res) => {
     const input = parseBody(reportSchema, req.body);
+    let recorded: ReportOutcome | undefined;
     const result = await db.transaction().execute(async (tx) => {
       const call = await tx
         .selectFrom('calls')
@@ -133,8 +150,9 @@ export function agentInternalRouter(
       }
       if (input.recording) {
         if (!recordings) throw new ApiError(503, 'recordings_off', 'recordings are not set up');
-        await applyRecordingReport(recordings, tx, call, input.recording);
+        recorded = await applyRecordingReport(recordings, tx, call, input.recording);
       }
+      if (input.ended) await releaseCall(tx, input.room_name, input.ended.reason);
       if (input.ended && open) {
         const fresh = await tx
           .selectFrom('calls')
@@ -148,6 +166,8 @@ export function agentInternalRouter(
     if (!result) {
       throw new ApiError(404, 'not_found', 'no call record for this room and participant yet');
     }
+    // Committed: a finished recording now goes to S3 (when set up), in the background.
+    if (recordings && recorded) recordingReported(recordings, recorded);
     res.json(serializeCall(result));
   });
   return r;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { llmSettingsSchema, sttSettingsSchema, ttsSettingsSchema } from './providers/settings.js';
+import { recordingSettingsSchema } from '../recordings/index.js';
 
 const seconds = (max: number) => z.number().positive().max(max);
 
@@ -63,15 +64,31 @@ export const bridgeSettingsSchema = z
   })
   .strict();
 
-export const recordingSettingsSchema = z
+/** The recordings area owns it: a call's own setting (POST /api/calls) has the same shape. */
+export { recordingSettingsSchema };
+
+/** How a call over a concurrency limit waits (docs/call-control.md). */
+export const queueSettingsSchema = z
   .object({
-    enabled: z.boolean().default(true),
-    format: z.enum(['ogg', 'wav']).default('ogg'),
-    /** mixed: one channel; stereo: the caller left, the agent right. */
-    channels: z.enum(['mixed', 'stereo']).default('stereo'),
-    /** Said before the greeting, e.g. "This call is recorded." */
-    announce: z.string().trim().min(1).max(500).optional(),
-    retention_days: z.number().int().min(1).max(3650).default(90),
+    /** Longest wait; then the caller hears timeout_message and is hung up on (or transferred). */
+    max_wait_seconds: seconds(86400).default(300),
+    /** Say the caller's place in the queue this often (0: never). */
+    announce_position_seconds: z.number().min(0).max(3600).default(30),
+    /** {position} is replaced by the caller's place. */
+    position_message: z
+      .string()
+      .trim()
+      .min(1)
+      .max(500)
+      .default('All our agents are busy. You are number {position} in the queue.'),
+    timeout_message: z
+      .string()
+      .trim()
+      .min(1)
+      .max(500)
+      .default('Sorry, all our agents are still busy. Please call again later. Goodbye.'),
+    /** Instead of hanging up after the longest wait: transfer here. */
+    timeout_transfer_to: menuActionSchema.shape.transfer,
   })
   .strict();
 
@@ -116,6 +133,9 @@ export const profileSettingsSchema = z
     bridge: bridgeSettingsSchema.optional(),
     /** Record the call (both sides); docs/agents.md "Hold and recordings". */
     recording: recordingSettingsSchema.optional(),
+    /** Calls this profile answers at once; more wait in the queue. */
+    max_concurrent_calls: z.number().int().positive().max(100000).optional(),
+    queue: queueSettingsSchema.prefault({}),
     /** Said before hanging up when the agent fails mid-call. */
     apology: z
       .string()

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Db, Tx } from '../db/index.js';
 import { publish } from '../webhooks/outbound/index.js';
 import { serializeCall } from './serialize.js';
+import { releaseCall } from '../queue/admission.js';
 
 /** LiveKit's events that change call records; other verified events are stored only. */
 export const callEventNames = new Set([
@@ -200,6 +201,7 @@ export async function callerLeft(
   at: Date,
   type: string,
 ) {
+  await releaseCall(tx, roomName, 'caller_hangup');
   const call = await openCallFor(tx, roomName, p);
   // A record the calls reconcile closed before this (late) event came takes the true reason.
   const closedByReconcile = call?.endReason === 'lost_end_event';
@@ -263,6 +265,7 @@ export async function applyLivekitEvent(tx: Tx, event: WebhookEvent): Promise<vo
         await eventForRoom(tx, roomName, at, 'agent_left', { identity: p.identity });
       return;
     case 'room_finished': {
+      await releaseCall(tx, roomName, 'room_closed');
       const open = await openCallsInRoom(tx, roomName);
       for (const call of open) await closeCall(tx, call, at, 'room_closed', 'system');
       return;

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { readTurnSecret } from '../turn/credentials.js';
-import { envSchema } from './schema.js';
+import { envSchema, type Env } from './schema.js';
 
 export interface GatewayConfig {
   databaseUrl: string | undefined;
@@ -13,7 +13,7 @@ export interface GatewayConfig {
   sipPublic: { host: string; port: number };
   reconcile: { intervalSeconds: number; mode: 'repair' | 'report' };
   webhooks: { livekitBodyLimit: string; livekitClockToleranceSeconds: number };
-  calls: { reconcileIntervalSeconds: number };
+  calls: { reconcileIntervalSeconds: number; maxActive: number | undefined };
   /** The agent worker's name (AGENT_NAME): outbound calls dispatch it into their room. */
   agent: {
     name: string;
@@ -29,6 +29,8 @@ export interface GatewayConfig {
     sweepIntervalSeconds: number;
     linkTtlSeconds: number;
     publicApiUrl: string;
+    /** Set when RECORDINGS_STORAGE=s3: finished recordings are moved to this bucket. */
+    s3: RecordingsS3Config | undefined;
   };
   turn: {
     secret: string | undefined;
@@ -61,6 +63,8 @@ export interface GatewayConfig {
     soleInstance: boolean;
     instanceId: string;
   };
+  /** Callers the edge refuses (src/blocklist): the default SIP status of an entry. */
+  blocklist: { sipStatus: number };
 }
 
 export class ConfigError extends Error {
@@ -112,7 +116,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       livekitBodyLimit: e.LIVEKIT_WEBHOOK_BODY_LIMIT,
       livekitClockToleranceSeconds: e.LIVEKIT_WEBHOOK_CLOCK_TOLERANCE_SECONDS,
     },
-    calls: { reconcileIntervalSeconds: e.CALLS_RECONCILE_INTERVAL_SECONDS },
+    calls: {
+      reconcileIntervalSeconds: e.CALLS_RECONCILE_INTERVAL_SECONDS,
+      maxActive: e.CALLS_MAX_ACTIVE,
+    },
     agent: {
       name: e.AGENT_NAME,
       gatewayApiUrl: e.GATEWAY_API_URL ?? `http://${hostForUrl(e.API_HOST)}:${e.API_PORT}`,
@@ -127,6 +134,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       sweepIntervalSeconds: e.RECORDINGS_SWEEP_INTERVAL_SECONDS,
       linkTtlSeconds: e.RECORDING_LINK_TTL_SECONDS,
       publicApiUrl: e.API_PUBLIC_URL ?? `http://${hostForUrl(e.API_HOST)}:${e.API_PORT}`,
+      s3: recordingsS3(e),
     },
     turn: {
       secret: turnSecret(e.TURN_SECRET, e.TURN_SECRET_FILE),
@@ -165,6 +173,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       soleInstance: e.EDGE_SOLE_INSTANCE,
       instanceId: e.EDGE_INSTANCE_ID ?? `${os.hostname()}:${process.pid}`,
     },
+    blocklist: { sipStatus: e.BLOCKLIST_SIP_STATUS },
   };
 }
 
@@ -180,6 +189,40 @@ function parseSchedule(text: string): number[] {
       ]);
     return Number(m[1]) * UNITS[m[2]!]!;
   });
+}
+
+export interface RecordingsS3Config {
+  endpoint: string | undefined;
+  bucket: string;
+  region: string;
+  /** Both set, or both unset for the AWS SDK's default credential chain. */
+  credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
+  prefix: string;
+  forcePathStyle: boolean;
+}
+
+function recordingsS3(e: Env): RecordingsS3Config | undefined {
+  if (e.RECORDINGS_STORAGE !== 's3') return undefined;
+  const problems: string[] = [];
+  if (!e.RECORDINGS_S3_BUCKET) {
+    problems.push('RECORDINGS_S3_BUCKET: required when RECORDINGS_STORAGE=s3');
+  }
+  const id = e.RECORDINGS_S3_ACCESS_KEY_ID;
+  const secret = e.RECORDINGS_S3_SECRET_ACCESS_KEY;
+  if (Boolean(id) !== Boolean(secret)) {
+    problems.push(
+      `${id ? 'RECORDINGS_S3_SECRET_ACCESS_KEY' : 'RECORDINGS_S3_ACCESS_KEY_ID'}: set both RECORDINGS_S3_ACCESS_KEY_ID and RECORDINGS_S3_SECRET_ACCESS_KEY, or neither (the AWS default credentials)`,
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    endpoint: e.RECORDINGS_S3_ENDPOINT,
+    bucket: e.RECORDINGS_S3_BUCKET!,
+    region: e.RECORDINGS_S3_REGION,
+    credentials: id && secret ? { accessKeyId: id, secretAccessKey: secret } : undefined,
+    prefix: e.RECORDINGS_S3_PREFIX,
+    forcePathStyle: e.RECORDINGS_S3_FORCE_PATH_STYLE,
+  };
 }
 
 function turnSecret(secret: string | undefined, file: string | undefined): string | undefined {

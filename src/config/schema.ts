@@ -78,6 +78,11 @@ export const envSchema = z.object({
   WEBHOOK_JOB_LOCK_MS: z.coerce.number().int().min(500).default(30000),
   /** Signs per-call webhooks (POST /api/calls webhook_url); generated into the data folder if unset. */
   CALL_WEBHOOK_SECRET: z.string().startsWith('whsec_').optional(),
+  /**
+   * Inbound calls the agents talk in at once across every worker (the agents' capacity); more
+   * wait in the queue (docs/call-control.md). Unset: no limit but the trunk's, number's and profile's.
+   */
+  CALLS_MAX_ACTIVE: z.coerce.number().int().min(1).max(100000).optional(),
   /** The agent worker's name: dispatch rules and outbound calls dispatch it explicitly. */
   AGENT_NAME: z
     .string()
@@ -104,6 +109,28 @@ export const envSchema = z.object({
   RECORDINGS_SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(3600),
   /** Lifetime of the signed recording links sent in call.recording_ready webhooks. */
   RECORDING_LINK_TTL_SECONDS: z.coerce.number().int().min(60).max(2_592_000).default(604_800),
+  /** Where finished recordings are kept: local (RECORDINGS_DIR) or s3 (an S3-compatible bucket). */
+  RECORDINGS_STORAGE: z.enum(['local', 's3']).default('local'),
+  /** The S3 API's URL (MinIO, Ceph, R2, versitygw...); unset: AWS S3 for the region. */
+  RECORDINGS_S3_ENDPOINT: z.string().url().optional(),
+  /** The bucket (it must exist); required with RECORDINGS_STORAGE=s3. */
+  RECORDINGS_S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name (3-63 of a-z 0-9 . -)')
+    .optional(),
+  RECORDINGS_S3_REGION: z.string().min(1).default('us-east-1'),
+  /** Both unset: the AWS SDK's default credentials (AWS_* variables, instance or pod role). */
+  RECORDINGS_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  /** A secret: never logged, never returned by the API. */
+  RECORDINGS_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  /** Prepended to every object key: <prefix><call id>/<file>. */
+  RECORDINGS_S3_PREFIX: z
+    .string()
+    .max(200)
+    .regex(/^[A-Za-z0-9!_.*'()/-]*$/, "letters, digits and !_.*'()/- only")
+    .default('recordings/'),
+  /** Path-style URLs (endpoint/bucket/key), which most self-hosted S3 servers need. */
+  RECORDINGS_S3_FORCE_PATH_STYLE: bool.default(false),
   /** The API's public base URL, used in links sent to customers (default http://API_HOST:API_PORT). */
   API_PUBLIC_URL: z.string().url().optional(),
   /** Run the SIP edge supervisor: registrations with providers through Kamailio (docs/edge.md). */
@@ -123,6 +150,8 @@ export const envSchema = z.object({
   EDGE_SOLE_INSTANCE: bool.default(false),
   /** Names this instance in trunk_registrations (default: hostname:pid). */
   EDGE_INSTANCE_ID: z.string().min(1).optional(),
+  /** SIP status the edge answers a blocked caller with, unless the entry names one (docs/edge.md). */
+  BLOCKLIST_SIP_STATUS: z.coerce.number().int().min(400).max(699).default(603),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** When true, the `pii` field of log lines (phone numbers, SIP URIs) is replaced. */
   LOG_REDACT_PII: bool.default(true),

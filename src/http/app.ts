@@ -12,6 +12,8 @@ import { recordingDeps, recordingLinkRouter, recordingsRouter } from '../recordi
 import { diagnosticsRouter } from '../diagnostics/routes.js';
 import { edgeDefaults, edgeRouter, type EdgeRpc } from '../edge/index.js';
 import { auditRouter } from '../audit/routes.js';
+import { blocklistRouter } from '../blocklist/index.js';
+import { queueRouter } from '../queue/routes.js';
 import type { GatewayConfig, Logger } from '../config/index.js';
 import { metricsRegistry } from '../config/metrics.js';
 import { packageRoot } from '../config/paths.js';
@@ -128,12 +130,26 @@ export function createApp(deps: AppDeps): Express {
   app.use(joinRouter(turnDeps));
   // The agent worker's own routes, authenticated by a token derived from LiveKit's API secret.
   const recordings = recordingDeps(deps.config, deps.db, deps.box, deps.logger);
-  app.use(agentInternalRouter(deps.db, deps.config.livekit.apiSecret, recordings));
+  app.use(
+    agentInternalRouter(deps.db, deps.config.livekit.apiSecret, {
+      recordings,
+      maxActiveCalls: deps.config.calls.maxActive,
+    }),
+  );
   // Before the API-key router: a signed recording link stands in for a key.
   app.use(recordingLinkRouter(recordings));
 
   const api = express.Router();
   api.use(authenticate(deps.db, onAuthError));
+  // Before trunksRouter: its /numbers/:id would otherwise take /numbers/blocked.
+  api.use(
+    blocklistRouter({
+      db: deps.db,
+      logger: deps.logger,
+      rpc: deps.edgeRpc,
+      defaultSipStatus: deps.config.blocklist.sipStatus,
+    }),
+  );
   api.use(
     trunksRouter(
       {
@@ -169,6 +185,8 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   api.use(recordingsRouter(recordings));
+  // Before callsRouter, like callControlRouter: /calls/queue is no call id.
+  api.use(queueRouter({ db: deps.db, maxActive: deps.config.calls.maxActive }));
   api.use(callsRouter(deps.db, { rooms: deps.livekit.rooms, logger: deps.logger }));
   api.use(turnRouter(turnDeps));
   api.use(diagnosticsRouter(deps.config, deps.db));

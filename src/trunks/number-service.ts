@@ -120,6 +120,8 @@ export async function createNumber(
         trunkId: trunk.id,
         agentProfileId: input.agent_profile_id ?? null,
         label: input.label ?? null,
+        maxConcurrentCalls: input.max_concurrent_calls ?? null,
+        queuePriority: input.queue_priority ?? 0,
         updatedAt: new Date(),
       })
       .execute();
@@ -155,6 +157,10 @@ export async function updateNumber(
         ...(target ? { trunkId: target.id } : {}),
         ...(input.agent_profile_id !== undefined ? { agentProfileId: input.agent_profile_id } : {}),
         ...(input.label !== undefined ? { label: input.label } : {}),
+        ...(input.max_concurrent_calls !== undefined
+          ? { maxConcurrentCalls: input.max_concurrent_calls }
+          : {}),
+        ...(input.queue_priority !== undefined ? { queuePriority: input.queue_priority } : {}),
         updatedAt: new Date(),
       })
       .where('id', '=', current.id)

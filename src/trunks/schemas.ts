@@ -111,12 +111,19 @@ export const trunkListQuerySchema = z.object({
   per_page: pageNumber.max(100).default(20),
 });
 
+/** Calls to the number at once (more wait in the queue) and its calls' place in the queue. */
+const numberCallControl = {
+  max_concurrent_calls: z.number().int().positive().max(100000).nullable().optional(),
+  queue_priority: z.number().int().min(-1000).max(1000).optional(),
+};
+
 export const numberCreateSchema = z
   .object({
     number: z.string().min(1).max(40),
     trunk_id: z.string().min(1),
     agent_profile_id: z.uuid().nullable().optional(),
     label: z.string().max(200).nullable().optional(),
+    ...numberCallControl,
   })
   .strict();
 
@@ -125,6 +132,7 @@ export const numberUpdateSchema = z
     trunk_id: z.string().min(1).optional(),
     agent_profile_id: z.uuid().nullable().optional(),
     label: z.string().max(200).nullable().optional(),
+    ...numberCallControl,
   })
   .strict();
 

@@ -53,6 +53,8 @@ export function serializeNumber(number: PhoneNumber & { trunkSlug: string }) {
     trunk_uuid: number.trunkId,
     agent_profile_id: number.agentProfileId,
     label: number.label,
+    max_concurrent_calls: number.maxConcurrentCalls,
+    queue_priority: number.queuePriority,
     created_at: iso(number.createdAt),
     updated_at: iso(number.updatedAt),
   };

@@ -1,0 +1,26 @@
+import { z } from 'zod';
+
+const e164ish = z
+  .string()
+  .max(40)
+  .transform((n) => (/^\d+$/.test(n) ? `+${n}` : n));
+
+/** POST /internal/agent/calls/admit: the call as the agent sees its SIP participant. */
+export const admissionRequestSchema = z
+  .object({
+    room_name: z.string().min(1).max(200),
+    /** sip.trunkID: LiveKit's inbound trunk id. */
+    livekit_trunk_id: z.string().max(100).nullable().optional(),
+    /** sip.trunkPhoneNumber (called) and sip.phoneNumber (caller); digits get a '+'. */
+    to_number: e164ish.nullable().optional(),
+    from_number: e164ish.nullable().optional(),
+    agent_profile_id: z.uuid().nullable().optional(),
+  })
+  .strict()
+  .transform((b) => ({
+    roomName: b.room_name,
+    livekitTrunkId: b.livekit_trunk_id,
+    toNumber: b.to_number,
+    fromNumber: b.from_number,
+    agentProfileId: b.agent_profile_id,
+  }));
