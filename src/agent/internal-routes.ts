@@ -117,6 +117,8 @@ export function agentInternalRouter(
     const input = parseBody(reportSchema, req.body);
     let recorded: ReportOutcome | undefined;
     const result = await db.transaction().execute(async (tx) => {
+      // The call's place goes back even when its record is missing (a lost webhook).
+      if (input.ended) await releaseCall(tx, input.room_name, input.ended.reason);
       const call = await tx
         .selectFrom('calls')
         .selectAll()
@@ -152,7 +154,6 @@ export function agentInternalRouter(
         if (!recordings) throw new ApiError(503, 'recordings_off', 'recordings are not set up');
         recorded = await applyRecordingReport(recordings, tx, call, input.recording);
       }
-      if (input.ended) await releaseCall(tx, input.room_name, input.ended.reason);
       if (input.ended && open) {
         const fresh = await tx
           .selectFrom('calls')

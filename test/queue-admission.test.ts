@@ -1,0 +1,99 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { signAgentToken } from '../src/agent/agent-token.js';
+import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+
+// The limits hold across processes: two API instances on one PostgreSQL database take the
+// agents' admission requests at the same time, through the same HTTP route the agent uses.
+
+const stack = inject('stack');
+const LIMIT = 3;
+let first: TestGateway;
+let second: TestGateway;
+let token: string;
+
+beforeAll(async () => {
+  const env = { CALLS_MAX_ACTIVE: String(LIMIT) };
+  first = await startTestGateway({ env });
+  second = await startTestGateway({
+    env,
+    databaseUrl: first.databaseUrl,
+    encryptionKey: first.encryptionKey,
+  });
+  token = await signAgentToken(stack.apiSecret, 300);
+}, 60_000);
+
+afterAll(async () => {
+  await second?.close();
+  await first?.close();
+});
+
+async function agentPost(gw: TestGateway, path: string, body: unknown) {
+  const response = await fetch(`${gw.url}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON bodies
+  return { status: response.status, body: (await response.json()) as any };
+}
+
+const admit = (gw: TestGateway, room: string, from = '+15557300000') =>
+  agentPost(gw, '/internal/agent/calls/admit', {
+    room_name: room,
+    to_number: '+15551260000',
+    from_number: from,
+  });
+
+describe('admission across API processes', () => {
+  it('gives out exactly the places there are, queues the rest in order, and hands a freed place to the head', async () => {
+    const rooms = Array.from({ length: 10 }, (_, i) => `admission-${i}`);
+    const answers = await Promise.all(rooms.map((room, i) => admit(i % 2 ? second : first, room)));
+    for (const a of answers) expect(a.status, JSON.stringify(a.body)).toBe(200);
+    const active = rooms.filter((_, i) => answers[i]!.body.state === 'active');
+    expect(active).toHaveLength(LIMIT);
+
+    const queue = await first.request('GET', '/api/calls/queue');
+    expect(queue.body.active).toBe(LIMIT);
+    expect(queue.body.limits.max_active).toBe(LIMIT);
+    const waiting = queue.body.queued as { room_name: string; position: number }[];
+    expect(waiting.map((w) => w.position)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(new Set(waiting.map((w) => w.room_name))).toEqual(
+      new Set(rooms.filter((r) => !active.includes(r))),
+    );
+
+    // Asking again changes nothing: each request is also the call's heartbeat.
+    const again = await admit(second, active[0]!);
+    expect(again.body.state).toBe('active');
+    const stillWaiting = await admit(first, waiting[3]!.room_name);
+    expect(stillWaiting.body).toMatchObject({ state: 'queued', position: 4 });
+
+    // An agent reports its call ended (no call record here: the place goes back anyway);
+    // the next poll, on the other process, hands it to the head of the queue only.
+    const ended = await agentPost(second, '/internal/agent/calls/report', {
+      room_name: active[1],
+      participant_identity: 'sip_caller',
+      ended: { at: new Date().toISOString(), reason: 'caller_hangup' },
+    });
+    expect(ended.status).toBe(404);
+    const head = await admit(first, waiting[0]!.room_name);
+    expect(head.body.state).toBe('active');
+    const next = await admit(second, waiting[1]!.room_name);
+    expect(next.body).toMatchObject({ state: 'queued', position: 1 });
+  });
+
+  it('refuses a malformed admission request, naming the field', async () => {
+    const bad = await agentPost(first, '/internal/agent/calls/admit', {
+      room_name: '',
+      agent_profile_id: 'not-a-uuid',
+    });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('room_name');
+    expect(JSON.stringify(bad.body)).toContain('agent_profile_id');
+    const unsigned = await fetch(`${first.url}/internal/agent/calls/admit`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ room_name: 'x' }),
+    });
+    expect(unsigned.status).toBe(401);
+  });
+});
