@@ -12,6 +12,8 @@ const stack = inject('stack');
 const rooms = new RoomServiceClient(stack.livekitUrl, stack.apiKey, stack.apiSecret);
 const PROVIDER_IP = '127.0.0.3';
 const DID = '+15557770001';
+const SHA_PROVIDER_IP = '127.0.0.4';
+const SHA_DID = '+15557770002';
 
 let edge: EdgeProcess;
 let provider: Provider;
@@ -25,30 +27,31 @@ async function regDump(e: EdgeProcess): Promise<{ l_uuid: string }[]> {
   return ((await response.json()) as { result: { l_uuid: string }[] }).result;
 }
 
-async function registration() {
-  return (await gw.request('GET', '/api/trunks/novofon_edge/status')).body.registration;
+async function registration(trunk = 'novofon_edge') {
+  return (await gw.request('GET', `/api/trunks/${trunk}/status`)).body.registration;
 }
 
 /** Polls the trunk's registration until `match` holds; returns the last one seen. */
 async function registrationWhere(
   match: (r: Record<string, unknown>) => boolean,
   timeoutMs = 20_000,
+  trunk = 'novofon_edge',
 ): Promise<Record<string, unknown>> {
   let last: Record<string, unknown> = {};
   await eventually(async () => {
-    last = await registration();
+    last = await registration(trunk);
     return match(last) ? true : undefined;
   }, timeoutMs);
   return last;
 }
 
 /** A call from the PSTN (sipp) to the provider's DID; resolves with the room LiveKit made. */
-async function callThroughProvider(prefix: string) {
+async function callThroughProvider(prefix: string, via: Provider = provider) {
   const before = new Set((await rooms.listRooms()).map((r) => r.name));
   const call = sippCall({
-    host: PROVIDER_IP,
-    port: provider.options.port,
-    number: DID,
+    host: via.options.ip,
+    port: via.options.port,
+    number: via.options.did,
     timeoutSeconds: 15,
   });
   try {
@@ -292,6 +295,91 @@ describe('SIP edge registration', () => {
       return dump.length === 0 ? dump : undefined;
     });
     expect(records).toEqual([]);
+  });
+
+  it('registers with a registrar that challenges with SHA-256 only, and its calls arrive', async () => {
+    // Kamailio 5.6's uac answers MD5 only: the gateway sends these REGISTERs itself, relayed by
+    // the edge so that they leave from (and calls come back to) the edge's SIP address.
+    const sha = await startProvider({
+      ip: SHA_PROVIDER_IP,
+      port: await freePortBlock(1),
+      account: 'acct2',
+      password: 'sha-secret',
+      did: SHA_DID,
+      realm: 'sha.provider.test',
+      algorithm: 'SHA-256',
+    });
+    try {
+      const trunk = {
+        trunk_id: 'sha_edge',
+        name: 'SHA-256 registrar via edge',
+        provider: 'generic',
+        supports_outbound: false,
+        numbers: [SHA_DID],
+        allowed_addresses: [SHA_PROVIDER_IP],
+        register: true,
+        registrar: `${SHA_PROVIDER_IP}:${sha.options.port}`,
+        username: 'acct2',
+        password: 'sha-secret',
+        realm: 'sha.provider.test',
+        register_expiry: 20,
+        register_algorithm: 'SHA-256',
+      };
+      const res = await gw.request('POST', '/api/trunks', trunk);
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      expect(res.body.register_algorithm).toBe('SHA-256');
+      const reg = await registrationWhere((r) => r.state === 'registered', 20_000, 'sha_edge');
+      expect(reg).toMatchObject({ last_code: 200, failures: 0 });
+      expect(Date.parse(String(reg.expires_at))).toBeGreaterThan(Date.now() + 10_000);
+      // The edge's uac holds no record for it: the gateway registers it.
+      expect((await regDump(edge)).map((r) => r.l_uuid)).not.toContain(res.body.id);
+
+      await gw.request('POST', '/api/dispatch-rules', {
+        name: 'sha-calls',
+        type: 'individual',
+        room_prefix: 'sha-',
+        trunk_ids: ['sha_edge'],
+      });
+      const { room, caller } = await callThroughProvider('sha-', sha);
+      expect(room, 'LiveKit made no room for the call to the SHA-256 registration').toBeDefined();
+      expect(caller?.attributes['sip.trunkPhoneNumber']).toBe(SHA_DID);
+
+      // Refreshed before the 20 s it was granted run out.
+      const first = Date.parse(String(reg.last_response_at));
+      const refreshed = await registrationWhere(
+        (r) => r.state === 'registered' && Date.parse(String(r.last_response_at)) > first,
+        20_000,
+        'sha_edge',
+      );
+      expect(refreshed.failures).toBe(0);
+
+      // The same account with MD5 (the edge's uac) is refused: the algorithm is why.
+      await gw.request('PUT', '/api/trunks/sha_edge', { register_algorithm: 'MD5' });
+      await registrationWhere(
+        (r) => r.state === 'failing' && r.last_code === 401,
+        20_000,
+        'sha_edge',
+      );
+      // A wrong password with SHA-256 fails with 401 too, and backs off.
+      await gw.request('PUT', '/api/trunks/sha_edge', {
+        register_algorithm: 'SHA-256',
+        password: 'wrong',
+      });
+      const wrong = await registrationWhere(
+        (r) => r.state === 'failing' && r.last_code === 401 && r.next_attempt_at !== null,
+        20_000,
+        'sha_edge',
+      );
+      expect(String(wrong.cause)).toContain('wrong password');
+      await gw.request('PUT', '/api/trunks/sha_edge', { password: 'sha-secret' });
+      await registrationWhere((r) => r.state === 'registered', 20_000, 'sha_edge');
+      const bad = await gw.request('PUT', '/api/trunks/sha_edge', { register_algorithm: 'SHA-1' });
+      expect(bad.status).toBe(400);
+      expect(JSON.stringify(bad.body)).toContain('register_algorithm');
+    } finally {
+      await gw.request('POST', '/api/trunks/sha_edge/deactivate');
+      await sha.stop();
+    }
   });
 
   it('with two gateway instances on one database, exactly one registers the trunk', async () => {

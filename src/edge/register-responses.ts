@@ -18,8 +18,8 @@ export function explainRegisterResponse(
   }
   if (code === 401 || code === 407) {
     return {
-      cause: `the registrar refused the digest answer (${said}): wrong password, or a username that is not the auth username`,
-      fix: 'set the trunk password (and username) exactly as the provider portal shows them for this SIP account',
+      cause: `the registrar refused the digest answer (${said}): wrong password, a username that is not the auth username, or a registrar that wants SHA-256 and refuses MD5`,
+      fix: 'set the trunk password (and username) exactly as the provider portal shows them for this SIP account; if they are right, set register_algorithm to the one the provider uses (SHA-256)',
     };
   }
   if (code === 403) {

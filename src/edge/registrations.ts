@@ -17,6 +17,8 @@ export interface WantedRegistration {
   transport: string;
   expiry: number;
   allowedAddresses: string[];
+  /** MD5: the edge's uac registers; SHA-256 / SHA-512-256: the gateway does (self-registrations). */
+  algorithm: string;
 }
 
 export async function loadWantedRegistrations(
@@ -37,6 +39,7 @@ export async function loadWantedRegistrations(
       'proxyPort',
       'transport',
       'registerExpiry',
+      'registerAlgorithm',
       'allowedAddresses',
     ])
     .where('register', '=', true)
@@ -55,6 +58,7 @@ export async function loadWantedRegistrations(
       transport: r.transport,
       expiry: r.registerExpiry,
       allowedAddresses: r.allowedAddresses,
+      algorithm: r.registerAlgorithm,
     };
   });
 }

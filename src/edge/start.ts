@@ -18,6 +18,12 @@ export interface EdgeSupervisor {
   stop(): Promise<void>;
 }
 
+/** The edge relays the gateway's own REGISTERs from its JSON-RPC address, over UDP. */
+function relayAddress(rpcUrl: string): { host: string; port: number } {
+  const url = new URL(rpcUrl);
+  return { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port || 80) };
+}
+
 /**
  * Polls the edge every EDGE_POLL_SECONDS (registrations, then each task). With PostgreSQL several
  * gateway instances may run it: each trunk is registered by the one instance holding its
@@ -43,6 +49,7 @@ export function startEdgeSupervisor(
         : soleOwnership(),
     instanceId: config.edge.instanceId,
     contactAddr: config.edge.contactAddress,
+    relay: relayAddress(config.edge.rpcUrl),
     retryBaseSeconds: config.edge.retryBaseSeconds,
     retryMaxSeconds: config.edge.retryMaxSeconds,
     kickWebhooks,

@@ -28,6 +28,7 @@ import {
   type WantedRegistration,
 } from './registrations.js';
 import type { EdgeRpc } from './rpc.js';
+import { SelfRegistrations, type SelfRegistrationState } from './self-registrations.js';
 
 export interface SupervisorDeps {
   db: Db;
@@ -40,6 +41,8 @@ export interface SupervisorDeps {
   contactAddr: string;
   retryBaseSeconds: number;
   retryMaxSeconds: number;
+  /** The edge's relay socket for the gateway's own REGISTERs (SHA-256 registrars). */
+  relay: { host: string; port: number };
   /** Tells the customer-webhook worker a delivery is waiting. */
   kickWebhooks?: () => void;
 }
@@ -68,8 +71,18 @@ export class RegistrationSupervisor {
   private owned = new Set<string>();
   /** Trunks whose state this instance exports as metrics. */
   private reported = new Set<string>();
+  private readonly self: SelfRegistrations;
 
-  constructor(private readonly deps: SupervisorDeps) {}
+  constructor(private readonly deps: SupervisorDeps) {
+    this.self = new SelfRegistrations({
+      relay: deps.relay,
+      contactAddr: deps.contactAddr,
+      retryBaseSeconds: deps.retryBaseSeconds,
+      retryMaxSeconds: deps.retryMaxSeconds,
+      backoffSeconds,
+      logger: deps.logger,
+    });
+  }
 
   async poll(): Promise<void> {
     const { rpc } = this.deps;
@@ -88,12 +101,16 @@ export class RegistrationSupervisor {
       this.deps.logger.warn({ err: error }, 'sip edge unreachable: registrations not checked');
       return;
     }
+    const byUac = mine.filter((w) => w.algorithm === 'MD5');
+    const bySelf = mine.filter((w) => w.algorithm !== 'MD5');
     const byId = new Map(records.map((r) => [r.l_uuid, r]));
     for (const record of records) {
-      if (!mine.some((w) => w.id === record.l_uuid))
+      if (!byUac.some((w) => w.id === record.l_uuid))
         await rpc.call('uac.reg_remove', [record.l_uuid]);
     }
-    for (const w of mine) await this.keep(w, byId.get(w.id), replies.get(addressOfRecord(w)));
+    for (const w of byUac) await this.keep(w, byId.get(w.id), replies.get(addressOfRecord(w)));
+    const selfStates = this.self.keep(bySelf);
+    for (const w of bySelf) await this.keepSelf(w, selfStates.get(w.id)!);
     const disabled = wanted.filter((x) => !x.active);
     for (const w of disabled) await this.record(w, 'disabled', null);
     const current = new Set([...mine, ...disabled].map((w) => w.slug));
@@ -121,7 +138,8 @@ export class RegistrationSupervisor {
     const current = reply && reply.at >= record.reg_init ? reply : undefined;
     if (live === 'registered') {
       Object.assign(mem, { failures: 0, counted: false, nextAttemptAt: null });
-      await this.record(w, 'registered', current ?? null, record);
+      const expiresAt = new Date(Date.now() + record.diff_expires * 1000);
+      await this.record(w, 'registered', current ?? null, expiresAt);
       return;
     }
     if (live === 'registering') {
@@ -150,6 +168,12 @@ export class RegistrationSupervisor {
     await this.record(w, 'failing', failure);
   }
 
+  /** A registration the gateway makes itself: its client keeps the state; this records it. */
+  private async keepSelf(w: WantedRegistration, s: SelfRegistrationState) {
+    Object.assign(this.memoryOf(w.id), { failures: s.failures, nextAttemptAt: s.nextAttemptAt });
+    await this.record(w, s.state, s.reply, s.expiresAt);
+  }
+
   private memoryOf(id: string): Memory {
     let mem = this.memory.get(id);
     if (!mem) {
@@ -164,7 +188,7 @@ export class RegistrationSupervisor {
     w: WantedRegistration,
     state: RegistrationState,
     reply: LastReply | null,
-    record?: UacRecord,
+    expiresAt: Date | null = null,
   ): Promise<void> {
     const mem = this.memoryOf(w.id);
     const now = new Date();
@@ -173,7 +197,7 @@ export class RegistrationSupervisor {
       lastCode: reply?.code ?? null,
       lastReason: reply?.reason ?? null,
       lastResponseAt: reply?.at ? new Date(reply.at * 1000) : null,
-      expiresAt: record ? new Date(now.getTime() + record.diff_expires * 1000) : null,
+      expiresAt,
       failures: mem.failures,
       nextAttemptAt: mem.nextAttemptAt,
       instance: this.deps.instanceId,
@@ -236,6 +260,7 @@ export class RegistrationSupervisor {
 
   /** Removes this instance's registrations from the edge and lets go of the trunks. */
   async release(): Promise<void> {
+    await this.self.release();
     for (const id of this.owned)
       await this.deps.rpc.call('uac.reg_remove', [id]).catch(() => undefined);
     this.owned.clear();

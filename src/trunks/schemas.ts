@@ -40,6 +40,10 @@ const trunkFields = {
   register: z.boolean(),
   registrar: z.string().min(1).max(255),
   register_expiry: z.number().int().min(20, 'use at least 20 seconds').max(86400),
+  /** The digest algorithm the registrar challenges with (RFC 8760). */
+  register_algorithm: z.enum(['MD5', 'SHA-256', 'SHA-512-256'], {
+    message: 'use MD5, SHA-256 or SHA-512-256',
+  }),
 };
 
 /** POST /api/trunks. Unknown fields are refused so a typo is not silently ignored. */
@@ -68,6 +72,7 @@ export const trunkCreateSchema = z
     register: trunkFields.register.optional(),
     registrar: trunkFields.registrar.optional(),
     register_expiry: trunkFields.register_expiry.optional(),
+    register_algorithm: trunkFields.register_algorithm.optional(),
   })
   .strict();
 
@@ -96,6 +101,7 @@ export const trunkUpdateSchema = z
     register: trunkFields.register.optional(),
     registrar: trunkFields.registrar.nullable().optional(),
     register_expiry: trunkFields.register_expiry.optional(),
+    register_algorithm: trunkFields.register_algorithm.optional(),
   })
   .strict();
 

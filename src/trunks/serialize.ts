@@ -31,6 +31,7 @@ export function serializeTrunk(trunk: TrunkWithNumbers) {
     register: trunk.register,
     registrar: trunk.registrar,
     register_expiry: trunk.registerExpiry,
+    register_algorithm: trunk.registerAlgorithm,
     sync: {
       state: trunk.syncState,
       error: trunk.syncError,

@@ -65,6 +65,7 @@ function columns(spec: TrunkSpec, deps: TrunksDeps): TrunkColumns {
     register: spec.register,
     registrar: spec.registrar,
     registerExpiry: spec.registerExpiry,
+    registerAlgorithm: spec.registerAlgorithm,
     syncState: 'pending',
     updatedAt: new Date(),
   };

@@ -30,6 +30,7 @@ export interface TrunkSpec {
   register: boolean;
   registrar: string | null;
   registerExpiry: number;
+  registerAlgorithm: string;
 }
 
 /** What is stored now, for updates: secrets only as "present or not". */
@@ -205,6 +206,7 @@ export function resolveTrunkSpec(
       register: registration.register,
       registrar: registration.registrar,
       registerExpiry: registration.registerExpiry,
+      registerAlgorithm: registration.registerAlgorithm,
     },
   };
 }
@@ -226,11 +228,13 @@ function resolveRegistration(
   register: boolean;
   registrar: string | null;
   registerExpiry: number;
+  registerAlgorithm: string;
   problems: FieldProblem[];
 } {
   const problems: FieldProblem[] = [];
   const register = input.register ?? stored?.register ?? false;
   const registerExpiry = input.register_expiry ?? stored?.registerExpiry ?? 300;
+  const registerAlgorithm = input.register_algorithm ?? stored?.registerAlgorithm ?? 'MD5';
   let registrar = pick(input.registrar, stored?.registrar, null);
   if (registrar) {
     const parsed = parseHostPort(registrar);
@@ -254,5 +258,5 @@ function resolveRegistration(
       });
     }
   }
-  return { register, registrar, registerExpiry, problems };
+  return { register, registrar, registerExpiry, registerAlgorithm, problems };
 }
