@@ -1,11 +1,14 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RoomServiceClient } from 'livekit-server-sdk';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import { startEdge, type EdgeProcess } from '../scripts/stack/kamailio.js';
 import { freePortBlock } from '../scripts/stack/ports.js';
 import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { startProvider, type Provider } from './helpers/provider-registrar.js';
-import { sippCall } from './helpers/sipp.js';
+import { runSipp, sippCall } from './helpers/sipp.js';
 import { eventually } from './helpers/wait.js';
 
 const stack = inject('stack');
@@ -14,6 +17,7 @@ const PROVIDER_IP = '127.0.0.3';
 const DID = '+15557770001';
 const SHA_PROVIDER_IP = '127.0.0.4';
 const SHA_DID = '+15557770002';
+const CIDR_DID = '+15557770003';
 
 let edge: EdgeProcess;
 let provider: Provider;
@@ -69,6 +73,55 @@ async function callThroughProvider(prefix: string, via: Provider = provider) {
     call.stop();
     await call.done;
   }
+}
+
+/**
+ * An INVITE to a registration contact (the request URI's user) for `did` (in To), sent to the
+ * edge from `source`, as the provider's call would come: test/sipp/uac-refused.xml expecting
+ * `status`, or uac-ring-cancel.xml when it should ring (LiveKit made a room).
+ */
+async function contactCall(
+  source: string,
+  contactUser: string,
+  did: string,
+  expect: { status: number } | 'rings',
+) {
+  const scenarios = path.join(path.dirname(new URL(import.meta.url).pathname), 'sipp');
+  const name = expect === 'rings' ? 'uac-ring-cancel' : 'uac-refused';
+  const text = readFileSync(path.join(scenarios, `${name}.xml`), 'utf8')
+    .replaceAll(
+      'sip:[service]@[remote_ip]:[remote_port] SIP/2.0',
+      `sip:${contactUser}@[remote_ip]:[remote_port] SIP/2.0`,
+    )
+    .replaceAll('[status]', expect === 'rings' ? '' : String(expect.status))
+    .replaceAll('[hold_ms]', '500');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'vg-sipp-'));
+  writeFileSync(path.join(dir, 'scenario.xml'), text);
+  const run = runSipp(
+    [
+      `127.0.0.1:${edge.sipPort}`,
+      '-sf',
+      path.join(dir, 'scenario.xml'),
+      '-s',
+      did,
+      '-key',
+      'caller',
+      '+15557779999',
+      '-i',
+      source,
+      '-p',
+      '0',
+      '-m',
+      '1',
+      '-timeout',
+      '15s',
+      '-timeout_error',
+      '-nostdin',
+      '-trace_err',
+    ],
+    dir,
+  );
+  return run.done;
 }
 
 beforeAll(async () => {
@@ -379,6 +432,46 @@ describe('SIP edge registration', () => {
     } finally {
       await gw.request('POST', '/api/trunks/sha_edge/deactivate');
       await sha.stop();
+    }
+  });
+
+  it('takes calls to a registration contact only from the provider: its addresses and CIDR ranges', async () => {
+    // The provider's calls may come from other machines than its registrar: a range allows them.
+    const res = await gw.request('POST', '/api/trunks', {
+      trunk_id: 'cidr_edge',
+      name: 'Provider with a signalling range',
+      provider: 'generic',
+      supports_outbound: false,
+      numbers: [CIDR_DID],
+      allowed_addresses: ['127.0.0.8/30'],
+      register: true,
+      registrar: `${PROVIDER_IP}:${provider.options.port}`,
+      username: 'acct1',
+      password: 'right-secret',
+      realm: 'provider.test',
+      register_expiry: 20,
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    try {
+      await registrationWhere((r) => r.state === 'registered', 20_000, 'cidr_edge');
+      const rule = await gw.request('POST', '/api/dispatch-rules', {
+        name: 'cidr-calls',
+        type: 'individual',
+        room_prefix: 'cidr-',
+        trunk_ids: ['cidr_edge'],
+      });
+      expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+      // 127.0.0.10 is inside 127.0.0.8/30: the call reaches LiveKit and rings.
+      const inside = await eventually(async () => {
+        const r = await contactCall('127.0.0.10', 'vgreg-cidr_edge', CIDR_DID, 'rings');
+        return r.code === 0 ? r : undefined;
+      }, 15_000);
+      expect(inside?.code).toBe(0);
+      // 127.0.0.13 is not, nor is it the registrar: the edge refuses it.
+      const outside = await contactCall('127.0.0.13', 'vgreg-cidr_edge', CIDR_DID, { status: 403 });
+      expect(outside.code, outside.stderr).toBe(0);
+    } finally {
+      await gw.request('POST', '/api/trunks/cidr_edge/deactivate');
     }
   });
 

@@ -107,9 +107,24 @@ export function recordMatches(record: UacRecord, w: WantedRegistration): boolean
   );
 }
 
+/** The CIDR ranges among the trunks' allowed_addresses, normalised ("10.1.2.0/24"). */
+export function providerNetworks(wanted: WantedRegistration[]): Set<string> {
+  const out = new Set<string>();
+  for (const w of wanted) {
+    for (const a of w.allowedAddresses) {
+      if (!a.includes('/') || !ipaddr.isValidCIDR(a)) continue;
+      // The trunk API refuses ranges with host bits set, so the address is the network's.
+      const [address, bits] = ipaddr.parseCIDR(a);
+      out.add(`${address.toString()}/${bits}`);
+    }
+  }
+  return out;
+}
+
 /**
  * Source addresses the edge accepts calls to a registration contact from: the registrar's
- * addresses (resolved) and the trunk's allowed_addresses that are single IPs.
+ * addresses (resolved) and the trunk's allowed_addresses that are single IPs (ranges: see
+ * providerNetworks).
  */
 export async function providerAddresses(wanted: WantedRegistration[]): Promise<Set<string>> {
   const out = new Set<string>();

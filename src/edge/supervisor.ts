@@ -23,6 +23,7 @@ import {
   addressOfRecord,
   loadWantedRegistrations,
   providerAddresses,
+  providerNetworks,
   recordMatches,
   regAddParams,
   type WantedRegistration,
@@ -248,6 +249,12 @@ export class RegistrationSupervisor {
       if (!present.has(ip)) await rpc.call('htable.seti', ['provider', ip, 1]);
     for (const ip of present.keys())
       if (!wanted.has(ip)) await rpc.call('htable.delete', ['provider', ip]);
+    const networks = providerNetworks(mine);
+    const presentNetworks = await dumpHtable(rpc, 'providernet');
+    for (const net of networks)
+      if (!presentNetworks.has(net)) await rpc.call('htable.seti', ['providernet', net, 1]);
+    for (const net of presentNetworks.keys())
+      if (!networks.has(net)) await rpc.call('htable.delete', ['providernet', net]);
   }
 
   private async readEdgeStats(): Promise<void> {
