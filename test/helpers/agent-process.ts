@@ -32,7 +32,12 @@ export async function startAgentProcess(options: {
     process.execPath,
     options.compiled
       ? [path.join(root, 'dist/src/agent/main.js')]
-      : ['--import', 'tsx', path.join(root, 'src/agent/main.ts')],
+      : [
+          ...(process.env.BENCH_NODE_ARGS?.split(' ') ?? []),
+          '--import',
+          'tsx',
+          path.join(root, 'src/agent/main.ts'),
+        ],
     {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
