@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { jwtVerify } from 'jose';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { agentLine, loopbackTrunk } from './helpers/agent-line.js';
 import { startAgentWorker, type TestAgentWorker } from './helpers/agent-worker.js';
 import { endedCallRecord } from './helpers/call-records.js';
 import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
@@ -54,27 +55,13 @@ beforeAll(async () => {
   });
   gw = await startTestGateway({ env: { API_PORT: String(stack.webhookPort), AGENT_NAME: AGENT } });
   await clearLivekitSip(gw.sip);
-  const trunk = await gw.request('POST', '/api/trunks', {
-    trunk_id: 'bridge_test',
-    name: 'Bridge test',
-    provider: 'generic',
-    numbers: [NUMBER],
-    allowed_addresses: ['127.0.0.1'],
-  });
-  expect(trunk.status).toBe(201);
+  await loopbackTrunk(gw, 'bridge_test', [NUMBER]);
   const port = (platform.address() as AddressInfo).port;
-  const profile = await gw.request('POST', '/api/agents', {
+  await agentLine(gw, {
+    trunkId: 'bridge_test',
     name: 'platform',
     settings: { mode: 'bridge', bridge: { url: `ws://127.0.0.1:${port}/calls` } },
   });
-  expect(profile.status, JSON.stringify(profile.body)).toBe(201);
-  const rule = await gw.request('POST', '/api/dispatch-rules', {
-    name: 'platform',
-    type: 'individual',
-    trunk_ids: ['bridge_test'],
-    agent_profile_id: profile.body.id,
-  });
-  expect(rule.status).toBe(201);
   worker = await startAgentWorker({
     gatewayUrl: gw.url,
     agentName: AGENT,

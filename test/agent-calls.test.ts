@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { loopbackTrunk } from './helpers/agent-line.js';
 import { startAgentWorker, type TestAgentWorker } from './helpers/agent-worker.js';
 import { endedCallRecord } from './helpers/call-records.js';
 import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
@@ -21,14 +22,7 @@ beforeAll(async () => {
     env: { API_PORT: String(stack.webhookPort), AGENT_NAME: AGENT },
   });
   await clearLivekitSip(gw.sip);
-  const trunk = await gw.request('POST', '/api/trunks', {
-    trunk_id: 'agent_test',
-    name: 'Agent test',
-    provider: 'generic',
-    numbers: [NUMBER, PROFILE_NUMBER],
-    allowed_addresses: ['127.0.0.1'],
-  });
-  expect(trunk.status).toBe(201);
+  await loopbackTrunk(gw, 'agent_test', [NUMBER, PROFILE_NUMBER]);
   const profile = await gw.request('POST', '/api/agents', {
     name: 'front-desk',
     settings: {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { agentLine, loopbackTrunk } from './helpers/agent-line.js';
 import { startAgentWorker, type TestAgentWorker } from './helpers/agent-worker.js';
 import { endedCallRecord } from './helpers/call-records.js';
 import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
@@ -35,18 +36,9 @@ beforeAll(async () => {
   ]);
   gw = await startTestGateway({ env: { API_PORT: String(stack.webhookPort), AGENT_NAME: AGENT } });
   await clearLivekitSip(gw.sip);
-  expect(
-    (
-      await gw.request('POST', '/api/trunks', {
-        trunk_id: 'pipeline_test',
-        name: 'Pipeline test',
-        provider: 'generic',
-        numbers: [NUMBER],
-        allowed_addresses: ['127.0.0.1'],
-      })
-    ).status,
-  ).toBe(201);
-  const profile = await gw.request('POST', '/api/agents', {
+  await loopbackTrunk(gw, 'pipeline_test', [NUMBER]);
+  await agentLine(gw, {
+    trunkId: 'pipeline_test',
     name: 'restaurant',
     settings: {
       mode: 'pipeline',
@@ -62,14 +54,6 @@ beforeAll(async () => {
       },
     },
   });
-  expect(profile.status, JSON.stringify(profile.body)).toBe(201);
-  const rule = await gw.request('POST', '/api/dispatch-rules', {
-    name: 'restaurant',
-    type: 'individual',
-    trunk_ids: ['pipeline_test'],
-    agent_profile_id: profile.body.id,
-  });
-  expect(rule.status).toBe(201);
   worker = await startAgentWorker({
     gatewayUrl: gw.url,
     agentName: AGENT,

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { agentLine, loopbackTrunk } from './helpers/agent-line.js';
 import { startAgentWorker, type TestAgentWorker } from './helpers/agent-worker.js';
 import { endedCallRecord } from './helpers/call-records.js';
 import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
@@ -19,16 +20,11 @@ let worker: TestAgentWorker;
 beforeAll(async () => {
   gw = await startTestGateway({ env: { API_PORT: String(stack.webhookPort), AGENT_NAME: AGENT } });
   await clearLivekitSip(gw.sip);
-  const trunk = await gw.request('POST', '/api/trunks', {
-    trunk_id: 'hold_test',
-    name: 'Hold test',
-    provider: 'generic',
-    numbers: [NUMBER],
-    allowed_addresses: ['127.0.0.1'],
-  });
-  expect(trunk.status, JSON.stringify(trunk.body)).toBe(201);
-  const profile = await gw.request('POST', '/api/agents', {
+  await loopbackTrunk(gw, 'hold_test', [NUMBER]);
+  await agentLine(gw, {
+    trunkId: 'hold_test',
     name: 'hold-line',
+    numbers: [NUMBER],
     settings: {
       mode: 'offline',
       greeting:
@@ -36,15 +32,6 @@ beforeAll(async () => {
       ivr: { prompt: 'Press 1 for information.', options: { '1': { say: INFO } } },
     },
   });
-  expect(profile.status).toBe(201);
-  const rule = await gw.request('POST', '/api/dispatch-rules', {
-    name: 'hold-line',
-    type: 'individual',
-    trunk_ids: ['hold_test'],
-    numbers: [NUMBER],
-    agent_profile_id: profile.body.id,
-  });
-  expect(rule.status, JSON.stringify(rule.body)).toBe(201);
   worker = await startAgentWorker({
     gatewayUrl: gw.url,
     agentName: AGENT,

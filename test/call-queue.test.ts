@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { agentLine, loopbackTrunk } from './helpers/agent-line.js';
 import { startAgentWorker, type TestAgentWorker } from './helpers/agent-worker.js';
 import { endedCallRecord } from './helpers/call-records.js';
 import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
@@ -21,16 +22,11 @@ let worker: TestAgentWorker;
 beforeAll(async () => {
   gw = await startTestGateway({ env: { API_PORT: String(stack.webhookPort), AGENT_NAME: AGENT } });
   await clearLivekitSip(gw.sip);
-  const trunk = await gw.request('POST', '/api/trunks', {
-    trunk_id: 'queue_test',
-    name: 'Queue test',
-    provider: 'generic',
-    numbers: [NUMBER, SHORT_WAIT_NUMBER],
-    allowed_addresses: ['127.0.0.1'],
-  });
-  expect(trunk.status, JSON.stringify(trunk.body)).toBe(201);
-  const line = await gw.request('POST', '/api/agents', {
+  await loopbackTrunk(gw, 'queue_test', [NUMBER, SHORT_WAIT_NUMBER]);
+  await agentLine(gw, {
+    trunkId: 'queue_test',
     name: 'queue-line',
+    numbers: [NUMBER],
     settings: {
       mode: 'offline',
       greeting: GREETING,
@@ -38,9 +34,10 @@ beforeAll(async () => {
       queue: { announce_position_seconds: 0, max_wait_seconds: 120 },
     },
   });
-  expect(line.status, JSON.stringify(line.body)).toBe(201);
-  const shortWait = await gw.request('POST', '/api/agents', {
+  await agentLine(gw, {
+    trunkId: 'queue_test',
     name: 'queue-short-wait',
+    numbers: [SHORT_WAIT_NUMBER],
     settings: {
       mode: 'offline',
       greeting: GREETING,
@@ -52,20 +49,6 @@ beforeAll(async () => {
       },
     },
   });
-  expect(shortWait.status, JSON.stringify(shortWait.body)).toBe(201);
-  for (const [number, profile] of [
-    [NUMBER, line.body.id],
-    [SHORT_WAIT_NUMBER, shortWait.body.id],
-  ]) {
-    const rule = await gw.request('POST', '/api/dispatch-rules', {
-      name: `queue-${number.slice(-1)}`,
-      type: 'individual',
-      trunk_ids: ['queue_test'],
-      numbers: [number],
-      agent_profile_id: profile,
-    });
-    expect(rule.status, JSON.stringify(rule.body)).toBe(201);
-  }
   const numbers = await gw.request('GET', '/api/numbers');
   const limited = (numbers.body.items as { id: string; number: string }[]).find(
     (n) => n.number === NUMBER,

@@ -7,6 +7,7 @@ import { SecretBox } from '../src/db/index.js';
 import { recordingDeps, sweepRecordings } from '../src/recordings/index.js';
 import { signRecordingLink } from '../src/recordings/links.js';
 import { loadConfig } from '../src/config/index.js';
+import { agentLine, loopbackTrunk } from './helpers/agent-line.js';
 import { startAgentWorker, type TestAgentWorker } from './helpers/agent-worker.js';
 import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { RtpPeer, speechAsUlaw } from './helpers/rtp-peer.js';
@@ -34,21 +35,16 @@ beforeAll(async () => {
     },
   });
   await clearLivekitSip(gw.sip);
-  const trunk = await gw.request('POST', '/api/trunks', {
-    trunk_id: 'recording_test',
-    name: 'Recording test',
-    provider: 'generic',
-    numbers: [STEREO, MIXED],
-    allowed_addresses: ['127.0.0.1'],
-  });
-  expect(trunk.status, JSON.stringify(trunk.body)).toBe(201);
+  await loopbackTrunk(gw, 'recording_test', [STEREO, MIXED]);
   const profiles = {
     [STEREO]: { format: 'ogg', channels: 'stereo', announce: 'This call is recorded.' },
     [MIXED]: { format: 'wav', channels: 'mixed' },
   };
   for (const [number, recording] of Object.entries(profiles)) {
-    const profile = await gw.request('POST', '/api/agents', {
+    await agentLine(gw, {
+      trunkId: 'recording_test',
       name: `recorded-${recording.channels}`,
+      numbers: [number],
       settings: {
         mode: 'offline',
         greeting: 'Welcome to the recorded line.',
@@ -56,15 +52,6 @@ beforeAll(async () => {
         recording: { enabled: true, retention_days: 1, ...recording },
       },
     });
-    expect(profile.status, JSON.stringify(profile.body)).toBe(201);
-    const rule = await gw.request('POST', '/api/dispatch-rules', {
-      name: `recorded-${recording.channels}`,
-      type: 'individual',
-      trunk_ids: ['recording_test'],
-      numbers: [number],
-      agent_profile_id: profile.body.id,
-    });
-    expect(rule.status, JSON.stringify(rule.body)).toBe(201);
   }
   worker = await startAgentWorker({
     gatewayUrl: gw.url,

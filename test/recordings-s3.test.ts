@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startS3Server, type S3Server } from '../scripts/stack/s3-server.js';
+import { agentLine, loopbackTrunk } from './helpers/agent-line.js';
 import { startAgentWorker, type TestAgentWorker } from './helpers/agent-worker.js';
 import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { RtpPeer } from './helpers/rtp-peer.js';
@@ -61,14 +62,7 @@ beforeAll(async () => {
     },
   });
   await clearLivekitSip(gw.sip);
-  const inbound = await gw.request('POST', '/api/trunks', {
-    trunk_id: 'recording_s3_in',
-    name: 'Recording S3 test',
-    provider: 'generic',
-    numbers: [INBOUND],
-    allowed_addresses: ['127.0.0.1'],
-  });
-  expect(inbound.status, JSON.stringify(inbound.body)).toBe(201);
+  await loopbackTrunk(gw, 'recording_s3_in', [INBOUND]);
   const outbound = await gw.request('POST', '/api/trunks', {
     trunk_id: 'recording_s3_out',
     name: 'sipp UAS',
@@ -78,24 +72,16 @@ beforeAll(async () => {
     numbers: [OUT_FROM],
   });
   expect(outbound.status, JSON.stringify(outbound.body)).toBe(201);
-  const profile = await gw.request('POST', '/api/agents', {
+  profileId = await agentLine(gw, {
+    trunkId: 'recording_s3_in',
     name: 'recorded-to-s3',
+    numbers: [INBOUND],
     settings: {
       mode: 'offline',
       greeting: 'Welcome to the recorded line.',
       recording: { enabled: true, format: 'ogg', channels: 'stereo', retention_days: 1 },
     },
   });
-  expect(profile.status, JSON.stringify(profile.body)).toBe(201);
-  profileId = profile.body.id;
-  const rule = await gw.request('POST', '/api/dispatch-rules', {
-    name: 'recorded-to-s3',
-    type: 'individual',
-    trunk_ids: ['recording_s3_in'],
-    numbers: [INBOUND],
-    agent_profile_id: profile.body.id,
-  });
-  expect(rule.status, JSON.stringify(rule.body)).toBe(201);
   worker = await startAgentWorker({
     gatewayUrl: gw.url,
     agentName: AGENT,
