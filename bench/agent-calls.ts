@@ -12,7 +12,7 @@ import {
   startBenchWorker,
   type BenchWorker,
 } from './agent-harness.js';
-import type { BenchEnv } from './setup.js';
+import { benchApi, type BenchEnv } from './setup.js';
 
 const AGENT = 'bench-agent';
 const AGENT_NUMBER = '+15552220000';
@@ -21,28 +21,19 @@ const FLOOR_ROOM = 'bench-floor';
 const GREETING_WINDOW_MS = 5000;
 const MAX_GAP_MS = 100;
 
-async function api(env: BenchEnv, method: string, p: string, body: unknown) {
-  const response = await fetch(`${env.apiUrl}${p}`, {
-    method,
-    headers: { authorization: `Bearer ${env.adminKey}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (!response.ok) throw new Error(`${method} ${p}: ${response.status} ${await response.text()}`);
-}
-
 /**
  * A trunk for sipp, a rule sending AGENT_NUMBER to the offline agent (a room per call), and a
  * rule sending FLOOR_NUMBER to one room where a bare rtc-node participant already publishes.
  */
 export async function routeBenchCalls(env: BenchEnv): Promise<void> {
-  await api(env, 'POST', '/api/trunks', {
+  await benchApi(env, 'POST', '/api/trunks', {
     trunk_id: 'bench_agent',
     name: 'Agent bench',
     provider: 'generic',
     numbers: [AGENT_NUMBER, FLOOR_NUMBER],
     allowed_addresses: ['127.0.0.1'],
   });
-  await api(env, 'POST', '/api/dispatch-rules', {
+  await benchApi(env, 'POST', '/api/dispatch-rules', {
     name: 'bench offline agent',
     type: 'individual',
     trunk_ids: ['bench_agent'],
@@ -50,7 +41,7 @@ export async function routeBenchCalls(env: BenchEnv): Promise<void> {
     agent_name: AGENT,
   });
   // No worker registers under this name: nobody but the stand-in is in the floor room.
-  await api(env, 'POST', '/api/dispatch-rules', {
+  await benchApi(env, 'POST', '/api/dispatch-rules', {
     name: 'bench floor',
     type: 'direct',
     room_name: FLOOR_ROOM,

@@ -14,7 +14,8 @@ import { pathToFileURL } from 'node:url';
 import { startEdge } from '../scripts/stack/kamailio.js';
 import { inviteRingingTime } from '../test/helpers/sip-uac.js';
 import { startToneParticipant } from '../test/helpers/tone-participant.js';
-import { startBenchEnv, type BenchEnv } from './setup.js';
+import { percentile } from './agent-harness.js';
+import { benchApi, startBenchEnv, type BenchEnv } from './setup.js';
 
 const NUMBER = '+15550300001';
 const ROOM = 'bench-edge';
@@ -106,20 +107,6 @@ async function sippAnswerTimes(port: number, calls: number): Promise<number[]> {
     .filter((ms) => Number.isFinite(ms));
 }
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
-}
-
-async function api(env: BenchEnv, method: string, p: string, body: unknown) {
-  const res = await fetch(`${env.apiUrl}${p}`, {
-    method,
-    headers: { authorization: `Bearer ${env.adminKey}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`);
-}
-
 interface Figures {
   answered: number;
   p50: number;
@@ -138,14 +125,14 @@ const figures = (values: number[]): Figures => ({
  * (LiveKit rings as soon as the call has a room; this one leaves out the room join).
  */
 export async function edgeBench(env: BenchEnv, calls = Number(process.env.BENCH_EDGE_CALLS ?? 20)) {
-  await api(env, 'POST', '/api/trunks', {
+  await benchApi(env, 'POST', '/api/trunks', {
     trunk_id: 'bench_edge',
     name: 'Edge bench',
     provider: 'generic',
     numbers: [NUMBER],
     allowed_addresses: ['127.0.0.1'],
   });
-  await api(env, 'POST', '/api/dispatch-rules', {
+  await benchApi(env, 'POST', '/api/dispatch-rules', {
     name: 'bench-edge',
     type: 'direct',
     room_name: ROOM,

@@ -13,22 +13,11 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { signAgentToken } from '../src/agent/agent-token.js';
 import { percentile } from './agent-harness.js';
-import type { BenchEnv } from './setup.js';
+import { benchApi, type BenchEnv } from './setup.js';
 
 const NUMBER = '+15553330000';
 const OPEN_CALLS = Number(process.env.BENCH_QUEUE_OPEN_CALLS ?? 100);
 const ROUNDS = Number(process.env.BENCH_QUEUE_ROUNDS ?? 300);
-
-async function api(env: BenchEnv, method: string, p: string, body?: unknown) {
-  const response = await fetch(`${env.apiUrl}${p}`, {
-    method,
-    headers: { authorization: `Bearer ${env.adminKey}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${p}: ${response.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
-}
 
 interface Figures {
   p50: number;
@@ -36,18 +25,18 @@ interface Figures {
 }
 
 export async function queueBench(env: BenchEnv) {
-  const trunk = await api(env, 'POST', '/api/trunks', {
+  const trunk = await benchApi(env, 'POST', '/api/trunks', {
     trunk_id: 'bench_queue',
     name: 'Queue bench',
     provider: 'generic',
     numbers: [NUMBER],
     allowed_addresses: ['127.0.0.1'],
   });
-  const profile = await api(env, 'POST', '/api/agents', {
+  const profile = await benchApi(env, 'POST', '/api/agents', {
     name: 'bench-queue',
     settings: { mode: 'offline' },
   });
-  const numbers = await api(env, 'GET', '/api/numbers');
+  const numbers = await benchApi(env, 'GET', '/api/numbers');
   const number = (numbers.items as { id: string; number: string }[]).find(
     (n) => n.number === NUMBER,
   )!;
@@ -69,33 +58,28 @@ export async function queueBench(env: BenchEnv) {
     if (!response.ok) throw new Error(`admit: ${response.status} ${await response.text()}`);
     return (await response.json()) as { state: string };
   };
-  const timed = async (rounds: number, one: (i: number) => Promise<void>): Promise<Figures> => {
+  /** p50/p95 of `one`; what it returns runs after the clock stops (clean-up, not measured). */
+  const timed = async (
+    rounds: number,
+    one: (i: number) => Promise<(() => Promise<unknown>) | void>,
+  ): Promise<Figures> => {
     const times: number[] = [];
     for (let i = 0; i < rounds; i += 1) {
       const started = performance.now();
-      await one(i);
+      const after = await one(i);
       times.push(performance.now() - started);
+      await after?.();
     }
     return { p50: percentile(times, 50), p95: percentile(times, 95) };
   };
-  /** A new call's check; its place is then removed outside the timing, so the load stays put. */
-  const newCall = async () => {
-    const room = `bench-${randomUUID()}`;
-    const started = performance.now();
-    const answer = await admit(room);
-    const ms = performance.now() - started;
-    await db.query('DELETE FROM call_slots WHERE room_name = $1', [room]);
-    return { ms, answer };
-  };
-  const newCalls = async (rounds: number, expect: string): Promise<Figures> => {
-    const times: number[] = [];
-    for (let i = 0; i < rounds; i += 1) {
-      const { ms, answer } = await newCall();
+  /** New calls' checks; each place is removed afterwards, so the load stays put. */
+  const newCalls = (rounds: number, expect: string) =>
+    timed(rounds, async () => {
+      const room = `bench-${randomUUID()}`;
+      const answer = await admit(room);
       if (answer.state !== expect) throw new Error(`expected ${expect}, got ${answer.state}`);
-      times.push(ms);
-    }
-    return { p50: percentile(times, 50), p95: percentile(times, 95) };
-  };
+      return () => db.query('DELETE FROM call_slots WHERE room_name = $1', [room]);
+    });
   try {
     const floor = await timed(ROUNDS, async () => {
       await fetch(`${env.apiUrl}/health`).then((r) => r.text());
@@ -103,14 +87,14 @@ export async function queueBench(env: BenchEnv) {
     for (let i = 0; i < OPEN_CALLS; i += 1) await admit(`bench-open-${i}`);
     await newCalls(30, 'active'); // warm-up
     const noLimits = await newCalls(ROUNDS, 'active');
-    await api(env, 'PUT', `/api/trunks/bench_queue`, { max_concurrent_calls: 10_000 });
-    await api(env, 'PUT', `/api/numbers/${number.id}`, { max_concurrent_calls: 10_000 });
-    await api(env, 'PUT', `/api/agents/${profile.id}`, {
+    await benchApi(env, 'PUT', `/api/trunks/bench_queue`, { max_concurrent_calls: 10_000 });
+    await benchApi(env, 'PUT', `/api/numbers/${number.id}`, { max_concurrent_calls: 10_000 });
+    await benchApi(env, 'PUT', `/api/agents/${profile.id}`, {
       settings: { mode: 'offline', max_concurrent_calls: 10_000 },
     });
     const limits = await newCalls(ROUNDS, 'active');
     // The number is full: 20 calls wait and poll, as they do once a second each.
-    await api(env, 'PUT', `/api/numbers/${number.id}`, { max_concurrent_calls: OPEN_CALLS });
+    await benchApi(env, 'PUT', `/api/numbers/${number.id}`, { max_concurrent_calls: OPEN_CALLS });
     const waiting = Array.from({ length: 20 }, (_, i) => `bench-waiting-${i}`);
     for (const room of waiting) await admit(room);
     const poll = await timed(ROUNDS, async (i) => {

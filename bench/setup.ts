@@ -105,3 +105,16 @@ export async function startBenchEnv(options: { mediaPorts?: number } = {}): Prom
     },
   };
 }
+
+/** A call to the bench API as its admin; the parsed JSON answer, or a thrown error naming it. */
+export async function benchApi(env: BenchEnv, method: string, p: string, body?: unknown) {
+  const response = await fetch(`${env.apiUrl}${p}`, {
+    method,
+    headers: { authorization: `Bearer ${env.adminKey}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${p}: ${response.status} ${text}`);
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- benches read arbitrary JSON
+  return (text ? JSON.parse(text) : undefined) as any;
+}

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { cappedExponential } from '../config/backoff.js';
 import type { RecordingReport } from '../recordings/index.js';
 import { signAgentToken } from './agent-token.js';
 import type { TurnLatency } from './turn-latency.js';
@@ -104,7 +105,7 @@ export class GatewayApi {
       } catch (error) {
         const retriable = !(error instanceof GatewayApiError) || error.status === 404;
         if (!retriable || attempt >= attempts) throw error;
-        await sleep(Math.min(2000, 100 * 2 ** attempt));
+        await sleep(cappedExponential(attempt + 1, 100, 2000));
       }
     }
   }

@@ -15,11 +15,30 @@ const pattern = (parse: typeof numberPattern) =>
       return z.NEVER;
     });
 
+/** A caller number (E.164) or a prefix (digits), as the blocklist and priority callers take it. */
+export const callerPatternFields = {
+  number: pattern(numberPattern).optional(),
+  prefix: pattern(prefixPattern).optional(),
+};
+
+/** The check that goes with callerPatternFields: exactly one of the two. */
+export function exactlyOnePattern(
+  v: { number?: Pattern; prefix?: Pattern },
+  ctx: z.RefinementCtx,
+): void {
+  if ((v.number === undefined) === (v.prefix === undefined)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [v.number === undefined ? 'number' : 'prefix'],
+      message: 'give exactly one of number or prefix (an E.164 number, or digits)',
+    });
+  }
+}
+
 /** POST /api/numbers/block: exactly one of number and prefix; at most one way to expire. */
 export const blockCreateSchema = z
   .object({
-    number: pattern(numberPattern).optional(),
-    prefix: pattern(prefixPattern).optional(),
+    ...callerPatternFields,
     reason: z.string().trim().min(1).max(500).optional(),
     sip_status: z
       .number()
@@ -32,13 +51,7 @@ export const blockCreateSchema = z
   })
   .strict()
   .superRefine((v, ctx) => {
-    if ((v.number === undefined) === (v.prefix === undefined)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [v.number === undefined ? 'number' : 'prefix'],
-        message: 'give exactly one of number (E.164) and prefix (digits)',
-      });
-    }
+    exactlyOnePattern(v, ctx);
     if (v.expires_at !== undefined && v.expires_in_seconds !== undefined) {
       ctx.addIssue({
         code: 'custom',

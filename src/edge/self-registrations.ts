@@ -1,3 +1,4 @@
+import { jitteredExponential } from '../config/backoff.js';
 import type { Logger } from '../config/index.js';
 import type { DigestAlgorithm } from './digest.js';
 import type { LastReply } from './edge-state.js';
@@ -32,7 +33,6 @@ export interface SelfRegistrationDeps {
   contactAddr: string;
   retryBaseSeconds: number;
   retryMaxSeconds: number;
-  backoffSeconds: (failures: number, base: number, max: number) => number;
   logger: Logger;
 }
 
@@ -150,7 +150,7 @@ export class SelfRegistrations {
     entry.failures += 1;
     entry.state = 'failing';
     entry.expiresAt = null;
-    const delay = this.deps.backoffSeconds(
+    const delay = jitteredExponential(
       entry.failures,
       this.deps.retryBaseSeconds,
       this.deps.retryMaxSeconds,

@@ -30,6 +30,7 @@ import {
 } from './registrations.js';
 import type { EdgeRpc } from './rpc.js';
 import { SelfRegistrations, type SelfRegistrationState } from './self-registrations.js';
+import { jitteredExponential } from '../config/backoff.js';
 
 export interface SupervisorDeps {
   db: Db;
@@ -57,12 +58,6 @@ interface Memory {
   lastCode: number | null;
 }
 
-/** Exponential backoff with ±20% jitter: base, 2·base, 4·base ... up to max. */
-export function backoffSeconds(failures: number, base: number, max: number): number {
-  const plain = Math.min(max, base * 2 ** Math.max(0, failures - 1));
-  return plain * (0.8 + Math.random() * 0.4);
-}
-
 /**
  * Keeps the edge's registrations equal to the trunks this instance owns, retries failures with
  * backoff, and records each trunk's state (table trunk_registrations, metrics, webhook).
@@ -80,7 +75,6 @@ export class RegistrationSupervisor {
       contactAddr: deps.contactAddr,
       retryBaseSeconds: deps.retryBaseSeconds,
       retryMaxSeconds: deps.retryMaxSeconds,
-      backoffSeconds,
       logger: deps.logger,
     });
   }
@@ -150,7 +144,7 @@ export class RegistrationSupervisor {
     if (!mem.counted) {
       mem.failures += 1;
       mem.counted = true;
-      const delay = backoffSeconds(
+      const delay = jitteredExponential(
         mem.failures,
         this.deps.retryBaseSeconds,
         this.deps.retryMaxSeconds,

@@ -1,9 +1,8 @@
 import { z } from 'zod';
+import { e164OfSipUser } from '../blocklist/patterns.js';
 
-const e164ish = z
-  .string()
-  .max(40)
-  .transform((n) => (/^\d+$/.test(n) ? `+${n}` : n));
+/** As the SIP participant's attribute gives it: '+' and its digits, or null if it is no number. */
+const sipNumber = z.string().max(40).transform(e164OfSipUser);
 
 /** POST /internal/agent/calls/admit: the call as the agent sees its SIP participant. */
 export const admissionRequestSchema = z
@@ -12,8 +11,8 @@ export const admissionRequestSchema = z
     /** sip.trunkID: LiveKit's inbound trunk id. */
     livekit_trunk_id: z.string().max(100).nullable().optional(),
     /** sip.trunkPhoneNumber (called) and sip.phoneNumber (caller); digits get a '+'. */
-    to_number: e164ish.nullable().optional(),
-    from_number: e164ish.nullable().optional(),
+    to_number: sipNumber.nullable().optional(),
+    from_number: sipNumber.nullable().optional(),
     agent_profile_id: z.uuid().nullable().optional(),
   })
   .strict()

@@ -4,39 +4,20 @@ import { z } from 'zod';
 import { audit } from '../audit/index.js';
 import type { Db } from '../db/index.js';
 import { actorOf, requireRole } from '../http/auth.js';
-import { badRequest, conflict, notFound, parseBody } from '../http/errors.js';
+import { conflict, notFound, parseBody } from '../http/errors.js';
 import { pathParam } from '../http/params.js';
-import { toE164 } from '../trunks/phone.js';
+import { callerPatternFields, exactlyOnePattern } from '../blocklist/schemas.js';
 import { queueSnapshot } from './admission.js';
 
 const priorityCallerSchema = z
   .object({
-    /** One caller, E.164. */
-    number: z.string().min(1).max(40).optional(),
-    /** Every caller whose number starts with these digits ('+' allowed, ignored). */
-    prefix: z
-      .string()
-      .regex(/^\+?\d{1,15}$/, 'a prefix is 1 to 15 digits, with or without a leading +')
-      .optional(),
+    ...callerPatternFields,
     /** Higher is served first; a number's own queue_priority is 0 unless set. */
     priority: z.number().int().min(-1000).max(1000),
     label: z.string().max(200).optional(),
   })
-  .strict();
-
-/** The stored pattern of a number or prefix: digits only. */
-function patternOf(input: { number?: string; prefix?: string }) {
-  if ((input.number === undefined) === (input.prefix === undefined)) {
-    throw badRequest('give exactly one of number or prefix', [
-      { field: 'number', message: 'give exactly one of number or prefix' },
-    ]);
-  }
-  if (input.prefix !== undefined) return { pattern: input.prefix.replace('+', ''), isPrefix: true };
-  const parsed = toE164(input.number!);
-  if (!parsed.ok)
-    throw badRequest(`number: ${parsed.error}`, [{ field: 'number', message: parsed.error }]);
-  return { pattern: parsed.e164.slice(1), isPrefix: false };
-}
+  .strict()
+  .superRefine(exactlyOnePattern);
 
 const seconds = (from: Date, to: Date) => Math.round((to.getTime() - from.getTime()) / 100) / 10;
 
@@ -88,7 +69,7 @@ export function queueRouter(deps: { db: Db; maxActive: number | undefined }): Ro
 
   r.post('/queue/priority-callers', requireRole('admin'), async (req, res) => {
     const input = parseBody(priorityCallerSchema, req.body);
-    const { pattern, isPrefix } = patternOf(input);
+    const { digits: pattern, isPrefix } = (input.number ?? input.prefix)!;
     const row = await db.transaction().execute(async (tx) => {
       const clash = await tx
         .selectFrom('priorityCallers')

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Db } from '../db/index.js';
 import { CONTENT_TYPES, recordingPath, servedFormat, type RecordingEventData } from './metadata.js';
 import type { RecordingDeps } from './store.js';
+import { cappedExponential } from '../config/backoff.js';
 
 /** Failed uploads are tried again after 5 s, doubling, at most every 15 minutes, forever. */
 export const UPLOAD_RETRY_BASE_MS = 5000;
@@ -16,7 +17,7 @@ export function isUploading(callId: string): boolean {
 }
 
 export function uploadRetryDelayMs(attempts: number): number {
-  return Math.min(UPLOAD_RETRY_MAX_MS, UPLOAD_RETRY_BASE_MS * 2 ** Math.max(0, attempts - 1));
+  return cappedExponential(attempts, UPLOAD_RETRY_BASE_MS, UPLOAD_RETRY_MAX_MS);
 }
 
 /** A finished (or kept partial) recording still in RECORDINGS_DIR, to go to the bucket. */

@@ -1,3 +1,5 @@
+import { cappedExponential } from '../../config/backoff.js';
+
 /**
  * Delay before reconnect attempt `attempt` (1-based): exponential, capped, with "equal jitter"
  * (half fixed, half random) so calls dropped together do not reconnect in step.
@@ -7,6 +9,6 @@ export function reconnectDelayMs(
   options: { baseDelayMs: number; maxDelayMs: number },
   random: () => number = Math.random,
 ): number {
-  const cap = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** Math.max(0, attempt - 1));
+  const cap = cappedExponential(attempt, options.baseDelayMs, options.maxDelayMs);
   return Math.round(cap / 2 + (random() * cap) / 2);
 }
