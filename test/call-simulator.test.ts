@@ -1,13 +1,17 @@
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { RoomServiceClient } from 'livekit-server-sdk';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { packageRoot } from '../src/config/paths.js';
 import { checkCallRoute } from '../src/diagnostics/calls-check.js';
 import type { Outcome } from '../src/diagnostics/call-simulator.js';
 import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { sippCall } from './helpers/sipp.js';
 import { eventually } from './helpers/wait.js';
 
+const run = promisify(execFile);
 const stack = inject('stack');
 let gw: TestGateway;
 let rooms: RoomServiceClient;
@@ -200,5 +204,43 @@ describe('the call simulator agrees with LiveKit', () => {
     expect(res.status).toBe(200);
     expect(res.body.simulation.outcome).toBe('dropped');
     expect((await gw.request('GET', '/api/diagnostics/calls?caller=sipp')).status).toBe(400);
+  });
+
+  it('answers the same from `npm run diagnose -- calls`', async () => {
+    const cli = (...args: string[]) =>
+      run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'diagnose', 'calls', ...args], {
+        cwd: packageRoot(),
+        env: {
+          ...process.env,
+          LIVEKIT_URL: stack.livekitUrl,
+          LIVEKIT_API_KEY: stack.apiKey,
+          LIVEKIT_API_SECRET: stack.apiSecret,
+        },
+      }).catch((e: { code: number; stdout: string; stderr: string }) => e);
+    const simulated = await cli(
+      '--caller',
+      'sipp',
+      '--called',
+      '+15550107002',
+      '--source-ip',
+      '127.0.0.1',
+      '--json',
+    );
+    expect((simulated as { code?: number }).code).toBe(2);
+    expect(JSON.parse(simulated.stdout).simulation.outcome).toBe('dropped');
+
+    // Without a call: every trunk's numbers are swept; the trunk no rule takes is named.
+    const swept = await cli('--json');
+    expect((swept as { code?: number }).code).toBe(2);
+    const findings = JSON.parse(swept.stdout).findings as { check: string; status: string }[];
+    expect(findings).toContainEqual(
+      expect.objectContaining({ check: 'calls.trunk Routed [sim_routed]', status: 'pass' }),
+    );
+    expect(findings.filter((f) => f.status === 'fail').length).toBeGreaterThan(0);
+    const api = await gw.request('GET', '/api/diagnostics/calls');
+    expect(api.body.findings).toEqual(findings);
+
+    const partial = await cli('--caller', 'sipp');
+    expect(partial.stderr).toMatch(/needs --caller, --called and --source-ip/);
   });
 });

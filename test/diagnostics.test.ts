@@ -4,18 +4,20 @@ import { createReadStream, mkdtempSync, readFileSync, writeFileSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { SipClient } from 'livekit-server-sdk';
 import { parse, stringify } from 'yaml';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../src/config/index.js';
 import { packageRoot } from '../src/config/paths.js';
 import { createDb, migrate } from '../src/db/index.js';
-import { diagnose, type Finding } from '../src/diagnostics/index.js';
+import { diagnose, type Area, type Finding } from '../src/diagnostics/index.js';
 import { summariseLogs } from '../src/diagnostics/logs.js';
 import { ensureLivekitBinaries } from '../scripts/stack/binaries.js';
 import { startCoturn } from '../scripts/stack/coturn.js';
 import { freePortBlock } from '../scripts/stack/ports.js';
 import { startProcess, waitUntil, type ManagedProcess } from '../scripts/stack/processes.js';
 import { createTestDatabase } from './helpers/database.js';
+import { clearLivekitSip } from './helpers/gateway.js';
 import { sippCall } from './helpers/sipp.js';
 import { eventually } from './helpers/wait.js';
 
@@ -43,6 +45,10 @@ function env(overrides: Record<string, string> = {}) {
   };
 }
 
+function livekitSip(): SipClient {
+  return new SipClient(stack.livekitUrl, stack.apiKey, stack.apiSecret);
+}
+
 /** A copy of one of the stack's configs with `change` applied. */
 function changedConfig(file: string, change: (doc: Record<string, unknown>) => void): string {
   const doc = parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
@@ -64,16 +70,36 @@ function finding(findings: Finding[], check: string): Finding {
 }
 
 describe('a healthy stack', () => {
-  it('passes every config and sip check', async () => {
-    const findings = await diagnose(loadConfig(env()), 'all');
-    const notPassing = findings.filter((f) => f.status !== 'pass' && !f.check.startsWith('turn.'));
+  it('passes every check, TURN included', async () => {
+    const sip = livekitSip();
+    await clearLivekitSip(sip);
+    const trunk = await sip.createSipInboundTrunk('Healthy line', ['+15550101111'], {
+      allowedAddresses: ['127.0.0.1'],
+    });
+    await sip.createSipDispatchRule(
+      { type: 'individual', roomPrefix: 'call-' },
+      { trunkIds: [trunk.sipTrunkId], name: 'Healthy rule' },
+    );
+    const secret = 'one-secret-for-both-of-them-000';
+    const coturn = await startCoturn(secret);
+    cleanups.push(() => coturn.stop());
+    const findings = await diagnose(
+      loadConfig(env({ TURN_SECRET: secret, TURN_PORT: String(coturn.port) })),
+      'all',
+    );
+    const notPassing = findings.filter((f) => f.status !== 'pass');
     expect(notPassing).toEqual([]);
     expect(findings.map((f) => f.check)).toEqual(
       expect.arrayContaining([
         'config.redis',
         'sip.options',
+        'sip.health',
         'sip.redis_servers',
         'sip.server_api',
+        'calls.trunk Healthy line',
+        'turn.allocate',
+        'turn.clock',
+        'turn.relay',
       ]),
     );
   });
@@ -86,7 +112,7 @@ describe('a healthy stack', () => {
 const failures: {
   name: string;
   setup: () => Promise<Record<string, string>>;
-  area: 'config' | 'sip' | 'registration' | 'turn' | 'webhooks';
+  area: Area;
   check: string;
   status: 'fail' | 'warn';
   cause: RegExp;
@@ -175,6 +201,84 @@ const failures: {
       const coturn = await startCoturn('the-secret-coturn-was-given-000');
       cleanups.push(() => coturn.stop());
       return { TURN_SECRET: 'the-secret-the-api-was-given-000', TURN_PORT: String(coturn.port) };
+    },
+  },
+  {
+    name: 'coturn hands out a relay address that does not reach it (no port forward or hairpin)',
+    area: 'turn',
+    check: 'turn.relay',
+    status: 'fail',
+    cause: /does not reach coturn/,
+    async setup() {
+      // 127.0.0.5 stands for a public address whose relay ports are not forwarded to coturn:
+      // coturn relays on 127.0.0.1 but tells clients to use 127.0.0.5.
+      const coturn = await startCoturn('one-secret-for-both-of-them-000', {
+        extraArgs: ['--external-ip=127.0.0.5/127.0.0.1'],
+      });
+      cleanups.push(() => coturn.stop());
+      return { TURN_SECRET: 'one-secret-for-both-of-them-000', TURN_PORT: String(coturn.port) };
+    },
+  },
+  {
+    name: "coturn's clock runs 20 minutes ahead, so fresh credentials look expired (401)",
+    area: 'turn',
+    check: 'turn.clock',
+    status: 'fail',
+    cause: /clock is ahead of the API's by 600 s to 3600 s/,
+    async setup() {
+      const coturn = await startCoturn('one-secret-for-both-of-them-000', {
+        wrapper: ['faketime', '-f', '+20m'],
+      });
+      cleanups.push(() => coturn.stop());
+      return { TURN_SECRET: 'one-secret-for-both-of-them-000', TURN_PORT: String(coturn.port) };
+    },
+  },
+  {
+    name: "LiveKit SIP's health port does not answer",
+    area: 'sip',
+    check: 'sip.health',
+    status: 'fail',
+    cause: /health port does not answer/,
+    async setup() {
+      const port = await freePortBlock(1);
+      // The config names a health port the running livekit-sip was not started with.
+      return {
+        LIVEKIT_SIP_CONFIG_FILE: changedConfig(sipConfig, (d) => void (d.health_port = port)),
+      };
+    },
+  },
+  {
+    name: 'a trunk number no dispatch rule takes: LiveKit drops the INVITE and the caller hears ringing',
+    area: 'calls',
+    check: 'calls.trunk Sales line',
+    status: 'fail',
+    cause: /no dispatch rule did: LiveKit drops the INVITE/,
+    async setup() {
+      const sip = livekitSip();
+      await clearLivekitSip(sip);
+      await sip.createSipInboundTrunk('Sales line', ['+15550102222'], {
+        allowedAddresses: ['127.0.0.1'],
+      });
+      const support = await sip.createSipInboundTrunk('Support line', ['+15550103333'], {
+        allowedAddresses: ['127.0.0.1'],
+      });
+      // The rule was scoped to the other trunk only.
+      await sip.createSipDispatchRule(
+        { type: 'individual', roomPrefix: 'call-' },
+        { trunkIds: [support.sipTrunkId], name: 'Support only' },
+      );
+      cleanups.push(() => clearLivekitSip(sip));
+      // What LiveKit itself does with such a call: no answer at all (sipp sees a timeout).
+      const call = sippCall({
+        host: stack.sipHost,
+        port: stack.sipPort,
+        number: '+15550102222',
+        timeoutSeconds: 4,
+      });
+      const outcome = await call.done;
+      expect(outcome.code, 'sipp: the call should go unanswered').not.toBe(0);
+      expect(outcome.stdout + outcome.stderr).not.toMatch(/200 OK.*1\s*$/m);
+      return {};
     },
   },
   {
@@ -476,7 +580,7 @@ describe('the log classifier', () => {
     ].join('\n');
     const child = execFile(
       process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'logs', '--json'],
+      ['--import', 'tsx', 'src/cli/main.ts', 'diagnose', 'logs', '--json'],
       { cwd: packageRoot() },
     );
     child.stdin!.end(lines);

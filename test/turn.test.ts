@@ -106,6 +106,8 @@ describe('diagnosing a TURN username/credential pair', () => {
       'turn.pair_expiry',
       'turn.pair_secret',
       'turn.allocate',
+      'turn.clock',
+      'turn.relay',
     ]);
     const foreign = issueTurnCredentials('another-secret-someone-used', 'carol', 600);
     const wrong = (await gw.request('GET', q(foreign.username, foreign.credential))).body;

@@ -19,14 +19,24 @@ export interface Coturn {
  */
 export async function startCoturn(
   secret: string,
-  options: { port?: number; logDir?: string; relayPorts?: [number, number] } = {},
+  options: {
+    port?: number;
+    logDir?: string;
+    relayPorts?: [number, number];
+    /** More turnserver flags, after ours. */
+    extraArgs?: string[];
+    /** A command that runs turnserver, e.g. ['faketime', '+20m'] for a clock that runs ahead. */
+    wrapper?: string[];
+  } = {},
 ): Promise<Coturn> {
   const base = options.port ?? (await freePortBlock(50));
   const port = base;
+  const [command, ...prefix] = [...(options.wrapper ?? []), 'turnserver'];
   const proc = startProcess(
     'coturn',
-    'turnserver',
+    command!,
     [
+      ...prefix,
       '-c',
       path.join(packageRoot(), 'coturn', 'turnserver.conf'),
       `--static-auth-secret=${secret}`,
@@ -39,6 +49,7 @@ export async function startCoturn(
       '--no-dtls',
       '--allow-loopback-peers',
       '--allowed-peer-ip=127.0.0.1',
+      ...(options.extraArgs ?? []),
     ],
     { logDir: options.logDir ?? mkdtempSync(path.join(os.tmpdir(), 'vg-coturn-')) },
   );

@@ -6,7 +6,14 @@ import { audit, systemActor } from '../audit/index.js';
 import { ConfigError, createLogger, loadConfig, type GatewayConfig } from '../config/index.js';
 import { loadEncryptionKey, openDatabase, SecretBox, type Database } from '../db/index.js';
 import { createLivekitClients } from '../livekit/index.js';
-import { areas, diagnose, exitCode, renderTable, type Area } from '../diagnostics/index.js';
+import {
+  areas,
+  diagnose,
+  exitCode,
+  renderTable,
+  type Area,
+  type Finding,
+} from '../diagnostics/index.js';
 import { logFileStream, summariseLogs } from '../diagnostics/logs.js';
 import { checkCallRoute } from '../diagnostics/calls-check.js';
 import { SipClient } from 'livekit-server-sdk';
@@ -171,31 +178,9 @@ program
     'classify LiveKit SIP / server log lines: a file, stdin, or --watch N seconds of either',
   )
   .option('--file <path>', 'a log file (default: stdin)')
-  .option('--watch <seconds>', 'follow new lines for this many seconds, then report', (v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1 || n > 86_400)
-      throw new Error('--watch takes 1-86400 seconds');
-    return n;
-  })
+  .option('--watch <seconds>', 'follow new lines for this many seconds, then report', watchSeconds)
   .option('--json', 'print JSON')
-  .action(async (opts: { file?: string; watch?: number; json?: boolean }) => {
-    const source = opts.file
-      ? logFileStream(opts.file, opts.watch)
-      : {
-          stream: process.stdin,
-          until: opts.watch
-            ? new Promise((resolve) => setTimeout(resolve, opts.watch! * 1000))
-            : undefined,
-        };
-    // Scripts following a file wait for this before making the traffic they want to see.
-    if (opts.watch) console.error(`watching ${opts.file ?? 'stdin'} for ${opts.watch} s`);
-    const findings = await summariseLogs(source.stream, source.until);
-    console.log(
-      opts.json ? JSON.stringify({ area: 'logs', findings }, null, 2) : renderTable(findings),
-    );
-    process.exitCode = exitCode(findings);
-    if (!opts.file) process.stdin.destroy();
-  });
+  .action(runLogs);
 
 program
   .command('simulate-call')
@@ -209,67 +194,109 @@ program
   .option('--username <user>', 'digest username the caller would send')
   .option('--password <password>', 'digest password the caller would send')
   .option('--json', 'print JSON')
-  .action(
-    async (opts: {
-      caller: string;
-      called: string;
-      sourceIp: string;
-      fromHost?: string;
-      username?: string;
-      password?: string;
-      json?: boolean;
-    }) => {
-      const config = cliConfig();
-      const sip = new SipClient(
-        config.livekit.url,
-        config.livekit.apiKey,
-        config.livekit.apiSecret,
-      );
-      const { finding, simulation } = await checkCallRoute(sip, {
-        caller: opts.caller,
-        called: opts.called,
-        sourceIp: opts.sourceIp,
-        fromHost: opts.fromHost,
-        username: opts.username,
-        password: opts.password,
-      });
-      console.log(
-        opts.json
-          ? JSON.stringify({ area: 'calls', findings: [finding], simulation }, null, 2)
-          : renderTable([finding]),
-      );
-      process.exitCode = exitCode([finding]);
-    },
-  );
+  .action(simulateCall);
 
 program
   .command('diagnose [area]')
-  .description(`name what is wrong and how to fix it; area: ${[...areas, 'all'].join(', ')}`)
-  .option('--username <name>', 'turn: a TURN username to check against TURN_SECRET')
-  .option('--credential <credential>', 'turn: its credential')
+  .description(
+    `name what is wrong and how to fix it; area: ${[...areas, 'logs', 'all'].join(', ')}`,
+  )
+  .option('--username <name>', 'turn: a TURN username to check; calls: the digest username')
+  .option('--credential <credential>', "turn: the TURN username's credential")
+  .option('--caller <number>', 'calls: simulate a call from this From user')
+  .option('--called <number>', 'calls: ... to this To user')
+  .option('--source-ip <ip>', 'calls: ... from this address')
+  .option('--from-host <host>', 'calls: ... with this From host')
+  .option('--password <password>', 'calls: ... with this digest password')
+  .option('--file <path>', 'logs: a log file (default: stdin)')
+  .option('--watch <seconds>', 'logs: follow new lines for this many seconds', watchSeconds)
   .option('--json', 'print JSON')
-  .action(
-    async (
-      area: string | undefined,
-      opts: { json?: boolean; username?: string; credential?: string },
-    ) => {
-      const chosen = area ?? 'all';
-      if (chosen !== 'all' && !(areas as readonly string[]).includes(chosen)) {
-        throw new Error(
-          `unknown area ${JSON.stringify(chosen)}; one of ${[...areas, 'all'].join(', ')}`,
-        );
+  .action(async (area: string | undefined, opts: DiagnoseOptions) => {
+    const chosen = area ?? 'all';
+    if (chosen === 'logs') return runLogs(opts);
+    if (chosen === 'calls' && (opts.caller || opts.called || opts.sourceIp)) {
+      if (!opts.caller || !opts.called || !opts.sourceIp) {
+        throw new Error('a simulated call needs --caller, --called and --source-ip');
       }
-      const turnPair =
-        opts.username && opts.credential
-          ? { username: opts.username, credential: opts.credential }
-          : undefined;
-      const findings = await diagnose(cliConfig(), chosen as Area | 'all', undefined, { turnPair });
-      console.log(
-        opts.json ? JSON.stringify({ area: chosen, findings }, null, 2) : renderTable(findings),
+      return simulateCall({
+        ...opts,
+        caller: opts.caller,
+        called: opts.called,
+        sourceIp: opts.sourceIp,
+      });
+    }
+    if (chosen !== 'all' && !(areas as readonly string[]).includes(chosen)) {
+      throw new Error(
+        `unknown area ${JSON.stringify(chosen)}; one of ${[...areas, 'logs', 'all'].join(', ')}`,
       );
-      process.exitCode = exitCode(findings);
-    },
-  );
+    }
+    const turnPair =
+      opts.username && opts.credential
+        ? { username: opts.username, credential: opts.credential }
+        : undefined;
+    const findings = await diagnose(cliConfig(), chosen as Area | 'all', undefined, { turnPair });
+    print(chosen, findings, opts.json);
+  });
+
+interface LogsOptions {
+  file?: string;
+  watch?: number;
+  json?: boolean;
+}
+
+interface SimulateOptions {
+  caller: string;
+  called: string;
+  sourceIp: string;
+  fromHost?: string;
+  username?: string;
+  password?: string;
+  json?: boolean;
+}
+
+type DiagnoseOptions = LogsOptions &
+  Partial<SimulateOptions> & { credential?: string; json?: boolean };
+
+function watchSeconds(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 86_400) throw new Error('--watch takes 1-86400 seconds');
+  return n;
+}
+
+function print(area: string, findings: Finding[], json: boolean | undefined, extra = {}): void {
+  console.log(json ? JSON.stringify({ area, findings, ...extra }, null, 2) : renderTable(findings));
+  process.exitCode = exitCode(findings);
+}
+
+async function runLogs(opts: LogsOptions): Promise<void> {
+  const source = opts.file
+    ? logFileStream(opts.file, opts.watch)
+    : {
+        stream: process.stdin,
+        until: opts.watch
+          ? new Promise((resolve) => setTimeout(resolve, opts.watch! * 1000))
+          : undefined,
+      };
+  // Scripts following a file wait for this before making the traffic they want to see.
+  if (opts.watch) console.error(`watching ${opts.file ?? 'stdin'} for ${opts.watch} s`);
+  const findings = await summariseLogs(source.stream, source.until);
+  print('logs', findings, opts.json);
+  if (!opts.file) process.stdin.destroy();
+}
+
+async function simulateCall(opts: SimulateOptions): Promise<void> {
+  const config = cliConfig();
+  const sip = new SipClient(config.livekit.url, config.livekit.apiKey, config.livekit.apiSecret);
+  const { finding, simulation } = await checkCallRoute(sip, {
+    caller: opts.caller,
+    called: opts.called,
+    sourceIp: opts.sourceIp,
+    fromHost: opts.fromHost,
+    username: opts.username,
+    password: opts.password,
+  });
+  print('calls', [finding], opts.json, { simulation });
+}
 
 try {
   await program.parseAsync();

@@ -15,7 +15,7 @@ export const pass = (check: string, evidence: string): Finding => ({
   fix: '',
 });
 
-export const areas = ['config', 'sip', 'registration', 'turn', 'webhooks'] as const;
+export const areas = ['config', 'sip', 'calls', 'registration', 'turn', 'webhooks'] as const;
 export type Area = (typeof areas)[number];
 
 /** Exit code for a set of findings: 0 all pass, 1 a warning, 2 a failure. */

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { SipClient } from 'livekit-server-sdk';
 import type { GatewayConfig } from '../config/index.js';
+import { checkInboundRouting } from './calls-check.js';
 import { checkConfig } from './config-check.js';
 import { areas, type Area, type Finding } from './finding.js';
 import { checkRegistrations } from './registration-check.js';
@@ -34,17 +35,20 @@ export async function diagnose(
   options: DiagnoseOptions = {},
 ): Promise<Finding[]> {
   const paths = configPaths(config);
+  const sip = () =>
+    new SipClient(config.livekit.url, config.livekit.apiKey, config.livekit.apiSecret, {
+      requestTimeout: Math.ceil(config.livekit.timeoutMs / 1000),
+    });
   const run: Record<Area, () => Promise<Finding[]>> = {
     config: async () => checkConfig(paths, config),
     sip: () =>
       checkSip({
         sipConfigPath: paths.sipConfig,
-        sip: new SipClient(config.livekit.url, config.livekit.apiKey, config.livekit.apiSecret, {
-          requestTimeout: Math.ceil(config.livekit.timeoutMs / 1000),
-        }),
+        sip: sip(),
         sipHost: config.sipPublic.host,
         sipPort: config.sipPublic.port,
       }),
+    calls: () => checkInboundRouting(sip()),
     turn: async () => [
       ...(options.turnPair && config.turn.secret
         ? checkTurnPair(config.turn.secret, options.turnPair.username, options.turnPair.credential)

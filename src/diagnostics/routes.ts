@@ -34,6 +34,11 @@ export function diagnosticsRouter(config: GatewayConfig, db: Db): Router {
     res.json(await answer('all'));
   });
   r.get('/diagnostics/calls', requireRole('operator'), async (req, res) => {
+    // Without a call to simulate: every trunk number must reach a rule.
+    if (Object.keys(req.query).length === 0) {
+      res.json(await answer('calls'));
+      return;
+    }
     const q = parseBody(callQuery, req.query);
     const sip = new SipClient(config.livekit.url, config.livekit.apiKey, config.livekit.apiSecret);
     const { finding, simulation } = await checkCallRoute(sip, {

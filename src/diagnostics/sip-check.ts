@@ -39,6 +39,8 @@ export async function checkSip(deps: SipCheckDeps): Promise<Finding[]> {
     });
   }
 
+  findings.push(await checkHealthPort(deps.sipHost, sipConfig.doc?.health_port));
+
   if (typeof redis === 'string' && redis) {
     try {
       const pong = await redisCommand(redis, ['PING']);
@@ -101,4 +103,45 @@ export async function checkSip(deps: SipCheckDeps): Promise<Finding[]> {
     );
   }
   return findings;
+}
+
+/**
+ * LiveKit SIP's own health endpoint (`health_port`): 200 OK, 429 when its CPU is above
+ * `max_cpu_utilization` (it then refuses outbound calls), 503 before start and after stop.
+ */
+async function checkHealthPort(host: string, port: unknown): Promise<Finding> {
+  if (typeof port !== 'number' || port <= 0) {
+    return pass(
+      'sip.health',
+      'no health_port in livekit-sip.yaml; set one for your orchestrator to probe LiveKit SIP',
+    );
+  }
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/`;
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(1500) });
+    const body = (await res.text()).trim();
+    if (res.ok) return pass('sip.health', `${url} answered ${res.status} ${body}`);
+    return {
+      check: 'sip.health',
+      status: 'fail',
+      cause:
+        res.status === 429
+          ? 'LiveKit SIP reports itself under load (CPU above max_cpu_utilization): it refuses new outbound calls'
+          : `LiveKit SIP reports itself unhealthy (${body || res.status}): it is starting or shutting down`,
+      evidence: `${url} answered ${res.status} ${body}`,
+      fix:
+        res.status === 429
+          ? 'give LiveKit SIP more CPU or more instances, or raise max_cpu_utilization (default 0.9) if the host has headroom'
+          : 'check its log; a process stuck in NotStarted cannot reach livekit-server or Redis',
+    };
+  } catch (error) {
+    return {
+      check: 'sip.health',
+      status: 'fail',
+      cause:
+        "LiveKit SIP's health port does not answer: an orchestrator probing it restarts the service",
+      evidence: `${url}: ${error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error)}`,
+      fix: 'check that livekit-sip runs with this config (health_port is read at start) and that the port is open to the prober',
+    };
+  }
 }

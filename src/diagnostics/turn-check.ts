@@ -55,7 +55,16 @@ export function checkTurnPair(
   return findings;
 }
 
-/** Fresh credentials from our secret tried in a real Allocate on the configured TURN server. */
+/**
+ * Credential lifetimes tried when the first Allocate gets 401: if a longer one is accepted, the
+ * secret is right and coturn's clock is ahead of ours by at least the shorter one's lifetime.
+ */
+const SKEW_LADDER_SECONDS = [600, 3600, 86_400, 7 * 86_400];
+
+/**
+ * Fresh credentials from our secret tried in a real Allocate on the configured TURN server, the
+ * relay port checked from outside the allocation, and coturn's clock against ours.
+ */
 export async function checkTurn(turn: GatewayConfig['turn']): Promise<Finding[]> {
   if (!turn.secret) {
     return [
@@ -68,42 +77,17 @@ export async function checkTurn(turn: GatewayConfig['turn']): Promise<Finding[]>
       },
     ];
   }
-  const credentials = issueTurnCredentials(turn.secret, 'diagnostics', 60);
+  const secret = turn.secret;
+  const server = `${turn.host}:${turn.port}`;
+  const allocate = (ttlSeconds: number, probeRelay = false) => {
+    const credentials = issueTurnCredentials(secret, 'diagnostics', ttlSeconds);
+    return turnAllocate(turn.host, turn.port, credentials.username, credentials.credential, {
+      probeRelay,
+    });
+  };
+  let result;
   try {
-    const result = await turnAllocate(
-      turn.host,
-      turn.port,
-      credentials.username,
-      credentials.credential,
-    );
-    if (result.ok)
-      return [
-        pass(
-          'turn.allocate',
-          `Allocate on ${turn.host}:${turn.port} (realm ${result.realm}) gave relay ${result.relayedAddress}`,
-        ),
-      ];
-    if (result.status === 401) {
-      return [
-        {
-          check: 'turn.allocate',
-          status: 'fail',
-          cause:
-            "coturn refuses credentials made with the API's secret (401): the two hold different secrets",
-          evidence: `Allocate on ${turn.host}:${turn.port} answered 401 ${result.reason} (realm ${result.realm})`,
-          fix: 'give coturn --static-auth-secret the exact TURN_SECRET string (trimmed, no CR/LF); check `echo -n "$USERNAME" | openssl dgst -sha1 -hmac "$TURN_SECRET" -binary | base64` against a credential',
-        },
-      ];
-    }
-    return [
-      {
-        check: 'turn.allocate',
-        status: 'fail',
-        cause: 'coturn refused the allocation',
-        evidence: `${result.status} ${result.reason}`,
-        fix: "see coturn's log for the reason (quota, denied peer, relay ports exhausted)",
-      },
-    ];
+    result = await allocate(60, true);
   } catch (error) {
     return [
       {
@@ -115,4 +99,74 @@ export async function checkTurn(turn: GatewayConfig['turn']): Promise<Finding[]>
       },
     ];
   }
+  if (result.ok) {
+    return [
+      pass(
+        'turn.allocate',
+        `Allocate on ${server} (realm ${result.realm}) gave relay ${result.relayedAddress}`,
+      ),
+      pass('turn.clock', "credentials valid for 60 s were accepted: coturn's clock is within 60 s"),
+      relayFinding(result.relayedAddress ?? '?', result.relay),
+    ];
+  }
+  if (result.status === 401) return [await diagnose401(result.reason, result.realm)];
+  return [
+    {
+      check: 'turn.allocate',
+      status: 'fail',
+      cause: 'coturn refused the allocation',
+      evidence: `${result.status} ${result.reason}`,
+      fix: "see coturn's log for the reason (quota, denied peer, relay ports exhausted)",
+    },
+  ];
+
+  /** 401 for fresh credentials: a different secret, or coturn's clock running ahead. */
+  async function diagnose401(reason: string, realm: string | undefined): Promise<Finding> {
+    let shorter = 60;
+    for (const ttl of SKEW_LADDER_SECONDS) {
+      const longer = await allocate(ttl).catch(() => undefined);
+      if (longer?.ok) {
+        const usable = turn.ttlSeconds > shorter;
+        return {
+          check: 'turn.clock',
+          status: 'fail',
+          cause: `coturn's clock is ahead of the API's by ${shorter} s to ${ttl} s: it takes fresh credentials for expired${usable ? ', so browsers get 401 once less than that is left of their TURN_TTL_SECONDS' : ' and refuses every credential the API issues (401)'}`,
+          evidence: `Allocate on ${server}: credentials valid ${shorter} s answered 401, valid ${ttl} s accepted (realm ${realm})`,
+          fix: 'synchronise the clocks of the API host and the coturn host (NTP, chrony); the secret is right',
+        };
+      }
+      shorter = ttl;
+    }
+    return {
+      check: 'turn.allocate',
+      status: 'fail',
+      cause:
+        "coturn refuses credentials made with the API's secret (401): the two hold different secrets",
+      evidence: `Allocate on ${server} answered 401 ${reason} (realm ${realm}), also with credentials valid for ${shorter} s`,
+      fix: 'give coturn --static-auth-secret the exact TURN_SECRET string (trimmed, no CR/LF); check `echo -n "$USERNAME" | openssl dgst -sha1 -hmac "$TURN_SECRET" -binary | base64` against a credential',
+    };
+  }
+}
+
+function relayFinding(
+  relayed: string,
+  relay: { reachable: boolean; detail: string } | undefined,
+): Finding {
+  if (relay?.reachable) return pass('turn.relay', relay.detail);
+  if (relay && /CreatePermission/.test(relay.detail)) {
+    return {
+      check: 'turn.relay',
+      status: 'warn',
+      cause: "the relay could not be checked: coturn does not allow this host's address as a peer",
+      evidence: relay.detail,
+      fix: 'expected when denied-peer-ip covers this host; run the check from a host coturn may relay to',
+    };
+  }
+  return {
+    check: 'turn.relay',
+    status: 'fail',
+    cause: `the relay address coturn hands out (${relayed}) does not reach coturn: ICE pairs through TURN send requests and get no responses`,
+    evidence: relay?.detail ?? 'no relay address in the answer',
+    fix: 'set external-ip to the public address whose UDP min-port..max-port is forwarded to coturn; open that range on every firewall; when LiveKit and coturn share a host, add the hairpin DNAT (scripts/turn-hairpin-iptables.sh, docs/deploy.md)',
+  };
 }

@@ -8,8 +8,16 @@ const MAGIC = 0x2112a442;
 const ALLOCATE_REQUEST = 0x0003;
 const ALLOCATE_SUCCESS = 0x0103;
 const ALLOCATE_ERROR = 0x0113;
+const REFRESH_REQUEST = 0x0004;
+const CREATE_PERMISSION_REQUEST = 0x0008;
+const CREATE_PERMISSION_SUCCESS = 0x0108;
+const DATA_INDICATION = 0x0017;
 const ATTR = {
   USERNAME: 0x0006,
+  LIFETIME: 0x000d,
+  XOR_PEER_ADDRESS: 0x0012,
+  DATA: 0x0013,
+  XOR_MAPPED_ADDRESS: 0x0020,
   MESSAGE_INTEGRITY: 0x0008,
   ERROR_CODE: 0x0009,
   REALM: 0x0014,
@@ -70,11 +78,35 @@ function parse(packet: Buffer): Parsed | undefined {
   return { type: packet.readUInt16BE(0), transactionId: packet.subarray(8, 20), attributes };
 }
 
-function xorAddress(value: Buffer): string {
+interface Address {
+  ip: string;
+  port: number;
+}
+
+function xorAddress(value: Buffer): Address {
   const port = value.readUInt16BE(2) ^ (MAGIC >>> 16);
   const ip = [4, 5, 6, 7].map((i, n) => value[i]! ^ ((MAGIC >>> (24 - n * 8)) & 0xff)).join('.');
-  return `${ip}:${port}`;
+  return { ip, port };
 }
+
+function xorAddressValue({ ip, port }: Address): Buffer {
+  const value = Buffer.alloc(8);
+  value[1] = 0x01;
+  value.writeUInt16BE(port ^ (MAGIC >>> 16), 2);
+  ip.split('.').forEach((octet, n) => {
+    value[4 + n] = Number(octet) ^ ((MAGIC >>> (24 - n * 8)) & 0xff);
+  });
+  return value;
+}
+
+function errorOf(answer: Parsed): { status: number; reason: string } {
+  const error = answer.attributes.get(ATTR.ERROR_CODE);
+  return error
+    ? { status: (error[2]! & 0x7) * 100 + error[3]!, reason: error.subarray(4).toString('utf8') }
+    : { status: -1, reason: 'unknown error' };
+}
+
+const isLoopback = (host: string) => /^127\./.test(host) || host === 'localhost';
 
 export interface AllocateResult {
   ok: boolean;
@@ -83,6 +115,17 @@ export interface AllocateResult {
   reason: string;
   realm?: string;
   relayedAddress?: string;
+  /**
+   * With `probeRelay`: whether a datagram sent from this host to the relayed address came back
+   * through the allocation (a Data indication), and why not when it did not.
+   */
+  relay?: { reachable: boolean; detail: string };
+}
+
+export interface AllocateOptions {
+  timeoutMs?: number;
+  /** After allocating, check that the relayed address is reachable, then release it. */
+  probeRelay?: boolean;
 }
 
 /**
@@ -94,28 +137,40 @@ export async function turnAllocate(
   port: number,
   username: string,
   password: string,
-  timeoutMs = 3000,
+  options: AllocateOptions | number = {},
 ): Promise<AllocateResult> {
+  const { timeoutMs = 3000, probeRelay = false } =
+    typeof options === 'number' ? { timeoutMs: options } : options;
   const socket = createSocket('udp4');
-  const exchange = (packet: Buffer, transactionId: Buffer) =>
+  const waitFor = (match: (p: Parsed) => boolean, what: string, ms = timeoutMs) =>
     new Promise<Parsed>((resolve, reject) => {
       const timer = setTimeout(() => {
         socket.off('message', onMessage);
-        reject(new Error(`no answer from TURN server ${host}:${port} within ${timeoutMs} ms`));
-      }, timeoutMs);
+        reject(new Error(`${what} within ${ms} ms`));
+      }, ms);
       const onMessage = (data: Buffer) => {
         const parsed = parse(data);
-        if (!parsed || !parsed.transactionId.equals(transactionId)) return;
+        if (!parsed || !match(parsed)) return;
         clearTimeout(timer);
         socket.off('message', onMessage);
         resolve(parsed);
       };
       socket.on('message', onMessage);
-      socket.send(packet, port, host);
     });
+  const exchange = (packet: Buffer, transactionId: Buffer) => {
+    const answer = waitFor(
+      (p) => p.transactionId.equals(transactionId),
+      `no answer from TURN server ${host}:${port}`,
+    );
+    socket.send(packet, port, host);
+    return answer;
+  };
   const transport = Buffer.from([17, 0, 0, 0]);
   try {
-    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    // Loopback servers are reached from loopback only; others from whatever route the OS picks.
+    await new Promise<void>((resolve) =>
+      isLoopback(host) ? socket.bind(0, '127.0.0.1', resolve) : socket.bind(0, resolve),
+    );
     const firstId = randomBytes(12);
     const challenge = await exchange(
       message(ALLOCATE_REQUEST, firstId, [attribute(ATTR.REQUESTED_TRANSPORT, transport)]),
@@ -127,36 +182,92 @@ export async function turnAllocate(
       return { ok: false, status: -1, reason: 'the server did not ask for credentials' };
     }
     const key = createHash('md5').update(`${username}:${realm}:${password}`).digest();
-    const secondId = randomBytes(12);
-    const request = sign(
-      message(ALLOCATE_REQUEST, secondId, [
-        attribute(ATTR.REQUESTED_TRANSPORT, transport),
-        attribute(ATTR.USERNAME, Buffer.from(username, 'utf8')),
-        attribute(ATTR.REALM, Buffer.from(realm, 'utf8')),
-        attribute(ATTR.NONCE, nonce),
-      ]),
-      key,
-    );
-    const answer = await exchange(request, secondId);
-    if (answer.type === ALLOCATE_SUCCESS) {
-      const relayed = answer.attributes.get(ATTR.XOR_RELAYED_ADDRESS);
-      return {
-        ok: true,
-        status: 0,
-        reason: 'allocated',
-        realm,
-        relayedAddress: relayed ? xorAddress(relayed) : undefined,
-      };
-    }
-    const error = answer.attributes.get(ATTR.ERROR_CODE);
-    const status = error ? (error[2]! & 0x7) * 100 + error[3]! : -1;
-    return {
-      ok: false,
-      status,
-      reason: error ? error.subarray(4).toString('utf8') : 'unknown error',
-      realm,
+    const authenticated = (type: number, attributes: Buffer[]) => {
+      const id = randomBytes(12);
+      const packet = sign(
+        message(type, id, [
+          ...attributes,
+          attribute(ATTR.USERNAME, Buffer.from(username, 'utf8')),
+          attribute(ATTR.REALM, Buffer.from(realm, 'utf8')),
+          attribute(ATTR.NONCE, nonce),
+        ]),
+        key,
+      );
+      return exchange(packet, id);
     };
+    const answer = await authenticated(ALLOCATE_REQUEST, [
+      attribute(ATTR.REQUESTED_TRANSPORT, transport),
+    ]);
+    if (answer.type !== ALLOCATE_SUCCESS) return { ok: false, ...errorOf(answer), realm };
+    const relayedValue = answer.attributes.get(ATTR.XOR_RELAYED_ADDRESS);
+    const relayed = relayedValue ? xorAddress(relayedValue) : undefined;
+    const result: AllocateResult = {
+      ok: true,
+      status: 0,
+      reason: 'allocated',
+      realm,
+      relayedAddress: relayed ? `${relayed.ip}:${relayed.port}` : undefined,
+    };
+    if (probeRelay && relayed) {
+      const mapped = answer.attributes.get(ATTR.XOR_MAPPED_ADDRESS);
+      result.relay = await probe(authenticated, relayed, mapped ? xorAddress(mapped) : undefined);
+      await authenticated(REFRESH_REQUEST, [attribute(ATTR.LIFETIME, Buffer.alloc(4))]).catch(
+        () => undefined,
+      );
+    }
+    return result;
   } finally {
     socket.close();
+  }
+
+  /**
+   * Permits this host's address (as the server sees it) as a peer, then sends a datagram from
+   * a second socket to the relayed address: a Data indication carrying it proves that the
+   * relay port range is reachable at the address the server hands to browsers.
+   */
+  async function probe(
+    authenticated: (type: number, attributes: Buffer[]) => Promise<Parsed>,
+    relayed: Address,
+    self: Address | undefined,
+  ): Promise<{ reachable: boolean; detail: string }> {
+    if (!self) return { reachable: false, detail: 'the server did not say our mapped address' };
+    const permission = await authenticated(CREATE_PERMISSION_REQUEST, [
+      attribute(ATTR.XOR_PEER_ADDRESS, xorAddressValue({ ip: self.ip, port: 0 })),
+    ]);
+    if (permission.type !== CREATE_PERMISSION_SUCCESS) {
+      const { status, reason } = errorOf(permission);
+      return {
+        reachable: false,
+        detail: `CreatePermission for peer ${self.ip} refused: ${status} ${reason}`,
+      };
+    }
+    const peer = createSocket('udp4');
+    try {
+      await new Promise<void>((resolve) =>
+        isLoopback(self.ip) ? peer.bind(0, self.ip, resolve) : peer.bind(0, resolve),
+      );
+      const token = randomBytes(16);
+      const delivered = waitFor(
+        (p) => p.type === DATA_INDICATION && !!p.attributes.get(ATTR.DATA)?.equals(token),
+        `nothing sent to ${relayed.ip}:${relayed.port} came back through the relay`,
+        Math.min(timeoutMs, 2000),
+      );
+      // UDP may drop one; three tries 200 ms apart, stopped as soon as one arrives.
+      let arrived = false;
+      void delivered.then(() => (arrived = true)).catch(() => undefined);
+      for (let i = 0; i < 3 && !arrived; i++) {
+        peer.send(token, relayed.port, relayed.ip);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      await delivered;
+      return {
+        reachable: true,
+        detail: `a datagram to ${relayed.ip}:${relayed.port} arrived through the relay`,
+      };
+    } catch (error) {
+      return { reachable: false, detail: error instanceof Error ? error.message : String(error) };
+    } finally {
+      peer.close();
+    }
   }
 }
