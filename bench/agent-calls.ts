@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { packageRoot } from '../src/config/paths.js';
 import { startToneParticipant } from '../test/helpers/tone-participant.js';
 import {
   CallerEar,
@@ -18,6 +21,8 @@ const AGENT = 'bench-agent';
 const AGENT_NUMBER = '+15552220000';
 const FLOOR_NUMBER = '+15552220001';
 const FLOOR_ROOM = 'bench-floor';
+const BARE_NUMBER = '+15552220002';
+const BARE_ROOM_PREFIX = 'bench-bare-';
 const GREETING_WINDOW_MS = 5000;
 const MAX_GAP_MS = 100;
 
@@ -30,7 +35,7 @@ export async function routeBenchCalls(env: BenchEnv): Promise<void> {
     trunk_id: 'bench_agent',
     name: 'Agent bench',
     provider: 'generic',
-    numbers: [AGENT_NUMBER, FLOOR_NUMBER],
+    numbers: [AGENT_NUMBER, FLOOR_NUMBER, BARE_NUMBER],
     allowed_addresses: ['127.0.0.1'],
   });
   await benchApi(env, 'POST', '/api/dispatch-rules', {
@@ -47,6 +52,15 @@ export async function routeBenchCalls(env: BenchEnv): Promise<void> {
     room_name: FLOOR_ROOM,
     trunk_ids: ['bench_agent'],
     numbers: [FLOOR_NUMBER],
+    agent_name: 'bench-no-agent',
+  });
+  // A room per call, answered by bench/bare-participants.ts: the capacity baseline.
+  await benchApi(env, 'POST', '/api/dispatch-rules', {
+    name: 'bench bare participants',
+    type: 'individual',
+    room_prefix: BARE_ROOM_PREFIX,
+    trunk_ids: ['bench_agent'],
+    numbers: [BARE_NUMBER],
     agent_name: 'bench-no-agent',
   });
 }
@@ -180,10 +194,11 @@ export interface CapacityLevel {
   ok: boolean;
 }
 
-/** `calls` concurrent offline-agent calls on one worker, `rate` new calls per second. */
+/** `calls` concurrent calls to `number` answered by `worker`, `rate` new calls per second. */
 async function capacityLevel(
   env: BenchEnv,
   worker: BenchWorker,
+  number: string,
   calls: number,
   rate: number,
   firstCaller: number,
@@ -196,7 +211,7 @@ async function capacityLevel(
   const sipp = sippCalls({
     host: env.stack.sipHost,
     port: env.stack.sipPort,
-    number: AGENT_NUMBER,
+    number,
     rtpPorts: ears.map((e) => e.port),
     holdMs,
     rate,
@@ -312,7 +327,6 @@ export async function agentCapacity(env: BenchEnv, levels: number[], rate: numbe
     AGENT_IDLE_PROCESSES: String(idle),
     AGENT_MAX_CALLS: '1000',
   });
-  const results: CapacityLevel[] = [];
   try {
     await settle(worker, idle);
     const idleUsage = processUsage(processTree(worker.pid));
@@ -320,20 +334,96 @@ export async function agentCapacity(env: BenchEnv, levels: number[], rate: numbe
       `\nAgent capacity: worker with ${idle} idle job processes uses ${idleUsage.rssMb.toFixed(0)} MiB RSS ` +
         `(${idleUsage.pssMb.toFixed(0)} MiB PSS); calls arrive at ${rate}/s; log ${worker.logFile}`,
     );
-    let caller = 0;
-    for (const calls of levels) {
-      const level = await capacityLevel(env, worker, calls, rate, caller);
-      caller += calls;
-      results.push(level);
-      printCapacityLevel(level);
-      if (worker.exited()) throw new Error(`agent worker died:\n${worker.tail()}`);
-      if (!level.ok) break;
-      await settle(worker, idle);
-    }
+    return await ramp(env, worker, AGENT_NUMBER, levels, rate, () => settle(worker, idle));
   } finally {
     await worker.stop();
   }
+}
+
+/**
+ * The baseline for the same ramp: every call answered by a bare rtc-node participant (a tone,
+ * nothing else), all in one process. What LiveKit, LiveKit SIP and the callers cost per call on
+ * this machine, and the floor for any worker built on rtc-node.
+ */
+export async function bareCapacity(env: BenchEnv, levels: number[], rate: number) {
+  const bare = await startBareParticipants(env);
+  try {
+    console.log(
+      `\nBaseline capacity: calls answered by bare rtc-node participants in one process; calls arrive at ${rate}/s`,
+    );
+    headerPrinted = false;
+    return await ramp(env, bare, BARE_NUMBER, levels, rate, async () => {
+      // Rooms of the last level empty out and their participants leave.
+      await new Promise((r) => setTimeout(r, 5000));
+    });
+  } finally {
+    await bare.stop();
+  }
+}
+
+async function ramp(
+  env: BenchEnv,
+  worker: BenchWorker,
+  number: string,
+  levels: number[],
+  rate: number,
+  between: () => Promise<void>,
+): Promise<CapacityLevel[]> {
+  const results: CapacityLevel[] = [];
+  let caller = 0;
+  for (const calls of levels) {
+    const level = await capacityLevel(env, worker, number, calls, rate, caller);
+    caller += calls;
+    results.push(level);
+    printCapacityLevel(level);
+    if (worker.exited()) throw new Error(`${number} answerer died:\n${worker.tail()}`);
+    if (!level.ok) break;
+    await between();
+  }
   return results;
+}
+
+async function startBareParticipants(env: BenchEnv): Promise<BenchWorker> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(packageRoot(), 'bench', 'bare-participants.ts')],
+    {
+      env: {
+        ...process.env,
+        LIVEKIT_URL: env.stack.livekitUrl,
+        LIVEKIT_API_KEY: env.stack.keys.apiKey,
+        LIVEKIT_API_SECRET: env.stack.keys.apiSecret,
+        BARE_ROOM_PREFIX,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let output = '';
+  let exited = false;
+  child.on('exit', () => (exited = true));
+  const collect = (d: Buffer) => (output = (output + d.toString()).slice(-20_000));
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  const deadline = Date.now() + 30_000;
+  while (!output.includes('bare participants ready')) {
+    if (exited || Date.now() > deadline)
+      throw new Error(`bare participants did not start:\n${output}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    pid: child.pid!,
+    logFile: '(in memory)',
+    exited: () => exited,
+    tail: () => output,
+    async stop() {
+      if (exited) return;
+      child.kill('SIGTERM');
+      const gone = new Promise((r) => child.once('exit', r));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await gone;
+      clearTimeout(timer);
+    },
+  };
 }
 
 let headerPrinted = false;

@@ -1,17 +1,22 @@
-import { agentCallSetup, agentCapacity, printCallSetup, routeBenchCalls } from './agent-calls.js';
+import {
+  agentCallSetup,
+  agentCapacity,
+  bareCapacity,
+  printCallSetup,
+  routeBenchCalls,
+} from './agent-calls.js';
 import { agentFrameCost, printFrameCost } from './agent-frame-cost.js';
 import type { BenchEnv } from './setup.js';
 
 /** Media ports for LiveKit and LiveKit SIP: 100 calls take about 4 and 1 each. */
 export const AGENT_MEDIA_PORTS = 500;
 
-function levels(): number[] {
-  const raw = process.env.BENCH_AGENT_LEVELS ?? '10,25,50,75,100';
+/** Call counts from `variable` (comma separated), or `fallback`. */
+function levels(variable: string, fallback: string): number[] {
+  const raw = process.env[variable] ?? fallback;
   const parsed = raw.split(',').map(Number);
   if (parsed.some((n) => !Number.isInteger(n) || n < 1 || n > 200)) {
-    throw new Error(
-      `BENCH_AGENT_LEVELS: expected call counts 1-200 separated by commas, got ${raw}`,
-    );
+    throw new Error(`${variable}: expected call counts 1-200 separated by commas, got ${raw}`);
   }
   return parsed;
 }
@@ -29,12 +34,31 @@ export async function runAgentBenches(env: BenchEnv): Promise<void> {
   if (calls > 0) printCallSetup(await agentCallSetup(env, calls));
   const rate = Number(process.env.BENCH_AGENT_RATE ?? 1);
   const idle = Number(process.env.BENCH_AGENT_IDLE ?? 4);
-  const results = await agentCapacity(env, levels(), rate, idle);
-  const held = results.filter((l) => l.ok).at(-1);
-  const broke = results.find((l) => !l.ok);
-  console.log(
-    `Most concurrent calls held without gaps: ${held?.calls ?? 0}` +
-      (broke ? `; broke at ${broke.calls}` : '') +
-      ` (goal 100, at least 50: ${(held?.calls ?? 0) >= 100 ? 'met' : (held?.calls ?? 0) >= 50 ? 'minimum met' : 'NOT met'})`,
+  const results = await agentCapacity(
+    env,
+    levels('BENCH_AGENT_LEVELS', '2,4,6,8,10,25,50,75,100'),
+    rate,
+    idle,
   );
+  const held = heldCalls(results);
+  console.log(
+    `Most concurrent calls held without gaps: ${held.text}` +
+      ` (goal 100, at least 50: ${held.calls >= 100 ? 'met' : held.calls >= 50 ? 'minimum met' : 'NOT met'})`,
+  );
+  // BENCH_AGENT_BASELINE=0 skips the baseline.
+  if (process.env.BENCH_AGENT_BASELINE !== '0') {
+    const baseline = heldCalls(
+      await bareCapacity(env, levels('BENCH_BASELINE_LEVELS', '10,20,30,40,50,75,100'), rate),
+    );
+    console.log(
+      `Baseline, bare rtc-node participants: ${baseline.text}; the offline agent holds ` +
+        `${held.calls}/${baseline.calls} = ${(held.calls / Math.max(1, baseline.calls)).toFixed(2)}x of it`,
+    );
+  }
+}
+
+function heldCalls(results: { calls: number; ok: boolean }[]) {
+  const held = results.filter((l) => l.ok).at(-1)?.calls ?? 0;
+  const broke = results.find((l) => !l.ok)?.calls;
+  return { calls: held, text: `${held}${broke ? `; broke at ${broke}` : ''}` };
 }

@@ -15,6 +15,7 @@ import {
   type Finding,
 } from '../diagnostics/index.js';
 import { logFileStream, summariseLogs } from '../diagnostics/logs.js';
+import type { SimulatedCall } from '../diagnostics/call-simulator.js';
 import { checkCallRoute } from '../diagnostics/calls-check.js';
 import { SipClient } from 'livekit-server-sdk';
 import { reconcile } from '../trunks/index.js';
@@ -244,15 +245,7 @@ interface LogsOptions {
   json?: boolean;
 }
 
-interface SimulateOptions {
-  caller: string;
-  called: string;
-  sourceIp: string;
-  fromHost?: string;
-  username?: string;
-  password?: string;
-  json?: boolean;
-}
+type SimulateOptions = SimulatedCall & { json?: boolean };
 
 type DiagnoseOptions = LogsOptions &
   Partial<SimulateOptions> & { credential?: string; json?: boolean };
@@ -287,14 +280,7 @@ async function runLogs(opts: LogsOptions): Promise<void> {
 async function simulateCall(opts: SimulateOptions): Promise<void> {
   const config = cliConfig();
   const sip = new SipClient(config.livekit.url, config.livekit.apiKey, config.livekit.apiSecret);
-  const { finding, simulation } = await checkCallRoute(sip, {
-    caller: opts.caller,
-    called: opts.called,
-    sourceIp: opts.sourceIp,
-    fromHost: opts.fromHost,
-    username: opts.username,
-    password: opts.password,
-  });
+  const { finding, simulation } = await checkCallRoute(sip, opts);
   print('calls', [finding], opts.json, { simulation });
 }
 
