@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { signAgentToken } from '../src/agent/agent-token.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
@@ -79,6 +80,47 @@ describe('admission across API processes', () => {
     expect(head.body.state).toBe('active');
     const next = await admit(second, waiting[1]!.room_name);
     expect(next.body).toMatchObject({ state: 'queued', position: 1 });
+  });
+
+  it('a talking call whose place was given back after a silence takes one again on its next beat, never queued', async () => {
+    const before = await first.request('GET', '/api/calls/queue');
+    expect(before.body.active).toBe(LIMIT);
+    const client = new pg.Client({ connectionString: first.databaseUrl });
+    await client.connect();
+    let room: string;
+    try {
+      const { rows } = await client.query<{ room_name: string }>(
+        `SELECT room_name FROM call_slots WHERE state = 'active' ORDER BY room_name LIMIT 1`,
+      );
+      room = rows[0]!.room_name;
+      // Its agent stalled for two minutes: no beat since (written as the clock would have it).
+      await client.query(
+        `UPDATE call_slots SET heartbeat_at = now() - interval '2 minutes' WHERE room_name = $1`,
+        [room],
+      );
+    } finally {
+      await client.end();
+    }
+    // Any admission drops the silent place and hands it to the head of the queue.
+    const head = (before.body.queued as { room_name: string }[])[0]!.room_name;
+    expect((await admit(second, head)).body.state).toBe('active');
+
+    // The stalled agent beats again: its call is talking, so it holds a place, over the limit.
+    const beat = await agentPost(first, '/internal/agent/calls/admit', {
+      room_name: room,
+      to_number: '+15551260000',
+      from_number: '+15557300000',
+      in_call: true,
+    });
+    expect(beat.body.state).toBe('active');
+    const after = await first.request('GET', '/api/calls/queue');
+    expect(after.body.active).toBe(LIMIT + 1);
+    expect((after.body.queued as { room_name: string }[]).map((q) => q.room_name)).not.toContain(
+      room,
+    );
+    // Without in_call, the same request from a new call would have waited.
+    const newcomer = await admit(first, 'admission-newcomer');
+    expect(newcomer.body.state).toBe('queued');
   });
 
   it('refuses a malformed admission request, naming the field', async () => {

@@ -247,7 +247,7 @@ export async function runCall(ctx: JobContext, deps: CallDeps): Promise<void> {
       return;
     }
     const beat = setInterval(
-      () => void deps.api.admit(request).catch(() => undefined),
+      () => void deps.api.admit({ ...request, in_call: true }).catch(() => undefined),
       ADMITTED_BEAT_MS,
     );
     timers.add(beat);

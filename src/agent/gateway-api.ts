@@ -21,6 +21,8 @@ export interface AdmitRequest {
   to_number?: string | null;
   from_number?: string | null;
   agent_profile_id?: string | null;
+  /** The call is talking already: an admitted call's heartbeat. */
+  in_call?: boolean;
 }
 
 export type AdmitAnswer =

@@ -21,6 +21,12 @@ export interface AdmissionRequest {
   toNumber?: string | null;
   fromNumber?: string | null;
   agentProfileId?: string | null;
+  /**
+   * The call is talking already (an admitted call's beat, or one let through while the API was
+   * down): if its place was given back after a silence, it takes one again, over the limit if
+   * need be, rather than joining the queue while it talks.
+   */
+  inCall?: boolean;
 }
 
 export type Admission =
@@ -218,10 +224,14 @@ export async function admitCall(
       .select(['state', 'enqueuedAt'])
       .where('roomName', '=', request.roomName)
       .executeTakeFirst();
+    const talking = request.inCall === true;
     if (existing) {
       await tx
         .updateTable('callSlots')
-        .set({ heartbeatAt: now })
+        .set({
+          heartbeatAt: now,
+          ...(talking && existing.state !== 'active' && { state: 'active', admittedAt: now }),
+        })
         .where('roomName', '=', request.roomName)
         .execute();
     } else {
@@ -229,7 +239,8 @@ export async function admitCall(
         .insertInto('callSlots')
         .values({
           roomName: request.roomName,
-          state: 'queued',
+          state: talking ? 'active' : 'queued',
+          ...(talking && { admittedAt: now }),
           trunkId: await ourTrunkId(tx, request.livekitTrunkId),
           toNumber: request.toNumber ?? null,
           fromNumber: request.fromNumber ?? null,
@@ -243,6 +254,10 @@ export async function admitCall(
     const enqueuedAt = existing?.enqueuedAt ?? now;
     const waitedSeconds = (now.getTime() - enqueuedAt.getTime()) / 1000;
     if (existing?.state === 'active') return { state: 'active', waitedSeconds };
+    if (talking) {
+      await noteCallEvent(tx, request.roomName, now, 'place_restored', {});
+      return { state: 'active', waitedSeconds };
+    }
     const { slots, limits, queued } = await admitWaiting(tx, global, now);
     const slot = slots.find((s) => s.roomName === request.roomName)!;
     if (slot.state === 'active') return { state: 'active', waitedSeconds };

@@ -14,6 +14,8 @@ export const admissionRequestSchema = z
     to_number: sipNumber.nullable().optional(),
     from_number: sipNumber.nullable().optional(),
     agent_profile_id: z.uuid().nullable().optional(),
+    /** The call is talking already (an admitted call's heartbeat): it is never queued. */
+    in_call: z.boolean().optional(),
   })
   .strict()
   .transform((b) => ({
@@ -22,4 +24,5 @@ export const admissionRequestSchema = z
     toNumber: b.to_number,
     fromNumber: b.from_number,
     agentProfileId: b.agent_profile_id,
+    inCall: b.in_call ?? false,
   }));
