@@ -29,8 +29,8 @@ afterAll(async () => {
   await gw?.close();
 });
 
-async function receiver(answer: Receiver['answer']): Promise<Receiver> {
-  const r = await startReceiver(answer);
+async function receiver(answer: Receiver['answer'], delayMs?: number): Promise<Receiver> {
+  const r = await startReceiver(answer, { delayMs });
   receivers.push(r);
   return r;
 }
@@ -231,15 +231,19 @@ describe('customer webhooks', () => {
     expect(payload.data.call.end_reason).toBe('caller_hangup');
   });
 
-  it('two API processes on one database send each message once', async () => {
+  it('two API processes on one database, reached through different URLs, send each message once', async () => {
+    // As through a pooler or another host name: another URL, the same database.
+    const otherUrl = new URL(gw.databaseUrl);
+    otherUrl.searchParams.set('application_name', 'second-api');
+    expect(otherUrl.toString()).not.toBe(gw.databaseUrl);
     const second = await startTestGateway({
-      databaseUrl: gw.databaseUrl,
+      databaseUrl: otherUrl.toString(),
       encryptionKey: gw.encryptionKey,
       env: fast,
     });
     try {
       // A slow receiver keeps deliveries in flight while both workers look for due ones.
-      const r = await receiver(() => 200);
+      const r = await receiver(() => 200, 1200);
       const created = await gw.request('POST', '/api/webhook-endpoints', {
         url: r.url,
         event_types: ['call.started'],

@@ -78,3 +78,9 @@ export async function openDatabase(
     },
   };
 }
+
+/** This database's identity (its installation row): the same whatever URL reaches it. */
+export async function installationId(db: Db): Promise<string> {
+  const row = await db.selectFrom('installation').select('id').executeTakeFirstOrThrow();
+  return row.id;
+}

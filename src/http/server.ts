@@ -1,6 +1,12 @@
 import type { Server } from 'node:http';
 import { loadConfig, createLogger, type GatewayConfig, type Logger } from '../config/index.js';
-import { loadEncryptionKey, openDatabase, SecretBox, type Database } from '../db/index.js';
+import {
+  installationId,
+  loadEncryptionKey,
+  openDatabase,
+  SecretBox,
+  type Database,
+} from '../db/index.js';
 import { createLivekitClients } from '../livekit/index.js';
 import { reconcile, startReconcileLoop } from '../trunks/index.js';
 import { startCallsReconcileLoop } from '../calls/reconcile.js';
@@ -43,7 +49,7 @@ export async function startApi(
           callSecret: config.webhooksOut.callSecret ?? loadCallWebhookSecret(config.dataDir),
         },
         config.webhooksOut.redisUrl,
-        database.url,
+        await installationId(database.db),
       )
     : undefined;
   if (!webhookWorker)

@@ -15,7 +15,10 @@ export interface Receiver {
 }
 
 /** A customer's webhook endpoint on 127.0.0.1 that records what it receives. */
-export async function startReceiver(answer: Receiver['answer']): Promise<Receiver> {
+export async function startReceiver(
+  answer: Receiver['answer'],
+  options: { delayMs?: number } = {},
+): Promise<Receiver> {
   const requests: Received[] = [];
   const receiver: Receiver = { url: '', requests, answer, close: async () => {} };
   const server: Server = createServer((req, res) => {
@@ -26,7 +29,12 @@ export async function startReceiver(answer: Receiver['answer']): Promise<Receive
       const status = receiver.answer(requests.length);
       requests.push({ headers: req.headers, body, answeredWith: status === 'hold' ? 0 : status });
       if (status === 'hold') return;
-      res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'ok' : 'not now');
+      const reply = () =>
+        res
+          .writeHead(status, { 'content-type': 'text/plain' })
+          .end(status < 300 ? 'ok' : 'not now');
+      if (options.delayMs) setTimeout(reply, options.delayMs);
+      else reply();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

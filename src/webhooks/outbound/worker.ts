@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import { every } from '../../config/periodic.js';
 import { attemptDelivery, type AttemptDeps } from './attempt.js';
@@ -29,13 +28,14 @@ function redisConnection(url: string) {
 export function startDeliveryWorker(
   deps: AttemptDeps,
   redisUrl: string,
-  databaseUrl: string,
+  installationId: string,
   sweepMs = 500,
 ): DeliveryWorker {
   const connection = redisConnection(redisUrl);
-  // One queue per database: processes sharing a database share the queue, and gateways with
-  // different databases on one Redis never take each other's jobs.
-  const name = `voice-gateway-webhooks-${createHash('sha256').update(databaseUrl).digest('hex').slice(0, 12)}`;
+  // One queue per database (its installation row, whatever URL reaches it): processes sharing a
+  // database share the queue, and gateways with different databases on one Redis never take
+  // each other's jobs.
+  const name = `voice-gateway-webhooks-${installationId}`;
   const queue = new Queue(name, { connection });
   const worker = new Worker(
     name,
