@@ -17,6 +17,7 @@ import { eventually } from './helpers/wait.js';
 const stack = inject('stack');
 const AGENT = 'agent-bridge-test';
 const NUMBER = '+15551250000';
+const LIMITED_NUMBER = '+15551250001';
 const JWT_SECRET = randomBytes(32).toString('hex');
 const HMAC_SECRET = randomBytes(32).toString('hex');
 const REPLY_TEXT = 'Hello from the customer platform';
@@ -27,6 +28,8 @@ let gw: TestGateway;
 let worker: TestAgentWorker;
 let platform: WebSocketServer;
 const frames: Frame[] = [];
+/** The platform's socket for each caller, by the from_number of its auth frame. */
+const sockets = new Map<string, WebSocket>();
 
 /** One second of a 440 Hz tone, 16 kHz 16-bit PCM, base64: the platform's spoken answer. */
 function toneBase64(): string {
@@ -45,6 +48,7 @@ beforeAll(async () => {
       const frame = JSON.parse(String(data)) as Frame;
       frames.push(frame);
       if (frame.type === 'auth') {
+        sockets.set(frame.call.from_number, socket);
         socket.send(
           JSON.stringify({ type: 'response', data: { text: REPLY_TEXT, audio: toneBase64() } }),
         );
@@ -55,12 +59,24 @@ beforeAll(async () => {
   });
   gw = await startTestGateway({ env: { API_PORT: String(stack.webhookPort), AGENT_NAME: AGENT } });
   await clearLivekitSip(gw.sip);
-  await loopbackTrunk(gw, 'bridge_test', [NUMBER]);
+  await loopbackTrunk(gw, 'bridge_test', [NUMBER, LIMITED_NUMBER]);
   const port = (platform.address() as AddressInfo).port;
   await agentLine(gw, {
     trunkId: 'bridge_test',
     name: 'platform',
+    numbers: [NUMBER],
     settings: { mode: 'bridge', bridge: { url: `ws://127.0.0.1:${port}/calls` } },
+  });
+  await agentLine(gw, {
+    trunkId: 'bridge_test',
+    name: 'platform-one-at-a-time',
+    numbers: [LIMITED_NUMBER],
+    settings: {
+      mode: 'bridge',
+      bridge: { url: `ws://127.0.0.1:${port}/calls` },
+      max_concurrent_calls: 1,
+      queue: { announce_position_seconds: 0, max_wait_seconds: 60 },
+    },
   });
   worker = await startAgentWorker({
     gatewayUrl: gw.url,
@@ -139,4 +155,56 @@ describe('bridge mode on a phone call', () => {
     expect(record.end_reason).toBe('agent_hangup');
     expect(record.transcript.map((t: { text: string }) => t.text)).toContain(REPLY_TEXT);
   }, 90_000);
+
+  it('holds the limits: a second call waits with music and reaches the platform only when the first ends', async () => {
+    const first = '+15557200011';
+    const second = '+15557200012';
+    const firstPhone = await RtpPeer.open();
+    const secondPhone = await RtpPeer.open();
+    const dial = (caller: string, phone: RtpPeer) =>
+      sippAgentCall({
+        host: stack.sipHost,
+        port: stack.sipPort,
+        number: LIMITED_NUMBER,
+        caller,
+        rtpPort: phone.port,
+        holdMs: 60_000,
+      });
+    const firstCall = dial(first, firstPhone);
+    let secondCall: ReturnType<typeof dial> | undefined;
+    try {
+      expect(await eventually(async () => sockets.get(first), 20_000)).toBeDefined();
+      secondCall = dial(second, secondPhone);
+      // Answered and on hold: music, and the queue shows it, but the platform never heard of it.
+      expect(
+        await eventually(async () => secondPhone.heard.firstSoundAt, 20_000),
+        worker.logs().slice(-3000),
+      ).toBeDefined();
+      const queued = await gw.request('GET', '/api/calls/queue');
+      expect((queued.body.queued as { from_number: string }[]).map((q) => q.from_number)).toEqual([
+        second,
+      ]);
+      const before = secondPhone.heard.soundFrames;
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(secondPhone.heard.soundFrames - before).toBeGreaterThan(50);
+      expect(sockets.has(second)).toBe(false);
+
+      // The platform ends the first call: its place goes to the second, which now reaches it.
+      sockets.get(first)!.send(JSON.stringify({ type: 'hangup', data: { reason: 'done' } }));
+      expect(await eventually(async () => sockets.get(second), 20_000)).toBeDefined();
+      sockets.get(second)!.send(JSON.stringify({ type: 'hangup', data: { reason: 'done' } }));
+      const secondSipp = await secondCall.done;
+      expect(secondSipp.code, secondSipp.stderr).toBe(0);
+    } finally {
+      firstCall.stop();
+      secondCall?.stop();
+      firstPhone.close();
+      secondPhone.close();
+    }
+    const record = await endedCallRecord(gw, second, 1);
+    expect(record.end_reason).toBe('agent_hangup');
+    expect(record.events.map((e: { type: string }) => e.type)).toEqual(
+      expect.arrayContaining(['queued', 'admitted']),
+    );
+  }, 120_000);
 });

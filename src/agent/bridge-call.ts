@@ -1,4 +1,5 @@
 import type { JobContext } from '@livekit/agents';
+import { RoomEvent } from '@livekit/rtc-node';
 import type { CallDeps } from './call-session.js';
 import { speakDirectly } from './direct-speech.js';
 import { EspeakTTS } from './espeak-tts.js';
@@ -6,6 +7,7 @@ import type { JobMetadata } from './job-metadata.js';
 import { callReporter, type CallReport } from './gateway-api.js';
 import { bridgeOptionsFromProfile, runBridgeSession } from './bridge/index.js';
 import { menuActionSchema, type ProfileSettings } from './profile.js';
+import { admissionRequest, beatWhileTalking, leaveQueue, waitForPlace } from './call-queue.js';
 import { CallControl, isSipParticipant, waitUntilAnswered } from './telephony.js';
 
 const ANSWER_TIMEOUT_MS = 120_000;
@@ -34,9 +36,11 @@ export async function runBridgeCall(
     { roomName, callerIdentity: caller.identity, profileId },
     (error) => log.error({ err: error }, 'call report failed'),
   );
+  let beat: NodeJS.Timeout | undefined;
   const finish = async (reason: string | undefined) => {
     if (ended) return;
     ended = true;
+    clearInterval(beat);
     await session?.close().catch(() => undefined);
     await report({
       transcript,
@@ -45,14 +49,49 @@ export async function runBridgeCall(
     if (reason) await control.hangup(roomName).catch(() => undefined);
     ctx.shutdown(reason ?? 'caller_left');
   };
+  const voice = new EspeakTTS({ language: settings.language });
   const apologize = async () => {
     try {
-      await speakDirectly(room, new EspeakTTS({ language: settings.language }), settings.apology);
+      await speakDirectly(room, voice, settings.apology);
     } catch (error) {
       log.error({ err: error }, 'apology could not be spoken');
     }
     await finish('agent_failed');
   };
+  room.on(RoomEvent.ParticipantDisconnected, (p) => {
+    if (p.identity === caller.identity) void finish(undefined);
+  });
+
+  // The concurrency limits hold for bridged calls too: a call over them waits with music before
+  // the platform hears of it.
+  if (meta.direction !== 'outbound') {
+    const request = admissionRequest(roomName, caller, profileId);
+    const outcome = await waitForPlace({
+      api: deps.api,
+      request,
+      room,
+      settings: settings.queue,
+      voice,
+      musicFile: deps.holdMusicFile,
+      log,
+      callerGone: () => ended,
+    });
+    if (outcome === 'caller_left' || ended) return;
+    if (outcome === 'timeout') {
+      await leaveQueue({
+        room,
+        voice,
+        settings: settings.queue,
+        log,
+        spoke: (text) => transcript.push({ at: new Date().toISOString(), speaker: 'agent', text }),
+        transfer: (to) => control.transfer(roomName, caller.identity, to),
+        finish,
+        callerGone: () => ended,
+      });
+      return;
+    }
+    beat = beatWhileTalking(deps.api, request);
+  }
 
   let session: Awaited<ReturnType<typeof runBridgeSession>> | undefined;
   try {

@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { voice } from '@livekit/agents';
-import type { Room } from '@livekit/rtc-node';
+import type { RemoteParticipant, Room } from '@livekit/rtc-node';
 import type { Logger } from '../config/logger.js';
 import { speakDirectly } from './direct-speech.js';
 import type { EspeakTTS } from './espeak-tts.js';
@@ -25,7 +24,8 @@ export async function waitForPlace(options: {
   api: GatewayApi;
   request: AdmitRequest;
   room: Room;
-  session: voice.AgentSession;
+  /** Stops (true) and resumes (false) listening to the caller while they wait. */
+  pauseListening?: (paused: boolean) => void;
   settings: ProfileSettings['queue'];
   voice: EspeakTTS;
   musicFile: string | undefined;
@@ -45,7 +45,7 @@ export async function waitForPlace(options: {
   if (answer.state === 'active') return 'admitted';
 
   log.info({ position: answer.position }, 'call waits in the queue');
-  options.session.input.setAudioEnabled(false);
+  options.pauseListening?.(true);
   const music = await holdMusic(options.musicFile, log);
   let stopMusic: (() => Promise<void>) | undefined;
   const announce = async (position: number) => {
@@ -78,6 +78,61 @@ export async function waitForPlace(options: {
     }
   } finally {
     await stopMusic?.();
-    options.session.input.setAudioEnabled(true);
+    options.pauseListening?.(false);
   }
+}
+
+/** What the admission route needs to know of an inbound call, from its SIP participant. */
+export function admissionRequest(
+  roomName: string,
+  caller: RemoteParticipant,
+  profileId: string | null,
+): AdmitRequest {
+  return {
+    room_name: roomName,
+    livekit_trunk_id: caller.attributes['sip.trunkID'] ?? null,
+    to_number: caller.attributes['sip.trunkPhoneNumber'] ?? null,
+    from_number: caller.attributes['sip.phoneNumber'] ?? null,
+    agent_profile_id: profileId,
+  };
+}
+
+/** Keeps an admitted call's place: every ADMITTED_BEAT_MS, until the returned timer is cleared. */
+export function beatWhileTalking(api: GatewayApi, request: AdmitRequest): NodeJS.Timeout {
+  return setInterval(
+    () => void api.admit({ ...request, in_call: true }).catch(() => undefined),
+    ADMITTED_BEAT_MS,
+  );
+}
+
+/** The longest wait in the queue ran out: say so, then transfer (if the profile says where) or hang up. */
+export async function leaveQueue(options: {
+  room: Room;
+  voice: EspeakTTS;
+  settings: ProfileSettings['queue'];
+  log: Logger;
+  /** Records what was said in the call's transcript. */
+  spoke: (text: string) => void;
+  transfer: (to: string) => Promise<void>;
+  finish: (reason: string) => Promise<void>;
+  callerGone: () => boolean;
+}): Promise<void> {
+  const { settings, log } = options;
+  log.info('queue wait ran out');
+  try {
+    await speakDirectly(options.room, options.voice, settings.timeout_message);
+    options.spoke(settings.timeout_message);
+  } catch (error) {
+    log.error({ err: error }, 'queue timeout message could not be spoken');
+  }
+  if (settings.timeout_transfer_to && !options.callerGone()) {
+    try {
+      await options.transfer(settings.timeout_transfer_to);
+      await options.finish('queue_transferred');
+      return;
+    } catch (error) {
+      log.warn({ err: error }, 'transfer after the queue wait failed');
+    }
+  }
+  await options.finish('queue_timeout');
 }

@@ -10,7 +10,7 @@ import { profileSettingsSchema, type MenuAction, type ProfileSettings } from './
 import { runBridgeCall } from './bridge-call.js';
 import { callTools, type CallActions } from './call-tools.js';
 import { prepareCallRecording } from './call-recording.js';
-import { ADMITTED_BEAT_MS, waitForPlace } from './call-queue.js';
+import { admissionRequest, beatWhileTalking, leaveQueue, waitForPlace } from './call-queue.js';
 import { attachCallHold } from './hold.js';
 import { CallControl, waitUntilAnswered, type LivekitCredentials } from './telephony.js';
 import { TurnLatencyRecorder } from './turn-latency.js';
@@ -155,31 +155,6 @@ export async function runCall(ctx: JobContext, deps: CallDeps): Promise<void> {
     await finish(reason);
   };
 
-  /** The longest wait in the queue ran out: say so, then transfer or hang up. */
-  const leaveQueue = async (queue: ProfileSettings['queue']) => {
-    log.info('queue wait ran out');
-    try {
-      await speakDirectly(room, fallbackVoice, queue.timeout_message);
-      transcript.push({
-        at: new Date().toISOString(),
-        speaker: 'agent',
-        text: queue.timeout_message,
-      });
-    } catch (error) {
-      log.error({ err: error }, 'queue timeout message could not be spoken');
-    }
-    if (queue.timeout_transfer_to && !ended) {
-      try {
-        await control.transfer(roomName, caller.identity, queue.timeout_transfer_to);
-        await finish('queue_transferred');
-        return;
-      } catch (error) {
-        log.warn({ err: error }, 'transfer after the queue wait failed');
-      }
-    }
-    await finish('queue_timeout');
-  };
-
   room.on(RoomEvent.ParticipantDisconnected, (p) => {
     if (p.identity === caller.identity) void finish(undefined);
   });
@@ -223,18 +198,12 @@ export async function runCall(ctx: JobContext, deps: CallDeps): Promise<void> {
     return;
   }
   if (meta.direction !== 'outbound') {
-    const request = {
-      room_name: roomName,
-      livekit_trunk_id: caller.attributes['sip.trunkID'] ?? null,
-      to_number: caller.attributes['sip.trunkPhoneNumber'] ?? null,
-      from_number: caller.attributes['sip.phoneNumber'] ?? null,
-      agent_profile_id: profileId,
-    };
+    const request = admissionRequest(roomName, caller, profileId);
     const outcome = await waitForPlace({
       api: deps.api,
       request,
       room,
-      session,
+      pauseListening: (paused) => session.input.setAudioEnabled(!paused),
       settings: settings.queue,
       voice: fallbackVoice,
       musicFile: deps.holdMusicFile,
@@ -243,14 +212,19 @@ export async function runCall(ctx: JobContext, deps: CallDeps): Promise<void> {
     });
     if (outcome === 'caller_left' || ended) return;
     if (outcome === 'timeout') {
-      await leaveQueue(settings.queue);
+      await leaveQueue({
+        room,
+        voice: fallbackVoice,
+        settings: settings.queue,
+        log,
+        spoke: (text) => transcript.push({ at: new Date().toISOString(), speaker: 'agent', text }),
+        transfer: (to) => control.transfer(roomName, caller.identity, to),
+        finish,
+        callerGone: () => ended,
+      });
       return;
     }
-    const beat = setInterval(
-      () => void deps.api.admit({ ...request, in_call: true }).catch(() => undefined),
-      ADMITTED_BEAT_MS,
-    );
-    timers.add(beat);
+    timers.add(beatWhileTalking(deps.api, request));
   }
 
   later(settings.max_call_duration_seconds * 1000, () => {
