@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { createSocket } from 'node:dgram';
 import { createReadStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -563,6 +564,48 @@ describe('the log classifier', () => {
     expect(found.status).toBe('fail');
     expect(found.evidence).not.toContain('+15550106666');
     expect(code).toBe(2);
+  }, 60_000);
+
+  it('names RTP ports exhausted: LiveKit SIP answers 500 when another process holds its rtp_port range', async () => {
+    const sip = livekitSip();
+    await clearLivekitSip(sip);
+    const trunk = await sip.createSipInboundTrunk('Ports line', ['+15550104444'], {
+      allowedAddresses: ['127.0.0.1'],
+    });
+    await sip.createSipDispatchRule(
+      { type: 'individual', roomPrefix: 'ports-' },
+      { trunkIds: [trunk.sipTrunkId], name: 'Ports rule' },
+    );
+    cleanups.push(() => clearLivekitSip(sip));
+    const base = await freePortBlock(20);
+    const even = base + 10 + (base % 2);
+    // The range holds one even port (RTP takes even ones), and another process has it.
+    const holder = createSocket('udp4');
+    await new Promise<void>((resolve) => holder.bind(even, '127.0.0.1', resolve));
+    cleanups.push(async () => holder.close());
+    const config = changedConfig(sipConfig, (d) => {
+      d.sip_port = base + 1;
+      d.rtp_port = `${even}-${even + 1}`;
+    });
+    const second = await startSecondSip(config, base + 1);
+    const call = sippCall({
+      host: '127.0.0.1',
+      port: base + 1,
+      number: '+15550104444',
+      timeoutSeconds: 6,
+    });
+    const result = await call.done;
+    expect(result.code, 'the call should be refused').not.toBe(0);
+    const logged = await eventually(
+      async () =>
+        /Cannot start media/.test(readFileSync(second.logFile, 'utf8')) ? true : undefined,
+      10_000,
+    );
+    expect(logged, 'livekit-sip did not log "Cannot start media"').toBe(true);
+    const findings = await summariseLogs(createReadStream(second.logFile, { encoding: 'utf8' }));
+    const found = finding(findings, 'logs.rtp_ports_exhausted');
+    expect(found.status).toBe('fail');
+    expect(found.fix).toMatch(/widen rtp_port/);
   }, 60_000);
 
   it('reads LiveKit JSON log lines from stdin', async () => {

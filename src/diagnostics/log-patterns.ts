@@ -62,6 +62,23 @@ export const logPatterns: LogPattern[] = [
     fix: 'set nat_1_to_1_ip (or use_external_ip) in livekit-sip.yaml to the public address, and open 5060 UDP/TCP',
   },
   {
+    kind: 'rtp_ports_exhausted',
+    status: 'fail',
+    message: /^Cannot start media$/,
+    fields: { error: /failed to listen on udp port/ },
+    cause:
+      "LiveKit SIP found no free port in its rtp_port range: every new call is answered 500 until one frees. Each call holds one even port, so the range's size / 2 is the most calls at once (LiveKit SIP v1.8 also keeps the ports of some calls cancelled while ringing)",
+    fix: "widen rtp_port in livekit-sip.yaml (and the firewall's UDP range with it); if ports leak, restart livekit-sip; check `ss -ulnp` for another process holding the range",
+  },
+  {
+    kind: 'media_start_failed',
+    status: 'fail',
+    message: /^Cannot start media$/,
+    cause:
+      "LiveKit SIP could not start the call's media and refused it: no codec in common with the caller's offer (answered 400), or a malformed SDP",
+    fix: "compare the caller's SDP (in the evidence's log line) with the codecs LiveKit SIP accepts (PCMU, PCMA and G722 among them); the trunk's preferred codecs must include one the provider offers",
+  },
+  {
     kind: 'media_timeout',
     status: 'fail',
     message: /media timeout(?! (disabled|enabled|loop stopped|stats))/i,
