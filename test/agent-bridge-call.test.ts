@@ -30,6 +30,8 @@ let platform: WebSocketServer;
 const frames: Frame[] = [];
 /** The platform's socket for each caller, by the from_number of its auth frame. */
 const sockets = new Map<string, WebSocket>();
+/** What each platform socket received, in order. */
+const received = new Map<WebSocket, Frame[]>();
 
 /** One second of a 440 Hz tone, 16 kHz 16-bit PCM, base64: the platform's spoken answer. */
 function toneBase64(): string {
@@ -47,6 +49,8 @@ beforeAll(async () => {
     socket.on('message', (data) => {
       const frame = JSON.parse(String(data)) as Frame;
       frames.push(frame);
+      if (!received.has(socket)) received.set(socket, []);
+      received.get(socket)!.push(frame);
       if (frame.type === 'auth') {
         sockets.set(frame.call.from_number, socket);
         socket.send(
@@ -207,4 +211,65 @@ describe('bridge mode on a phone call', () => {
       expect.arrayContaining(['queued', 'admitted']),
     );
   }, 120_000);
+
+  it('on hold the caller hears music and the platform gets nothing from the caller; on resume both flow again', async () => {
+    const caller = '+15557200021';
+    const phone = await RtpPeer.open();
+    const call = sippAgentCall({
+      host: stack.sipHost,
+      port: stack.sipPort,
+      number: NUMBER,
+      caller,
+      rtpPort: phone.port,
+      holdMs: 60_000,
+    });
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    try {
+      const socket = await eventually(async () => sockets.get(caller), 20_000);
+      expect(socket).toBeDefined();
+      expect(await eventually(async () => phone.heard.firstSoundAt, 20_000)).toBeDefined();
+      const live = await eventually(async () => {
+        const list = await gw.request('GET', '/api/calls/active');
+        return (list.body.items as { id: string; from_number: string; status: string }[]).find(
+          (c) => c.from_number === caller && c.status === 'active',
+        );
+      }, 10_000);
+      expect(live).toBeDefined();
+      const fromCaller = () =>
+        received.get(socket!)!.filter((f) => f.type === 'audio_data' || f.type === 'dtmf').length;
+
+      const held = await gw.request('POST', `/api/calls/${live!.id}/hold`);
+      expect(held.status, JSON.stringify(held.body)).toBe(200);
+      expect(held.body.on_hold).toBe(true);
+      await sleep(500);
+      const beforeHold = fromCaller();
+      phone.pressKey('5');
+      const music = phone.heard.soundFrames;
+      await sleep(3000);
+      expect(phone.heard.soundFrames - music, 'music on hold').toBeGreaterThan(100);
+      expect(fromCaller() - beforeHold, 'frames reached the platform while held').toBe(0);
+
+      const resumed = await gw.request('POST', `/api/calls/${live!.id}/resume`);
+      expect(resumed.status, JSON.stringify(resumed.body)).toBe(200);
+      const afterResume = fromCaller();
+      await sleep(1000);
+      expect(fromCaller() - afterResume).toBeGreaterThan(30);
+      // The platform hangs up on 0: keys reach it again.
+      phone.pressKey('0');
+      const sipp = await call.done;
+      expect(sipp.code, sipp.stderr).toBe(0);
+    } finally {
+      call.stop();
+      phone.close();
+    }
+    const digits = received
+      .get(sockets.get(caller)!)!
+      .filter((f) => f.type === 'dtmf')
+      .map((f) => f.data.digit);
+    expect(digits).toEqual(['0']);
+    const record = await endedCallRecord(gw, caller, 1);
+    expect(record.events.map((e: { type: string }) => e.type)).toEqual(
+      expect.arrayContaining(['hold', 'resume']),
+    );
+  }, 90_000);
 });

@@ -7,6 +7,7 @@ import type { JobMetadata } from './job-metadata.js';
 import { callReporter, type CallReport } from './gateway-api.js';
 import { bridgeOptionsFromProfile, runBridgeSession } from './bridge/index.js';
 import { menuActionSchema, type ProfileSettings } from './profile.js';
+import { attachCallHold } from './hold.js';
 import { admissionRequest, beatWhileTalking, leaveQueue, waitForPlace } from './call-queue.js';
 import { CallControl, isSipParticipant, waitUntilAnswered } from './telephony.js';
 
@@ -116,6 +117,17 @@ export async function runBridgeCall(
     else await finish(undefined);
     return;
   }
+  const bridged = session;
+  attachCallHold({
+    room,
+    target: {
+      pause: async () => bridged.setHeld(true),
+      resume: () => bridged.setHeld(false),
+      onClose: (listener) => bridged.on('closed', listener),
+    },
+    musicFile: deps.holdMusicFile,
+    log,
+  });
   session.on('agentText', (text) =>
     transcript.push({ at: new Date().toISOString(), speaker: 'agent', text }),
   );

@@ -11,7 +11,7 @@ import { runBridgeCall } from './bridge-call.js';
 import { callTools, type CallActions } from './call-tools.js';
 import { prepareCallRecording } from './call-recording.js';
 import { admissionRequest, beatWhileTalking, leaveQueue, waitForPlace } from './call-queue.js';
-import { attachCallHold } from './hold.js';
+import { agentSessionHold, attachCallHold } from './hold.js';
 import { CallControl, waitUntilAnswered, type LivekitCredentials } from './telephony.js';
 import { TurnLatencyRecorder } from './turn-latency.js';
 import { buildVoiceSession } from './voice-session.js';
@@ -236,7 +236,7 @@ export async function runCall(ctx: JobContext, deps: CallDeps): Promise<void> {
   let silenceTimer: NodeJS.Timeout | undefined;
   const hold = attachCallHold({
     room,
-    session,
+    target: agentSessionHold(session),
     musicFile: deps.holdMusicFile,
     log,
     onHold: () => (clearTimeout(silenceTimer), (silenceTimer = undefined)),

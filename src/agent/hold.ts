@@ -27,21 +27,31 @@ export interface CallHold {
   readonly held: boolean;
 }
 
+/** What holding means for the call's talker: an agent session, or a bridge to a platform. */
+export interface HoldTarget {
+  /** Stops speaking to and listening to the caller. */
+  pause(): Promise<void>;
+  /** Listens again where it was. */
+  resume(): void;
+  /** Registers what to do when the talker ends (the music must stop with it). */
+  onClose(listener: () => void): void;
+}
+
 /**
  * Hold and resume on the API's command (a data packet on CONTROL_TOPIC, sent by the server:
- * packets from participants are ignored). On hold the agent stops speaking and listening and the
- * caller hears music on a track of its own; on resume the music stops and the session listens
- * again where it was. Each command is acknowledged through the agent's attributes.
+ * packets from participants are ignored). On hold the talker stops speaking and listening and
+ * the caller hears music on a track of its own; on resume the music stops and the talker
+ * listens again where it was. Each command is acknowledged through the agent's attributes.
  */
 export function attachCallHold(options: {
   room: Room;
-  session: voice.AgentSession;
+  target: HoldTarget;
   musicFile: string | undefined;
   log: Logger;
   /** Called when the hold starts (e.g. to stop a pending silence timeout). */
   onHold?: () => void;
 }): CallHold {
-  const { room, session, log } = options;
+  const { room, target, log } = options;
   const state = { held: false };
   let stopMusic: (() => Promise<void>) | undefined;
   let queue = Promise.resolve();
@@ -50,15 +60,14 @@ export function attachCallHold(options: {
     if (state.held) return;
     state.held = true;
     options.onHold?.();
-    await session.interrupt({ force: true }).await.catch(() => undefined);
-    session.input.setAudioEnabled(false);
+    await target.pause();
     stopMusic = await playHoldMusic(room, await holdMusic(options.musicFile, log));
   };
   const resume = async () => {
     if (!state.held) return;
     await stopMusic?.();
     stopMusic = undefined;
-    session.input.setAudioEnabled(true);
+    target.resume();
     state.held = false;
   };
 
@@ -90,6 +99,18 @@ export function attachCallHold(options: {
       queue = queue.then(() => run(message));
     },
   );
-  session.on(voice.AgentSessionEventTypes.Close, () => void stopMusic?.());
+  target.onClose(() => void stopMusic?.());
   return state;
+}
+
+/** Holding an agent session: what it says is cut off, and it stops listening. */
+export function agentSessionHold(session: voice.AgentSession): HoldTarget {
+  return {
+    async pause() {
+      await session.interrupt({ force: true }).await.catch(() => undefined);
+      session.input.setAudioEnabled(false);
+    },
+    resume: () => session.input.setAudioEnabled(true),
+    onClose: (listener) => session.on(voice.AgentSessionEventTypes.Close, listener),
+  };
 }

@@ -42,16 +42,26 @@ export interface BridgeSessionEvents {
   failed: BridgeEvents['failed'];
   /** The session stopped: `close()` was called, the caller left or the room disconnected. */
   closed: [info: { reason: 'closed' | 'caller-left' | 'room-disconnected' }];
+  /** The call was put on hold: what was playing is dropped. */
+  held: [];
 }
 
 export interface BridgeSession extends EventEmitter<BridgeSessionEvents> {
   readonly bridge: AiPlatformBridge;
   stats(): BridgeSessionStats;
+  /**
+   * On hold: the platform gets no caller audio or DTMF, and what it sends is not played (the
+   * platform keeps its socket; the protocol has no hold message). Off: both flow again.
+   */
+  setHeld(held: boolean): void;
+  readonly held: boolean;
   /** Stops audio both ways, closes the platform socket, unpublishes the agent track. */
   close(): Promise<void>;
 }
 
 class SessionHandle extends EventEmitter<BridgeSessionEvents> implements BridgeSession {
+  held = false;
+
   constructor(
     readonly bridge: AiPlatformBridge,
     private readonly statsOf: () => BridgeSessionStats,
@@ -62,6 +72,11 @@ class SessionHandle extends EventEmitter<BridgeSessionEvents> implements BridgeS
 
   stats(): BridgeSessionStats {
     return this.statsOf();
+  }
+
+  setHeld(held: boolean): void {
+    this.held = held;
+    if (held) this.emit('held');
   }
 
   close(): Promise<void> {
@@ -88,8 +103,15 @@ export async function runBridgeSession(options: BridgeSessionOptions): Promise<B
   );
   const source = agentTrack.source;
   const playout = new Playout(source, bridge.maxPlayoutSeconds);
-  const callerAudio = new CallerAudio(room, caller, (frame) => bridge.sendAudio(frame), logger);
-  const session = new SessionHandle(
+  const callerAudio = new CallerAudio(
+    room,
+    caller,
+    (frame) => {
+      if (!session.held) bridge.sendAudio(frame);
+    },
+    logger,
+  );
+  const session: SessionHandle = new SessionHandle(
     bridge,
     () => ({
       ...bridge.stats(),
@@ -101,8 +123,9 @@ export async function runBridgeSession(options: BridgeSessionOptions): Promise<B
 
   bridge.on('response', (response) => {
     if (response.text !== undefined) session.emit('agentText', response.text);
-    if (response.audio) playout.enqueue(response.audio, response.sampleRate);
+    if (response.audio && !session.held) playout.enqueue(response.audio, response.sampleRate);
   });
+  session.on('held', () => playout.clear());
   bridge.on('clear', () => playout.clear());
   bridge.on('hangup', (info) => session.emit('hangup', info));
   bridge.on('transfer', (info) => session.emit('transfer', info));
@@ -111,7 +134,7 @@ export async function runBridgeSession(options: BridgeSessionOptions): Promise<B
   bridge.on('failed', (info) => session.emit('failed', info));
 
   const onDtmf = (_code: number, digit: string, participant: RemoteParticipant) => {
-    if (participant.identity === caller.identity) bridge.sendDtmf(digit);
+    if (participant.identity === caller.identity && !session.held) bridge.sendDtmf(digit);
   };
   const onParticipantLeft = (participant: RemoteParticipant) => {
     if (participant.identity === caller.identity) void stop('caller-left');
