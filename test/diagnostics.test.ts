@@ -228,7 +228,7 @@ const failures: {
     cause: /clock is ahead of the API's by 600 s to 3600 s/,
     async setup() {
       const coturn = await startCoturn('one-secret-for-both-of-them-000', {
-        wrapper: ['faketime', '-f', '+20m'],
+        clockOffset: '+20m',
       });
       cleanups.push(() => coturn.stop());
       return { TURN_SECRET: 'one-secret-for-both-of-them-000', TURN_PORT: String(coturn.port) };

@@ -6,6 +6,9 @@ import { turnAllocate } from '../../src/turn/stun.js';
 import { freePortBlock } from './ports.js';
 import { startProcess, waitUntil, type ManagedProcess } from './processes.js';
 
+/** Debian's libfaketime (package faketime), preloaded for a coturn whose clock is off. */
+const LIBFAKETIME = `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu/faketime/libfaketime.so.1`;
+
 export interface Coturn {
   port: number;
   process: ManagedProcess;
@@ -25,18 +28,19 @@ export async function startCoturn(
     relayPorts?: [number, number];
     /** More turnserver flags, after ours. */
     extraArgs?: string[];
-    /** A command that runs turnserver, e.g. ['faketime', '+20m'] for a clock that runs ahead. */
-    wrapper?: string[];
+    /**
+     * A clock offset for coturn, as libfaketime reads it (e.g. '+20m'): its own process with
+     * LD_PRELOAD, not the `faketime` wrapper, which forks and would outlive stop().
+     */
+    clockOffset?: string;
   } = {},
 ): Promise<Coturn> {
   const base = options.port ?? (await freePortBlock(50));
   const port = base;
-  const [command, ...prefix] = [...(options.wrapper ?? []), 'turnserver'];
   const proc = startProcess(
     'coturn',
-    command!,
+    'turnserver',
     [
-      ...prefix,
       '-c',
       path.join(packageRoot(), 'coturn', 'turnserver.conf'),
       `--static-auth-secret=${secret}`,
@@ -51,7 +55,12 @@ export async function startCoturn(
       '--allowed-peer-ip=127.0.0.1',
       ...(options.extraArgs ?? []),
     ],
-    { logDir: options.logDir ?? mkdtempSync(path.join(os.tmpdir(), 'vg-coturn-')) },
+    {
+      logDir: options.logDir ?? mkdtempSync(path.join(os.tmpdir(), 'vg-coturn-')),
+      ...(options.clockOffset && {
+        env: { ...process.env, LD_PRELOAD: LIBFAKETIME, FAKETIME: options.clockOffset },
+      }),
+    },
   );
   await waitUntil(
     `coturn (log: ${proc.logFile})`,
