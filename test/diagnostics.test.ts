@@ -84,8 +84,20 @@ describe('a healthy stack', () => {
     const secret = 'one-secret-for-both-of-them-000';
     const coturn = await startCoturn(secret);
     cleanups.push(() => coturn.stop());
+    // LiveKit hands its own clients the same coturn, with the same secret.
+    const withTurn = changedConfig(serverConfig, (d) => {
+      (d.rtc as Record<string, unknown>).turn_servers = [
+        { host: '127.0.0.1', port: coturn.port, protocol: 'udp', secret },
+      ];
+    });
     const findings = await diagnose(
-      loadConfig(env({ TURN_SECRET: secret, TURN_PORT: String(coturn.port) })),
+      loadConfig(
+        env({
+          TURN_SECRET: secret,
+          TURN_PORT: String(coturn.port),
+          LIVEKIT_CONFIG_FILE: withTurn,
+        }),
+      ),
       'all',
     );
     const notPassing = findings.filter((f) => f.status !== 'pass');
@@ -93,6 +105,7 @@ describe('a healthy stack', () => {
     expect(findings.map((f) => f.check)).toEqual(
       expect.arrayContaining([
         'config.redis',
+        'config.turn_secret',
         'sip.options',
         'sip.health',
         'sip.redis_servers',
@@ -281,6 +294,26 @@ const failures: {
       expect(outcome.stdout + outcome.stderr).not.toMatch(/200 OK.*1\s*$/m);
       return {};
     },
+  },
+  {
+    name: "livekit-server hands its clients TURN servers with another secret than the API's",
+    area: 'config',
+    check: 'config.turn_secret',
+    status: 'fail',
+    cause: /another secret than the API's/,
+    setup: async () => ({
+      TURN_SECRET: 'one-secret-for-both-of-them-000',
+      LIVEKIT_CONFIG_FILE: changedConfig(serverConfig, (d) => {
+        (d.rtc as Record<string, unknown>).turn_servers = [
+          {
+            host: '127.0.0.1',
+            port: 3478,
+            protocol: 'udp',
+            secret: 'a-stale-secret-from-last-year',
+          },
+        ];
+      }),
+    }),
   },
   {
     name: 'livekit-server and LiveKit SIP configured with different Redis',

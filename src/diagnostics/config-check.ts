@@ -1,4 +1,5 @@
 import type { GatewayConfig } from '../config/index.js';
+import { readTurnSecret } from '../turn/credentials.js';
 import type { Finding } from './finding.js';
 import { pass } from './finding.js';
 import { loadYaml, range, redisOf, serverKeys, sipKeys, type YamlMap } from './livekit-configs.js';
@@ -34,7 +35,7 @@ function keysOf(server: YamlMap): Record<string, string> {
  */
 export function checkConfig(
   paths: ConfigPaths,
-  gateway: Pick<GatewayConfig, 'livekit'>,
+  gateway: Pick<GatewayConfig, 'livekit' | 'turn'>,
 ): Finding[] {
   const findings: Finding[] = [];
   const server = loadYaml(paths.livekitConfig);
@@ -222,5 +223,45 @@ export function checkConfig(
       );
     } else findings.push(pass('config.webhook_key', `webhooks are signed with ${key}`));
   }
+  findings.push(...checkTurnServers(s, gateway.turn.secret));
   return findings;
+}
+
+/**
+ * livekit-server's rtc.turn_servers (what it hands to clients that use its SDKs directly) must
+ * carry the secret coturn and the API hold; one that differs gets its clients 401 from coturn.
+ */
+function checkTurnServers(server: YamlMap, turnSecret: string | undefined): Finding[] {
+  const rtc = (server.rtc ?? {}) as YamlMap;
+  const entries = (Array.isArray(rtc.turn_servers) ? rtc.turn_servers : []) as YamlMap[];
+  const shared = entries.filter((e) => e.secret !== undefined || e.secret_file !== undefined);
+  if (shared.length === 0 || !turnSecret) return [];
+  const differing: string[] = [];
+  for (const [i, entry] of shared.entries()) {
+    const where = `rtc.turn_servers[${i}] (${String(entry.host)}:${String(entry.port)}/${String(entry.protocol ?? 'udp')})`;
+    let secret: string | undefined;
+    try {
+      secret = readTurnSecret(
+        typeof entry.secret === 'string' ? entry.secret : undefined,
+        typeof entry.secret_file === 'string' ? entry.secret_file : undefined,
+      );
+    } catch (error) {
+      differing.push(`${where}: ${error instanceof Error ? error.message : String(error)}`);
+      continue;
+    }
+    if (secret !== turnSecret) differing.push(`${where}: the secret differs from TURN_SECRET`);
+  }
+  if (differing.length === 0) {
+    return [
+      pass('config.turn_secret', `${shared.length} rtc.turn_servers entries use TURN_SECRET`),
+    ];
+  }
+  return [
+    fail(
+      'config.turn_secret',
+      "livekit-server hands its clients TURN credentials made with another secret than the API's: whichever of the two coturn does not hold gets 401 from it",
+      `${differing.join('; ')} (values not shown)`,
+      "use one secret everywhere: rtc.turn_servers[].secret (or secret_file), coturn's static-auth-secret and TURN_SECRET, with no trailing newline",
+    ),
+  ];
 }
