@@ -1,4 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { jwtVerify } from 'jose';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -18,6 +22,8 @@ const stack = inject('stack');
 const AGENT = 'agent-bridge-test';
 const NUMBER = '+15551250000';
 const LIMITED_NUMBER = '+15551250001';
+const RECORDED_NUMBER = '+15551250002';
+const recordingsDir = mkdtempSync(path.join(os.tmpdir(), 'vg-bridge-recordings-'));
 const JWT_SECRET = randomBytes(32).toString('hex');
 const HMAC_SECRET = randomBytes(32).toString('hex');
 const REPLY_TEXT = 'Hello from the customer platform';
@@ -61,9 +67,11 @@ beforeAll(async () => {
       }
     });
   });
-  gw = await startTestGateway({ env: { API_PORT: String(stack.webhookPort), AGENT_NAME: AGENT } });
+  gw = await startTestGateway({
+    env: { API_PORT: String(stack.webhookPort), AGENT_NAME: AGENT, RECORDINGS_DIR: recordingsDir },
+  });
   await clearLivekitSip(gw.sip);
-  await loopbackTrunk(gw, 'bridge_test', [NUMBER, LIMITED_NUMBER]);
+  await loopbackTrunk(gw, 'bridge_test', [NUMBER, LIMITED_NUMBER, RECORDED_NUMBER]);
   const port = (platform.address() as AddressInfo).port;
   await agentLine(gw, {
     trunkId: 'bridge_test',
@@ -82,10 +90,24 @@ beforeAll(async () => {
       queue: { announce_position_seconds: 0, max_wait_seconds: 60 },
     },
   });
+  await agentLine(gw, {
+    trunkId: 'bridge_test',
+    name: 'platform-recorded',
+    numbers: [RECORDED_NUMBER],
+    settings: {
+      mode: 'bridge',
+      bridge: { url: `ws://127.0.0.1:${port}/calls` },
+      recording: { enabled: true, format: 'ogg', channels: 'stereo', retention_days: 1 },
+    },
+  });
   worker = await startAgentWorker({
     gatewayUrl: gw.url,
     agentName: AGENT,
-    env: { BRIDGE_JWT_SECRET: JWT_SECRET, BRIDGE_HMAC_SECRET: HMAC_SECRET },
+    env: {
+      BRIDGE_JWT_SECRET: JWT_SECRET,
+      BRIDGE_HMAC_SECRET: HMAC_SECRET,
+      RECORDINGS_DIR: recordingsDir,
+    },
   });
 }, 120_000);
 
@@ -271,5 +293,83 @@ describe('bridge mode on a phone call', () => {
     expect(record.events.map((e: { type: string }) => e.type)).toEqual(
       expect.arrayContaining(['hold', 'resume']),
     );
+  }, 90_000);
+
+  it('records a bridged call in stereo: the platform right, then the caller left', async () => {
+    const caller = '+15557200031';
+    const phone = await RtpPeer.open();
+    const utterance = speechAsUlaw('Hello platform, please record what I am saying now.');
+    const call = sippAgentCall({
+      host: stack.sipHost,
+      port: stack.sipPort,
+      number: RECORDED_NUMBER,
+      caller,
+      rtpPort: phone.port,
+      holdMs: 30_000,
+    });
+    let spokeAt = 0;
+    try {
+      // The platform answers auth with one second of tone; the caller speaks after it.
+      const heard = await eventually(async () => phone.heard.firstSoundAt, 20_000);
+      expect(heard).toBeDefined();
+      await new Promise((r) => setTimeout(r, 2500));
+      spokeAt = Date.now();
+      phone.say(utterance);
+      await new Promise((r) => setTimeout(r, (utterance.length / 8000) * 1000 + 800));
+      phone.pressKey('0');
+      const sipp = await call.done;
+      expect(sipp.code, sipp.stderr).toBe(0);
+    } finally {
+      call.stop();
+      phone.close();
+    }
+    const record = await endedCallRecord(gw, caller, 1);
+    const ready = await eventually(async () => {
+      const full = (await gw.request('GET', `/api/calls/${record.id}`)).body;
+      const event = (full.events as { type: string; data: Record<string, unknown> }[])
+        .filter((e) => e.type === 'recording')
+        .at(-1);
+      return event?.data.status === 'ready' ? event.data : undefined;
+    }, 30_000);
+    expect(ready, 'no finished recording reported').toBeDefined();
+    const response = await fetch(`${gw.url}/api/calls/${record.id}/recording`, {
+      headers: { authorization: `Bearer ${gw.adminKey}` },
+    });
+    expect(response.status).toBe(200);
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'vg-bridge-rec-')), 'call.ogg');
+    writeFileSync(file, Buffer.from(await response.arrayBuffer()));
+    const pcm = execFileSync(
+      'ffmpeg',
+      ['-v', 'error', '-i', file, '-f', 's16le', '-ac', '2', '-ar', '8000', '-'],
+      { maxBuffer: 64 * 1024 * 1024 },
+    );
+    const samples = new Int16Array(pcm.buffer, pcm.byteOffset, pcm.length / 2);
+    // RMS per 100 ms window of each channel.
+    const rms: [number[], number[]] = [[], []];
+    for (let at = 0; at + 1600 <= samples.length; at += 1600) {
+      for (const ch of [0, 1]) {
+        let sum = 0;
+        for (let i = at + ch; i < at + 1600; i += 2) sum += samples[i]! ** 2;
+        rms[ch]!.push(Math.sqrt(sum / 800));
+      }
+    }
+    const [left, right] = rms;
+    const answeredAt = Date.parse(record.answered_at);
+    const spokeS = (spokeAt - answeredAt) / 1000;
+    const loud = (ch: number[], from: number, to: number) =>
+      ch.slice(Math.max(0, Math.round(from * 10)), Math.round(to * 10)).filter((v) => v > 300)
+        .length;
+    console.log(
+      `bridged recording: ${left.length / 10} s; platform tone ${loud(right, 0, spokeS)} loud windows before the caller spoke, caller ${loud(left, spokeS, spokeS + 3)} while speaking`,
+    );
+    // Cut to the answered call.
+    const callSeconds = (Date.parse(record.ended_at) - answeredAt) / 1000;
+    expect(Math.abs(left.length / 10 - callSeconds)).toBeLessThan(1);
+    // The platform's one-second tone, on the right only.
+    expect(loud(right, 0, spokeS)).toBeGreaterThan(6);
+    expect(loud(left, 0, spokeS - 0.3)).toBeLessThan(3);
+    // The caller's sentence, on the left only.
+    expect(loud(left, spokeS, spokeS + 3.5)).toBeGreaterThan(10);
+    expect(loud(right, spokeS + 0.2, spokeS + 3)).toBeLessThan(3);
   }, 90_000);
 });

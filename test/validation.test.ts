@@ -31,21 +31,6 @@ describe('bad input gets a clear error naming what was wrong', () => {
     expect(res.body.message).toContain('not a phone number');
   });
 
-  it('refuses a bridge-mode profile that asks for recording, and stores nothing', async () => {
-    const res = await gw.request('POST', '/api/agents', {
-      name: 'bridged-recorded',
-      settings: {
-        mode: 'bridge',
-        bridge: { url: 'wss://platform.example.com/calls' },
-        recording: { enabled: true },
-      },
-    });
-    expect(res.status).toBe(400);
-    expect(fieldsOf(res.body)).toEqual(['settings.recording']);
-    expect(res.body.message).toContain('not available in bridge mode');
-    expect((await gw.request('GET', '/api/agents/bridged-recorded')).status).toBe(404);
-  });
-
   it('names an unknown provider, a bad transport, a SIP URI as proxy and an unknown field', async () => {
     const res = await gw.request('POST', '/api/trunks', {
       name: 'x',

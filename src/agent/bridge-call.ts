@@ -7,6 +7,7 @@ import type { JobMetadata } from './job-metadata.js';
 import { callReporter, type CallReport } from './gateway-api.js';
 import { bridgeOptionsFromProfile, runBridgeSession } from './bridge/index.js';
 import { menuActionSchema, type ProfileSettings } from './profile.js';
+import { prepareBridgeRecording } from './call-recording.js';
 import { attachCallHold } from './hold.js';
 import { admissionRequest, beatWhileTalking, leaveQueue, waitForPlace } from './call-queue.js';
 import { CallControl, isSipParticipant, waitUntilAnswered } from './telephony.js';
@@ -37,12 +38,19 @@ export async function runBridgeCall(
     { roomName, callerIdentity: caller.identity, profileId },
     (error) => log.error({ err: error }, 'call report failed'),
   );
+  const { capture, recording } = prepareBridgeRecording(ctx, settings, {
+    recordingsDir: deps.recordingsDir,
+    recovery: meta.recovery === true,
+    log,
+  });
   let beat: NodeJS.Timeout | undefined;
   const finish = async (reason: string | undefined) => {
     if (ended) return;
     ended = true;
     clearInterval(beat);
+    recording.ended();
     await session?.close().catch(() => undefined);
+    await capture?.stop();
     await report({
       transcript,
       ...(reason && { ended: { at: new Date().toISOString(), reason } }),
@@ -94,9 +102,20 @@ export async function runBridgeCall(
     beat = beatWhileTalking(deps.api, request);
   }
 
+  if (recording.announce) {
+    // Before the platform hears the call: the caller is told first.
+    try {
+      await speakDirectly(room, voice, recording.announce);
+      transcript.push({ at: new Date().toISOString(), speaker: 'agent', text: recording.announce });
+    } catch (error) {
+      log.error({ err: error }, 'recording announcement could not be spoken');
+    }
+  }
+
   let session: Awaited<ReturnType<typeof runBridgeSession>> | undefined;
   try {
     session = await runBridgeSession({
+      capture,
       room,
       caller,
       logger: log,
@@ -148,5 +167,6 @@ export async function runBridgeCall(
   });
   if (await waitUntilAnswered(room, caller, ANSWER_TIMEOUT_MS)) {
     void report({ answered_at: new Date().toISOString() });
+    recording.answered(report);
   }
 }

@@ -8,6 +8,7 @@ import { oggOpusDuration, type RecordingReport } from '../recordings/index.js';
 import type { CallReport } from './gateway-api.js';
 import { parseJobMetadata } from './job-metadata.js';
 import type { ProfileSettings } from './profile.js';
+import { BridgeCapture } from './bridge/capture.js';
 
 const run = promisify(execFile);
 const PARTIAL_DIR = 'partial';
@@ -55,36 +56,42 @@ export interface CallRecording {
   ended(): void;
 }
 
+/** Where a capture is being written, and when it began (ms since the epoch). */
+interface Capture {
+  outputPath: string | undefined;
+  startedAt: number | undefined;
+}
+
+interface RecordingLifecycle {
+  readonly name: string;
+  readonly rawPath: string;
+  answered(report: Report): void;
+  ended(): void;
+}
+
 /**
- * A call's recording with the agents library's own recorder (RecorderIO: both sides, stereo
- * Opus in OGG through ffmpeg). The capture is written straight into RECORDINGS_DIR/partial, and
- * the API learns where at once: if the job process dies, ffmpeg still closes the file at the
- * end of its input and the API serves what was captured. After a normal end, the capture is cut
- * to the answered part of the call, converted per the profile, and reported as ready.
+ * What every recording does around its capture. The capture is written straight into
+ * RECORDINGS_DIR/partial, and the API learns where at once: if the job process dies, ffmpeg
+ * still closes the file at the end of its input and the API serves what was captured. After a
+ * normal end, the capture is cut to the answered part of the call, converted per the settings,
+ * and reported as ready.
  */
-export function prepareCallRecording(
+function recordingLifecycle(
   ctx: JobContext,
-  session: voice.AgentSession,
-  settings: ProfileSettings,
-  options: { recordingsDir: string; recovery: boolean; log: Logger },
-): CallRecording {
-  const rec = effectiveRecording(settings, ctx.job.metadata);
-  if (!rec?.enabled || options.recovery || settings.mode === 'bridge') {
-    return { startOptions: {}, announce: undefined, answered: () => {}, ended: () => {} };
-  }
+  rec: RecordingSettings,
+  options: { recordingsDir: string; log: Logger },
+  capture: () => Capture,
+): RecordingLifecycle {
   const { recordingsDir, log } = options;
   const name = `job-${ctx.job.id}`.replace(/[^A-Za-z0-9_-]/g, '_');
-  // The library writes `${ctx.sessionDirectory}/audio.ogg`: point it into the shared folder.
-  ctx._sessionDirectory = path.join(recordingsDir, PARTIAL_DIR, name);
+  const rawPath = path.join(recordingsDir, PARTIAL_DIR, name, 'audio.ogg');
   let answeredAt: number | undefined;
   let endedAt: number | undefined;
   let report: Report | undefined;
   const meta = { format: rec.format, channels: rec.channels, retention_days: rec.retention_days };
 
   const finalize = async () => {
-    const recorder = session._recorderIO;
-    const raw = recorder?.outputPath;
-    const t0 = recorder?.recordingStartedAt;
+    const { outputPath: raw, startedAt: t0 } = capture();
     if (!report || !raw || t0 === undefined || answeredAt === undefined) return;
     const end = endedAt ?? Date.now();
     const file = `${name}.${rec.format}`;
@@ -130,12 +137,12 @@ export function prepareCallRecording(
       });
     }
   };
-  // Runs after the session (and with it the recorder and its ffmpeg) closed.
+  // Runs after the session (and with it the capture's ffmpeg) closed.
   ctx.addShutdownCallback(finalize);
 
   return {
-    startOptions: { record: { audio: true, traces: false, logs: false, transcript: false } },
-    announce: rec.announce,
+    name,
+    rawPath,
     answered(send) {
       answeredAt = Date.now();
       report = send;
@@ -154,6 +161,68 @@ export function prepareCallRecording(
     },
     ended() {
       endedAt ??= Date.now();
+    },
+  };
+}
+
+const notRecorded: CallRecording = {
+  startOptions: {},
+  announce: undefined,
+  answered: () => {},
+  ended: () => {},
+};
+
+/**
+ * A call's recording with the agents library's own recorder (RecorderIO: both sides, stereo
+ * Opus in OGG through ffmpeg), which writes `${ctx.sessionDirectory}/audio.ogg`.
+ */
+export function prepareCallRecording(
+  ctx: JobContext,
+  session: voice.AgentSession,
+  settings: ProfileSettings,
+  options: { recordingsDir: string; recovery: boolean; log: Logger },
+): CallRecording {
+  const rec = effectiveRecording(settings, ctx.job.metadata);
+  if (!rec?.enabled || options.recovery || settings.mode === 'bridge') return notRecorded;
+  const lifecycle = recordingLifecycle(ctx, rec, options, () => ({
+    outputPath: session._recorderIO?.outputPath,
+    startedAt: session._recorderIO?.recordingStartedAt,
+  }));
+  // Point the library's session folder into the shared one.
+  ctx._sessionDirectory = path.dirname(lifecycle.rawPath);
+  return {
+    startOptions: { record: { audio: true, traces: false, logs: false, transcript: false } },
+    announce: rec.announce,
+    answered: lifecycle.answered,
+    ended: lifecycle.ended,
+  };
+}
+
+/**
+ * A bridged call's recording: the caller as the platform hears it and the platform's audio as
+ * it is played, captured by the bridge itself into the same stereo OGG the recorder makes.
+ */
+export function prepareBridgeRecording(
+  ctx: JobContext,
+  settings: ProfileSettings,
+  options: { recordingsDir: string; recovery: boolean; log: Logger },
+): { capture: BridgeCapture | undefined; recording: CallRecording } {
+  const rec = effectiveRecording(settings, ctx.job.metadata);
+  if (!rec?.enabled || options.recovery) return { capture: undefined, recording: notRecorded };
+  const made: { capture?: BridgeCapture } = {};
+  const lifecycle = recordingLifecycle(ctx, rec, options, () => ({
+    outputPath: made.capture?.outputPath,
+    startedAt: made.capture?.startedAt,
+  }));
+  const capture = new BridgeCapture(lifecycle.rawPath, ffmpegPath(), options.log);
+  made.capture = capture;
+  return {
+    capture,
+    recording: {
+      startOptions: {},
+      announce: rec.announce,
+      answered: lifecycle.answered,
+      ended: lifecycle.ended,
     },
   };
 }

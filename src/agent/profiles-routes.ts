@@ -12,17 +12,7 @@ import { profileSettingsSchema } from './profile.js';
 const createSchema = z
   .object({
     name: z.string().trim().min(1).max(100),
-    // Checked on write only: a stored profile must still load if this rule is ever relaxed.
-    settings: profileSettingsSchema.prefault({}).superRefine((s, ctx) => {
-      if (s.mode === 'bridge' && s.recording?.enabled) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['recording'],
-          message:
-            'recording is not available in bridge mode: the platform receives the caller and speaks itself, so record there',
-        });
-      }
-    }),
+    settings: profileSettingsSchema.prefault({}),
   })
   .strict();
 const updateSchema = createSchema.partial().strict();

@@ -23,6 +23,8 @@ export class Playout {
   constructor(
     private readonly source: AudioSource,
     maxQueuedSeconds: number,
+    /** Each frame once it is handed to the source (what the caller hears). */
+    private readonly onPlayed?: (frame: AudioFrame) => void,
   ) {
     this.frameSamples = source.sampleRate / 50;
     this.maxFrames = Math.ceil(maxQueuedSeconds * 50);
@@ -96,6 +98,7 @@ export class Playout {
       try {
         await this.source.captureFrame(frame);
         this.playedFrames += 1;
+        this.onPlayed?.(frame);
       } catch {
         // The source was closed under us: the session is ending.
         return;

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { RoomEvent, type RemoteParticipant, type Room } from '@livekit/rtc-node';
+import { RoomEvent, type AudioFrame, type RemoteParticipant, type Room } from '@livekit/rtc-node';
 import type { Logger } from '../../config/logger.js';
 import { publishAudioSource } from '../audio-track.js';
 import { CallerAudio } from './caller-audio.js';
@@ -20,6 +20,11 @@ export interface BridgeSessionOptions {
   call: BridgeCallInfo;
   bridge: BridgeOptions;
   logger: Logger;
+  /** Gets both sides as they go: the caller's frames sent, the platform's frames played. */
+  capture?: {
+    callerFrame(frame: Int16Array): void;
+    agentFrame(frame: AudioFrame): void;
+  };
 }
 
 export interface BridgeSessionStats extends BridgeStats {
@@ -102,12 +107,16 @@ export async function runBridgeSession(options: BridgeSessionOptions): Promise<B
     SOURCE_QUEUE_MS,
   );
   const source = agentTrack.source;
-  const playout = new Playout(source, bridge.maxPlayoutSeconds);
+  const playout = new Playout(source, bridge.maxPlayoutSeconds, (frame) =>
+    options.capture?.agentFrame(frame),
+  );
   const callerAudio = new CallerAudio(
     room,
     caller,
     (frame) => {
-      if (!session.held) bridge.sendAudio(frame);
+      if (session.held) return;
+      bridge.sendAudio(frame);
+      options.capture?.callerFrame(frame);
     },
     logger,
   );
