@@ -9,7 +9,7 @@ import { bridgeOptionsFromProfile, runBridgeSession } from './bridge/index.js';
 import { menuActionSchema, type ProfileSettings } from './profile.js';
 import { prepareBridgeRecording } from './call-recording.js';
 import { attachCallHold } from './hold.js';
-import { admissionRequest, beatWhileTalking, leaveQueue, waitForPlace } from './call-queue.js';
+import { takePlace } from './call-queue.js';
 import { CallControl, isSipParticipant, waitUntilAnswered } from './telephony.js';
 
 const ANSWER_TIMEOUT_MS = 120_000;
@@ -74,32 +74,21 @@ export async function runBridgeCall(
   // The concurrency limits hold for bridged calls too: a call over them waits with music before
   // the platform hears of it.
   if (meta.direction !== 'outbound') {
-    const request = admissionRequest(roomName, caller, profileId);
-    const outcome = await waitForPlace({
+    beat = await takePlace({
       api: deps.api,
-      request,
+      caller,
+      profileId,
       room,
       settings: settings.queue,
       voice,
       musicFile: deps.holdMusicFile,
       log,
+      spoke: (text) => transcript.push({ at: new Date().toISOString(), speaker: 'agent', text }),
+      transfer: (to) => control.transfer(roomName, caller.identity, to),
+      finish,
       callerGone: () => ended,
     });
-    if (outcome === 'caller_left' || ended) return;
-    if (outcome === 'timeout') {
-      await leaveQueue({
-        room,
-        voice,
-        settings: settings.queue,
-        log,
-        spoke: (text) => transcript.push({ at: new Date().toISOString(), speaker: 'agent', text }),
-        transfer: (to) => control.transfer(roomName, caller.identity, to),
-        finish,
-        callerGone: () => ended,
-      });
-      return;
-    }
-    beat = beatWhileTalking(deps.api, request);
+    if (!beat) return;
   }
 
   if (recording.announce) {

@@ -136,3 +136,25 @@ export async function leaveQueue(options: {
   }
   await options.finish('queue_timeout');
 }
+
+/**
+ * An inbound call's place under the limits, start to finish: waits for it (music, position
+ * announcements), leaves the queue when the wait runs out, and once admitted keeps the place
+ * with beats. Returns the beat timer to clear at the end, or undefined when the call is over.
+ */
+export async function takePlace(
+  options: Omit<Parameters<typeof waitForPlace>[0], 'request'> &
+    Omit<Parameters<typeof leaveQueue>[0], 'settings'> & {
+      caller: RemoteParticipant;
+      profileId: string | null;
+    },
+): Promise<NodeJS.Timeout | undefined> {
+  const request = admissionRequest(options.room.name!, options.caller, options.profileId);
+  const outcome = await waitForPlace({ ...options, request });
+  if (outcome === 'caller_left' || options.callerGone()) return undefined;
+  if (outcome === 'timeout') {
+    await leaveQueue(options);
+    return undefined;
+  }
+  return beatWhileTalking(options.api, request);
+}

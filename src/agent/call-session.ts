@@ -10,7 +10,7 @@ import { profileSettingsSchema, type MenuAction, type ProfileSettings } from './
 import { runBridgeCall } from './bridge-call.js';
 import { callTools, type CallActions } from './call-tools.js';
 import { prepareCallRecording } from './call-recording.js';
-import { admissionRequest, beatWhileTalking, leaveQueue, waitForPlace } from './call-queue.js';
+import { takePlace } from './call-queue.js';
 import { agentSessionHold, attachCallHold } from './hold.js';
 import { CallControl, waitUntilAnswered, type LivekitCredentials } from './telephony.js';
 import { TurnLatencyRecorder } from './turn-latency.js';
@@ -198,33 +198,23 @@ export async function runCall(ctx: JobContext, deps: CallDeps): Promise<void> {
     return;
   }
   if (meta.direction !== 'outbound') {
-    const request = admissionRequest(roomName, caller, profileId);
-    const outcome = await waitForPlace({
+    const beat = await takePlace({
       api: deps.api,
-      request,
+      caller,
+      profileId,
       room,
       pauseListening: (paused) => session.input.setAudioEnabled(!paused),
       settings: settings.queue,
       voice: fallbackVoice,
       musicFile: deps.holdMusicFile,
       log,
+      spoke: (text) => transcript.push({ at: new Date().toISOString(), speaker: 'agent', text }),
+      transfer: (to) => control.transfer(roomName, caller.identity, to),
+      finish,
       callerGone: () => ended,
     });
-    if (outcome === 'caller_left' || ended) return;
-    if (outcome === 'timeout') {
-      await leaveQueue({
-        room,
-        voice: fallbackVoice,
-        settings: settings.queue,
-        log,
-        spoke: (text) => transcript.push({ at: new Date().toISOString(), speaker: 'agent', text }),
-        transfer: (to) => control.transfer(roomName, caller.identity, to),
-        finish,
-        callerGone: () => ended,
-      });
-      return;
-    }
-    timers.add(beatWhileTalking(deps.api, request));
+    if (!beat) return;
+    timers.add(beat);
   }
 
   later(settings.max_call_duration_seconds * 1000, () => {
