@@ -11,14 +11,15 @@ import { agentLine, loopbackTrunk } from './helpers/agent-line.js';
 import { startAgentWorker, type TestAgentWorker } from './helpers/agent-worker.js';
 import { endedCallRecord } from './helpers/call-records.js';
 import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
-import { RtpPeer, speechAsUlaw } from './helpers/rtp-peer.js';
-import { sippAgentCall } from './helpers/sipp-caller.js';
+import { speechAsUlaw } from './helpers/rtp-peer.js';
+import { dialFromPhone, type PhoneCall } from './helpers/sipp-caller.js';
 import { eventually } from './helpers/wait.js';
 
 // Bridge mode on a real phone call: the worker streams the caller to a customer's AI platform
 // (here a loopback WebSocket server in the test) and plays the platform's answers.
 
 const stack = inject('stack');
+const sip = { host: stack.sipHost, port: stack.sipPort };
 const AGENT = 'agent-bridge-test';
 const NUMBER = '+15551250000';
 const LIMITED_NUMBER = '+15551250001';
@@ -121,17 +122,9 @@ afterAll(async () => {
 describe('bridge mode on a phone call', () => {
   it('authenticates, streams the caller as 16 kHz frames, plays the answer, obeys hangup', async () => {
     const caller = '+15557200001';
-    const phone = await RtpPeer.open();
     const utterance = speechAsUlaw('Hello platform, this is the caller speaking.');
     const startedAt = Date.now();
-    const call = sippAgentCall({
-      host: stack.sipHost,
-      port: stack.sipPort,
-      number: NUMBER,
-      caller,
-      rtpPort: phone.port,
-      holdMs: 25_000,
-    });
+    const { phone, call, hangUp } = await dialFromPhone(sip, NUMBER, caller, 25_000);
     try {
       // The platform's answer (sent right after auth) is what the caller hears first.
       const answer = await eventually(async () => phone.heard.firstSoundAt, 20_000);
@@ -143,8 +136,7 @@ describe('bridge mode on a phone call', () => {
       expect(sipp.code, sipp.stderr).toBe(0);
       expect(Date.now() - startedAt).toBeLessThan(22_000);
     } finally {
-      call.stop();
-      phone.close();
+      hangUp();
     }
 
     const auth = frames.find((f) => f.type === 'auth');
@@ -185,22 +177,12 @@ describe('bridge mode on a phone call', () => {
   it('holds the limits: a second call waits with music and reaches the platform only when the first ends', async () => {
     const first = '+15557200011';
     const second = '+15557200012';
-    const firstPhone = await RtpPeer.open();
-    const secondPhone = await RtpPeer.open();
-    const dial = (caller: string, phone: RtpPeer) =>
-      sippAgentCall({
-        host: stack.sipHost,
-        port: stack.sipPort,
-        number: LIMITED_NUMBER,
-        caller,
-        rtpPort: phone.port,
-        holdMs: 60_000,
-      });
-    const firstCall = dial(first, firstPhone);
-    let secondCall: ReturnType<typeof dial> | undefined;
+    const firstCall = await dialFromPhone(sip, LIMITED_NUMBER, first, 60_000);
+    let secondCall: PhoneCall | undefined;
     try {
       expect(await eventually(async () => sockets.get(first), 20_000)).toBeDefined();
-      secondCall = dial(second, secondPhone);
+      secondCall = await dialFromPhone(sip, LIMITED_NUMBER, second, 60_000);
+      const secondPhone = secondCall.phone;
       // Answered and on hold: music, and the queue shows it, but the platform never heard of it.
       expect(
         await eventually(async () => secondPhone.heard.firstSoundAt, 20_000),
@@ -219,13 +201,11 @@ describe('bridge mode on a phone call', () => {
       sockets.get(first)!.send(JSON.stringify({ type: 'hangup', data: { reason: 'done' } }));
       expect(await eventually(async () => sockets.get(second), 20_000)).toBeDefined();
       sockets.get(second)!.send(JSON.stringify({ type: 'hangup', data: { reason: 'done' } }));
-      const secondSipp = await secondCall.done;
+      const secondSipp = await secondCall.call.done;
       expect(secondSipp.code, secondSipp.stderr).toBe(0);
     } finally {
-      firstCall.stop();
-      secondCall?.stop();
-      firstPhone.close();
-      secondPhone.close();
+      firstCall.hangUp();
+      secondCall?.hangUp();
     }
     const record = await endedCallRecord(gw, second, 1);
     expect(record.end_reason).toBe('agent_hangup');
@@ -236,15 +216,7 @@ describe('bridge mode on a phone call', () => {
 
   it('on hold the caller hears music and the platform gets nothing from the caller; on resume both flow again', async () => {
     const caller = '+15557200021';
-    const phone = await RtpPeer.open();
-    const call = sippAgentCall({
-      host: stack.sipHost,
-      port: stack.sipPort,
-      number: NUMBER,
-      caller,
-      rtpPort: phone.port,
-      holdMs: 60_000,
-    });
+    const { phone, call, hangUp } = await dialFromPhone(sip, NUMBER, caller, 60_000);
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
     try {
       const socket = await eventually(async () => sockets.get(caller), 20_000);
@@ -281,8 +253,7 @@ describe('bridge mode on a phone call', () => {
       const sipp = await call.done;
       expect(sipp.code, sipp.stderr).toBe(0);
     } finally {
-      call.stop();
-      phone.close();
+      hangUp();
     }
     const digits = received
       .get(sockets.get(caller)!)!
@@ -297,16 +268,8 @@ describe('bridge mode on a phone call', () => {
 
   it('records a bridged call in stereo: the platform right, then the caller left', async () => {
     const caller = '+15557200031';
-    const phone = await RtpPeer.open();
     const utterance = speechAsUlaw('Hello platform, please record what I am saying now.');
-    const call = sippAgentCall({
-      host: stack.sipHost,
-      port: stack.sipPort,
-      number: RECORDED_NUMBER,
-      caller,
-      rtpPort: phone.port,
-      holdMs: 30_000,
-    });
+    const { phone, call, hangUp } = await dialFromPhone(sip, RECORDED_NUMBER, caller, 30_000);
     let spokeAt = 0;
     try {
       // The platform answers auth with one second of tone; the caller speaks after it.
@@ -320,8 +283,7 @@ describe('bridge mode on a phone call', () => {
       const sipp = await call.done;
       expect(sipp.code, sipp.stderr).toBe(0);
     } finally {
-      call.stop();
-      phone.close();
+      hangUp();
     }
     const record = await endedCallRecord(gw, caller, 1);
     const ready = await eventually(async () => {

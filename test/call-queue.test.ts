@@ -3,8 +3,8 @@ import { agentLine, loopbackTrunk } from './helpers/agent-line.js';
 import { startAgentWorker, type TestAgentWorker } from './helpers/agent-worker.js';
 import { endedCallRecord } from './helpers/call-records.js';
 import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
-import { RtpPeer } from './helpers/rtp-peer.js';
-import { sippAgentCall } from './helpers/sipp-caller.js';
+import type { RtpPeer } from './helpers/rtp-peer.js';
+import { dialFromPhone } from './helpers/sipp-caller.js';
 import type { SippRun } from './helpers/sipp.js';
 import { eventually } from './helpers/wait.js';
 
@@ -73,15 +73,12 @@ interface Caller {
 }
 
 async function dial(number: string, caller: string): Promise<Caller> {
-  const phone = await RtpPeer.open();
-  const call = sippAgentCall({
-    host: stack.sipHost,
-    port: stack.sipPort,
+  const { phone, call } = await dialFromPhone(
+    { host: stack.sipHost, port: stack.sipPort },
     number,
     caller,
-    rtpPort: phone.port,
-    holdMs: 120_000,
-  });
+    120_000,
+  );
   return { number: caller, phone, call };
 }
 

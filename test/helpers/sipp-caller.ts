@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { RtpPeer } from './rtp-peer.js';
 import { runSipp, type SippRun } from './sipp.js';
 
 const scenarios = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'sipp');
@@ -49,4 +50,38 @@ export function sippAgentCall(options: {
     '-trace_err',
   ];
   return runSipp(args, dir);
+}
+
+/** A phone dialling LiveKit SIP: the caller's ear and mouth (an RtpPeer) and its sipp call. */
+export interface PhoneCall {
+  phone: RtpPeer;
+  call: SippRun;
+  /** Stops sipp and closes the ear. */
+  hangUp(): void;
+}
+
+/** `caller` dials `number` on the stack's LiveKit SIP and stays on for at most `holdMs`. */
+export async function dialFromPhone(
+  sip: { host: string; port: number },
+  number: string,
+  caller: string,
+  holdMs: number,
+): Promise<PhoneCall> {
+  const phone = await RtpPeer.open();
+  const call = sippAgentCall({
+    host: sip.host,
+    port: sip.port,
+    number,
+    caller,
+    rtpPort: phone.port,
+    holdMs,
+  });
+  return {
+    phone,
+    call,
+    hangUp() {
+      call.stop();
+      phone.close();
+    },
+  };
 }
