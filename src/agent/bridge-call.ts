@@ -38,19 +38,16 @@ export async function runBridgeCall(
     { roomName, callerIdentity: caller.identity, profileId },
     (error) => log.error({ err: error }, 'call report failed'),
   );
-  const { capture, recording } = prepareBridgeRecording(ctx, settings, {
-    recordingsDir: deps.recordingsDir,
-    recovery: meta.recovery === true,
-    log,
-  });
+  // Made once the call has its place: a wait in the queue is not recorded.
+  const made: { recorder?: ReturnType<typeof prepareBridgeRecording> } = {};
   let beat: NodeJS.Timeout | undefined;
   const finish = async (reason: string | undefined) => {
     if (ended) return;
     ended = true;
     clearInterval(beat);
-    recording.ended();
+    made.recorder?.recording.ended();
     await session?.close().catch(() => undefined);
-    await capture?.stop();
+    await made.recorder?.capture?.stop();
     await report({
       transcript,
       ...(reason && { ended: { at: new Date().toISOString(), reason } }),
@@ -91,6 +88,12 @@ export async function runBridgeCall(
     if (!beat) return;
   }
 
+  made.recorder = prepareBridgeRecording(ctx, settings, {
+    recordingsDir: deps.recordingsDir,
+    recovery: meta.recovery === true,
+    log,
+  });
+  const { capture, recording } = made.recorder;
   if (recording.announce) {
     // Before the platform hears the call: the caller is told first.
     try {

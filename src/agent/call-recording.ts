@@ -92,7 +92,12 @@ function recordingLifecycle(
 
   const finalize = async () => {
     const { outputPath: raw, startedAt: t0 } = capture();
-    if (!report || !raw || t0 === undefined || answeredAt === undefined) return;
+    if (!report) {
+      // Never answered: nobody was told of the capture, so it goes.
+      await rm(path.dirname(rawPath), { recursive: true, force: true });
+      return;
+    }
+    if (!raw || t0 === undefined || answeredAt === undefined) return;
     const end = endedAt ?? Date.now();
     const file = `${name}.${rec.format}`;
     const output = path.join(recordingsDir, file);
