@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../src/config/paths.js';
+import { startProcess, waitUntil } from '../scripts/stack/processes.js';
 import { startToneParticipant } from '../test/helpers/tone-participant.js';
 import {
   CallerEar,
@@ -384,10 +384,13 @@ async function ramp(
 }
 
 async function startBareParticipants(env: BenchEnv): Promise<BenchWorker> {
-  const child = spawn(
+  let ready = false;
+  const proc = startProcess(
+    'bare-participants',
     process.execPath,
     ['--import', 'tsx', path.join(packageRoot(), 'bench', 'bare-participants.ts')],
     {
+      logDir: env.dataDir,
       env: {
         ...process.env,
         LIVEKIT_URL: env.stack.livekitUrl,
@@ -395,34 +398,22 @@ async function startBareParticipants(env: BenchEnv): Promise<BenchWorker> {
         LIVEKIT_API_SECRET: env.stack.keys.apiSecret,
         BARE_ROOM_PREFIX,
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      onLine: (line) => (ready ||= line.includes('bare participants ready')),
     },
   );
-  let output = '';
   let exited = false;
-  child.on('exit', () => (exited = true));
-  const collect = (d: Buffer) => (output = (output + d.toString()).slice(-20_000));
-  child.stdout.on('data', collect);
-  child.stderr.on('data', collect);
-  const deadline = Date.now() + 30_000;
-  while (!output.includes('bare participants ready')) {
-    if (exited || Date.now() > deadline)
-      throw new Error(`bare participants did not start:\n${output}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  void proc.exited.then(() => (exited = true));
+  const tail = () => readFileSync(proc.logFile, 'utf8').slice(-20_000);
+  await waitUntil(`bare participants (log: ${proc.logFile})`, async () => ready, {
+    timeoutMs: 30_000,
+    exited: proc.exited,
+  });
   return {
-    pid: child.pid!,
-    logFile: '(in memory)',
+    pid: proc.child.pid!,
+    logFile: proc.logFile,
     exited: () => exited,
-    tail: () => output,
-    async stop() {
-      if (exited) return;
-      child.kill('SIGTERM');
-      const gone = new Promise((r) => child.once('exit', r));
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await gone;
-      clearTimeout(timer);
-    },
+    tail,
+    stop: () => proc.stop(10_000),
   };
 }
 

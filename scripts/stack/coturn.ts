@@ -64,7 +64,8 @@ export async function startCoturn(
   );
   await waitUntil(
     `coturn (log: ${proc.logFile})`,
-    async () => (await turnAllocate('127.0.0.1', port, 'probe', 'probe', 500)).status === 401,
+    async () =>
+      (await turnAllocate('127.0.0.1', port, 'probe', 'probe', { timeoutMs: 500 })).status === 401,
     { timeoutMs: 10_000, exited: proc.exited },
   );
   return { port, process: proc, stop: () => proc.stop() };

@@ -10,9 +10,9 @@ import type { ProfileSettings } from './profile.js';
 
 const POLL_MS = 1000;
 /** An admitted call's heartbeat: its place is given back if these stop (the agent died). */
-export const ADMITTED_BEAT_MS = 10_000;
+const ADMITTED_BEAT_MS = 10_000;
 
-export type QueueOutcome = 'admitted' | 'timeout' | 'caller_left';
+type QueueOutcome = 'admitted' | 'timeout' | 'caller_left';
 
 /**
  * Holds the call until the limits give it a place: the caller hears music on hold and, at the
@@ -20,7 +20,7 @@ export type QueueOutcome = 'admitted' | 'timeout' | 'caller_left';
  * once admitted, when the longest wait ran out, or when the caller left. An API that cannot be
  * reached lets the call through: the limits are a service, not a reason to drop calls.
  */
-export async function waitForPlace(options: {
+async function waitForPlace(options: {
   api: GatewayApi;
   request: AdmitRequest;
   room: Room;
@@ -83,7 +83,7 @@ export async function waitForPlace(options: {
 }
 
 /** What the admission route needs to know of an inbound call, from its SIP participant. */
-export function admissionRequest(
+function admissionRequest(
   roomName: string,
   caller: RemoteParticipant,
   profileId: string | null,
@@ -98,7 +98,7 @@ export function admissionRequest(
 }
 
 /** Keeps an admitted call's place: every ADMITTED_BEAT_MS, until the returned timer is cleared. */
-export function beatWhileTalking(api: GatewayApi, request: AdmitRequest): NodeJS.Timeout {
+function beatWhileTalking(api: GatewayApi, request: AdmitRequest): NodeJS.Timeout {
   return setInterval(
     () => void api.admit({ ...request, in_call: true }).catch(() => undefined),
     ADMITTED_BEAT_MS,
@@ -106,7 +106,7 @@ export function beatWhileTalking(api: GatewayApi, request: AdmitRequest): NodeJS
 }
 
 /** The longest wait in the queue ran out: say so, then transfer (if the profile says where) or hang up. */
-export async function leaveQueue(options: {
+async function leaveQueue(options: {
   room: Room;
   voice: EspeakTTS;
   settings: ProfileSettings['queue'];

@@ -56,6 +56,13 @@ export interface CallRecording {
   ended(): void;
 }
 
+const captureName = (ctx: JobContext) => `job-${ctx.job.id}`.replace(/[^A-Za-z0-9_-]/g, '_');
+
+/** Where a call's capture is written while the call goes on: RECORDINGS_DIR/partial/<job>/. */
+function rawCapturePath(ctx: JobContext, recordingsDir: string): string {
+  return path.join(recordingsDir, PARTIAL_DIR, captureName(ctx), 'audio.ogg');
+}
+
 /** Where a capture is being written, and when it began (ms since the epoch). */
 interface Capture {
   outputPath: string | undefined;
@@ -63,8 +70,6 @@ interface Capture {
 }
 
 interface RecordingLifecycle {
-  readonly name: string;
-  readonly rawPath: string;
   answered(report: Report): void;
   ended(): void;
 }
@@ -83,8 +88,8 @@ function recordingLifecycle(
   capture: () => Capture,
 ): RecordingLifecycle {
   const { recordingsDir, log } = options;
-  const name = `job-${ctx.job.id}`.replace(/[^A-Za-z0-9_-]/g, '_');
-  const rawPath = path.join(recordingsDir, PARTIAL_DIR, name, 'audio.ogg');
+  const name = captureName(ctx);
+  const rawPath = rawCapturePath(ctx, recordingsDir);
   let answeredAt: number | undefined;
   let endedAt: number | undefined;
   let report: Report | undefined;
@@ -146,8 +151,6 @@ function recordingLifecycle(
   ctx.addShutdownCallback(finalize);
 
   return {
-    name,
-    rawPath,
     answered(send) {
       answeredAt = Date.now();
       report = send;
@@ -194,7 +197,7 @@ export function prepareCallRecording(
     startedAt: session._recorderIO?.recordingStartedAt,
   }));
   // Point the library's session folder into the shared one.
-  ctx._sessionDirectory = path.dirname(lifecycle.rawPath);
+  ctx._sessionDirectory = path.dirname(rawCapturePath(ctx, options.recordingsDir));
   return {
     startOptions: { record: { audio: true, traces: false, logs: false, transcript: false } },
     announce: rec.announce,
@@ -214,13 +217,12 @@ export function prepareBridgeRecording(
 ): { capture: BridgeCapture | undefined; recording: CallRecording } {
   const rec = effectiveRecording(settings, ctx.job.metadata);
   if (!rec?.enabled || options.recovery) return { capture: undefined, recording: notRecorded };
-  const made: { capture?: BridgeCapture } = {};
-  const lifecycle = recordingLifecycle(ctx, rec, options, () => ({
-    outputPath: made.capture?.outputPath,
-    startedAt: made.capture?.startedAt,
-  }));
-  const capture = new BridgeCapture(lifecycle.rawPath, ffmpegPath(), options.log);
-  made.capture = capture;
+  const capture = new BridgeCapture(
+    rawCapturePath(ctx, options.recordingsDir),
+    ffmpegPath(),
+    options.log,
+  );
+  const lifecycle = recordingLifecycle(ctx, rec, options, () => capture);
   return {
     capture,
     recording: {

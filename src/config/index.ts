@@ -1,3 +1,4 @@
+import { urlHost } from './url-host.js';
 import os from 'node:os';
 import path from 'node:path';
 import { readTurnSecret } from '../turn/credentials.js';
@@ -78,7 +79,7 @@ export class ConfigError extends Error {
 function hostForUrl(host: string): string {
   if (host === '0.0.0.0') return '127.0.0.1';
   if (host === '::') return '[::1]';
-  return host.includes(':') ? `[${host}]` : host;
+  return urlHost(host);
 }
 
 /** Reads and validates the environment once; every bad variable is named in the error. */

@@ -1,3 +1,4 @@
+import { urlHost } from '../config/url-host.js';
 import type { SipClient } from 'livekit-server-sdk';
 import { sipOptions } from '../livekit/index.js';
 import { pass, type Finding } from './finding.js';
@@ -116,7 +117,7 @@ async function checkHealthPort(host: string, port: unknown): Promise<Finding> {
       'no health_port in livekit-sip.yaml; set one for your orchestrator to probe LiveKit SIP',
     );
   }
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/`;
+  const url = `http://${urlHost(host)}:${port}/`;
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(1500) });
     const body = (await res.text()).trim();

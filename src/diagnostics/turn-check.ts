@@ -1,6 +1,6 @@
 import type { GatewayConfig } from '../config/index.js';
 import { issueTurnCredentials, turnCredentialFor } from '../turn/credentials.js';
-import { turnAllocate } from '../turn/stun.js';
+import { turnAllocate, type RelayProbe } from '../turn/stun.js';
 import { pass, type Finding } from './finding.js';
 
 /** A username/credential pair as a browser or an operator has it, checked against our secret. */
@@ -148,12 +148,9 @@ export async function checkTurn(turn: GatewayConfig['turn']): Promise<Finding[]>
   }
 }
 
-function relayFinding(
-  relayed: string,
-  relay: { reachable: boolean; detail: string } | undefined,
-): Finding {
-  if (relay?.reachable) return pass('turn.relay', relay.detail);
-  if (relay && /CreatePermission/.test(relay.detail)) {
+function relayFinding(relayed: string, relay: RelayProbe | undefined): Finding {
+  if (relay?.outcome === 'reachable') return pass('turn.relay', relay.detail);
+  if (relay?.outcome === 'not_permitted') {
     return {
       check: 'turn.relay',
       status: 'warn',

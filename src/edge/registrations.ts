@@ -1,3 +1,4 @@
+import { urlHost } from '../config/url-host.js';
 import { lookup } from 'node:dns/promises';
 import ipaddr from 'ipaddr.js';
 import type { Db, SecretBox } from '../db/index.js';
@@ -46,7 +47,7 @@ export async function loadWantedRegistrations(
     .orderBy('id')
     .execute();
   return rows.map((r) => {
-    const proxyHost = r.proxyAddress?.includes(':') ? `[${r.proxyAddress}]` : r.proxyAddress;
+    const proxyHost = r.proxyAddress && urlHost(r.proxyAddress);
     return {
       id: r.id,
       slug: r.trunkId,

@@ -1,3 +1,4 @@
+import { urlHost } from '../config/url-host.js';
 import type { Server } from 'node:http';
 import { loadConfig, createLogger, type GatewayConfig, type Logger } from '../config/index.js';
 import {
@@ -111,7 +112,7 @@ export async function startApi(
   );
   log.info({ port, database: database.kind }, 'api listening');
   return {
-    url: `http://${config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host}:${port}`,
+    url: `http://${urlHost(config.api.host)}:${port}`,
     port,
     database,
     logger: log,

@@ -1,3 +1,4 @@
+import { urlHost } from '../config/url-host.js';
 import {
   RoomAgentDispatch,
   RoomConfiguration,
@@ -76,7 +77,7 @@ export function desiredInbound(
 }
 
 export function outboundAddress(trunk: Pick<Trunk, 'proxyAddress' | 'proxyPort'>): string {
-  const host = trunk.proxyAddress?.includes(':') ? `[${trunk.proxyAddress}]` : trunk.proxyAddress;
+  const host = trunk.proxyAddress && urlHost(trunk.proxyAddress);
   return trunk.proxyPort ? `${host}:${trunk.proxyPort}` : (host ?? '');
 }
 

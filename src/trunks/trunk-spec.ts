@@ -1,3 +1,4 @@
+import { urlHost } from '../config/url-host.js';
 import type { FieldProblem } from '../http/errors.js';
 import { normaliseAllowedAddress, parseHostPort } from './addresses.js';
 import { toE164 } from './phone.js';
@@ -240,7 +241,7 @@ function resolveRegistration(
     const parsed = parseHostPort(registrar);
     if (!parsed.ok) problems.push({ field: 'registrar', message: parsed.error });
     else {
-      const host = parsed.host.includes(':') ? `[${parsed.host}]` : parsed.host;
+      const host = urlHost(parsed.host);
       registrar = parsed.port === undefined ? host : `${host}:${parsed.port}`;
     }
   }

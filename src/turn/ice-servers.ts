@@ -1,3 +1,4 @@
+import { urlHost } from '../config/url-host.js';
 import type { GatewayConfig } from '../config/index.js';
 import { issueTurnCredentials, type TurnCredentials } from './credentials.js';
 
@@ -9,7 +10,7 @@ export interface IceServer {
 
 /** RTCIceServer entries for a browser: turn: over UDP and TCP, and turns: when TLS is served. */
 export function iceServers(turn: GatewayConfig['turn'], credentials: TurnCredentials): IceServer[] {
-  const host = turn.host.includes(':') ? `[${turn.host}]` : turn.host;
+  const host = urlHost(turn.host);
   const urls = [
     `turn:${host}:${turn.port}?transport=udp`,
     `turn:${host}:${turn.port}?transport=tcp`,

@@ -119,7 +119,16 @@ export interface AllocateResult {
    * With `probeRelay`: whether a datagram sent from this host to the relayed address came back
    * through the allocation (a Data indication), and why not when it did not.
    */
-  relay?: { reachable: boolean; detail: string };
+  relay?: RelayProbe;
+}
+
+/**
+ * reachable: the datagram came back through the relay; not_permitted: the server refused this
+ * host as a peer, so nothing could be tried; unreachable: it did not come back.
+ */
+export interface RelayProbe {
+  outcome: 'reachable' | 'not_permitted' | 'unreachable';
+  detail: string;
 }
 
 export interface AllocateOptions {
@@ -137,10 +146,8 @@ export async function turnAllocate(
   port: number,
   username: string,
   password: string,
-  options: AllocateOptions | number = {},
+  { timeoutMs = 3000, probeRelay = false }: AllocateOptions = {},
 ): Promise<AllocateResult> {
-  const { timeoutMs = 3000, probeRelay = false } =
-    typeof options === 'number' ? { timeoutMs: options } : options;
   const socket = createSocket('udp4');
   const waitFor = (match: (p: Parsed) => boolean, what: string, ms = timeoutMs) =>
     new Promise<Parsed>((resolve, reject) => {
@@ -229,15 +236,17 @@ export async function turnAllocate(
     authenticated: (type: number, attributes: Buffer[]) => Promise<Parsed>,
     relayed: Address,
     self: Address | undefined,
-  ): Promise<{ reachable: boolean; detail: string }> {
-    if (!self) return { reachable: false, detail: 'the server did not say our mapped address' };
+  ): Promise<RelayProbe> {
+    if (!self) {
+      return { outcome: 'unreachable', detail: 'the server did not say our mapped address' };
+    }
     const permission = await authenticated(CREATE_PERMISSION_REQUEST, [
       attribute(ATTR.XOR_PEER_ADDRESS, xorAddressValue({ ip: self.ip, port: 0 })),
     ]);
     if (permission.type !== CREATE_PERMISSION_SUCCESS) {
       const { status, reason } = errorOf(permission);
       return {
-        reachable: false,
+        outcome: 'not_permitted',
         detail: `CreatePermission for peer ${self.ip} refused: ${status} ${reason}`,
       };
     }
@@ -261,11 +270,14 @@ export async function turnAllocate(
       }
       await delivered;
       return {
-        reachable: true,
+        outcome: 'reachable',
         detail: `a datagram to ${relayed.ip}:${relayed.port} arrived through the relay`,
       };
     } catch (error) {
-      return { reachable: false, detail: error instanceof Error ? error.message : String(error) };
+      return {
+        outcome: 'unreachable',
+        detail: error instanceof Error ? error.message : String(error),
+      };
     } finally {
       peer.close();
     }

@@ -36,10 +36,11 @@ export class BridgeCapture {
     mkdirSync(path.dirname(outputPath), { recursive: true });
     this.ffmpeg = spawn(
       ffmpegPath,
-      ['-v', 'error', '-f', 's16le', '-ar', String(RATE), '-ac', '2', '-i', 'pipe:0'].concat(
+      [
+        ...['-v', 'error', '-f', 's16le', '-ar', String(RATE), '-ac', '2', '-i', 'pipe:0'],
         // Pages every second: a capture cut short by a crash keeps all but the last one.
-        ['-c:a', 'libopus', '-b:a', '48k', '-page_duration', '1000000', '-y', outputPath],
-      ),
+        ...['-c:a', 'libopus', '-b:a', '48k', '-page_duration', '1000000', '-y', outputPath],
+      ],
       { stdio: ['pipe', 'ignore', 'pipe'] },
     );
     let stderr = '';
