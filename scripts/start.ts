@@ -199,6 +199,9 @@ async function main() {
     logDir: stack.logDir,
     env: { ...childEnv, GATEWAY_API_URL: apiUrl, AGENT_HTTP_PORT: env.AGENT_HTTP_PORT ?? '8081' },
     cwd: root,
+    // The worker drains its calls (at most 30 s) and closes its job processes: killed sooner,
+    // those processes would outlive it.
+    stopGraceMs: 35_000,
   });
   children.push(agent);
   await waitUntil(
@@ -247,8 +250,10 @@ async function main() {
   console.log(lines.join('\n'));
 }
 
-process.once('SIGINT', () => void shutdown(0));
-process.once('SIGTERM', () => void shutdown(0));
+// on, not once: tsx relays a Ctrl-C it sees to this process again, and a second SIGINT with no
+// listener would kill it in the middle of stopping the stack.
+process.on('SIGINT', () => void shutdown(0));
+process.on('SIGTERM', () => void shutdown(0));
 main().catch(async (error: unknown) => {
   console.error(
     `[stack] failed to start: ${error instanceof Error ? error.message : String(error)}`,

@@ -53,8 +53,10 @@ const stop = (signal: string) => {
     .then(() => server.close())
     .finally(() => process.exit(0));
 };
-process.once('SIGINT', () => stop('SIGINT'));
-process.once('SIGTERM', () => stop('SIGTERM'));
+// on, not once: a second signal while draining (a supervisor relaying Ctrl-C) must not kill
+// the worker before its calls end; stop() runs once.
+process.on('SIGINT', () => stop('SIGINT'));
+process.on('SIGTERM', () => stop('SIGTERM'));
 
 logger.info({ agent: config.agent.name }, 'agent worker starting');
 await server.run();
