@@ -47,8 +47,9 @@ const stop = (signal: string) => {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, 'agent worker draining');
-  server
-    .drain(30_000)
+  // Draining waits for live calls; with none, closing at once also stops the job processes the
+  // pool is still warming, which would otherwise outlive the worker.
+  (server.activeJobs.length > 0 ? server.drain(30_000) : Promise.resolve())
     .catch(() => undefined)
     .then(() => server.close())
     .finally(() => process.exit(0));
