@@ -1,4 +1,5 @@
 import { createSocket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { StackPorts } from './configs.js';
 
@@ -32,10 +33,30 @@ export function freeTcpPort(): Promise<number> {
 }
 
 /**
- * A block of `size` consecutive ports free for both TCP and UDP on 127.0.0.1, searched from a
- * random start in [from, to) so that parallel runs rarely collide. Bounded attempts.
+ * The lowest port the OS hands out for outgoing connections (Linux: ip_local_port_range). A
+ * port above it that is free now can be taken by any client socket before our server binds it.
  */
-export async function freePortBlock(size: number, from = 20000, to = 45000): Promise<number> {
+function ephemeralLow(): number {
+  try {
+    const low = Number(
+      readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').split(/\s+/)[0],
+    );
+    return Number.isInteger(low) && low > 21000 ? low : 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+/**
+ * A block of `size` consecutive ports free for both TCP and UDP on 127.0.0.1, searched from a
+ * random start in [from, to) so that parallel runs rarely collide. Bounded attempts. The range
+ * ends below the ephemeral ports, so no outgoing connection can take a port in the meantime.
+ */
+export async function freePortBlock(
+  size: number,
+  from = 20000,
+  to = ephemeralLow(),
+): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt += 1) {
     const start = from + Math.floor(Math.random() * (to - from - size));
     let ok = true;
