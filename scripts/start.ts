@@ -199,9 +199,6 @@ async function main() {
     logDir: stack.logDir,
     env: { ...childEnv, GATEWAY_API_URL: apiUrl, AGENT_HTTP_PORT: env.AGENT_HTTP_PORT ?? '8081' },
     cwd: root,
-    // The worker drains its calls (at most 30 s) and closes its job processes: killed sooner,
-    // those processes would outlive it.
-    stopGraceMs: 35_000,
   });
   children.push(agent);
   await waitUntil(

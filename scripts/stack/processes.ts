@@ -21,8 +21,6 @@ export function startProcess(
     env?: NodeJS.ProcessEnv;
     cwd?: string;
     onLine?: (line: string) => void;
-    /** How long stop() waits after SIGTERM before SIGKILL (default 5 s). */
-    stopGraceMs?: number;
   },
 ): ManagedProcess {
   mkdirSync(options.logDir, { recursive: true });
@@ -60,7 +58,7 @@ export function startProcess(
     child,
     logFile,
     exited,
-    async stop(graceMs = options.stopGraceMs ?? 5000) {
+    async stop(graceMs = 5000) {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
