@@ -147,6 +147,9 @@ export async function edgeBench(env: BenchEnv, calls = Number(process.env.BENCH_
     seconds: 900,
   });
   const edge = await startEdge({ livekitHost: env.stack.sipHost, livekitPort: env.stack.sipPort });
+  // No gateway supervises this edge: admit the bench trunk's number from 127.0.0.1 by hand.
+  await edge.rpc.call('htable.sets', ['numtrunk', NUMBER.replace(/\D/g, ''), 'bench_edge']);
+  await edge.rpc.call('htable.seti', ['trunkadm', 'bench_edge::ip::127.0.0.1', 1]);
   const ports = { direct: env.stack.sipPort, edge: edge.sipPort };
   const answer = { direct: [] as number[], edge: [] as number[] };
   const ringing = { direct: [] as number[], edge: [] as number[] };

@@ -24,11 +24,7 @@ let provider: Provider;
 let gw: TestGateway;
 
 async function regDump(e: EdgeProcess): Promise<{ l_uuid: string }[]> {
-  const response = await fetch(e.rpcUrl, {
-    method: 'POST',
-    body: JSON.stringify({ jsonrpc: '2.0', method: 'uac.reg_dump', id: 1 }),
-  });
-  return ((await response.json()) as { result: { l_uuid: string }[] }).result;
+  return e.rpc.call<{ l_uuid: string }[]>('uac.reg_dump');
 }
 
 async function registration(trunk = 'novofon_edge') {
@@ -143,6 +139,7 @@ beforeAll(async () => {
     env: {
       EDGE_ENABLED: 'true',
       EDGE_RPC_URL: edge.rpcUrl,
+      EDGE_RPC_SECRET: edge.settings.rpcSecret,
       EDGE_CONTACT_ADDRESS: `127.0.0.1:${edge.sipPort}`,
       EDGE_SOURCE_ADDRESS: '127.0.0.1',
       EDGE_POLL_SECONDS: '0.5',
@@ -487,6 +484,7 @@ describe('SIP edge registration', () => {
       env: {
         EDGE_ENABLED: 'true',
         EDGE_RPC_URL: edgeB.rpcUrl,
+        EDGE_RPC_SECRET: edgeB.settings.rpcSecret,
         EDGE_CONTACT_ADDRESS: `127.0.0.1:${edgeB.sipPort}`,
         EDGE_POLL_SECONDS: '0.5',
         EDGE_INSTANCE_ID: 'gw-b',
