@@ -9,12 +9,16 @@ import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/g
 import { sipRequest, startVictim, statuses, udpExchange, type Victim } from './helpers/sip-raw.js';
 import { inviteStatus } from './helpers/sip-uac.js';
 import { runSipp } from './helpers/sipp.js';
+import { routedUacScenario } from './helpers/sipp-routed.js';
+import { startToneParticipant } from './helpers/tone-participant.js';
 import { eventually } from './helpers/wait.js';
 
 const stack = inject('stack');
 const rooms = new RoomServiceClient(stack.livekitUrl, stack.apiKey, stack.apiSecret);
 const IP_DID = '+15557772001';
 const CPS_DID = '+15557772002';
+const CALL_DID = '+15557772003';
+const CALL_ROOM = 'adm-answered';
 const OUTSIDER = '127.0.0.2';
 const scenarios = path.join(path.dirname(fileURLToPath(import.meta.url)), 'sipp');
 
@@ -59,6 +63,7 @@ beforeAll(async () => {
       allowed_addresses: ['127.0.0.1'],
       calls_per_second_limit: 2,
     },
+    { trunk_id: 'adm_call', numbers: [CALL_DID], allowed_addresses: ['127.0.0.1'] },
   ]) {
     const res = await gw.request('POST', '/api/trunks', {
       name: trunk.trunk_id,
@@ -74,6 +79,13 @@ beforeAll(async () => {
     trunk_ids: ['adm_ip', 'adm_cps'],
   });
   expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+  const direct = await gw.request('POST', '/api/dispatch-rules', {
+    name: 'admission-answered',
+    type: 'direct',
+    room_name: CALL_ROOM,
+    trunk_ids: ['adm_call'],
+  });
+  expect(direct.status, JSON.stringify(direct.body)).toBe(201);
   await gw.api.edge!.syncAdmission();
 }, 60_000);
 
@@ -111,6 +123,52 @@ describe('SIP edge admission', () => {
       return s === 403 ? s : undefined;
     }, 5_000);
     expect(refused).toBe(403);
+  });
+
+  it("relays a real call's ACK and BYE within the dialog the edge record-routed", async () => {
+    // LiveKit answers once someone in the room subscribes to the caller.
+    const listener = await startToneParticipant({
+      wsUrl: stack.livekitWsUrl,
+      apiKey: stack.apiKey,
+      apiSecret: stack.apiSecret,
+      room: CALL_ROOM,
+      identity: 'admission-listener',
+      seconds: 60,
+    });
+    try {
+      const cwd = mkdtempSync(path.join(os.tmpdir(), 'vg-sipp-call-'));
+      const run = runSipp(
+        [
+          `127.0.0.1:${edge.sipPort}`,
+          '-sf',
+          routedUacScenario(cwd),
+          '-key',
+          'caller',
+          '+15557779001',
+          '-s',
+          CALL_DID,
+          '-i',
+          '127.0.0.1',
+          '-p',
+          '0',
+          '-m',
+          '1',
+          '-d',
+          '500',
+          '-timeout',
+          '25s',
+          '-timeout_error',
+          '-nostdin',
+          '-trace_err',
+        ],
+        cwd,
+      );
+      // sipp exits 0 only when the 200 came, and its BYE (through the edge) was answered.
+      const result = await run.done;
+      expect(result.code, result.stderr).toBe(0);
+    } finally {
+      await listener.stop();
+    }
   });
 
   it('relays no forged in-dialog request and no forged response to another host', async () => {

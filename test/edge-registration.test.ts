@@ -467,6 +467,9 @@ describe('SIP edge registration', () => {
       // 127.0.0.13 is not, nor is it the registrar: the edge refuses it.
       const outside = await contactCall('127.0.0.13', 'vgreg-cidr_edge', CIDR_DID, { status: 403 });
       expect(outside.code, outside.stderr).toBe(0);
+      // uac registers the trunk's uuid as the contact user: the same check holds for it.
+      const viaUuid = await contactCall('127.0.0.13', res.body.id, CIDR_DID, { status: 403 });
+      expect(viaUuid.code, viaUuid.stderr).toBe(0);
     } finally {
       await gw.request('POST', '/api/trunks/cidr_edge/deactivate');
     }

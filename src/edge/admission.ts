@@ -13,6 +13,7 @@ export type AdmissionTables = Record<AdmissionTable, Map<string, string | number
 export const admissionTables = [
   'numtrunk',
   'anytrunk',
+  'regcontact',
   'trunkadm',
   'srcaddr',
   'srcnet',
@@ -67,6 +68,7 @@ export async function buildAdmission(trunks: InboundTrunk[]): Promise<AdmissionT
   const t: AdmissionTables = {
     numtrunk: new Map(),
     anytrunk: new Map(),
+    regcontact: new Map(),
     trunkadm: new Map(),
     srcaddr: new Map(),
     srcnet: new Map(),
@@ -92,6 +94,7 @@ export async function buildAdmission(trunks: InboundTrunk[]): Promise<AdmissionT
     if (trunk.register && registrar) {
       for (const ip of await resolveRegistrar(registrar)) ips.add(ip);
       t.registrar.set(registrarKey(registrar), 1);
+      t.regcontact.set(trunk.id, 1);
     }
     for (const ip of ips) {
       t.trunkadm.set(`${trunk.id}::ip::${ip}`, 1);
