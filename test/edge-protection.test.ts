@@ -235,10 +235,10 @@ describe('SIP edge protection', () => {
     const codes: number[] = [];
     for (let i = 0; i < 6; i += 1) codes.push(await attempt(`guess-${i}`, ATTACKER_IP));
     expect(codes).toEqual([401, 401, 401, 401, 401, 403]);
+    expect(await attempt('right-password-1', REAL_USER_IP)).toBe(180);
     expect((await gw.request('GET', '/api/edge/lockouts')).body.items).toEqual([
       expect.objectContaining({ sip_user: 'bf-user', source: ATTACKER_IP }),
     ]);
-    expect(await attempt('right-password-1', REAL_USER_IP)).toBe(180);
     expect(await attempt('right-password-1', ATTACKER_IP)).toBe(403);
     const unlock = await gw.request('POST', '/api/edge/lockouts/bf-user/unlock');
     expect(unlock.body.unlocked).toEqual(['bf-user']);
