@@ -470,6 +470,9 @@ describe('SIP edge registration', () => {
       // uac registers the trunk's uuid as the contact user: the same check holds for it.
       const viaUuid = await contactCall('127.0.0.13', res.body.id, CIDR_DID, { status: 403 });
       expect(viaUuid.code, viaUuid.stderr).toBe(0);
+      // Nor straight to the number: LiveKit admits the edge's address for a registering trunk.
+      const direct = await contactCall('127.0.0.13', CIDR_DID, CIDR_DID, { status: 403 });
+      expect(direct.code, direct.stderr).toBe(0);
     } finally {
       await gw.request('POST', '/api/trunks/cidr_edge/deactivate');
     }

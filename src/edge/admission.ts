@@ -78,7 +78,10 @@ export async function buildAdmission(trunks: InboundTrunk[]): Promise<AdmissionT
   for (const trunk of trunks) {
     for (const n of trunk.numbers) t.numtrunk.set(n.replace(/\D/g, ''), trunk.id);
     if (trunk.numbers.length === 0) t.anytrunk.set(trunk.id, 1);
-    if (trunk.inboundUsername) t.trunkadm.set(`${trunk.id}::auth`, 1);
+    // Digest auth alone admits any source (LiveKit challenges); with allowed_addresses too, the
+    // source must match as well, as LiveKit would require if the caller reached it directly.
+    if (trunk.inboundUsername && trunk.allowedAddresses.length === 0)
+      t.trunkadm.set(`${trunk.id}::auth`, 1);
     if (trunk.callsPerSecondLimit) t.trunkadm.set(`${trunk.id}::cps`, trunk.callsPerSecondLimit);
     const ips = new Set<string>();
     const nets: string[] = [];

@@ -39,15 +39,19 @@ describe('edge admission tables', () => {
         registrar: '192.0.2.5:5080',
         numbers: ['+15550102001'],
       },
+      // Digest auth and addresses: the source must match as well.
+      { ...trunk, id: 't4', inboundUsername: 'pbx', callsPerSecondLimit: null, numbers: [] },
     ]);
     expect(Object.fromEntries(t.numtrunk)).toEqual({ '15550102000': 't1', '15550102001': 't3' });
-    expect([...t.anytrunk.keys()]).toEqual(['t2']);
+    expect([...t.anytrunk.keys()]).toEqual(['t2', 't4']);
     expect(Object.fromEntries(t.trunkadm)).toEqual({
       't1::cps': 3,
       't1::ip::203.0.113.7': 1,
       't1::nets': '198.51.100.0/24',
       't2::auth': 1,
       't3::ip::192.0.2.5': 1,
+      't4::ip::203.0.113.7': 1,
+      't4::nets': '198.51.100.0/24',
     });
     expect([...t.srcaddr.keys()].sort()).toEqual(['192.0.2.5', '203.0.113.7']);
     expect(t.srcnet.get('nets')).toBe('198.51.100.0/24');
