@@ -6,13 +6,14 @@
  * Alone: `npx tsx bench/edge.ts` (BENCH_EDGE_DEBUG=1 shows sipp's screens and errors); also
  * part of `npm run bench`.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startEdge } from '../scripts/stack/kamailio.js';
 import { inviteRingingTime } from '../test/helpers/sip-uac.js';
+import { routedUacScenario } from '../test/helpers/sipp-routed.js';
 import { startToneParticipant } from '../test/helpers/tone-participant.js';
 import { percentile } from './agent-harness.js';
 import { benchApi, startBenchEnv, type BenchEnv } from './setup.js';
@@ -21,38 +22,6 @@ const NUMBER = '+15550300001';
 const ROOM = 'bench-edge';
 
 let callers = 0;
-
-/**
- * sipp's built-in uac scenario with the caller's number from `-key caller`: each call a caller
- * of its own, so that LiveKit never sees one participant identity join the room twice.
- */
-function uacScenario(dir: string): string {
-  const file = path.join(dir, 'uac.xml');
-  // sipp -sd prints the scenario and exits non-zero, so its status says nothing.
-  const builtIn = spawnSync('sipp', ['-sd', 'uac'], { encoding: 'utf8' }).stdout;
-  if (!builtIn.includes('sip:sipp@[local_ip]')) throw new Error('sipp -sd uac printed no scenario');
-  // ACK and BYE follow the Record-Route of the 200 OK, as a phone does (the built-in scenario
-  // sends them straight to the request URI, which a proxy in between cannot route).
-  const scenario = builtIn
-    .replaceAll('sip:sipp@[local_ip]', 'sip:[caller]@[local_ip]')
-    .replace('<recv response="200" rtd="true">', '<recv response="200" rtd="true" rrs="true">')
-    .replace(
-      /(ACK|BYE) sip:\[service\]@\[remote_ip\]:\[remote_port\] SIP\/2\.0/g,
-      '$1 [next_url] SIP/2.0',
-    )
-    .replaceAll(
-      '      Call-ID: [call_id]\n      CSeq: 1 ACK',
-      '      Call-ID: [call_id]\n      [routes]\n      CSeq: 1 ACK',
-    )
-    .replaceAll(
-      '      Call-ID: [call_id]\n      CSeq: 2 BYE',
-      '      Call-ID: [call_id]\n      [routes]\n      CSeq: 2 BYE',
-    );
-  if ((scenario.match(/\[routes\]/g) ?? []).length !== 2)
-    throw new Error('sipp uac scenario changed shape');
-  writeFileSync(file, scenario);
-  return file;
-}
 
 /** Response times (ms) of the 200 OK of `calls` sequential sipp calls to host:port. */
 async function sippAnswerTimes(port: number, calls: number): Promise<number[]> {
@@ -63,7 +32,7 @@ async function sippAnswerTimes(port: number, calls: number): Promise<number[]> {
       'sipp',
       [
         '-sf',
-        uacScenario(cwd),
+        routedUacScenario(cwd),
         '-key',
         'caller',
         `+1555031${String(callers).padStart(4, '0')}`,
@@ -147,6 +116,9 @@ export async function edgeBench(env: BenchEnv, calls = Number(process.env.BENCH_
     seconds: 900,
   });
   const edge = await startEdge({ livekitHost: env.stack.sipHost, livekitPort: env.stack.sipPort });
+  // No gateway supervises this edge: admit the bench trunk's number from 127.0.0.1 by hand.
+  await edge.rpc.call('htable.sets', ['numtrunk', NUMBER.replace(/\D/g, ''), 'bench_edge']);
+  await edge.rpc.call('htable.seti', ['trunkadm', 'bench_edge::ip::127.0.0.1', 1]);
   const ports = { direct: env.stack.sipPort, edge: edge.sipPort };
   const answer = { direct: [] as number[], edge: [] as number[] };
   const ringing = { direct: [] as number[], edge: [] as number[] };

@@ -148,6 +148,7 @@ async function main() {
     ...(edge && {
       EDGE_ENABLED: 'true',
       EDGE_RPC_URL: edge.rpcUrl,
+      EDGE_RPC_SECRET: edge.settings.rpcSecret,
       EDGE_CONTACT_ADDRESS: `127.0.0.1:${edge.sipPort}`,
       EDGE_SOURCE_ADDRESS: '127.0.0.1',
       ...(embedded && { EDGE_SOLE_INSTANCE: 'true' }),

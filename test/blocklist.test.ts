@@ -139,6 +139,7 @@ beforeAll(async () => {
     env: {
       EDGE_ENABLED: 'true',
       EDGE_RPC_URL: edge.rpcUrl,
+      EDGE_RPC_SECRET: edge.settings.rpcSecret,
       EDGE_CONTACT_ADDRESS: `127.0.0.1:${edge.sipPort}`,
       EDGE_POLL_SECONDS: '0.5',
       BLOCKLIST_SIP_STATUS: String(DEFAULT_STATUS),
@@ -234,10 +235,7 @@ describe('caller blocklist at the SIP edge', () => {
     });
 
     // The edge forgets its table on a restart; the next poll puts the entry back.
-    await fetch(edge.rpcUrl, {
-      method: 'POST',
-      body: JSON.stringify({ jsonrpc: '2.0', method: 'htable.flush', params: ['blocked'], id: 1 }),
-    });
+    await edge.rpc.call('htable.flush', ['blocked']);
     await gw.api.edge!.pollNow();
     await expectRefused(caller, 486);
     expect(await blockedCallRecords(caller)).toHaveLength(2);

@@ -438,6 +438,7 @@ const failures: {
       databaseWithRegisteringTrunk({
         EDGE_ENABLED: 'true',
         EDGE_RPC_URL: `http://127.0.0.1:${await freePortBlock(1)}/RPC`,
+        EDGE_RPC_SECRET: 'diagnostics-test-secret',
       }),
   },
 ];

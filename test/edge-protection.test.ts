@@ -15,6 +15,10 @@ const stack = inject('stack');
 const rooms = new RoomServiceClient(stack.livekitUrl, stack.apiKey, stack.apiSecret);
 const DIRECT_DID = '+15557771001';
 const AUTH_DID = '+15557771002';
+const PROVIDER_DID = '+15557771003';
+const PROVIDER_IP = '127.0.0.9';
+const ATTACKER_IP = '127.0.0.3';
+const REAL_USER_IP = '127.0.0.5';
 const registerFlood = path.join(
   path.dirname(fileURLToPath(import.meta.url)),
   'helpers',
@@ -68,6 +72,7 @@ beforeAll(async () => {
     env: {
       EDGE_ENABLED: 'true',
       EDGE_RPC_URL: edge.rpcUrl,
+      EDGE_RPC_SECRET: edge.settings.rpcSecret,
       EDGE_CONTACT_ADDRESS: `127.0.0.1:${edge.sipPort}`,
       EDGE_POLL_SECONDS: '0.5',
     },
@@ -162,6 +167,28 @@ describe('SIP edge protection', () => {
     expect(metrics).toMatch(/voice_gateway_edge_active\{kind="banned_sources"\} [2-9]/);
   });
 
+  it("never bans a provider's address for its own traffic: above a rate it gets 503", async () => {
+    // Over UDP anyone can send with a provider's address: a ban would cut the provider off.
+    const trunk = await gw.request('POST', '/api/trunks', {
+      trunk_id: 'spoofed_provider',
+      name: 'A provider whose address an attacker spoofs',
+      provider: 'generic',
+      numbers: [PROVIDER_DID],
+      allowed_addresses: ['127.0.0.1', PROVIDER_IP],
+    });
+    expect(trunk.status, JSON.stringify(trunk.body)).toBe(201);
+    await gw.api.edge!.syncAdmission();
+    await flood(PROVIDER_IP, 200, 400, ['-sn', 'uac']);
+    expect(await bannedSources()).not.toContain(PROVIDER_IP);
+    await gw.api.edge!.pollNow();
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    expect(metrics).toMatch(/voice_gateway_edge_events\{kind="provider_limited"\} [1-9]/);
+    // Once the burst is over, the provider is answered as before.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const probe = { host: '127.0.0.1', port: edge.sipPort, userAgent: 'probe' };
+    expect(await optionsFrom({ ...probe, localHost: PROVIDER_IP })).toBe(200);
+  });
+
   it('locks a SIP user after five failed digest attempts until an operator unlocks it', async () => {
     const attempt = (password: string) =>
       inviteWithDigest({
@@ -192,6 +219,29 @@ describe('SIP edge protection', () => {
 
     // Accepted: LiveKit rings (it answers once an agent subscribes).
     expect(await attempt('right-password-1')).toBe(180);
+    expect((await gw.request('GET', '/api/edge/lockouts')).body.items).toEqual([]);
+  });
+
+  it('a lockout holds for the source that failed: the real user elsewhere still gets in', async () => {
+    const attempt = (password: string, localHost: string) =>
+      inviteWithDigest({
+        host: '127.0.0.1',
+        port: edge.sipPort,
+        number: AUTH_DID,
+        username: 'bf-user',
+        password,
+        localHost,
+      });
+    const codes: number[] = [];
+    for (let i = 0; i < 6; i += 1) codes.push(await attempt(`guess-${i}`, ATTACKER_IP));
+    expect(codes).toEqual([401, 401, 401, 401, 401, 403]);
+    expect(await attempt('right-password-1', REAL_USER_IP)).toBe(180);
+    expect((await gw.request('GET', '/api/edge/lockouts')).body.items).toEqual([
+      expect.objectContaining({ sip_user: 'bf-user', source: ATTACKER_IP }),
+    ]);
+    expect(await attempt('right-password-1', ATTACKER_IP)).toBe(403);
+    const unlock = await gw.request('POST', '/api/edge/lockouts/bf-user/unlock');
+    expect(unlock.body.unlocked).toEqual(['bf-user']);
     expect((await gw.request('GET', '/api/edge/lockouts')).body.items).toEqual([]);
   });
 });

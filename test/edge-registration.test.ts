@@ -24,11 +24,7 @@ let provider: Provider;
 let gw: TestGateway;
 
 async function regDump(e: EdgeProcess): Promise<{ l_uuid: string }[]> {
-  const response = await fetch(e.rpcUrl, {
-    method: 'POST',
-    body: JSON.stringify({ jsonrpc: '2.0', method: 'uac.reg_dump', id: 1 }),
-  });
-  return ((await response.json()) as { result: { l_uuid: string }[] }).result;
+  return e.rpc.call<{ l_uuid: string }[]>('uac.reg_dump');
 }
 
 async function registration(trunk = 'novofon_edge') {
@@ -143,6 +139,7 @@ beforeAll(async () => {
     env: {
       EDGE_ENABLED: 'true',
       EDGE_RPC_URL: edge.rpcUrl,
+      EDGE_RPC_SECRET: edge.settings.rpcSecret,
       EDGE_CONTACT_ADDRESS: `127.0.0.1:${edge.sipPort}`,
       EDGE_SOURCE_ADDRESS: '127.0.0.1',
       EDGE_POLL_SECONDS: '0.5',
@@ -470,6 +467,12 @@ describe('SIP edge registration', () => {
       // 127.0.0.13 is not, nor is it the registrar: the edge refuses it.
       const outside = await contactCall('127.0.0.13', 'vgreg-cidr_edge', CIDR_DID, { status: 403 });
       expect(outside.code, outside.stderr).toBe(0);
+      // uac registers the trunk's uuid as the contact user: the same check holds for it.
+      const viaUuid = await contactCall('127.0.0.13', res.body.id, CIDR_DID, { status: 403 });
+      expect(viaUuid.code, viaUuid.stderr).toBe(0);
+      // Nor straight to the number: LiveKit admits the edge's address for a registering trunk.
+      const direct = await contactCall('127.0.0.13', CIDR_DID, CIDR_DID, { status: 403 });
+      expect(direct.code, direct.stderr).toBe(0);
     } finally {
       await gw.request('POST', '/api/trunks/cidr_edge/deactivate');
     }
@@ -487,6 +490,7 @@ describe('SIP edge registration', () => {
       env: {
         EDGE_ENABLED: 'true',
         EDGE_RPC_URL: edgeB.rpcUrl,
+        EDGE_RPC_SECRET: edgeB.settings.rpcSecret,
         EDGE_CONTACT_ADDRESS: `127.0.0.1:${edgeB.sipPort}`,
         EDGE_POLL_SECONDS: '0.5',
         EDGE_INSTANCE_ID: 'gw-b',

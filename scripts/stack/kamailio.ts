@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -66,6 +67,8 @@ async function stopStale(pidFile: string, configFile: string): Promise<void> {
 export interface EdgeProcess extends KamailioProcess {
   sipPort: number;
   rpcUrl: string;
+  /** A JSON-RPC client holding the secret (what EDGE_RPC_SECRET must be). */
+  rpc: EdgeRpc;
   settings: EdgeKamailioSettings;
 }
 
@@ -89,15 +92,17 @@ export async function startEdge(
     sipPort,
     rpcIp: options.rpcIp ?? '127.0.0.1',
     rpcPort,
+    // A fresh secret per start unless given (a restart on the same settings keeps it).
+    rpcSecret: options.rpcSecret ?? randomBytes(24).toString('hex'),
     dir,
   };
   const configFile = writeEdgeConfig(settings);
   const rpcUrl = `http://${settings.rpcIp}:${rpcPort}/RPC`;
-  const rpc = new EdgeRpc(rpcUrl, 1000);
+  const rpc = new EdgeRpc(rpcUrl, settings.rpcSecret, 1000);
   const started = await runKamailio('kamailio-edge', configFile, {
     logDir: options.logDir ?? dir,
     runDir: path.join(dir, 'run'),
     ready: async () => (await rpc.call<string>('core.version')).length > 0,
   });
-  return { ...started, sipPort, rpcUrl, settings };
+  return { ...started, sipPort, rpcUrl, rpc, settings };
 }

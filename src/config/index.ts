@@ -56,6 +56,8 @@ export interface GatewayConfig {
   edge: {
     enabled: boolean;
     rpcUrl: string;
+    /** EDGE_RPC_SECRET ('' when the edge is off). */
+    rpcSecret: string;
     contactAddress: string;
     sourceAddress: string;
     pollSeconds: number;
@@ -97,6 +99,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
   if (e.DATABASE_URL && !e.GATEWAY_ENCRYPTION_KEY) {
     throw new ConfigError([
       'GATEWAY_ENCRYPTION_KEY: required when DATABASE_URL is set (32 random bytes, base64: `openssl rand -base64 32`)',
+    ]);
+  }
+  if (e.EDGE_ENABLED && !e.EDGE_RPC_SECRET) {
+    throw new ConfigError([
+      'EDGE_RPC_SECRET: required when EDGE_ENABLED is true (the same secret the edge config was rendered with; `openssl rand -hex 24`)',
     ]);
   }
   return {
@@ -166,6 +173,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     edge: {
       enabled: e.EDGE_ENABLED,
       rpcUrl: e.EDGE_RPC_URL,
+      rpcSecret: e.EDGE_RPC_SECRET ?? '',
       contactAddress: e.EDGE_CONTACT_ADDRESS,
       sourceAddress: e.EDGE_SOURCE_ADDRESS,
       pollSeconds: e.EDGE_POLL_SECONDS,

@@ -137,6 +137,11 @@ export const envSchema = z.object({
   EDGE_ENABLED: bool.default(false),
   /** Kamailio's JSON-RPC (jsonrpcs over xhttp); keep it on loopback or a private network. */
   EDGE_RPC_URL: z.string().url().default('http://127.0.0.1:5090/RPC'),
+  /** Shared secret the edge checks on every JSON-RPC call (X-Edge-Token); required with the edge. */
+  EDGE_RPC_SECRET: z
+    .string()
+    .regex(/^[\x21-\x7e]{16,}$/, 'at least 16 printable characters, no spaces')
+    .optional(),
   /** host:port providers reach the edge at: the Contact of its REGISTERs. */
   EDGE_CONTACT_ADDRESS: z.string().min(1).default('127.0.0.1:5070'),
   /** The address LiveKit SIP sees the edge's INVITEs come from; added to registering trunks. */

@@ -44,7 +44,11 @@ export async function checkRegistrations(config: GatewayConfig, db: Db): Promise
     });
   } else {
     try {
-      const version = await new EdgeRpc(config.edge.rpcUrl, 2000).call<string>('core.version');
+      const version = await new EdgeRpc(
+        config.edge.rpcUrl,
+        config.edge.rpcSecret,
+        2000,
+      ).call<string>('core.version');
       findings.push(pass('registration.edge', `${config.edge.rpcUrl} answers (${version})`));
     } catch (error) {
       findings.push({

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../config/paths.js';
@@ -29,6 +30,11 @@ export interface EdgeKamailioSettings {
   /** JSON-RPC over HTTP for the gateway. */
   rpcIp: string;
   rpcPort: number;
+  /**
+   * The gateway's shared secret (EDGE_RPC_SECRET): JSON-RPC calls and relayed REGISTERs must
+   * carry it in X-Edge-Token. The rendered config holds only its SHA-256.
+   */
+  rpcSecret: string;
   /** LiveKit SIP, where calls are relayed. */
   livekitHost: string;
   livekitPort: number;
@@ -43,6 +49,10 @@ export interface EdgeKamailioSettings {
   lockAfterFailures?: number;
   lockSeconds?: number;
   authFailWindowSeconds?: number;
+  /** Requests per second from one configured provider address before 503 (never a ban). */
+  providerRequestsPerSecond?: number;
+  /** Seconds a dialog the edge relays may last before it forgets it. */
+  dialogTimeoutSeconds?: number;
   children?: number;
   logLevel?: number;
 }
@@ -57,6 +67,8 @@ export const edgeDefaults = {
   lockAfterFailures: 5,
   lockSeconds: 1800,
   authFailWindowSeconds: 900,
+  providerRequestsPerSecond: 100,
+  dialogTimeoutSeconds: 14_400,
   children: 4,
   logLevel: 2,
 } as const;
@@ -74,6 +86,9 @@ function templateValues(s: EdgeKamailioSettings): Record<string, string> {
     SIP_ADVERTISE: s.advertise ? ` advertise ${s.advertise}` : '',
     RPC_IP: s.rpcIp,
     RPC_PORT: String(s.rpcPort),
+    RPC_TOKEN_DIGEST: rpcTokenDigest(s.rpcSecret),
+    PROVIDER_RATE: String(v.providerRequestsPerSecond),
+    DIALOG_TIMEOUT: String(v.dialogTimeoutSeconds),
     MODULES_DIR: process.env.KAMAILIO_MODULES_DIR ?? MODULES_DIR,
     TRANSACTION_TIMEOUT_MS: String(v.transactionTimeoutMs),
     DB_DIR: dbDir,
@@ -91,6 +106,14 @@ function templateValues(s: EdgeKamailioSettings): Record<string, string> {
     LIVEKIT_PORT: String(s.livekitPort),
     CONTACT_PREFIX: contactPrefix,
   };
+}
+
+/** What the edge compares an X-Edge-Token with (lower-case hex SHA-256). */
+export function rpcTokenDigest(secret: string): string {
+  // The header value is read up to the line end: a secret must be one printable token.
+  if (!/^[\x21-\x7e]{16,}$/.test(secret))
+    throw new Error('EDGE_RPC_SECRET must be at least 16 printable characters without spaces');
+  return createHash('sha256').update(secret).digest('hex');
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -6,8 +6,16 @@ import { EdgeRpcError, type EdgeRpc } from './rpc.js';
 
 export interface Lockout {
   sip_user: string;
+  /** The address the failures came from: a lock holds for this user from there only. */
+  source: string;
   locked_at: string;
   expires_at: string;
+}
+
+/** The edge keys digest failures and locks "<user>|<source address>". */
+function splitLockKey(key: string): { user: string; source: string } {
+  const at = key.lastIndexOf('|');
+  return at < 0 ? { user: key, source: '' } : { user: key.slice(0, at), source: key.slice(at + 1) };
 }
 
 /** A failing edge becomes a 503 that names it; anything else passes through. */
@@ -23,8 +31,9 @@ async function atEdge<T>(work: () => Promise<T>): Promise<T> {
 /** SIP users locked after repeated digest failures. */
 export async function listLockouts(rpc: EdgeRpc, lockSeconds: number): Promise<Lockout[]> {
   const locks = await atEdge(() => dumpHtable(rpc, 'authlock'));
-  return [...locks].map(([user, at]) => ({
-    sip_user: user,
+  return [...locks].map(([key, at]) => ({
+    sip_user: splitLockKey(key).user,
+    source: splitLockKey(key).source,
     locked_at: new Date(Number(at) * 1000).toISOString(),
     expires_at: new Date((Number(at) + lockSeconds) * 1000).toISOString(),
   }));
@@ -49,13 +58,15 @@ export async function unlockUsers(
   users: string[],
   entity: { type: string; id: string | null },
 ): Promise<string[]> {
+  const wanted = new Set(users);
   const locks = await atEdge(() => dumpHtable(deps.rpc, 'authlock'));
-  const unlocked = users.filter((u) => locks.has(u));
+  const fails = await atEdge(() => dumpHtable(deps.rpc, 'authfail'));
+  const ofUsers = (keys: Iterable<string>) =>
+    [...keys].filter((k) => wanted.has(splitLockKey(k).user));
+  const unlocked = users.filter((u) => [...locks.keys()].some((k) => splitLockKey(k).user === u));
   await atEdge(async () => {
-    for (const user of users) {
-      await deleteKey(deps.rpc, 'authlock', user);
-      await deleteKey(deps.rpc, 'authfail', user);
-    }
+    for (const key of ofUsers(locks.keys())) await deleteKey(deps.rpc, 'authlock', key);
+    for (const key of ofUsers(fails.keys())) await deleteKey(deps.rpc, 'authfail', key);
   });
   await audit(deps.db, actor, {
     action: 'edge.unlock',

@@ -130,14 +130,20 @@ export function providerNetworks(wanted: WantedRegistration[]): Set<string> {
 export async function providerAddresses(wanted: WantedRegistration[]): Promise<Set<string>> {
   const out = new Set<string>();
   for (const w of wanted) {
-    const host = w.registrar.replace(/^\[([^\]]+)\].*$/, '$1').replace(/:\d+$/, '');
-    try {
-      if (ipaddr.isValid(host)) out.add(ipaddr.process(host).toString());
-      else for (const a of await lookup(host, { all: true })) out.add(a.address);
-    } catch {
-      // unresolvable now: the registration fails too and says so
-    }
+    for (const a of await resolveRegistrar(w.registrar)) out.add(a);
     for (const a of w.allowedAddresses) if (!a.includes('/') && ipaddr.isValid(a)) out.add(a);
   }
   return out;
+}
+
+/** The registrar's (host[:port]) addresses now; none when it does not resolve. */
+export async function resolveRegistrar(registrar: string): Promise<string[]> {
+  const host = registrar.replace(/^\[([^\]]+)\].*$/, '$1').replace(/:\d+$/, '');
+  try {
+    if (ipaddr.isValid(host)) return [ipaddr.process(host).toString()];
+    return (await lookup(host, { all: true })).map((a) => a.address);
+  } catch {
+    // unresolvable now: the registration fails too and says so
+    return [];
+  }
 }

@@ -29,7 +29,7 @@ interface Entry extends SelfRegistrationState {
 
 export interface SelfRegistrationDeps {
   /** The edge's relay socket (its JSON-RPC address, over UDP). */
-  relay: { host: string; port: number };
+  relay: { host: string; port: number; token?: string };
   contactAddr: string;
   retryBaseSeconds: number;
   retryMaxSeconds: number;

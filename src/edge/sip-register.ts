@@ -95,7 +95,8 @@ export class RegisterClient {
 
   constructor(
     private readonly target: RegisterTarget,
-    private readonly relay: { host: string; port: number },
+    /** token: the edge's shared secret, sent in X-Edge-Token (the edge removes it). */
+    private readonly relay: { host: string; port: number; token?: string },
     private readonly timeoutMs: number,
   ) {}
 
@@ -198,6 +199,7 @@ export class RegisterClient {
             `Contact: <${this.target.contact}>;expires=${expires}`,
             `Expires: ${expires}`,
             ...Object.entries(extra).map(([name, value]) => `${name}: ${value}`),
+            ...(this.relay.token ? [`X-Edge-Token: ${this.relay.token}`] : []),
             'User-Agent: voice-gateway-edge',
             'Content-Length: 0',
             '',

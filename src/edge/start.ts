@@ -1,5 +1,6 @@
 import type { GatewayConfig, Logger } from '../config/index.js';
 import type { Database, SecretBox } from '../db/index.js';
+import { syncAdmission } from './admission.js';
 import { advisoryLockOwnership, soleOwnership } from './ownership.js';
 import { EdgeRpc } from './rpc.js';
 import { RegistrationSupervisor } from './supervisor.js';
@@ -15,13 +16,18 @@ export interface EdgeSupervisor {
   rpc: EdgeRpc;
   /** Runs one check now (and waits for it). */
   pollNow(): Promise<void>;
+  /**
+   * Pushes the trunks' admission tables now (after a trunk or number changed); calls made
+   * while one push waits share the next one.
+   */
+  syncAdmission(): Promise<void>;
   stop(): Promise<void>;
 }
 
 /** The edge relays the gateway's own REGISTERs from its JSON-RPC address, over UDP. */
-function relayAddress(rpcUrl: string): { host: string; port: number } {
+function relayAddress(rpcUrl: string, token: string) {
   const url = new URL(rpcUrl);
-  return { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port || 80) };
+  return { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port || 80), token };
 }
 
 /**
@@ -37,7 +43,7 @@ export function startEdgeSupervisor(
   kickWebhooks?: () => void,
   tasks: EdgePollTask[] = [],
 ): EdgeSupervisor {
-  const rpc = new EdgeRpc(config.edge.rpcUrl);
+  const rpc = new EdgeRpc(config.edge.rpcUrl, config.edge.rpcSecret);
   const supervisor = new RegistrationSupervisor({
     db: database.db,
     box,
@@ -49,7 +55,7 @@ export function startEdgeSupervisor(
         : soleOwnership(),
     instanceId: config.edge.instanceId,
     contactAddr: config.edge.contactAddress,
-    relay: relayAddress(config.edge.rpcUrl),
+    relay: relayAddress(config.edge.rpcUrl, config.edge.rpcSecret),
     retryBaseSeconds: config.edge.retryBaseSeconds,
     retryMaxSeconds: config.edge.retryMaxSeconds,
     kickWebhooks,
@@ -57,8 +63,25 @@ export function startEdgeSupervisor(
   let running: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
+  const admission = () =>
+    syncAdmission(database.db, rpc).catch((error: unknown) => {
+      logger.warn({ err: error }, 'sip edge admission tables not pushed');
+    });
+  let queuedAdmission: Promise<void> | undefined;
+  const syncAdmissionSoon = () => {
+    if (!queuedAdmission) {
+      queuedAdmission = running.then(async () => {
+        queuedAdmission = undefined;
+        await admission();
+      });
+      running = queuedAdmission;
+    }
+    return queuedAdmission;
+  };
   const pollNow = () => {
     running = running.then(async () => {
+      // First: an edge that restarted admits no call until it has these.
+      await admission();
       await supervisor.poll().catch((error: unknown) => {
         logger.error({ err: error }, 'sip edge registration check failed');
       });
@@ -80,6 +103,7 @@ export function startEdgeSupervisor(
   return {
     rpc,
     pollNow,
+    syncAdmission: syncAdmissionSoon,
     async stop() {
       stopped = true;
       clearTimeout(timer);

@@ -44,7 +44,7 @@ export interface SupervisorDeps {
   retryBaseSeconds: number;
   retryMaxSeconds: number;
   /** The edge's relay socket for the gateway's own REGISTERs (SHA-256 registrars). */
-  relay: { host: string; port: number };
+  relay: { host: string; port: number; token?: string };
   /** Tells the customer-webhook worker a delivery is waiting. */
   kickWebhooks?: () => void;
 }

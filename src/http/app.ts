@@ -42,6 +42,8 @@ export interface AppDeps {
   logger: Logger;
   /** The SIP edge's JSON-RPC, when EDGE_ENABLED. */
   edgeRpc?: EdgeRpc;
+  /** Tells the SIP edge supervisor trunks or numbers changed (it pushes admission at once). */
+  edgeTrunksChanged?: () => void;
 }
 
 const requests = new Counter({
@@ -160,6 +162,7 @@ export function createApp(deps: AppDeps): Express {
         sipPublic: deps.config.sipPublic,
         edgeSourceAddress: deps.config.edge.enabled ? deps.config.edge.sourceAddress : undefined,
         defaultAgentName: deps.config.agent.name,
+        onChange: deps.edgeTrunksChanged,
       },
       deps.config.reconcile.mode,
     ),

@@ -73,6 +73,7 @@ export async function startApi(
     logger: log,
     kickWebhooks: webhookWorker?.kick,
     edgeRpc: edge?.rpc,
+    edgeTrunksChanged: edge && (() => void edge.syncAdmission()),
   });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.api.port, config.api.host, () => resolve(s));

@@ -16,4 +16,6 @@ export interface TrunksDeps extends SyncDeps {
   sipPublic: { host: string; port: number };
   /** The agent a new dispatch rule dispatches when it names none (AGENT_NAME). */
   defaultAgentName?: string;
+  /** Called after a change to trunks or numbers succeeded (the SIP edge re-reads admission). */
+  onChange?: () => void;
 }

@@ -34,6 +34,13 @@ export function trunksRouter(deps: TrunksDeps, defaultMode: ReconcileMode): Rout
   const viewer = requireRole('viewer');
   const operator = requireRole('operator');
   const admin = requireRole('admin');
+  r.use(['/trunks', '/numbers'], (req, res, next) => {
+    if (deps.onChange && req.method !== 'GET')
+      res.once('finish', () => {
+        if (res.statusCode < 400) deps.onChange?.();
+      });
+    next();
+  });
 
   r.get('/providers', viewer, (_req, res) => {
     res.json({ items: providerIds.map((id) => getProviderPreset(id)) });

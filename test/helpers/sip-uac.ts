@@ -199,6 +199,37 @@ export async function inviteRingingTime(options: {
 }
 
 /**
+ * The status of the first ringing (180/183) or final response to one INVITE (0: nothing came);
+ * a ringing call is cancelled, a refusal acknowledged.
+ */
+export async function inviteStatus(options: {
+  host: string;
+  port: number;
+  number: string;
+  localHost?: string;
+  timeoutMs?: number;
+}): Promise<number> {
+  const d = await open(options.localHost ?? '127.0.0.1');
+  const uri = `sip:${options.number}@${options.host}:${options.port}`;
+  try {
+    const r = await transact(
+      d,
+      options.host,
+      options.port,
+      inviteLines(d, uri, 1, []),
+      sdp(d.localHost),
+      options.timeoutMs ?? 5000,
+      true,
+    );
+    if (r && r.status < 200) await cancel(d, options.host, options.port, uri, r);
+    if (r && r.status >= 300) ack(d, options.host, options.port, uri, 1, r);
+    return r?.status ?? 0;
+  } finally {
+    d.socket.close();
+  }
+}
+
+/**
  * INVITE `number` at host:port; when challenged, INVITE again with digest credentials. Returns
  * the status of the last INVITE: its final response, or 180/183 once it rings (LiveKit rings
  * until someone in the room subscribes; the call is then cancelled). 0 when nothing answered.
