@@ -64,8 +64,11 @@ export const envSchema = z.object({
   LIVEKIT_SIP_CONFIG_FILE: z.string().optional(),
   /** Redis for the customer-webhook job queue (BullMQ); the one LiveKit uses will do. */
   REDIS_URL: z.string().url().optional(),
-  /** Each delivery attempt is abandoned after this long. */
-  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(10000),
+  /**
+   * Total deadline of one delivery attempt (lookup, connection, the whole answer): a receiver
+   * dripping bytes is cut then, and the attempt fails and is retried.
+   */
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().max(300_000).default(15000),
   /** Delays between attempts, like Svix's: 5s,5m,30m,2h,5h,10h,10h (±20% jitter). */
   WEBHOOK_RETRY_SCHEDULE: z.string().default('5s,5m,30m,2h,5h,10h,10h'),
   /** An endpoint failing for this long is disabled (and an endpoint.disabled event sent). */
