@@ -155,6 +155,14 @@ export const envSchema = z.object({
   EDGE_INSTANCE_ID: z.string().min(1).optional(),
   /** SIP status the edge answers a blocked caller with, unless the entry names one (docs/edge.md). */
   BLOCKLIST_SIP_STATUS: z.coerce.number().int().min(400).max(699).default(603),
+  /** Days call transcripts (personal data) are kept; then they are emptied. 0: forever. */
+  CALL_TRANSCRIPT_RETENTION_DAYS: z.coerce.number().int().min(0).max(36500).default(90),
+  /** Days customer webhook messages, deliveries and attempt logs are kept. 0: forever. */
+  WEBHOOK_DELIVERY_RETENTION_DAYS: z.coerce.number().int().min(0).max(36500).default(30),
+  /** Days raw LiveKit webhooks (participants, numbers) are kept. 0: forever. */
+  LIVEKIT_EVENT_RETENTION_DAYS: z.coerce.number().int().min(0).max(36500).default(7),
+  /** Seconds between retention sweeps (every API process runs one; they share the work); 0: never. */
+  RETENTION_SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(3600),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** When true, the `pii` field of log lines (phone numbers, SIP URIs) is replaced. */
   LOG_REDACT_PII: bool.default(true),
