@@ -1,5 +1,4 @@
 import { Router } from 'express';
-import { stringify } from 'csv-stringify';
 import type { ExpressionBuilder } from 'kysely';
 import { z } from 'zod';
 import type { DB, Db } from '../db/index.js';
@@ -8,6 +7,7 @@ import { badRequest, notFound, parseBody } from '../http/errors.js';
 import { pathParam } from '../http/params.js';
 import { toE164 } from '../trunks/index.js';
 import { findTrunk, isUuid } from '../trunks/store.js';
+import { csvExport } from './csv.js';
 import { reconcileCalls, type CallsReconcileDeps } from './reconcile.js';
 import { csvColumns, serializeCall } from './serialize.js';
 
@@ -93,7 +93,7 @@ export function callsRouter(db: Db, reconcileDeps: Omit<CallsReconcileDeps, 'db'
   r.get('/calls/export.csv', viewer, async (req, res) => {
     const where = await whereOf(db, parseBody(filtersSchema, req.query));
     res.type('text/csv').attachment('calls.csv');
-    const csv = stringify({ header: true, columns: [...csvColumns] });
+    const csv = csvExport(csvColumns);
     csv.pipe(res);
     // Stream in pages so an export of a long history does not sit in memory.
     const pageSize = 1000;

@@ -68,6 +68,13 @@ export interface GatewayConfig {
   };
   /** Callers the edge refuses (src/blocklist): the default SIP status of an entry. */
   blocklist: { sipStatus: number };
+  /** Personal data kept this many days (0: forever), swept every sweepIntervalSeconds. */
+  retention: {
+    transcriptDays: number;
+    webhookDeliveryDays: number;
+    livekitEventDays: number;
+    sweepIntervalSeconds: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -183,6 +190,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       instanceId: e.EDGE_INSTANCE_ID ?? `${os.hostname()}:${process.pid}`,
     },
     blocklist: { sipStatus: e.BLOCKLIST_SIP_STATUS },
+    retention: {
+      transcriptDays: e.CALL_TRANSCRIPT_RETENTION_DAYS,
+      webhookDeliveryDays: e.WEBHOOK_DELIVERY_RETENTION_DAYS,
+      livekitEventDays: e.LIVEKIT_EVENT_RETENTION_DAYS,
+      sweepIntervalSeconds: e.RETENTION_SWEEP_INTERVAL_SECONDS,
+    },
   };
 }
 

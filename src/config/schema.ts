@@ -64,8 +64,11 @@ export const envSchema = z.object({
   LIVEKIT_SIP_CONFIG_FILE: z.string().optional(),
   /** Redis for the customer-webhook job queue (BullMQ); the one LiveKit uses will do. */
   REDIS_URL: z.string().url().optional(),
-  /** Each delivery attempt is abandoned after this long. */
-  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(10000),
+  /**
+   * Total deadline of one delivery attempt (lookup, connection, the whole answer): a receiver
+   * dripping bytes is cut then, and the attempt fails and is retried.
+   */
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().max(300_000).default(15000),
   /** Delays between attempts, like Svix's: 5s,5m,30m,2h,5h,10h,10h (±20% jitter). */
   WEBHOOK_RETRY_SCHEDULE: z.string().default('5s,5m,30m,2h,5h,10h,10h'),
   /** An endpoint failing for this long is disabled (and an endpoint.disabled event sent). */
@@ -157,6 +160,14 @@ export const envSchema = z.object({
   EDGE_INSTANCE_ID: z.string().min(1).optional(),
   /** SIP status the edge answers a blocked caller with, unless the entry names one (docs/edge.md). */
   BLOCKLIST_SIP_STATUS: z.coerce.number().int().min(400).max(699).default(603),
+  /** Days call transcripts (personal data) are kept; then they are emptied. 0: forever. */
+  CALL_TRANSCRIPT_RETENTION_DAYS: z.coerce.number().int().min(0).max(36500).default(90),
+  /** Days customer webhook messages, deliveries and attempt logs are kept. 0: forever. */
+  WEBHOOK_DELIVERY_RETENTION_DAYS: z.coerce.number().int().min(0).max(36500).default(30),
+  /** Days raw LiveKit webhooks (participants, numbers) are kept. 0: forever. */
+  LIVEKIT_EVENT_RETENTION_DAYS: z.coerce.number().int().min(0).max(36500).default(7),
+  /** Seconds between retention sweeps (every API process runs one; they share the work); 0: never. */
+  RETENTION_SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(3600),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** When true, the `pii` field of log lines (phone numbers, SIP URIs) is replaced. */
   LOG_REDACT_PII: bool.default(true),

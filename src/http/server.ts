@@ -16,6 +16,7 @@ import { loadCallWebhookSecret } from '../webhooks/outbound/call-secret.js';
 import { blocklistEdgeTask } from '../blocklist/index.js';
 import { startEdgeSupervisor, type EdgeSupervisor } from '../edge/index.js';
 import { recordingDeps, startRecordingsSweep } from '../recordings/index.js';
+import { startRetentionSweep } from '../retention/index.js';
 import { createApp } from './app.js';
 
 export interface RunningApi {
@@ -111,6 +112,10 @@ export async function startApi(
     recordingDeps(config, database.db, box, log),
     config.recordings.sweepIntervalSeconds,
   );
+  const stopRetentionSweep = startRetentionSweep(
+    { db: database.db, logger: log, settings: config.retention },
+    config.retention.sweepIntervalSeconds,
+  );
   log.info({ port, database: database.kind }, 'api listening');
   return {
     url: `http://${urlHost(config.api.host)}:${port}`,
@@ -122,6 +127,7 @@ export async function startApi(
       stopLoop();
       stopCallsLoop();
       stopRecordingsSweep();
+      stopRetentionSweep();
       await startupReconcile;
       await webhookWorker?.close();
       await edge?.stop();

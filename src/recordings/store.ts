@@ -169,30 +169,73 @@ async function keepOrphan(deps: RecordingDeps, id: number, data: RecordingEventD
   return kept;
 }
 
+/** Rows a sweep reads at a time. */
+const SWEEP_PAGE = 500;
+/** A sweep starts no new page after this long; the next sweep carries on where work is left. */
+export const SWEEP_BUDGET_MS = 60_000;
+
+type SweepRow = { eventId: number; data: unknown; callId: string };
+
 /**
- * The periodic task: deletes recordings past their retention (the event stays, marked deleted),
- * keeps captures whose agent died as partial recordings, and with S3 moves finished recordings
- * still in RECORDINGS_DIR (an upload that failed before) to the bucket.
+ * Pages through recording events matching `filter` in id order (keyset, so rows changed on the
+ * way do not shift the pages), until none are left or the budget is spent.
  */
-export async function sweepRecordings(deps: RecordingDeps, now = new Date()) {
-  const rows = await deps.db
+async function eachRecording(
+  deps: RecordingDeps,
+  until: number,
+  filter: (query: RecordingRows) => RecordingRows,
+  work: (row: SweepRow) => Promise<void>,
+) {
+  for (let after = 0; Date.now() < until;) {
+    const rows = await filter(recordingRows(deps.db))
+      .where('callEvents.id', '>', after)
+      .orderBy('callEvents.id')
+      .limit(SWEEP_PAGE)
+      .execute();
+    for (const row of rows) await work(row);
+    if (rows.length < SWEEP_PAGE) return;
+    after = rows[rows.length - 1]!.eventId;
+  }
+}
+
+type RecordingRows = ReturnType<typeof recordingRows>;
+
+function recordingRows(db: Db) {
+  return db
     .selectFrom('callEvents')
     .innerJoin('calls', 'calls.id', 'callEvents.callId')
     .select(['callEvents.id as eventId', 'callEvents.data as data', 'calls.id as callId'])
-    .select(['calls.status as callStatus', 'calls.endedAt as endedAt'])
-    .where('callEvents.type', '=', 'recording')
-    .where(sql<string>`${sql.ref('callEvents.data')}->>'status'`, '<>', 'deleted')
-    .orderBy('callEvents.id')
-    .limit(1000)
-    .execute();
+    .where('callEvents.type', '=', 'recording');
+}
+
+const field = (name: string) => sql<string>`${sql.ref('callEvents.data')}->>${name}`;
+
+/**
+ * The periodic task: deletes every recording past its retention (the event stays, marked
+ * deleted), page by page until all are done or SWEEP_BUDGET_MS is spent; keeps captures whose
+ * agent died as partial recordings; and with S3 moves finished recordings still in
+ * RECORDINGS_DIR (an upload that failed before) to the bucket.
+ */
+export async function sweepRecordings(
+  deps: RecordingDeps,
+  now = new Date(),
+  budgetMs = SWEEP_BUDGET_MS,
+) {
+  const until = Date.now() + budgetMs;
   let deleted = 0;
   let uploaded = 0;
-  for (const row of rows) {
-    const data = row.data as RecordingEventData;
-    if (data.status === 'deleted') continue;
-    if (new Date(data.delete_after).getTime() <= now.getTime()) {
+  // ISO times compare as text: only the expired ones are read, however many are kept longer.
+  await eachRecording(
+    deps,
+    until,
+    (q) =>
+      q
+        .where(field('status'), '<>', 'deleted')
+        .where(field('delete_after'), '<=', now.toISOString()),
+    async (row) => {
+      const data = row.data as RecordingEventData;
       // One being uploaded now is deleted by the next sweep, wherever it then is.
-      if (isUploading(row.callId) || !(await deleteStored(deps, row.callId, data))) continue;
+      if (isUploading(row.callId) || !(await deleteStored(deps, row.callId, data))) return;
       const gone = { ...data, status: 'deleted', deleted_at: now.toISOString() };
       await deps.db
         .updateTable('callEvents')
@@ -200,24 +243,30 @@ export async function sweepRecordings(deps: RecordingDeps, now = new Date()) {
         .where('id', '=', row.eventId)
         .execute();
       deleted++;
-      continue;
-    }
-    const ended = row.endedAt && now.getTime() - row.endedAt.getTime() > ORPHAN_AFTER_MS;
-    let current = data;
-    if (data.status === 'recording' && ended) {
-      current = await keepOrphan(deps, row.eventId, data);
+    },
+  );
+  await eachRecording(
+    deps,
+    until,
+    (q) =>
+      q
+        .where(field('status'), '=', 'recording')
+        .where('calls.endedAt', '<', new Date(now.getTime() - ORPHAN_AFTER_MS)),
+    async (row) => {
+      const current = await keepOrphan(deps, row.eventId, row.data as RecordingEventData);
       const call = await deps.db
         .selectFrom('calls')
         .selectAll()
         .where('id', '=', row.callId)
         .executeTakeFirstOrThrow();
       await announceReady(deps, deps.db, call, current);
-    }
-    if (deps.bucket && awaitsUpload(current, now)) {
-      const outcome = await uploadRecording(deps, row.eventId, row.callId, current, now);
-      if (outcome === 'uploaded') uploaded++;
-    }
-  }
+      if (deps.bucket && awaitsUpload(current, now)) {
+        const outcome = await uploadRecording(deps, row.eventId, row.callId, current, now);
+        if (outcome === 'uploaded') uploaded++;
+      }
+    },
+  );
+  if (deps.bucket) uploaded += (await retryUploads(deps, now)).uploaded;
   if (deleted > 0) deps.logger.info({ deleted }, 'recordings past their retention deleted');
   return { deleted, uploaded };
 }

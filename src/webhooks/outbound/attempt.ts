@@ -33,13 +33,49 @@ function signatures(secrets: string[], id: string, at: Date, body: string): stri
 }
 
 /**
+ * How long an attempt holds its delivery: the attempt's deadline and then the lock time for
+ * recording it. A delivery whose attempt died unrecorded (process gone, database restarted)
+ * is due again when this runs out.
+ */
+export function leaseMs(settings: GatewayConfig['webhooksOut']): number {
+  return settings.timeoutMs + settings.jobLockMs;
+}
+
+/** Rejects with `message` when `work` has not settled within `ms`. */
+async function within<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
  * One attempt of one delivery, recorded whatever happens. Returns what the worker should do next.
+ * `dueAt` is the due time the job was queued for: the attempt first moves it a lease ahead
+ * (record before send), so a job for a due time already taken, or a stale copy of it, does
+ * nothing, and an attempt that dies before recording leaves the delivery due again when the
+ * lease ends, with a new job.
  */
 export async function attemptDelivery(
   deps: AttemptDeps,
   deliveryId: string,
+  dueAt?: Date,
 ): Promise<'done' | 'retry'> {
   const { db } = deps;
+  const claimed = await db
+    .updateTable('webhookDeliveries')
+    .set({ nextAttemptAt: new Date(Date.now() + leaseMs(deps.settings)) })
+    .where('id', '=', deliveryId)
+    .where('status', '=', 'pending')
+    .where('nextAttemptAt', dueAt ? '=' : '<=', dueAt ?? new Date())
+    .returning('id')
+    .executeTakeFirst();
+  if (!claimed) return 'done';
   const delivery = await db
     .selectFrom('webhookDeliveries')
     .innerJoin('webhookMessages', 'webhookMessages.id', 'webhookDeliveries.messageId')
@@ -86,8 +122,14 @@ export async function attemptDelivery(
   let error: string | null = null;
   let response: string | null = null;
   let retryAfterMs: number | undefined;
+  // One deadline for the whole attempt: the name lookup, the connection and the answer.
+  const deadlineMs = deps.settings.timeoutMs;
   try {
-    const target = await resolveTarget(url, deps.settings.allowPrivateTargets);
+    const target = await within(
+      resolveTarget(url, deps.settings.allowPrivateTargets),
+      deadlineMs,
+      `no address for the host within ${deadlineMs} ms (WEBHOOK_TIMEOUT_MS)`,
+    );
     const result = await send(
       target,
       {
@@ -98,7 +140,7 @@ export async function attemptDelivery(
         'webhook-signature': signatures(secrets, delivery.messageId, at, body),
       },
       body,
-      deps.settings.timeoutMs,
+      { at: started + deadlineMs, ms: deadlineMs },
     );
     status = result.status;
     response = result.body;

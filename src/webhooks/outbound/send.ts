@@ -9,7 +9,8 @@ export interface SendResult {
   retryAfterMs?: number;
 }
 
-const BODY_CAP = 1024;
+/** The most of a receiver's answer that is read (and stored in the attempt log). */
+export const RESPONSE_BODY_CAP = 1024;
 
 function retryAfter(value: string | undefined): number | undefined {
   if (!value) return undefined;
@@ -20,16 +21,25 @@ function retryAfter(value: string | undefined): number | undefined {
 
 /**
  * POSTs `body` to the checked address (never re-resolving the host), follows no redirects,
- * reads at most 1 KiB of the answer, and gives up after `timeoutMs`.
+ * reads at most 1 KiB of the answer, and gives up at `deadline.at` (epoch ms; the attempt's
+ * deadline of `deadline.ms`), whatever happens in between: a receiver dripping a byte now and then cannot hold the attempt longer
+ * (an idle timeout alone would be reset by every byte).
  */
 export function send(
   target: Target,
   headers: Record<string, string>,
   body: string,
-  timeoutMs: number,
+  deadline: { at: number; ms: number },
 ): Promise<SendResult> {
   const client = target.url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
+    let settled = false;
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      if (!settled) reject(error);
+      settled = true;
+      request.destroy();
+    };
     const request = client.request(
       target.url,
       {
@@ -45,27 +55,37 @@ export function send(
           options.all
             ? callback(null, [{ address: target.address, family: target.family }])
             : callback(null, target.address, target.family)) as never,
-        timeout: timeoutMs,
       },
       (response) => {
         let received = '';
+        const finish = () => {
+          clearTimeout(timer);
+          if (!settled)
+            resolve({
+              status: response.statusCode ?? 0,
+              body: received.slice(0, RESPONSE_BODY_CAP),
+              retryAfterMs: retryAfter(response.headers['retry-after']),
+            });
+          settled = true;
+          response.destroy();
+        };
         response.setEncoding('utf8');
         response.on('data', (chunk: string) => {
-          if (received.length < BODY_CAP) received += chunk;
-          if (received.length >= BODY_CAP) response.destroy();
+          received += chunk;
+          if (received.length >= RESPONSE_BODY_CAP) finish();
         });
-        const done = () =>
-          resolve({
-            status: response.statusCode ?? 0,
-            body: received.slice(0, BODY_CAP),
-            retryAfterMs: retryAfter(response.headers['retry-after']),
-          });
-        response.on('end', done);
-        response.on('close', done);
+        response.on('end', finish);
+        response.on('error', fail);
+        response.on('close', () =>
+          response.complete ? finish() : fail(new Error('the answer was cut off')),
+        );
       },
     );
-    request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    request.on('error', reject);
+    const timer = setTimeout(
+      () => fail(new Error(`no complete answer within ${deadline.ms} ms (WEBHOOK_TIMEOUT_MS)`)),
+      Math.max(1, deadline.at - Date.now()),
+    );
+    request.on('error', fail);
     request.end(body);
   });
 }

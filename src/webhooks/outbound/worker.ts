@@ -22,8 +22,9 @@ function redisConnection(url: string) {
 
 /**
  * The delivery rows are the truth: a sweeper puts every due one on a BullMQ queue with one job
- * id per attempt (so several API processes never queue the same attempt twice), and BullMQ gives
- * each job to one worker at a time, taking it back from a worker that died (its lock expires).
+ * id per due time (so several API processes never queue the same attempt twice), and BullMQ
+ * gives each job to one worker at a time. An attempt first leases its delivery (moves the due
+ * time ahead, attempt.ts), so one that dies unrecorded is queued again when the lease ends.
  */
 export function startDeliveryWorker(
   deps: AttemptDeps,
@@ -40,7 +41,12 @@ export function startDeliveryWorker(
   const worker = new Worker(
     name,
     async (job) => {
-      await attemptDelivery(deps, (job.data as { deliveryId: string }).deliveryId);
+      const data = job.data as { deliveryId: string; dueAt?: number };
+      await attemptDelivery(
+        deps,
+        data.deliveryId,
+        data.dueAt === undefined ? undefined : new Date(data.dueAt),
+      );
     },
     {
       connection,
@@ -60,7 +66,7 @@ export function startDeliveryWorker(
     try {
       const due = await deps.db
         .selectFrom('webhookDeliveries')
-        .select(['id', 'attempts'])
+        .select(['id', 'attempts', 'nextAttemptAt'])
         .where('status', '=', 'pending')
         .where('nextAttemptAt', '<=', new Date())
         .orderBy('nextAttemptAt')
@@ -70,11 +76,15 @@ export function startDeliveryWorker(
         await queue.addBulk(
           due.map((d) => ({
             name: 'deliver',
-            data: { deliveryId: d.id },
+            data: { deliveryId: d.id, dueAt: d.nextAttemptAt!.getTime() },
             opts: {
-              jobId: `${d.id}-${d.attempts}`,
+              // One job per due time: an attempt moves the due time, so its retry, or the
+              // attempt after a lease that ran out, is a new job.
+              jobId: `${d.id}-${d.nextAttemptAt!.getTime()}`,
               removeOnComplete: { age: 86_400 },
-              removeOnFail: { age: 86_400 },
+              // A job that failed (database gone before the attempt was recorded) frees its id,
+              // so the sweep queues the delivery again once it is due.
+              removeOnFail: true,
             },
           })),
         );
