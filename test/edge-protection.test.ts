@@ -117,7 +117,7 @@ describe('SIP edge protection', () => {
     }
     expect(await optionsFrom({ ...at, userAgent: 'Novofon PBX' })).toBe(200);
     await gw.api.edge!.pollNow();
-    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    const metrics = await (await fetch(`${gw.internalUrl}/metrics`)).text();
     expect(metrics).toMatch(/voice_gateway_edge_events\{kind="scanner_dropped"\} [4-9]/);
   });
 
@@ -158,7 +158,7 @@ describe('SIP edge protection', () => {
     await flood('127.0.0.6', 200, 300, ['-sf', registerFlood]);
     expect(await bannedSources()).toContain('127.0.0.6');
     await gw.api.edge!.pollNow();
-    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    const metrics = await (await fetch(`${gw.internalUrl}/metrics`)).text();
     expect(metrics).toMatch(/voice_gateway_edge_active\{kind="banned_sources"\} [2-9]/);
   });
 
