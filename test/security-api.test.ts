@@ -234,8 +234,10 @@ describe('agent profiles and the worker secrets', { timeout: 120_000 }, () => {
           // The stand-ins' host is allowed: only the secret's name stands in the way.
           AGENT_PROVIDER_HOSTS: '127.0.0.1',
         },
+        // The job process loads the VAD and the plugins: slow on a busy 2-core machine.
+        timeoutMs: 150_000,
       });
-    }, 120_000);
+    }, 240_000);
 
     afterAll(async () => {
       await worker?.stop();
