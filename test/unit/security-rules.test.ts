@@ -92,6 +92,7 @@ describe('SIP grammar', () => {
       sipTransferUriProblem('sip:+15551234567@pbx.example.com:5061;transport=tls'),
     ).toBeUndefined();
     expect(sipTransferUriProblem('sips:bob@[2001:db8::1];user=phone')).toBeUndefined();
+    expect(sipTransferUriProblem('sip:desk@127.0.0.1:5099')).toBeUndefined();
   });
 
   it('refuses what would end a header or point elsewhere', () => {
