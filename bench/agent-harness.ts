@@ -30,7 +30,7 @@ export async function startBenchWorker(
       apiKey: env.stack.keys.apiKey,
       apiSecret: env.stack.keys.apiSecret,
     },
-    gatewayUrl: env.apiUrl,
+    gatewayUrl: env.internalUrl,
     agentName,
     env: extraEnv,
     // BENCH_AGENT_BUILD=dist runs the compiled worker (npm run build first), as deployed.

@@ -50,7 +50,7 @@ export async function queueBench(env: BenchEnv) {
     agent_profile_id: profile.id,
   });
   const admit = async (room: string) => {
-    const response = await fetch(`${env.apiUrl}/internal/agent/calls/admit`, {
+    const response = await fetch(`${env.internalUrl}/internal/agent/calls/admit`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: JSON.stringify(request(room)),

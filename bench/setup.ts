@@ -15,6 +15,8 @@ export interface BenchEnv {
   stack: LocalStack;
   coturn: Coturn;
   apiUrl: string;
+  /** The API's internal listener (/internal/agent/*, /metrics). */
+  internalUrl: string;
   databaseUrl: string;
   dataDir: string;
   adminKey: string;
@@ -57,6 +59,7 @@ export async function startBenchEnv(options: { mediaPorts?: number } = {}): Prom
   const turnSecret = randomBytes(24).toString('base64url');
   const coturn = await startCoturn(turnSecret);
   const apiPort = await freeTcpPort();
+  const internalPort = await freeTcpPort();
   const api: ManagedProcess = startProcess(
     'api',
     process.execPath,
@@ -75,6 +78,7 @@ export async function startBenchEnv(options: { mediaPorts?: number } = {}): Prom
         GATEWAY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
         GATEWAY_DATA_DIR: dataDir,
         API_PORT: String(apiPort),
+        INTERNAL_PORT: String(internalPort),
         LIVEKIT_URL: stack.livekitUrl,
         LIVEKIT_API_KEY: keys.apiKey,
         LIVEKIT_API_SECRET: keys.apiSecret,
@@ -86,6 +90,7 @@ export async function startBenchEnv(options: { mediaPorts?: number } = {}): Prom
     },
   );
   const apiUrl = `http://127.0.0.1:${apiPort}`;
+  const internalUrl = `http://127.0.0.1:${internalPort}`;
   await waitUntil(`api (log: ${api.logFile})`, async () => (await fetch(`${apiUrl}/health`)).ok, {
     timeoutMs: 30_000,
     exited: api.exited,
@@ -94,6 +99,7 @@ export async function startBenchEnv(options: { mediaPorts?: number } = {}): Prom
     stack,
     coturn,
     apiUrl,
+    internalUrl,
     databaseUrl: url.toString(),
     dataDir,
     adminKey,

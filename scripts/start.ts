@@ -48,6 +48,7 @@ const ports = {
   rtpEnd: num('RTP_PORT_END', 10100),
 };
 const apiPort = num('API_PORT', 8080);
+const internalPort = num('INTERNAL_PORT', 8082);
 
 let embedded: EmbeddedPostgres | undefined;
 let stack: LocalStack | undefined;
@@ -142,6 +143,9 @@ async function main() {
     LIVEKIT_API_KEY: keys.apiKey,
     LIVEKIT_API_SECRET: keys.apiSecret,
     API_PORT: String(apiPort),
+    INTERNAL_PORT: String(internalPort),
+    // LiveKit is on loopback here: a weak LIVEKIT_API_SECRET of your own is tolerated.
+    GATEWAY_LOCAL_STACK: 'true',
     SIP_PUBLIC_PORT: env.SIP_PUBLIC_PORT ?? String(ports.sip),
     REDIS_URL: env.REDIS_URL ?? `redis://${stack.redisAddress}`,
     ...(turnSecret ? { TURN_SECRET: turnSecret, TURN_PORT: String(turnPort) } : {}),
@@ -190,6 +194,7 @@ async function main() {
   });
   children.push(api);
   const apiUrl = `http://127.0.0.1:${apiPort}`;
+  const internalUrl = `http://127.0.0.1:${internalPort}`;
   await waitUntil(`api (log: ${api.logFile})`, async () => (await fetch(`${apiUrl}/health`)).ok, {
     timeoutMs: 30_000,
     exited: api.exited,
@@ -198,7 +203,11 @@ async function main() {
   // The agent worker answers calls (the offline profile unless a rule names another).
   const agent = startProcess('agent', tsx[0]!, [...tsx.slice(1), 'src/agent/main.ts'], {
     logDir: stack.logDir,
-    env: { ...childEnv, GATEWAY_API_URL: apiUrl, AGENT_HTTP_PORT: env.AGENT_HTTP_PORT ?? '8081' },
+    env: {
+      ...childEnv,
+      GATEWAY_API_URL: internalUrl,
+      AGENT_HTTP_PORT: env.AGENT_HTTP_PORT ?? '8081',
+    },
     cwd: root,
   });
   children.push(agent);
@@ -220,7 +229,7 @@ async function main() {
   const lines = [
     '',
     'Voice gateway is up (all on loopback):',
-    `  API            ${apiUrl}   (health: ${apiUrl}/health, metrics: ${apiUrl}/metrics)`,
+    `  API            ${apiUrl}   (health: ${apiUrl}/health; metrics: ${internalUrl}/metrics, internal listener)`,
     `  Call in        sip:<number>@${stack.sipHost}:${stack.sipPort}  (UDP/TCP, LiveKit SIP)`,
     edge
       ? `  SIP edge       sip:127.0.0.1:${edge.sipPort} (Kamailio: registrations, flood/brute-force protection; docs/edge.md)`

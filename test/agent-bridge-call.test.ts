@@ -102,7 +102,7 @@ beforeAll(async () => {
     },
   });
   worker = await startAgentWorker({
-    gatewayUrl: gw.url,
+    gatewayUrl: gw.internalUrl,
     agentName: AGENT,
     env: {
       BRIDGE_JWT_SECRET: JWT_SECRET,

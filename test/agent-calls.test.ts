@@ -52,7 +52,7 @@ beforeAll(async () => {
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     expect(created.body.agent_name).toBe(AGENT);
   }
-  worker = await startAgentWorker({ gatewayUrl: gw.url, agentName: AGENT });
+  worker = await startAgentWorker({ gatewayUrl: gw.internalUrl, agentName: AGENT });
 }, 120_000);
 
 afterAll(async () => {

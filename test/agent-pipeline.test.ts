@@ -22,6 +22,11 @@ const UTTERANCE = 'I would like to book a table for two people tonight';
 const REPLY = 'Certainly, a table for two tonight. What time would you like?';
 const GREETING = 'Good evening, this is the restaurant line.';
 const SYSTEM_PROMPT = 'You take restaurant bookings by phone. Keep answers short.';
+/** The operator's allowance for the test key names and the stand-ins' host (key-policy.ts). */
+const PROVIDER_POLICY = {
+  AGENT_PROVIDER_KEY_ENVS: 'TEST_DEEPGRAM_KEY,TEST_OPENAI_KEY,TEST_ELEVEN_KEY',
+  AGENT_PROVIDER_HOSTS: '127.0.0.1',
+};
 let gw: TestGateway;
 let worker: TestAgentWorker;
 let openai: OpenaiStandin;
@@ -34,7 +39,9 @@ beforeAll(async () => {
     DeepgramStandin.start({ transcript: UTTERANCE, endpointSilenceMs: 300 }),
     ElevenlabsStandin.start(),
   ]);
-  gw = await startTestGateway({ env: { API_PORT: String(stack.webhookPort), AGENT_NAME: AGENT } });
+  gw = await startTestGateway({
+    env: { API_PORT: String(stack.webhookPort), AGENT_NAME: AGENT, ...PROVIDER_POLICY },
+  });
   await clearLivekitSip(gw.sip);
   await loopbackTrunk(gw, 'pipeline_test', [NUMBER]);
   await agentLine(gw, {
@@ -55,9 +62,10 @@ beforeAll(async () => {
     },
   });
   worker = await startAgentWorker({
-    gatewayUrl: gw.url,
+    gatewayUrl: gw.internalUrl,
     agentName: AGENT,
     env: {
+      ...PROVIDER_POLICY,
       TEST_DEEPGRAM_KEY: 'dg-test-key',
       TEST_OPENAI_KEY: 'sk-test-key',
       TEST_ELEVEN_KEY: 'xi-test-key',

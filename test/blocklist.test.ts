@@ -127,7 +127,7 @@ async function entries() {
 }
 
 async function metric(name: string, kind: string): Promise<number> {
-  const text = await (await fetch(`${gw.url}/metrics`)).text();
+  const text = await (await fetch(`${gw.internalUrl}/metrics`)).text();
   const m = new RegExp(`^${name}\\{kind="${kind}"\\} (\\d+)`, 'm').exec(text);
   return m ? Number(m[1]) : 0;
 }

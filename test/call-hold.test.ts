@@ -33,7 +33,7 @@ beforeAll(async () => {
     },
   });
   worker = await startAgentWorker({
-    gatewayUrl: gw.url,
+    gatewayUrl: gw.internalUrl,
     agentName: AGENT,
     timeoutMs: 120_000,
   });

@@ -56,7 +56,11 @@ beforeAll(async () => {
   const limit = await gw.request('PUT', `/api/numbers/${limited.id}`, { max_concurrent_calls: 2 });
   expect(limit.status, JSON.stringify(limit.body)).toBe(200);
   expect(limit.body.max_concurrent_calls).toBe(2);
-  worker = await startAgentWorker({ gatewayUrl: gw.url, agentName: AGENT, timeoutMs: 120_000 });
+  worker = await startAgentWorker({
+    gatewayUrl: gw.internalUrl,
+    agentName: AGENT,
+    timeoutMs: 120_000,
+  });
 }, 240_000);
 
 afterAll(async () => {
@@ -208,8 +212,8 @@ describe('concurrency limits and the queue', () => {
     expect(Date.parse(waited.transcript[0].at)).toBeGreaterThanOrEqual(Date.parse(admittedAt));
     expect((await queue()).active).toBe(0);
 
-    const metrics = await gw.request('GET', '/metrics');
-    expect(String(metrics.body)).toMatch(/voice_gateway_queue_admissions_total\{after="queue"\} 3/);
+    const metrics = await (await fetch(`${gw.internalUrl}/metrics`)).text();
+    expect(metrics).toMatch(/voice_gateway_queue_admissions_total\{after="queue"\} 3/);
   }, 240_000);
 
   it('after the longest wait the caller hears why and the call ends with queue_timeout', async () => {

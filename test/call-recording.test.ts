@@ -54,7 +54,7 @@ beforeAll(async () => {
     });
   }
   worker = await startAgentWorker({
-    gatewayUrl: gw.url,
+    gatewayUrl: gw.internalUrl,
     agentName: AGENT,
     env: { RECORDINGS_DIR: recordingsDir },
     timeoutMs: 120_000,

@@ -30,7 +30,7 @@ const at = () => ({ host: '127.0.0.1', port: edge.sipPort });
 
 async function edgeEvent(kind: string): Promise<number> {
   await gw.api.edge!.pollNow();
-  const text = await (await fetch(`${gw.url}/metrics`)).text();
+  const text = await (await fetch(`${gw.internalUrl}/metrics`)).text();
   return Number(
     new RegExp(`voice_gateway_edge_events\\{kind="${kind}"\\} (\\d+)`).exec(text)?.[1] ?? 0,
   );

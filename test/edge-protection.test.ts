@@ -122,7 +122,7 @@ describe('SIP edge protection', () => {
     }
     expect(await optionsFrom({ ...at, userAgent: 'Novofon PBX' })).toBe(200);
     await gw.api.edge!.pollNow();
-    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    const metrics = await (await fetch(`${gw.internalUrl}/metrics`)).text();
     expect(metrics).toMatch(/voice_gateway_edge_events\{kind="scanner_dropped"\} [4-9]/);
   });
 
@@ -163,7 +163,7 @@ describe('SIP edge protection', () => {
     await flood('127.0.0.6', 200, 300, ['-sf', registerFlood]);
     expect(await bannedSources()).toContain('127.0.0.6');
     await gw.api.edge!.pollNow();
-    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    const metrics = await (await fetch(`${gw.internalUrl}/metrics`)).text();
     expect(metrics).toMatch(/voice_gateway_edge_active\{kind="banned_sources"\} [2-9]/);
   });
 
@@ -181,7 +181,7 @@ describe('SIP edge protection', () => {
     await flood(PROVIDER_IP, 200, 400, ['-sn', 'uac']);
     expect(await bannedSources()).not.toContain(PROVIDER_IP);
     await gw.api.edge!.pollNow();
-    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    const metrics = await (await fetch(`${gw.internalUrl}/metrics`)).text();
     expect(metrics).toMatch(/voice_gateway_edge_events\{kind="provider_limited"\} [1-9]/);
     // Once the burst is over, the provider is answered as before.
     await new Promise((resolve) => setTimeout(resolve, 1100));

@@ -216,7 +216,7 @@ describe('SIP edge registration', () => {
     expect(reg).toMatchObject({ state: 'registered', last_code: 200, failures: 0 });
     expect(Date.parse(String(reg.expires_at))).toBeGreaterThan(Date.now());
 
-    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    const metrics = await (await fetch(`${gw.internalUrl}/metrics`)).text();
     expect(metrics).toContain(
       'voice_gateway_trunk_registration_state{trunk_id="novofon_edge",state="registered"} 1',
     );

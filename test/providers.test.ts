@@ -20,7 +20,14 @@ import { OpenaiStandin } from './standins/openai.js';
 
 const UTTERANCE = 'please transfer me to an operator';
 const REPLY = 'Of course, I am transferring you to an operator now.';
-const env = { TEST_OPENAI_KEY: 'sk-test-openai', TEST_DG_KEY: 'dg-test', TEST_XI_KEY: 'xi-test' };
+const env = {
+  TEST_OPENAI_KEY: 'sk-test-openai',
+  TEST_DG_KEY: 'dg-test',
+  TEST_XI_KEY: 'xi-test',
+  // The operator's allowance for these names and for the stand-ins' host (key-policy.ts).
+  AGENT_PROVIDER_KEY_ENVS: 'TEST_OPENAI_KEY,TEST_DG_KEY,TEST_XI_KEY',
+  AGENT_PROVIDER_HOSTS: '127.0.0.1',
+};
 
 let dir: string;
 let speech: Wav;
@@ -382,8 +389,10 @@ describe('profile settings errors', () => {
   it('names the environment variable that holds no API key', () => {
     expect(() => createStt({ provider: 'deepgram' }, {})).toThrow(MissingApiKeyError);
     expect(() => createStt({ provider: 'deepgram' }, {})).toThrow(/DEEPGRAM_API_KEY/);
-    expect(() => createLlm({ provider: 'openai', api_key_env: 'GROQ_API_KEY' }, {})).toThrow(
-      /llm provider openai needs an API key in the environment variable GROQ_API_KEY/,
+    expect(() =>
+      createLlm({ provider: 'openai', api_key_env: 'VG_PROVIDER_KEY_GROQ' }, {}),
+    ).toThrow(
+      /llm provider openai needs an API key in the environment variable VG_PROVIDER_KEY_GROQ/,
     );
     expect(() => createTts({ provider: 'elevenlabs' }, { ELEVEN_API_KEY: '' })).toThrow(
       /ELEVEN_API_KEY/,

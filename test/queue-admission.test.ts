@@ -29,7 +29,7 @@ afterAll(async () => {
 });
 
 async function agentPost(gw: TestGateway, path: string, body: unknown) {
-  const response = await fetch(`${gw.url}${path}`, {
+  const response = await fetch(`${gw.internalUrl}${path}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: JSON.stringify(body),
@@ -131,7 +131,7 @@ describe('admission across API processes', () => {
     expect(bad.status).toBe(400);
     expect(JSON.stringify(bad.body)).toContain('room_name');
     expect(JSON.stringify(bad.body)).toContain('agent_profile_id');
-    const unsigned = await fetch(`${first.url}/internal/agent/calls/admit`, {
+    const unsigned = await fetch(`${first.internalUrl}/internal/agent/calls/admit`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ room_name: 'x' }),

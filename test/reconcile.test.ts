@@ -124,7 +124,7 @@ describe('reconcile with LiveKit', () => {
   it('records drift in the audit log and in metrics', async () => {
     const audit = await gw.request('GET', '/api/audit?action=reconcile.drift');
     expect(audit.body.total).toBeGreaterThanOrEqual(3);
-    const metrics = await fetch(`${gw.url}/metrics`).then((r) => r.text());
+    const metrics = await fetch(`${gw.internalUrl}/metrics`).then((r) => r.text());
     expect(metrics).toMatch(
       /voice_gateway_reconcile_drift_total\{kind="inbound",problem="missing"\} [1-9]/,
     );

@@ -39,6 +39,7 @@ describe('npm start', () => {
       TURN_RELAY_START: String(turnBase + 10),
       TURN_RELAY_END: String(turnBase + 40),
       AGENT_HTTP_PORT: String(await freeTcpPort()),
+      INTERNAL_PORT: String(await freeTcpPort()),
       EDGE_SIP_PORT: String(await freeTcpPort()),
       EDGE_RPC_PORT: String(await freeTcpPort()),
       LOG_LEVEL: 'warn',

@@ -2,9 +2,11 @@ import { AgentServer, ServerOptions, initializeLogger } from '@livekit/agents';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/index.js';
 import { createLogger } from '../config/logger.js';
+import { assertStrongLivekitSecret } from '../config/livekit-secret.js';
 import { loadOfflineProfile } from './offline-profile.js';
 
 const config = loadConfig();
+assertStrongLivekitSecret(config);
 const logger = createLogger({
   level: config.log.level,
   redactPii: config.log.redactPii,

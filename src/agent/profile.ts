@@ -1,20 +1,30 @@
 import { z } from 'zod';
+import {
+  bridgeSecretEnvProblem,
+  providerKeyProblems,
+  type ProviderKeyPolicy,
+} from './providers/key-policy.js';
 import { llmSettingsSchema, sttSettingsSchema, ttsSettingsSchema } from './providers/settings.js';
 import { recordingSettingsSchema } from '../recordings/index.js';
+import { sipTransferUriProblem } from '../trunks/index.js';
 
 const seconds = (max: number) => z.number().positive().max(max);
+
+/** An E.164 number, a tel: URI, or a SIP URI that can carry no headers or other hosts. */
+function transferTargetIssue(target: string, ctx: z.RefinementCtx): void {
+  if (/^(\+[1-9]\d{1,14}|tel:\+?[0-9*#]+)$/.test(target)) return;
+  const message = /^sips?:/i.test(target)
+    ? sipTransferUriProblem(target)
+    : 'is not an E.164 number (+15551234567), a tel: URI or a sip:user@host URI';
+  if (message) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(target)} ${message}` });
+}
 
 /** A DTMF key's action in an IVR menu. */
 export const menuActionSchema = z
   .object({
     say: z.string().trim().min(1).max(2000).optional(),
     /** Cold transfer (SIP REFER) to an E.164 number, tel: or sip: URI. */
-    transfer: z
-      .string()
-      .regex(/^(\+[1-9]\d{1,14}|tel:\+?[0-9*#]+|sips?:[^\s@]+@[^\s]+)$/, {
-        message: 'use an E.164 number (+15551234567), a tel: URI or a sip:user@host URI',
-      })
-      .optional(),
+    transfer: z.string().superRefine(transferTargetIssue).optional(),
     hangup: z.boolean().optional(),
     /** Say the menu's prompt again. */
     repeat: z.boolean().optional(),
@@ -46,6 +56,15 @@ export const endpointingSchema = z
   })
   .strict();
 
+/** A worker variable the bridge signs with: never one of the gateway's secrets or a provider key. */
+const bridgeSecretEnv = z
+  .string()
+  .regex(/^[A-Z_][A-Z0-9_]*$/)
+  .superRefine((name, ctx) => {
+    const problem = bridgeSecretEnvProblem(name);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
 export const bridgeSettingsSchema = z
   .object({
     url: z
@@ -53,14 +72,8 @@ export const bridgeSettingsSchema = z
       .url()
       .refine((u) => /^wss?:\/\//.test(u), 'use a ws:// or wss:// URL'),
     /** Names of the environment variables that hold the bridge's secrets (never stored here). */
-    jwt_secret_env: z
-      .string()
-      .regex(/^[A-Z_][A-Z0-9_]*$/)
-      .default('BRIDGE_JWT_SECRET'),
-    hmac_secret_env: z
-      .string()
-      .regex(/^[A-Z_][A-Z0-9_]*$/)
-      .default('BRIDGE_HMAC_SECRET'),
+    jwt_secret_env: bridgeSecretEnv.default('BRIDGE_JWT_SECRET'),
+    hmac_secret_env: bridgeSecretEnv.default('BRIDGE_HMAC_SECRET'),
   })
   .strict();
 
@@ -158,3 +171,21 @@ export const profileSettingsSchema = z
 
 export type ProfileSettings = z.infer<typeof profileSettingsSchema>;
 export type MenuAction = z.infer<typeof menuActionSchema>;
+
+/**
+ * Where the profile's provider keys would go, against the operator's policy: each refusal names
+ * its field (stt.api_key_env, llm.base_url...). The API checks it on write, the worker on use.
+ */
+export function profileKeyProblems(
+  settings: ProfileSettings,
+  policy: ProviderKeyPolicy,
+): { field: string; message: string }[] {
+  return (['stt', 'llm', 'tts'] as const).flatMap((part) => {
+    const partSettings = settings[part];
+    if (!partSettings) return [];
+    return providerKeyProblems(partSettings, policy).map((p) => ({
+      field: `settings.${part}.${p.field}`,
+      message: p.message,
+    }));
+  });
+}

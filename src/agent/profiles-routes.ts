@@ -4,9 +4,10 @@ import { z } from 'zod';
 import { audit } from '../audit/index.js';
 import type { AgentProfile, Db } from '../db/index.js';
 import { actorOf, requireRole } from '../http/auth.js';
-import { conflict, notFound, parseBody } from '../http/errors.js';
+import { badRequest, conflict, notFound, parseBody } from '../http/errors.js';
 import { pathParam } from '../http/params.js';
-import { profileSettingsSchema } from './profile.js';
+import { profileKeyProblems, profileSettingsSchema, type ProfileSettings } from './profile.js';
+import type { ProviderKeyPolicy } from './providers/key-policy.js';
 
 // Settings are stored as parsed: with every default filled in, what the agent will do is visible.
 const createSchema = z
@@ -27,8 +28,19 @@ const view = (p: AgentProfile) => ({
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** 400 naming each field whose API key would go to a variable or host the policy refuses. */
+function checkKeys(settings: ProfileSettings | undefined, policy: ProviderKeyPolicy): void {
+  const fields = settings ? profileKeyProblems(settings, policy) : [];
+  if (fields.length > 0) {
+    throw badRequest(
+      `invalid request: ${fields.map((f) => `${f.field}: ${f.message}`).join('; ')}`,
+      fields,
+    );
+  }
+}
+
 /** /api/agents: agent profiles that numbers and dispatch rules name. */
-export function agentProfilesRouter(db: Db): Router {
+export function agentProfilesRouter(db: Db, keyPolicy: ProviderKeyPolicy): Router {
   const r = Router();
   const find = async (ref: string) => {
     const profile = await db
@@ -53,6 +65,7 @@ export function agentProfilesRouter(db: Db): Router {
   });
   r.post('/agents', requireRole('admin'), async (req, res) => {
     const input = parseBody(createSchema, req.body);
+    checkKeys(input.settings, keyPolicy);
     if (await nameTaken(input.name)) {
       throw conflict(`an agent profile named ${JSON.stringify(input.name)} already exists`);
     }
@@ -79,6 +92,7 @@ export function agentProfilesRouter(db: Db): Router {
   });
   r.put('/agents/:id', requireRole('admin'), async (req, res) => {
     const input = parseBody(updateSchema, req.body);
+    checkKeys(input.settings, keyPolicy);
     const current = await find(pathParam(req));
     if (input.name && input.name !== current.name && (await nameTaken(input.name))) {
       throw conflict(`an agent profile named ${JSON.stringify(input.name)} already exists`);

@@ -4,7 +4,7 @@ import type { Logger } from '../config/index.js';
 import type { Call, Db, Tx } from '../db/index.js';
 import { ApiError, badRequest, notFound } from '../http/errors.js';
 import { LivekitError, livekitCall, type LivekitClients } from '../livekit/index.js';
-import { toE164 } from '../trunks/index.js';
+import { sipTransferUriProblem, toE164 } from '../trunks/index.js';
 import { publish } from '../webhooks/outbound/index.js';
 import { closeCall } from './livekit-events.js';
 import { serializeCall } from './serialize.js';
@@ -140,8 +140,6 @@ export const transferSchema = z
   .strict();
 export type TransferInput = z.infer<typeof transferSchema>;
 
-const SIP_URI = /^sips?:[^\s@<>"]+@[A-Za-z0-9.-]+(:\d{1,5})?(;[^\s<>"]*)?$/i;
-
 function badTarget(message: string): ApiError {
   return badRequest(`to: ${message}`, [{ field: 'to', message }]);
 }
@@ -157,8 +155,8 @@ export function transferTarget(raw: string): string {
     return `tel:${parsed.e164}`;
   }
   if (/^sips?:/i.test(to)) {
-    if (!SIP_URI.test(to))
-      throw badTarget(`${JSON.stringify(raw)} is not a SIP URI like sip:user@host`);
+    const problem = sipTransferUriProblem(to);
+    if (problem) throw badTarget(`${JSON.stringify(raw)} ${problem}`);
     return to;
   }
   throw badTarget(`${JSON.stringify(raw)} is not +E.164, tel:+E.164 or sip:user@host`);

@@ -2,14 +2,23 @@ import { urlHost } from './url-host.js';
 import os from 'node:os';
 import path from 'node:path';
 import { readTurnSecret } from '../turn/credentials.js';
+import {
+  gatewaySecretEnvProblem,
+  providerKeyPolicyFrom,
+  type ProviderKeyPolicy,
+} from '../agent/providers/key-policy.js';
 import { envSchema, type Env } from './schema.js';
 
 export interface GatewayConfig {
   databaseUrl: string | undefined;
+  /** GATEWAY_LOCAL_STACK: the loopback stack of npm start (livekit-secret.ts). */
+  localStack: boolean;
   databasePoolMax: number;
   dataDir: string;
   encryptionKey: string | undefined;
   api: { host: string; port: number; bodyLimit: string };
+  /** /internal/* and /metrics: their own listener, loopback by default. */
+  internal: { host: string; port: number };
   livekit: { url: string; apiKey: string; apiSecret: string; timeoutMs: number };
   sipPublic: { host: string; port: number };
   reconcile: { intervalSeconds: number; mode: 'repair' | 'report' };
@@ -24,6 +33,8 @@ export interface GatewayConfig {
     maxCalls: number;
     httpPort: number;
     holdMusicFile: string | undefined;
+    /** Which variables and hosts a profile may send provider keys with (key-policy.ts). */
+    providerKeys: ProviderKeyPolicy;
   };
   recordings: {
     dir: string;
@@ -115,10 +126,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
   }
   return {
     databaseUrl: e.DATABASE_URL,
+    localStack: e.GATEWAY_LOCAL_STACK,
     databasePoolMax: e.DATABASE_POOL_MAX,
     dataDir: path.resolve(e.GATEWAY_DATA_DIR),
     encryptionKey: e.GATEWAY_ENCRYPTION_KEY,
     api: { host: e.API_HOST, port: e.API_PORT, bodyLimit: e.API_BODY_LIMIT },
+    internal: { host: e.INTERNAL_HOST, port: e.INTERNAL_PORT },
     livekit: {
       url: e.LIVEKIT_URL,
       apiKey: e.LIVEKIT_API_KEY,
@@ -137,12 +150,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     },
     agent: {
       name: e.AGENT_NAME,
-      gatewayApiUrl: e.GATEWAY_API_URL ?? `http://${hostForUrl(e.API_HOST)}:${e.API_PORT}`,
+      gatewayApiUrl:
+        e.GATEWAY_API_URL ?? `http://${hostForUrl(e.INTERNAL_HOST)}:${e.INTERNAL_PORT}`,
       offlineProfile: e.AGENT_OFFLINE_PROFILE,
       idleProcesses: e.AGENT_IDLE_PROCESSES,
       maxCalls: e.AGENT_MAX_CALLS,
       httpPort: e.AGENT_HTTP_PORT,
       holdMusicFile: e.HOLD_MUSIC_FILE,
+      providerKeys: providerKeyPolicy(e),
     },
     recordings: {
       dir: path.resolve(e.RECORDINGS_DIR ?? path.join(e.GATEWAY_DATA_DIR, 'recordings')),
@@ -245,6 +260,20 @@ function recordingsS3(e: Env): RecordingsS3Config | undefined {
     prefix: e.RECORDINGS_S3_PREFIX,
     forcePathStyle: e.RECORDINGS_S3_FORCE_PATH_STYLE,
   };
+}
+
+/** The operator's list may widen the policy, never to one of the gateway's own secrets. */
+function providerKeyPolicy(e: Env): ProviderKeyPolicy {
+  const policy = providerKeyPolicyFrom({
+    AGENT_PROVIDER_KEY_ENVS: e.AGENT_PROVIDER_KEY_ENVS,
+    AGENT_PROVIDER_HOSTS: e.AGENT_PROVIDER_HOSTS,
+  });
+  const problems = policy.keyEnvs.flatMap((name) => {
+    const problem = gatewaySecretEnvProblem(name);
+    return problem ? [`AGENT_PROVIDER_KEY_ENVS: ${problem}`] : [];
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+  return policy;
 }
 
 function turnSecret(secret: string | undefined, file: string | undefined): string | undefined {

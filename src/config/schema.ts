@@ -91,8 +91,17 @@ export const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,64}$/)
     .default('voice-gateway-agent'),
-  /** The API the agent worker reads profiles from and reports calls to (default: API_HOST:API_PORT). */
+  /** The API's internal listener the agent worker uses (default: http://INTERNAL_HOST:INTERNAL_PORT). */
   GATEWAY_API_URL: z.string().url().optional(),
+  /** The listener of /internal/* (agent worker) and /metrics: keep it on loopback or a private net. */
+  INTERNAL_HOST: z.string().min(1).default('127.0.0.1'),
+  INTERNAL_PORT: port.default(8082),
+  /** Extra worker variables a profile may name as api_key_env (comma-separated; docs/agents.md). */
+  AGENT_PROVIDER_KEY_ENVS: z.string().optional(),
+  /** Extra hosts a profile's base_url may send a provider key to (comma-separated hostnames). */
+  AGENT_PROVIDER_HOSTS: z.string().optional(),
+  /** Set by npm start: a weak LIVEKIT_API_SECRET is tolerated when LiveKit is on loopback. */
+  GATEWAY_LOCAL_STACK: bool.default(false),
   /** The offline agent's YAML (default deploy/agent-offline.yaml): used when no profile is named. */
   AGENT_OFFLINE_PROFILE: z.string().optional(),
   /** Job processes the worker keeps warm (VAD loaded) for the next calls. */

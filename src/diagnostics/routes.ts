@@ -1,7 +1,9 @@
 import { Router } from 'express';
 import type { GatewayConfig } from '../config/index.js';
 import type { Db } from '../db/index.js';
-import { requireRole } from '../http/auth.js';
+import { actorOf, requireRole } from '../http/auth.js';
+import { roleAllows } from '../apikeys/keys.js';
+import { CredentialCheckThrottle } from './credential-throttle.js';
 import { SipClient } from 'livekit-server-sdk';
 import { z } from 'zod';
 import { ApiError, parseBody } from '../http/errors.js';
@@ -21,6 +23,7 @@ const callQuery = z.object({
 /** GET /api/diagnostics and /api/diagnostics/:area: the CLI's findings as JSON. */
 export function diagnosticsRouter(config: GatewayConfig, db: Db): Router {
   const r = Router();
+  const credentialChecks = new CredentialCheckThrottle();
   const answer = async (area: Area | 'all', query: Record<string, unknown> = {}) => {
     const turnPair =
       typeof query.username === 'string' && typeof query.credential === 'string'
@@ -40,6 +43,24 @@ export function diagnosticsRouter(config: GatewayConfig, db: Db): Router {
       return;
     }
     const q = parseBody(callQuery, req.query);
+    if (q.username !== undefined || q.password !== undefined) {
+      // The answer says whether a trunk takes these credentials: admins only, and throttled.
+      const actor = actorOf(req);
+      if (!roleAllows(actor.role, 'admin')) {
+        throw new ApiError(
+          403,
+          'forbidden',
+          `simulating a call with username/password needs the admin role; your key has ${actor.role}`,
+        );
+      }
+      try {
+        credentialChecks.take([`key:${actor.keyId}`, `source:${req.socket.remoteAddress ?? ''}`]);
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 429)
+          res.setHeader('Retry-After', String(error.extra.retry_after_seconds));
+        throw error;
+      }
+    }
     const sip = new SipClient(config.livekit.url, config.livekit.apiKey, config.livekit.apiSecret);
     const { finding, simulation } = await checkCallRoute(sip, {
       caller: q.caller,

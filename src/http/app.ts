@@ -2,7 +2,6 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import express, { type Express } from 'express';
 import { Counter, Histogram } from 'prom-client';
-import { agentInternalRouter } from '../agent/internal-routes.js';
 import { agentProfilesRouter } from '../agent/profiles-routes.js';
 import { AgentRecovery } from '../agent/recovery.js';
 import { apiKeysRouter } from '../apikeys/routes.js';
@@ -121,23 +120,20 @@ export function createApp(deps: AppDeps): Express {
     res.type('text/javascript').sendFile(livekitClientBundle);
   });
   app.use('/web', express.static(path.join(packageRoot(), 'web'), { index: 'index.html' }));
-  app.get('/metrics', async (_req, res) => {
-    res.type(metricsRegistry.contentType).send(await metricsRegistry.metrics());
-  });
 
   const onAuthError = (error: unknown) =>
     deps.logger.warn({ err: error }, 'could not record API key use');
-  const turnDeps = { config: deps.config, db: deps.db, box: deps.box, onAuthError };
+  const turnDeps = {
+    config: deps.config,
+    db: deps.db,
+    box: deps.box,
+    rooms: deps.livekit.rooms,
+    onAuthError,
+  };
   // Before the API-key router: a signed join link may stand in for a key.
   app.use(joinRouter(turnDeps));
-  // The agent worker's own routes, authenticated by a token derived from LiveKit's API secret.
+  // The agent worker's /internal routes and /metrics are on the internal listener (internal-app.ts).
   const recordings = recordingDeps(deps.config, deps.db, deps.box, deps.logger);
-  app.use(
-    agentInternalRouter(deps.db, deps.config.livekit.apiSecret, {
-      recordings,
-      maxActiveCalls: deps.config.calls.maxActive,
-    }),
-  );
   // Before the API-key router: a signed recording link stands in for a key.
   app.use(recordingLinkRouter(recordings));
 
@@ -177,7 +173,7 @@ export function createApp(deps: AppDeps): Express {
   );
   api.use(apiKeysRouter(deps.db));
   api.use(auditRouter(deps.db));
-  api.use(agentProfilesRouter(deps.db));
+  api.use(agentProfilesRouter(deps.db, deps.config.agent.providerKeys));
   // Before callsRouter: its GET /calls/:id would otherwise take /calls/active.
   api.use(
     callControlRouter({

@@ -1,5 +1,6 @@
 import { urlHost } from '../config/url-host.js';
 import type { Server } from 'node:http';
+import type { Express } from 'express';
 import { loadConfig, createLogger, type GatewayConfig, type Logger } from '../config/index.js';
 import {
   installationId,
@@ -18,10 +19,15 @@ import { startEdgeSupervisor, type EdgeSupervisor } from '../edge/index.js';
 import { recordingDeps, startRecordingsSweep } from '../recordings/index.js';
 import { startRetentionSweep } from '../retention/index.js';
 import { createApp } from './app.js';
+import { createInternalApp } from './internal-app.js';
+import { assertStrongLivekitSecret } from '../config/livekit-secret.js';
 
 export interface RunningApi {
   url: string;
   port: number;
+  /** The internal listener: /internal/agent/* (the agent worker) and /metrics. */
+  internalUrl: string;
+  internalPort: number;
   database: Database;
   logger: Logger;
   /** The SIP edge supervisor, when EDGE_ENABLED. */
@@ -37,6 +43,7 @@ export async function startApi(
   config: GatewayConfig = loadConfig(),
   logger?: Logger,
 ): Promise<RunningApi> {
+  assertStrongLivekitSecret(config);
   const log = logger ?? createLogger({ level: config.log.level, redactPii: config.log.redactPii });
   const database = await openDatabase(config);
   const box = new SecretBox(loadEncryptionKey(config.encryptionKey, config.dataDir));
@@ -76,12 +83,17 @@ export async function startApi(
     edgeRpc: edge?.rpc,
     edgeTrunksChanged: edge && (() => void edge.syncAdmission()),
   });
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.api.port, config.api.host, () => resolve(s));
-    s.once('error', reject);
+  const server = await listen(app, config.api.port, config.api.host);
+  const internalServer = await listen(
+    createInternalApp({ config, db: database.db, box, logger: log }),
+    config.internal.port,
+    config.internal.host,
+  ).catch(async (error: unknown) => {
+    await closeServer(server);
+    throw error;
   });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : config.api.port;
+  const port = portOf(server, config.api.port);
+  const internalPort = portOf(internalServer, config.internal.port);
   const trunkDeps = {
     db: database.db,
     sip: livekit.sip,
@@ -116,10 +128,12 @@ export async function startApi(
     { db: database.db, logger: log, settings: config.retention },
     config.retention.sweepIntervalSeconds,
   );
-  log.info({ port, database: database.kind }, 'api listening');
+  log.info({ port, internal_port: internalPort, database: database.kind }, 'api listening');
   return {
     url: `http://${urlHost(config.api.host)}:${port}`,
     port,
+    internalUrl: `http://${urlHost(config.internal.host)}:${internalPort}`,
+    internalPort,
     database,
     logger: log,
     edge,
@@ -131,12 +145,28 @@ export async function startApi(
       await startupReconcile;
       await webhookWorker?.close();
       await edge?.stop();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
+      await Promise.all([closeServer(server), closeServer(internalServer)]);
       await database.close();
     },
   };
+}
+
+function listen(app: Express, port: number, host: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const s = app.listen(port, host, () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+function portOf(server: Server, fallback: number): number {
+  const address = server.address();
+  return typeof address === 'object' && address ? address.port : fallback;
+}
+
+function closeServer(server: Server): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeAllConnections();
+  return closed;
 }
 
 export type { GatewayConfig };

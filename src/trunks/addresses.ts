@@ -68,3 +68,19 @@ export function parseHostPort(
   }
   return { ok: true, host, port };
 }
+
+/** Ranges wider than these admit so much of the internet that they are no source check at all. */
+const WIDEST_PREFIX = { ipv4: 16, ipv6: 32 } as const;
+
+/**
+ * Why a normalised allowed-address entry needs `allow_any_source: true` (0.0.0.0/0, ::/0 and
+ * anything wider than a /16 or an IPv6 /32), or undefined for an ordinary provider range.
+ */
+export function wideRangeProblem(normalised: string): string | undefined {
+  if (!normalised.includes('/')) return undefined;
+  const [address, bits] = ipaddr.parseCIDR(normalised);
+  const kind = address.kind();
+  if (bits >= WIDEST_PREFIX[kind]) return undefined;
+  const what = bits === 0 ? 'every address on the internet' : `more than a /${WIDEST_PREFIX[kind]}`;
+  return `"${normalised}" admits ${what}, which is no source check; list your provider's addresses, or set allow_any_source: true to accept it`;
+}

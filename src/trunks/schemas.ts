@@ -1,5 +1,13 @@
 import { z } from 'zod';
 import { providerIds } from './provider-presets.js';
+import { sipRealmProblem, sipSecretProblem, sipUserProblem } from './sip-grammar.js';
+
+/** A string that must also pass one of the SIP grammar checks (./sip-grammar.ts). */
+const sip = (schema: z.ZodString, problem: (value: string) => string | undefined) =>
+  schema.superRefine((value, ctx) => {
+    const message = problem(value);
+    if (message) ctx.addIssue({ code: 'custom', message });
+  });
 
 const lower = (values: readonly [string, ...string[]]) =>
   z
@@ -25,14 +33,16 @@ const trunkFields = {
   supports_outbound: z.boolean(),
   numbers: z.array(z.string()).max(1000),
   allowed_addresses: z.array(z.string()).max(200),
-  inbound_username: z.string().min(1).max(128),
-  inbound_password: z.string().min(8, 'use at least 8 characters').max(256),
+  /** Acknowledges an allowed_addresses range wider than a /16 (0.0.0.0/0: no source check). */
+  allow_any_source: z.boolean(),
+  inbound_username: sip(z.string().min(1).max(128), sipUserProblem),
+  inbound_password: sip(z.string().min(8, 'use at least 8 characters').max(256), sipSecretProblem),
   proxy_address: z.string().min(1).max(255),
   proxy_port: z.number().int().min(1).max(65535),
   transport: transportSchema,
-  username: z.string().min(1).max(128),
-  password: z.string().min(1).max(256),
-  realm: z.string().min(1).max(255),
+  username: sip(z.string().min(1).max(128), sipUserProblem),
+  password: sip(z.string().min(1).max(256), sipSecretProblem),
+  realm: sip(z.string().min(1).max(255), sipRealmProblem),
   from_host: z.string().min(1).max(255),
   preferred_codecs: z.array(codecSchema).max(5),
   max_concurrent_calls: z.number().int().positive().max(100000),
@@ -57,6 +67,7 @@ export const trunkCreateSchema = z
     supports_outbound: trunkFields.supports_outbound.optional(),
     numbers: trunkFields.numbers.optional(),
     allowed_addresses: trunkFields.allowed_addresses.optional(),
+    allow_any_source: trunkFields.allow_any_source.optional(),
     inbound_username: trunkFields.inbound_username.optional(),
     inbound_password: trunkFields.inbound_password.optional(),
     proxy_address: trunkFields.proxy_address.optional(),
@@ -86,6 +97,7 @@ export const trunkUpdateSchema = z
     supports_outbound: trunkFields.supports_outbound.optional(),
     numbers: trunkFields.numbers.optional(),
     allowed_addresses: trunkFields.allowed_addresses.optional(),
+    allow_any_source: trunkFields.allow_any_source.optional(),
     inbound_username: trunkFields.inbound_username.nullable().optional(),
     inbound_password: trunkFields.inbound_password.nullable().optional(),
     proxy_address: trunkFields.proxy_address.nullable().optional(),

@@ -1,6 +1,6 @@
 import { urlHost } from '../config/url-host.js';
 import type { FieldProblem } from '../http/errors.js';
-import { normaliseAllowedAddress, parseHostPort } from './addresses.js';
+import { normaliseAllowedAddress, parseHostPort, wideRangeProblem } from './addresses.js';
 import { toE164 } from './phone.js';
 import { getProviderPreset, type ProviderId, type SipTransport } from './provider-presets.js';
 import type { TrunkCreateInput, TrunkUpdateInput } from './schemas.js';
@@ -82,7 +82,10 @@ export function resolveTrunkSpec(
     input.allowed_addresses ?? base?.allowedAddresses ?? preset.inbound.allowedAddresses;
   addressInput.forEach((raw, index) => {
     const parsed = normaliseAllowedAddress(raw);
-    if (!parsed.ok) problems.push({ field: `allowed_addresses.${index}`, message: parsed.error });
+    const field = `allowed_addresses.${index}`;
+    if (!parsed.ok) problems.push({ field, message: parsed.error });
+    else if (input.allowed_addresses && !input.allow_any_source && wideRangeProblem(parsed.value))
+      problems.push({ field, message: wideRangeProblem(parsed.value)! });
     else if (!allowedAddresses.includes(parsed.value)) allowedAddresses.push(parsed.value);
   });
 

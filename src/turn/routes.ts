@@ -2,11 +2,14 @@ import { randomBytes } from 'node:crypto';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { AccessToken } from 'livekit-server-sdk';
 import { z } from 'zod';
+import type { RoomServiceClient } from 'livekit-server-sdk';
+import { roleAllows, type Role } from '../apikeys/keys.js';
 import type { GatewayConfig } from '../config/index.js';
 import type { Db, SecretBox } from '../db/index.js';
 import { authenticate, requireRole } from '../http/auth.js';
 import { ApiError, parseBody } from '../http/errors.js';
 import { pathParam } from '../http/params.js';
+import { callRoomReason, MONITOR_PREFIX, RESERVED_IDENTITY } from './call-rooms.js';
 import { turnFor } from './ice-servers.js';
 import { signJoinLink, verifyJoinLink } from './links.js';
 
@@ -14,13 +17,19 @@ export interface TurnRoutesDeps {
   config: GatewayConfig;
   db: Db;
   box: SecretBox;
+  rooms: RoomServiceClient;
   onAuthError: (error: unknown) => void;
 }
 
-const ROOM = /^[A-Za-z0-9_.-]{1,128}$/;
+// `+`: LiveKit SIP names call rooms <prefix>_<caller number>_<random>.
+const ROOM = /^[A-Za-z0-9_.+-]{1,128}$/;
 const identitySchema = z
   .string()
-  .regex(/^[A-Za-z0-9_.@+-]{1,64}$/, 'use 1-64 letters, digits and _ . @ + -');
+  .regex(/^[A-Za-z0-9_.@+-]{1,64}$/, 'use 1-64 letters, digits and _ . @ + -')
+  .refine(
+    (identity) => !RESERVED_IDENTITY.test(identity),
+    'sip_*, sip-*, agent-* and callee name phone callers and agents; pick another identity',
+  );
 const joinSchema = z
   .object({
     identity: identitySchema.optional(),
@@ -48,11 +57,36 @@ function roomOf(req: Request): string {
       'validation_failed',
       `room: ${JSON.stringify(room)} is not a valid room name`,
       {
-        fields: [{ field: 'room', message: 'use 1-128 letters, digits, _ . and -' }],
+        fields: [{ field: 'room', message: 'use 1-128 letters, digits, _ . + and -' }],
       },
     );
   }
   return room;
+}
+
+/**
+ * Who may do what in the room (docs/web.md "Who may join which room"). A phone call's room:
+ * viewers are refused, operators, admins and signed links listen only, under a `monitor-`
+ * identity that can never be the caller's or the agent's. A web room: viewers listen, operators,
+ * admins and links talk too.
+ */
+async function joinGrant(
+  deps: TurnRoutesDeps,
+  room: string,
+  by: Role | 'link',
+  identity: string,
+): Promise<{ identity: string; talk: boolean }> {
+  const callRoom = await callRoomReason({ db: deps.db, rooms: deps.rooms }, room);
+  const trusted = by === 'link' || roleAllows(by, 'operator');
+  if (!callRoom) return { identity, talk: trusted };
+  if (!trusted) {
+    throw new ApiError(
+      403,
+      'call_room_forbidden',
+      `room ${JSON.stringify(room)} is a phone call's room (${callRoom}): a viewer key may not join it; an operator key or a signed join link listens only`,
+    );
+  }
+  return { identity: `${MONITOR_PREFIX}${identity}`.slice(0, 64), talk: false };
 }
 
 function turnOrThrow(config: GatewayConfig, user: string) {
@@ -97,7 +131,12 @@ export function joinRouter(deps: TurnRoutesDeps): Router {
             'the join link is invalid, expired, or for another room',
           );
         if (claims.identity) identity = claims.identity;
+        // A link signed before reserved identities were refused at creation.
+        if (RESERVED_IDENTITY.test(identity))
+          throw new ApiError(403, 'reserved_identity', 'the join link names a reserved identity');
       }
+      const grant = await joinGrant(deps, room, req.actor?.role ?? 'link', identity);
+      identity = grant.identity;
       const ttl = deps.config.web.joinTokenTtlSeconds;
       const token = new AccessToken(deps.config.livekit.apiKey, deps.config.livekit.apiSecret, {
         identity,
@@ -107,15 +146,16 @@ export function joinRouter(deps: TurnRoutesDeps): Router {
       token.addGrant({
         roomJoin: true,
         room,
-        canPublish: true,
+        canPublish: grant.talk,
         canSubscribe: true,
-        canPublishData: true,
+        canPublishData: grant.talk,
       });
       const turn = turnFor(deps.config.turn, identity);
       res.json({
         livekit_url: deps.config.web.livekitPublicUrl,
         room,
         identity,
+        can_publish: grant.talk,
         token: await token.toJwt(),
         expires_at: new Date(Date.now() + ttl * 1000).toISOString(),
         ice_servers: turn?.iceServers ?? [],

@@ -17,6 +17,8 @@ type JsonBody = any;
 export interface TestGateway {
   api: RunningApi;
   url: string;
+  /** The internal listener: /internal/agent/* (what the agent worker calls) and /metrics. */
+  internalUrl: string;
   adminKey: string;
   databaseUrl: string;
   dataDir: string;
@@ -58,6 +60,7 @@ export async function startTestGateway(options: GatewayOptions = {}): Promise<Te
     GATEWAY_DATA_DIR: dataDir,
     API_HOST: '127.0.0.1',
     API_PORT: '0',
+    INTERNAL_PORT: '0',
     LIVEKIT_URL: stack.livekitUrl,
     LIVEKIT_API_KEY: stack.apiKey,
     LIVEKIT_API_SECRET: stack.apiSecret,
@@ -91,6 +94,7 @@ export async function startTestGateway(options: GatewayOptions = {}): Promise<Te
   return {
     api,
     url: api.url,
+    internalUrl: api.internalUrl,
     adminKey,
     databaseUrl: api.database.url,
     dataDir,

@@ -34,3 +34,18 @@ export class MissingApiKeyError extends Error {
     this.name = 'MissingApiKeyError';
   }
 }
+
+/** The profile names a key or a host the key policy refuses (./key-policy.ts): nothing is sent. */
+export class ProviderKeyRefusedError extends Error {
+  readonly retryable = false;
+
+  constructor(
+    readonly part: ProviderPart,
+    readonly fields: { field: string; message: string }[],
+  ) {
+    super(
+      `${part} provider refused before any request: ${fields.map((f) => `${f.field}: ${f.message}`).join('; ')}`,
+    );
+    this.name = 'ProviderKeyRefusedError';
+  }
+}

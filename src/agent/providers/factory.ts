@@ -10,7 +10,13 @@ import {
   elevenlabsBaseUrl,
   openaiBaseUrl,
 } from './base-url.js';
-import { MissingApiKeyError, ProviderSettingsError, type ProviderPart } from './errors.js';
+import {
+  MissingApiKeyError,
+  ProviderKeyRefusedError,
+  ProviderSettingsError,
+  type ProviderPart,
+} from './errors.js';
+import { providerKeyPolicyFrom, providerKeyProblems } from './key-policy.js';
 import {
   llmSettingsSchema,
   sttSettingsSchema,
@@ -31,11 +37,19 @@ function parse<S extends z.ZodType>(part: ProviderPart, schema: S, input: unknow
   return parsed.data;
 }
 
+/** The key, once the policy allows it to go where the settings say (defence in depth). */
 function apiKeyFor(
   part: ProviderPart,
-  settings: { provider: string; api_key_env: string | null },
+  settings: { provider: string; api_key_env: string | null; base_url?: string | undefined },
   env: Env,
 ): string {
+  const refused = providerKeyProblems(settings, providerKeyPolicyFrom(env));
+  if (refused.length > 0) {
+    throw new ProviderKeyRefusedError(
+      part,
+      refused.map((p) => ({ field: `${part}.${p.field}`, message: p.message })),
+    );
+  }
   if (settings.api_key_env === null) return KEYLESS_PLACEHOLDER;
   const key = env[settings.api_key_env];
   if (!key) throw new MissingApiKeyError(part, settings.provider, settings.api_key_env);

@@ -1,0 +1,42 @@
+import express, { type Express } from 'express';
+import { agentInternalRouter } from '../agent/internal-routes.js';
+import type { GatewayConfig, Logger } from '../config/index.js';
+import { metricsRegistry } from '../config/metrics.js';
+import type { Db, SecretBox } from '../db/index.js';
+import { recordingDeps } from '../recordings/index.js';
+import { errorHandler, notFoundHandler } from './errors.js';
+
+export interface InternalAppDeps {
+  config: GatewayConfig;
+  db: Db;
+  box: SecretBox;
+  logger: Logger;
+}
+
+/**
+ * What only the gateway's own processes and the operator's monitoring talk to: the agent worker's
+ * /internal/agent routes and the Prometheus /metrics. Served on INTERNAL_HOST:INTERNAL_PORT
+ * (loopback by default), never on the public listener, so the internet sees neither.
+ */
+export function createInternalApp(deps: InternalAppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use(express.json({ limit: deps.config.api.bodyLimit, strict: true }));
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metricsRegistry.contentType).send(await metricsRegistry.metrics());
+  });
+  // Still authenticated by a token derived from LiveKit's API secret: loopback is not a login.
+  app.use(
+    agentInternalRouter(deps.db, deps.config.livekit.apiSecret, {
+      recordings: recordingDeps(deps.config, deps.db, deps.box, deps.logger),
+      maxActiveCalls: deps.config.calls.maxActive,
+    }),
+  );
+  app.use(notFoundHandler);
+  app.use(errorHandler(deps.logger));
+  return app;
+}
