@@ -66,6 +66,18 @@ export interface GatewayConfig {
   };
   /** Callers the edge refuses (src/blocklist): the default SIP status of an entry. */
   blocklist: { sipStatus: number };
+  /** Toll fraud: the global destination policy (src/destinations). */
+  destinations: { allowedPrefixes: string[]; allowClasses: string[]; sipHosts: string[] };
+  /** API rate limits (src/http/rate-limit.ts); Redis at webhooksOut.redisUrl when set. */
+  rateLimits: {
+    enabled: boolean;
+    windowMs: number;
+    perKey: number;
+    perSource: number;
+    internalPerSource: number;
+    authFailures: number;
+    authFailureWindowMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -175,6 +187,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       instanceId: e.EDGE_INSTANCE_ID ?? `${os.hostname()}:${process.pid}`,
     },
     blocklist: { sipStatus: e.BLOCKLIST_SIP_STATUS },
+    destinations: {
+      allowedPrefixes: e.DESTINATIONS_ALLOWED_PREFIXES,
+      allowClasses: e.DESTINATIONS_ALLOW_CLASSES,
+      sipHosts: e.DESTINATIONS_SIP_HOSTS.map((h) => h.toLowerCase()),
+    },
+    rateLimits: {
+      enabled: e.RATE_LIMIT_ENABLED,
+      windowMs: e.RATE_LIMIT_WINDOW_SECONDS * 1000,
+      perKey: e.RATE_LIMIT_PER_KEY,
+      perSource: e.RATE_LIMIT_PER_SOURCE,
+      internalPerSource: e.RATE_LIMIT_INTERNAL_PER_SOURCE,
+      authFailures: e.RATE_LIMIT_AUTH_FAILURES,
+      authFailureWindowMs: e.RATE_LIMIT_AUTH_FAILURE_WINDOW_SECONDS * 1000,
+    },
   };
 }
 

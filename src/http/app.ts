@@ -6,6 +6,7 @@ import { agentInternalRouter } from '../agent/internal-routes.js';
 import { agentProfilesRouter } from '../agent/profiles-routes.js';
 import { AgentRecovery } from '../agent/recovery.js';
 import { apiKeysRouter } from '../apikeys/routes.js';
+import type { CallControlDeps } from '../calls/control.js';
 import { callControlRouter } from '../calls/control-routes.js';
 import { callsRouter } from '../calls/routes.js';
 import { recordingDeps, recordingLinkRouter, recordingsRouter } from '../recordings/index.js';
@@ -25,6 +26,7 @@ import { livekitWebhookRouter } from '../webhooks/livekit/routes.js';
 import { webhookEndpointsRouter } from '../webhooks/outbound/index.js';
 import { authenticate } from './auth.js';
 import { errorHandler, notFoundHandler } from './errors.js';
+import type { RateLimits } from './rate-limit.js';
 
 // The package exports no package.json; its CommonJS entry sits beside the ES module build.
 const livekitClientBundle = path.join(
@@ -42,6 +44,8 @@ export interface AppDeps {
   logger: Logger;
   /** The SIP edge's JSON-RPC, when EDGE_ENABLED. */
   edgeRpc?: EdgeRpc;
+  /** API rate limits and trunk call rates (src/http/rate-limit.ts). */
+  rateLimits: RateLimits;
 }
 
 const requests = new Counter({
@@ -73,6 +77,7 @@ export function createApp(deps: AppDeps): Express {
     });
     next();
   });
+  app.use(deps.rateLimits.perSource);
   const agentRecovery = new AgentRecovery({
     db: deps.db,
     rooms: deps.livekit.rooms,
@@ -128,19 +133,30 @@ export function createApp(deps: AppDeps): Express {
   const turnDeps = { config: deps.config, db: deps.db, box: deps.box, onAuthError };
   // Before the API-key router: a signed join link may stand in for a key.
   app.use(joinRouter(turnDeps));
+  // Outbound calls and transfers, the API's and the agent's: one destination policy decides.
+  const callControl: CallControlDeps = {
+    db: deps.db,
+    livekit: deps.livekit,
+    logger: deps.logger,
+    agentName: deps.config.agent.name,
+    destinations: deps.config.destinations as CallControlDeps['destinations'],
+    maxActiveCalls: deps.config.calls.maxActive,
+    callsPerSecond: deps.rateLimits.callsPerSecond,
+  };
   // The agent worker's own routes, authenticated by a token derived from LiveKit's API secret.
   const recordings = recordingDeps(deps.config, deps.db, deps.box, deps.logger);
   app.use(
     agentInternalRouter(deps.db, deps.config.livekit.apiSecret, {
       recordings,
       maxActiveCalls: deps.config.calls.maxActive,
+      callControl,
     }),
   );
   // Before the API-key router: a signed recording link stands in for a key.
   app.use(recordingLinkRouter(recordings));
 
   const api = express.Router();
-  api.use(authenticate(deps.db, onAuthError));
+  api.use(authenticate(deps.db, onAuthError, deps.rateLimits));
   // Before trunksRouter: its /numbers/:id would otherwise take /numbers/blocked.
   api.use(
     blocklistRouter({
@@ -176,14 +192,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(auditRouter(deps.db));
   api.use(agentProfilesRouter(deps.db));
   // Before callsRouter: its GET /calls/:id would otherwise take /calls/active.
-  api.use(
-    callControlRouter({
-      db: deps.db,
-      livekit: deps.livekit,
-      logger: deps.logger,
-      agentName: deps.config.agent.name,
-    }),
-  );
+  api.use(callControlRouter(callControl));
   api.use(recordingsRouter(recordings));
   // Before callsRouter, like callControlRouter: /calls/queue is no call id.
   api.use(queueRouter({ db: deps.db, maxActive: deps.config.calls.maxActive }));

@@ -17,6 +17,7 @@ import { blocklistEdgeTask } from '../blocklist/index.js';
 import { startEdgeSupervisor, type EdgeSupervisor } from '../edge/index.js';
 import { recordingDeps, startRecordingsSweep } from '../recordings/index.js';
 import { createApp } from './app.js';
+import { createRateLimits } from './rate-limit.js';
 
 export interface RunningApi {
   url: string;
@@ -65,6 +66,7 @@ export async function startApi(
         }),
       ])
     : undefined;
+  const rateLimits = createRateLimits(config, log);
   const app = createApp({
     config,
     db: database.db,
@@ -73,6 +75,7 @@ export async function startApi(
     logger: log,
     kickWebhooks: webhookWorker?.kick,
     edgeRpc: edge?.rpc,
+    rateLimits,
   });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.api.port, config.api.host, () => resolve(s));
@@ -127,6 +130,7 @@ export async function startApi(
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;
+      await rateLimits.close();
       await database.close();
     },
   };
