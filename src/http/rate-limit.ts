@@ -98,7 +98,8 @@ export function createRateLimits(config: GatewayConfig, logger: Logger): RateLim
     async authBlocked(req, res) {
       if (!settings.enabled) return undefined;
       const seen = await counted(() => failures.get?.(sourceOf(req)));
-      if (!seen || seen.totalHits < settings.authFailures) return undefined;
+      // A source never seen reads as NaN hits from rate-limit-redis (GET of no key).
+      if (!seen || !(seen.totalHits >= settings.authFailures)) return undefined;
       const reset = secondsUntil(seen.resetTime, settings.authFailureWindowMs);
       limitHeaders(
         res,
