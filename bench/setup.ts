@@ -111,8 +111,9 @@ export async function startBenchApi(
     },
   );
   const url = `http://127.0.0.1:${port}`;
+  // Slow to start on a busy machine (tsx compiles the API on its first start).
   await waitUntil(`${name} (log: ${api.logFile})`, async () => (await fetch(`${url}/health`)).ok, {
-    timeoutMs: 30_000,
+    timeoutMs: 90_000,
     exited: api.exited,
   });
   return { process: api, url };
