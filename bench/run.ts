@@ -7,6 +7,7 @@ import { AGENT_MEDIA_PORTS, runAgentBenches } from './agent-run.js';
 import { printEdgeBench } from './edge.js';
 import { measureFloor } from './floor.js';
 import { printQueueBench } from './queue.js';
+import { printRateLimitBench } from './rate-limits.js';
 import { startBenchEnv } from './setup.js';
 import { throughApi, throughSipClient, type Timing } from './trunks.js';
 import { webJoinTimes } from './web-join.js';
@@ -36,6 +37,17 @@ if ((process.argv[2] ?? process.env.BENCH_ONLY) === 'queue') {
   const env = await startBenchEnv();
   try {
     await printQueueBench(env);
+  } finally {
+    await env.close();
+  }
+  process.exit(0);
+}
+
+// `npm run bench -- ratelimit`: only the cost of the API rate limits.
+if ((process.argv[2] ?? process.env.BENCH_ONLY) === 'ratelimit') {
+  const env = await startBenchEnv();
+  try {
+    await printRateLimitBench(env);
   } finally {
     await env.close();
   }
@@ -88,6 +100,7 @@ try {
 
   await printEdgeBench(env);
   await printQueueBench(env);
+  await printRateLimitBench(env);
 
   // Before the web join: it disposes rtc-node, which the agent benchmarks use.
   await runAgentBenches(env);

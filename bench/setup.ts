@@ -20,6 +20,8 @@ export interface BenchEnv {
   databaseUrl: string;
   dataDir: string;
   adminKey: string;
+  /** The API process's environment: a second API (bench/rate-limits.ts) starts from it. */
+  apiEnv: Record<string, string>;
   close(): Promise<void>;
 }
 
@@ -58,10 +60,47 @@ export async function startBenchEnv(options: { mediaPorts?: number } = {}): Prom
 
   const turnSecret = randomBytes(24).toString('base64url');
   const coturn = await startCoturn(turnSecret);
-  const apiPort = await freeTcpPort();
+  const apiEnv = {
+    DATABASE_URL: url.toString(),
+    GATEWAY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    GATEWAY_DATA_DIR: dataDir,
+    LIVEKIT_URL: stack.livekitUrl,
+    LIVEKIT_API_KEY: keys.apiKey,
+    LIVEKIT_API_SECRET: keys.apiSecret,
+    RECONCILE_INTERVAL_SECONDS: '0',
+    TURN_SECRET: turnSecret,
+    TURN_PORT: String(coturn.port),
+    LOG_LEVEL: 'warn',
+  };
+  const { process: api, url: apiUrl, internalUrl } = await startBenchApi('api', dataDir, apiEnv);
+  return {
+    stack,
+    coturn,
+    apiUrl,
+    internalUrl,
+    databaseUrl: url.toString(),
+    dataDir,
+    adminKey,
+    apiEnv,
+    async close() {
+      await api.stop();
+      await coturn.stop();
+      await stack.stop();
+      await database.drop();
+    },
+  };
+}
+
+/** An API process (as deployed) on a free port with `env` over this process's environment. */
+export async function startBenchApi(
+  name: string,
+  dataDir: string,
+  env: Record<string, string>,
+): Promise<{ process: ManagedProcess; url: string; internalUrl: string }> {
+  const port = await freeTcpPort();
   const internalPort = await freeTcpPort();
-  const api: ManagedProcess = startProcess(
-    'api',
+  const api = startProcess(
+    name,
     process.execPath,
     [
       ...(process.env.BENCH_API_NODE_OPTIONS ?? '').split(' ').filter(Boolean),
@@ -72,44 +111,16 @@ export async function startBenchEnv(options: { mediaPorts?: number } = {}): Prom
     {
       logDir: path.join(dataDir, 'logs'),
       cwd: packageRoot(),
-      env: {
-        ...process.env,
-        DATABASE_URL: url.toString(),
-        GATEWAY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-        GATEWAY_DATA_DIR: dataDir,
-        API_PORT: String(apiPort),
-        INTERNAL_PORT: String(internalPort),
-        LIVEKIT_URL: stack.livekitUrl,
-        LIVEKIT_API_KEY: keys.apiKey,
-        LIVEKIT_API_SECRET: keys.apiSecret,
-        RECONCILE_INTERVAL_SECONDS: '0',
-        TURN_SECRET: turnSecret,
-        TURN_PORT: String(coturn.port),
-        LOG_LEVEL: 'warn',
-      },
+      env: { ...process.env, ...env, API_PORT: String(port), INTERNAL_PORT: String(internalPort) },
     },
   );
-  const apiUrl = `http://127.0.0.1:${apiPort}`;
-  const internalUrl = `http://127.0.0.1:${internalPort}`;
-  await waitUntil(`api (log: ${api.logFile})`, async () => (await fetch(`${apiUrl}/health`)).ok, {
-    timeoutMs: 30_000,
+  const url = `http://127.0.0.1:${port}`;
+  // Slow to start on a busy machine (tsx compiles the API on its first start).
+  await waitUntil(`${name} (log: ${api.logFile})`, async () => (await fetch(`${url}/health`)).ok, {
+    timeoutMs: 90_000,
     exited: api.exited,
   });
-  return {
-    stack,
-    coturn,
-    apiUrl,
-    internalUrl,
-    databaseUrl: url.toString(),
-    dataDir,
-    adminKey,
-    async close() {
-      await api.stop();
-      await coturn.stop();
-      await stack.stop();
-      await database.drop();
-    },
-  };
+  return { process: api, url, internalUrl: `http://127.0.0.1:${internalPort}` };
 }
 
 /** A call to the bench API as its admin; the parsed JSON answer, or a thrown error naming it. */

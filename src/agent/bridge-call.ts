@@ -29,7 +29,7 @@ export async function runBridgeCall(
   const room = ctx.room;
   const roomName = room.name!;
   const log = deps.logger.child({ room: roomName, job: ctx.job.id });
-  const control = new CallControl(deps.livekit);
+  const control = new CallControl(deps.livekit, deps.api);
   const caller = await ctx.waitForParticipant();
   const transcript: NonNullable<CallReport['transcript']> = [];
   let ended = false;

@@ -55,7 +55,7 @@ export async function runCall(ctx: JobContext, deps: CallDeps): Promise<void> {
   await ctx.connect(undefined, AutoSubscribe.AUDIO_ONLY);
   const room = ctx.room;
   const roomName = room.name!;
-  const control = new CallControl(deps.livekit);
+  const control = new CallControl(deps.livekit, deps.api);
   const transcript: Transcript = [];
   const fallbackVoice = new EspeakTTS({ language: deps.offlineProfile.language });
 

@@ -59,7 +59,12 @@ export class GatewayApi {
     return this.cached.token;
   }
 
-  private async request(method: string, path: string, body?: unknown): Promise<unknown> {
+  private async request(
+    method: string,
+    path: string,
+    body?: unknown,
+    timeoutMs = this.timeoutMs,
+  ): Promise<unknown> {
     const response = await fetch(new URL(path, this.baseUrl), {
       method,
       headers: {
@@ -67,7 +72,7 @@ export class GatewayApi {
         ...(body !== undefined && { 'content-type': 'application/json' }),
       },
       body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(this.timeoutMs),
+      signal: AbortSignal.timeout(timeoutMs),
     });
     const text = await response.text();
     if (!response.ok) {
@@ -93,6 +98,24 @@ export class GatewayApi {
   /** Asks for the call's place under the concurrency limits (and, while queued, where it is). */
   async admit(request: AdmitRequest): Promise<AdmitAnswer> {
     return (await this.request('POST', '/internal/agent/calls/admit', request)) as AdmitAnswer;
+  }
+
+  /**
+   * Transfers the call: the API checks the destination policy (a 403 names the refusing rule)
+   * and has LiveKit SIP send the REFER, which waits for the far side's answer.
+   */
+  async transfer(request: { room_name: string; participant_identity: string; to: string }) {
+    // A 404: LiveKit's webhook that opens the call record has not landed yet; a bounded wait.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.request('POST', '/internal/agent/calls/transfer', request, 60_000);
+        return;
+      } catch (error) {
+        const missing = error instanceof GatewayApiError && error.status === 404;
+        if (!missing || attempt >= 4) throw error;
+        await sleep(cappedExponential(attempt + 1, 100, 1000));
+      }
+    }
   }
 
   /**

@@ -1,5 +1,6 @@
 import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
+import { transferCall, transferSchema, type CallControlDeps } from '../calls/control.js';
 import { closeCall, markAnswered } from '../calls/livekit-events.js';
 import { serializeCall } from '../calls/serialize.js';
 import type { Db } from '../db/index.js';
@@ -63,6 +64,15 @@ const reportSchema = z
   })
   .strict();
 
+const agentTransferSchema = z
+  .object({
+    room_name: z.string().min(1).max(200),
+    participant_identity: z.string().min(1).max(200),
+    to: transferSchema.shape.to,
+  })
+  .strict();
+const AGENT_ACTOR = { keyId: null, name: 'agent' };
+
 function requireAgent(livekitApiSecret: string): RequestHandler {
   return (req, _res, next) => {
     const header = req.get('authorization') ?? '';
@@ -85,7 +95,11 @@ function latencySummary(turns: z.infer<typeof turnLatencySchema>[]) {
 export function agentInternalRouter(
   db: Db,
   livekitApiSecret: string,
-  options: { recordings?: RecordingDeps; maxActiveCalls?: number } = {},
+  options: {
+    recordings?: RecordingDeps;
+    maxActiveCalls?: number;
+    callControl?: CallControlDeps;
+  } = {},
 ): Router {
   const { recordings } = options;
   const r = Router();
@@ -100,6 +114,24 @@ export function agentInternalRouter(
       ...(admission.state === 'queued' && { position: admission.position }),
       waited_seconds: admission.waitedSeconds,
     });
+  });
+
+  // The agent's transfers (IVR, LLM tool, bridge, queue timeout): the API's destination policy
+  // decides, as for POST /api/calls/:id/transfer; a refusal is the same 403.
+  r.post('/internal/agent/calls/transfer', async (req, res) => {
+    const input = parseBody(agentTransferSchema, req.body);
+    if (!options.callControl) throw new ApiError(503, 'transfers_off', 'transfers are not set up');
+    const call = await db
+      .selectFrom('calls')
+      .select('id')
+      .where('roomName', '=', input.room_name)
+      .where('participantIdentity', '=', input.participant_identity)
+      .orderBy('startedAt', 'desc')
+      .executeTakeFirst();
+    if (!call) throw new ApiError(404, 'not_found', 'no call record for this room and participant');
+    const transfer = { to: input.to, play_dialtone: false };
+    const done = await transferCall(options.callControl, call.id, transfer, AGENT_ACTOR, 'agent');
+    res.json(serializeCall(done));
   });
 
   r.get('/internal/agent/profiles/:id', async (req, res) => {

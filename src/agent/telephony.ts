@@ -1,5 +1,6 @@
 import { ParticipantKind, RoomEvent, type RemoteParticipant, type Room } from '@livekit/rtc-node';
-import { RoomServiceClient, SipClient } from 'livekit-server-sdk';
+import { RoomServiceClient } from 'livekit-server-sdk';
+import type { GatewayApi } from './gateway-api.js';
 
 export interface LivekitCredentials {
   url: string;
@@ -40,15 +41,16 @@ export function waitUntilAnswered(
   });
 }
 
-/** Hangs up and transfers calls through LiveKit's server API. */
+/** Hangs up calls through LiveKit's server API; transfers them through the gateway's API. */
 export class CallControl {
   private readonly rooms: RoomServiceClient;
-  private readonly sip: SipClient;
 
-  constructor(credentials: LivekitCredentials) {
+  constructor(
+    credentials: LivekitCredentials,
+    private readonly api: Pick<GatewayApi, 'transfer'>,
+  ) {
     const url = credentials.url.replace(/^ws/, 'http');
     this.rooms = new RoomServiceClient(url, credentials.apiKey, credentials.apiSecret);
-    this.sip = new SipClient(url, credentials.apiKey, credentials.apiSecret);
   }
 
   /** Ends the call for everyone: LiveKit SIP sends BYE when the room goes away. */
@@ -56,9 +58,11 @@ export class CallControl {
     await this.rooms.deleteRoom(roomName);
   }
 
-  /** Cold transfer: LiveKit SIP sends a REFER to the caller's side. */
+  /**
+   * Cold transfer (LiveKit SIP sends a REFER to the caller's side), asked of the API: its
+   * destination policy decides, as for the API's own transfers (toll fraud, docs/security.md).
+   */
   async transfer(roomName: string, identity: string, to: string): Promise<void> {
-    const target = to.startsWith('+') ? `tel:${to}` : to;
-    await this.sip.transferSipParticipant(roomName, identity, target, { playDialtone: false });
+    await this.api.transfer({ room_name: roomName, participant_identity: identity, to });
   }
 }

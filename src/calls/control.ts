@@ -2,10 +2,12 @@ import { z } from 'zod';
 import { audit, type Actor } from '../audit/index.js';
 import type { Logger } from '../config/index.js';
 import type { Call, Db, Tx } from '../db/index.js';
+import type { DestinationPolicy } from '../destinations/index.js';
 import { ApiError, badRequest, notFound } from '../http/errors.js';
 import { LivekitError, livekitCall, type LivekitClients } from '../livekit/index.js';
 import { sipTransferUriProblem, toE164 } from '../trunks/index.js';
 import { publish } from '../webhooks/outbound/index.js';
+import { assertDestination } from './destinations.js';
 import { closeCall } from './livekit-events.js';
 import { serializeCall } from './serialize.js';
 import { sipApiError } from './sip-errors.js';
@@ -16,6 +18,12 @@ export interface CallControlDeps {
   logger: Logger;
   /** AGENT_NAME: the worker dispatched into each outbound call's room. */
   agentName: string;
+  /** The global destination policy (DESTINATIONS_*); a trunk's own replaces fields of it. */
+  destinations: DestinationPolicy;
+  /** CALLS_MAX_ACTIVE: open outbound calls count against it. */
+  maxActiveCalls?: number;
+  /** Counts a call against a trunk's calls_per_second_limit: seconds to wait when over it. */
+  callsPerSecond?: (trunkId: string, limit: number) => Promise<number | undefined>;
 }
 
 export const OPEN_STATUSES = ['ringing', 'active'] as const;
@@ -162,12 +170,17 @@ export function transferTarget(raw: string): string {
   throw badTarget(`${JSON.stringify(raw)} is not +E.164, tel:+E.164 or sip:user@host`);
 }
 
-/** POST /api/calls/:id/transfer: LiveKit SIP sends a REFER to the caller's side. */
+/**
+ * POST /api/calls/:id/transfer, and the agent's transfers (/internal/agent/calls/transfer):
+ * the destination policy of the call's trunk decides, then LiveKit SIP sends a REFER to the
+ * caller's side.
+ */
 export async function transferCall(
   deps: CallControlDeps,
   id: string,
   input: TransferInput,
   actor: Actor,
+  by: 'api' | 'agent' = 'api',
 ) {
   const target = transferTarget(input.to);
   const since = new Date();
@@ -180,12 +193,36 @@ export async function transferCall(
       `call ${call.id} is not a SIP call; only phone calls transfer`,
     );
   }
-  if (call.status !== 'active') {
+  // The agent transfers only calls it talks in; its answer report may still be on its way.
+  if (call.status !== 'active' && by === 'api') {
     throw new ApiError(
       409,
       'call_not_answered',
       `call ${call.id} is not answered yet; only answered calls transfer`,
     );
+  }
+  try {
+    await assertDestination(deps, {
+      trunkId: call.trunkId,
+      target,
+      field: 'to',
+      actor,
+      action: 'call.transfer',
+      callId: call.id,
+    });
+  } catch (error) {
+    const rule = error instanceof ApiError ? error.extra.rule : undefined;
+    await deps.db
+      .insertInto('callEvents')
+      .values({
+        callId: call.id,
+        at: new Date(),
+        type: 'transfer_refused',
+        data: JSON.stringify({ to: target, rule, by }),
+      })
+      .execute();
+    deps.logger.warn({ callId: call.id, rule, by, pii: { to: target } }, 'call transfer refused');
+    throw error;
   }
   const identity = call.participantIdentity;
   try {
@@ -222,7 +259,7 @@ export async function transferCall(
   await deps.db.transaction().execute(async (tx) => {
     await finishCall(tx, call.id, {
       endReason: 'transferred',
-      hungUpBy: 'api',
+      hungUpBy: by,
       since,
       event: { type: 'transferred', data: { to: target, actor: actor.name } },
     });
@@ -243,6 +280,6 @@ export async function transferCall(
       details: { to: target, play_dialtone: input.play_dialtone },
     });
   });
-  deps.logger.info({ callId: call.id, pii: { to: target } }, 'call transferred through the API');
+  deps.logger.info({ callId: call.id, by, pii: { to: target } }, 'call transferred');
   return loadCall(deps.db, call.id);
 }

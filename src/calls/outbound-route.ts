@@ -2,7 +2,6 @@ import type { Db } from '../db/index.js';
 import { ApiError, badRequest } from '../http/errors.js';
 import { toE164 } from '../trunks/index.js';
 import { findTrunk, type TrunkWithNumbers } from '../trunks/store.js';
-import { OPEN_STATUSES } from './control.js';
 import type { OutboundCallInput } from './outbound.js';
 
 // Which trunk, caller number and agent profile an outbound call uses, checked before dialling.
@@ -94,21 +93,4 @@ export async function resolveProfile(db: Db, input: OutboundCallInput, fallback:
     throw badRequest(`${field}: ${message}`, [{ field, message }]);
   }
   return profile.id;
-}
-
-export async function checkConcurrency(db: Db, trunk: Route['trunk']) {
-  if (!trunk.maxConcurrentCalls) return;
-  const { open } = await db
-    .selectFrom('calls')
-    .select((eb) => eb.fn.countAll<number>().as('open'))
-    .where('trunkId', '=', trunk.id)
-    .where('status', 'in', [...OPEN_STATUSES])
-    .executeTakeFirstOrThrow();
-  if (open >= trunk.maxConcurrentCalls) {
-    throw new ApiError(
-      429,
-      'trunk_call_limit',
-      `trunk ${trunk.trunkId} already carries ${open} calls (max_concurrent_calls ${trunk.maxConcurrentCalls})`,
-    );
-  }
 }

@@ -12,14 +12,11 @@ import { publish } from '../webhooks/outbound/index.js';
 import { finishCall, isOpen, loadCall, outboundRoomName, type CallControlDeps } from './control.js';
 import { markAnswered } from './livekit-events.js';
 import { serializeCall } from './serialize.js';
-import {
-  checkConcurrency,
-  e164Field,
-  resolveProfile,
-  resolveRoute,
-  type Route,
-} from './outbound-route.js';
+import { assertDestination } from './destinations.js';
+import { checkOutboundPlace } from './outbound-places.js';
+import { e164Field, resolveProfile, resolveRoute, type Route } from './outbound-route.js';
 import { sipApiError } from './sip-errors.js';
+import { ApiError } from '../http/errors.js';
 
 /** The identity LiveKit SIP gives the dialled party in the call's room. */
 export const CALLEE_IDENTITY = 'callee';
@@ -70,14 +67,19 @@ interface NewCall {
   startedAt: Date;
 }
 
-/** The record, its first event, call.started to customers and the audit entry, together. */
+/**
+ * The record, its first event, call.started to customers and the audit entry, together, once
+ * the call has its place under the concurrency limits (the record is the place).
+ */
 async function recordNewCall(
   tx: Tx,
   call: NewCall,
   input: OutboundCallInput,
   actor: Actor,
-  agentName: string,
+  deps: Pick<CallControlDeps, 'agentName' | 'maxActiveCalls'>,
 ) {
+  const { agentName } = deps;
+  await checkOutboundPlace(tx, call.route.trunk, deps.maxActiveCalls);
   const row = await tx
     .insertInto('calls')
     .values({
@@ -182,8 +184,24 @@ export async function placeOutboundCall(
   const { db, logger } = deps;
   const toNumber = e164Field('to_number', input.to_number);
   const route = await resolveRoute(db, input);
+  await assertDestination(deps, {
+    trunkId: route.trunk.id,
+    target: toNumber,
+    field: 'to_number',
+    actor,
+    action: 'call.create',
+  });
   const agentProfileId = await resolveProfile(db, input, route.numberProfileId);
-  await checkConcurrency(db, route.trunk);
+  const cps = route.trunk.callsPerSecondLimit;
+  const wait = cps ? await deps.callsPerSecond?.(route.trunk.id, cps) : undefined;
+  if (wait !== undefined) {
+    throw new ApiError(
+      429,
+      'trunk_rate_limited',
+      `trunk ${route.trunk.trunkId} places at most ${cps} calls per second (calls_per_second_limit); retry after ${wait} s`,
+      { retry_after_seconds: wait },
+    );
+  }
 
   const id = randomUUID();
   const roomName = outboundRoomName(id);
@@ -195,24 +213,27 @@ export async function placeOutboundCall(
     to_number: toNumber,
     ...(input.recording !== undefined && { recording: input.recording }),
   });
-  // The room first, with the agent in its configuration, so the agent is there on answer and a
-  // dialling call always has a room (the calls reconcile keeps records whose room exists).
-  await livekitCall(() =>
-    deps.livekit.rooms.createRoom({
-      name: roomName,
-      emptyTimeout: input.ringing_timeout_seconds + 30,
-      metadata: JSON.stringify({ call_id: id }),
-      agents: [new RoomAgentDispatch({ agentName: deps.agentName, metadata: jobMetadata })],
-    }),
-  );
   const call: NewCall = { id, roomName, route, toNumber, agentProfileId, startedAt: new Date() };
+  // The place first (a refused call opens no room and sends no agent), then the room with the
+  // agent in its configuration, so the agent is there on answer. The calls reconcile leaves a
+  // young record without a room alone.
+  await db.transaction().execute((tx) => recordNewCall(tx, call, input, actor, deps));
   // Sends the agent away; the room has no one else to serve.
   const dropRoom = () => deps.livekit.rooms.deleteRoom(roomName).catch(() => undefined);
   try {
-    await db.transaction().execute((tx) => recordNewCall(tx, call, input, actor, deps.agentName));
+    await livekitCall(() =>
+      deps.livekit.rooms.createRoom({
+        name: roomName,
+        emptyTimeout: input.ringing_timeout_seconds + 30,
+        metadata: JSON.stringify({ call_id: id }),
+        agents: [new RoomAgentDispatch({ agentName: deps.agentName, metadata: jobMetadata })],
+      }),
+    );
   } catch (error) {
+    const { apiError, end } = dialFailure(error, call, logger);
+    await db.transaction().execute((tx) => finishCall(tx, id, end));
     await dropRoom();
-    throw error;
+    throw apiError;
   }
 
   logger.info(

@@ -6,6 +6,9 @@ import type { Db } from '../db/index.js';
 import { livekitCall } from '../livekit/index.js';
 import { callerJoined, closeCall, markAnswered } from './livekit-events.js';
 
+/** A record this young may still be waiting for its room (src/calls/outbound.ts). */
+const YOUNG_CALL_MS = 30_000;
+
 export interface CallsReconcileDeps {
   db: Db;
   rooms: RoomServiceClient;
@@ -71,6 +74,8 @@ export async function reconcileCalls(deps: CallsReconcileDeps): Promise<CallsRec
     if (call.participantSid && present.get(call.roomName)?.has(call.participantSid)) continue;
     // An outbound call still dialling: its room exists, its participant's sid is not known yet.
     if (!call.participantSid && present.has(call.roomName)) continue;
+    // One just placed: its record (its place) comes a moment before its room.
+    if (!call.participantSid && Date.now() - call.startedAt.getTime() < YOUNG_CALL_MS) continue;
     await deps.db
       .transaction()
       .execute((tx) => closeCall(tx, call, new Date(), 'lost_end_event', 'unknown'));

@@ -86,6 +86,18 @@ export interface GatewayConfig {
     livekitEventDays: number;
     sweepIntervalSeconds: number;
   };
+  /** Toll fraud: the global destination policy (src/destinations). */
+  destinations: { allowedPrefixes: string[]; allowClasses: string[]; sipHosts: string[] };
+  /** API rate limits (src/http/rate-limit.ts); Redis at webhooksOut.redisUrl when set. */
+  rateLimits: {
+    enabled: boolean;
+    windowMs: number;
+    perKey: number;
+    perSource: number;
+    internalPerSource: number;
+    authFailures: number;
+    authFailureWindowMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -210,6 +222,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       webhookDeliveryDays: e.WEBHOOK_DELIVERY_RETENTION_DAYS,
       livekitEventDays: e.LIVEKIT_EVENT_RETENTION_DAYS,
       sweepIntervalSeconds: e.RETENTION_SWEEP_INTERVAL_SECONDS,
+    },
+    destinations: {
+      allowedPrefixes: e.DESTINATIONS_ALLOWED_PREFIXES,
+      allowClasses: e.DESTINATIONS_ALLOW_CLASSES,
+      sipHosts: e.DESTINATIONS_SIP_HOSTS.map((h) => h.toLowerCase()),
+    },
+    rateLimits: {
+      enabled: e.RATE_LIMIT_ENABLED,
+      windowMs: e.RATE_LIMIT_WINDOW_SECONDS * 1000,
+      perKey: e.RATE_LIMIT_PER_KEY,
+      perSource: e.RATE_LIMIT_PER_SOURCE,
+      internalPerSource: e.RATE_LIMIT_INTERNAL_PER_SOURCE,
+      authFailures: e.RATE_LIMIT_AUTH_FAILURES,
+      authFailureWindowMs: e.RATE_LIMIT_AUTH_FAILURE_WINDOW_SECONDS * 1000,
     },
   };
 }

@@ -1,6 +1,20 @@
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65535);
+/** A comma-separated list whose every entry matches `pattern`; empty: []. */
+const list = (pattern: RegExp, what: string) =>
+  z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().regex(pattern, `each entry is ${what}`)));
+const perWindow = z.coerce.number().int().min(1).max(10_000_000);
+
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
@@ -82,8 +96,9 @@ export const envSchema = z.object({
   /** Signs per-call webhooks (POST /api/calls webhook_url); generated into the data folder if unset. */
   CALL_WEBHOOK_SECRET: z.string().startsWith('whsec_').optional(),
   /**
-   * Inbound calls the agents talk in at once across every worker (the agents' capacity); more
-   * wait in the queue (docs/call-control.md). Unset: no limit but the trunk's, number's and profile's.
+   * Calls the agents talk in at once across every worker (the agents' capacity), outbound ones
+   * included: more inbound calls wait in the queue, more outbound ones get 429
+   * (docs/call-control.md). Unset: no limit but the trunk's, number's and profile's.
    */
   CALLS_MAX_ACTIVE: z.coerce.number().int().min(1).max(100000).optional(),
   /** The agent worker's name: dispatch rules and outbound calls dispatch it explicitly. */
@@ -177,6 +192,29 @@ export const envSchema = z.object({
   LIVEKIT_EVENT_RETENTION_DAYS: z.coerce.number().int().min(0).max(36500).default(7),
   /** Seconds between retention sweeps (every API process runs one; they share the work); 0: never. */
   RETENTION_SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(3600),
+  /**
+   * Toll fraud (docs/security.md): the global destination policy; a trunk's destination_policy
+   * replaces each field it gives. E.164 prefixes numbers must start with; empty: any country.
+   */
+  DESTINATIONS_ALLOWED_PREFIXES: list(/^\+\d{1,15}$/, '+ and 1-15 digits'),
+  /** Costly classes let through (refused by default): premium_rate, shared_cost, ... */
+  DESTINATIONS_ALLOW_CLASSES: list(
+    /^(premium_rate|shared_cost|personal_number|international_network)$/,
+    'premium_rate, shared_cost, personal_number or international_network',
+  ),
+  /** Hosts sip: transfer targets may name besides the gateway's trunks' own. */
+  DESTINATIONS_SIP_HOSTS: list(/^[A-Za-z0-9.:[\]-]{1,255}$/, 'a host name or IP address'),
+  /** API rate limits (Redis at REDIS_URL, else per process); false turns every one off. */
+  RATE_LIMIT_ENABLED: bool.default(true),
+  RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  /** Requests per window per API key, and per source address on /api and the rest. */
+  RATE_LIMIT_PER_KEY: perWindow.default(3000),
+  RATE_LIMIT_PER_SOURCE: perWindow.default(6000),
+  /** Per source on /internal and LiveKit's webhooks (call hosts and LiveKit: high volume). */
+  RATE_LIMIT_INTERNAL_PER_SOURCE: perWindow.default(30000),
+  /** Failed API-key checks per source in the window below; then every key from it gets 429. */
+  RATE_LIMIT_AUTH_FAILURES: perWindow.default(30),
+  RATE_LIMIT_AUTH_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86400).default(300),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** When true, the `pii` field of log lines (phone numbers, SIP URIs) is replaced. */
   LOG_REDACT_PII: bool.default(true),

@@ -5,6 +5,7 @@ import { Counter, Histogram } from 'prom-client';
 import { agentProfilesRouter } from '../agent/profiles-routes.js';
 import { AgentRecovery } from '../agent/recovery.js';
 import { apiKeysRouter } from '../apikeys/routes.js';
+import type { CallControlDeps } from '../calls/control.js';
 import { callControlRouter } from '../calls/control-routes.js';
 import { callsRouter } from '../calls/routes.js';
 import { recordingDeps, recordingLinkRouter, recordingsRouter } from '../recordings/index.js';
@@ -24,6 +25,7 @@ import { livekitWebhookRouter } from '../webhooks/livekit/routes.js';
 import { webhookEndpointsRouter } from '../webhooks/outbound/index.js';
 import { authenticate } from './auth.js';
 import { errorHandler, notFoundHandler } from './errors.js';
+import type { RateLimits } from './rate-limit.js';
 
 // The package exports no package.json; its CommonJS entry sits beside the ES module build.
 const livekitClientBundle = path.join(
@@ -43,6 +45,10 @@ export interface AppDeps {
   edgeRpc?: EdgeRpc;
   /** Tells the SIP edge supervisor trunks or numbers changed (it pushes admission at once). */
   edgeTrunksChanged?: () => void;
+  /** API rate limits and trunk call rates (src/http/rate-limit.ts). */
+  rateLimits: RateLimits;
+  /** Outbound calls and transfers, the API's and the agent's: one destination policy decides. */
+  callControl: CallControlDeps;
 }
 
 const requests = new Counter({
@@ -74,6 +80,7 @@ export function createApp(deps: AppDeps): Express {
     });
     next();
   });
+  app.use(deps.rateLimits.perSource);
   const agentRecovery = new AgentRecovery({
     db: deps.db,
     rooms: deps.livekit.rooms,
@@ -133,12 +140,13 @@ export function createApp(deps: AppDeps): Express {
   // Before the API-key router: a signed join link may stand in for a key.
   app.use(joinRouter(turnDeps));
   // The agent worker's /internal routes and /metrics are on the internal listener (internal-app.ts).
+  const callControl = deps.callControl;
   const recordings = recordingDeps(deps.config, deps.db, deps.box, deps.logger);
   // Before the API-key router: a signed recording link stands in for a key.
   app.use(recordingLinkRouter(recordings));
 
   const api = express.Router();
-  api.use(authenticate(deps.db, onAuthError));
+  api.use(authenticate(deps.db, onAuthError, deps.rateLimits));
   // Before trunksRouter: its /numbers/:id would otherwise take /numbers/blocked.
   api.use(
     blocklistRouter({
@@ -175,14 +183,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(auditRouter(deps.db));
   api.use(agentProfilesRouter(deps.db, deps.config.agent.providerKeys));
   // Before callsRouter: its GET /calls/:id would otherwise take /calls/active.
-  api.use(
-    callControlRouter({
-      db: deps.db,
-      livekit: deps.livekit,
-      logger: deps.logger,
-      agentName: deps.config.agent.name,
-    }),
-  );
+  api.use(callControlRouter(callControl));
   api.use(recordingsRouter(recordings));
   // Before callsRouter, like callControlRouter: /calls/queue is no call id.
   api.use(queueRouter({ db: deps.db, maxActive: deps.config.calls.maxActive }));

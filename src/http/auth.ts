@@ -3,6 +3,7 @@ import { roleAllows, verifyApiKey, type Role } from '../apikeys/keys.js';
 import type { Actor } from '../audit/index.js';
 import type { Db } from '../db/index.js';
 import { ApiError } from './errors.js';
+import type { RateLimits } from './rate-limit.js';
 
 export interface AuthenticatedActor extends Actor {
   keyId: string;
@@ -23,9 +24,17 @@ function presentedKey(req: Request): string | undefined {
   return req.get('x-api-key')?.trim();
 }
 
-/** Requires a valid API key (Bearer or X-API-Key); 401 otherwise. */
-export function authenticate(db: Db, onError: (error: unknown) => void): RequestHandler {
-  return async (req: Request, _res: Response, next: NextFunction) => {
+/**
+ * Requires a valid API key (Bearer or X-API-Key); 401 otherwise. With `limits`, a source with
+ * too many failed checks gets 429 before its key is even looked at (a right guess must look
+ * like a wrong one), and a verified key counts against its own limit.
+ */
+export function authenticate(
+  db: Db,
+  onError: (error: unknown) => void,
+  limits?: Pick<RateLimits, 'authBlocked' | 'authFailed' | 'perKey'>,
+): RequestHandler {
+  return async (req: Request, res: Response, next: NextFunction) => {
     const key = presentedKey(req);
     if (!key) {
       next(
@@ -33,8 +42,14 @@ export function authenticate(db: Db, onError: (error: unknown) => void): Request
       );
       return;
     }
+    const blocked = await limits?.authBlocked(req, res);
+    if (blocked) {
+      next(blocked);
+      return;
+    }
     const record = await verifyApiKey(db, key);
     if (!record) {
+      await limits?.authFailed(req);
       next(new ApiError(401, 'unauthenticated', 'invalid or revoked API key'));
       return;
     }
@@ -48,7 +63,8 @@ export function authenticate(db: Db, onError: (error: unknown) => void): Request
         .execute()
         .catch(onError);
     }
-    next();
+    if (limits) limits.perKey(req, res, next);
+    else next();
   };
 }
 

@@ -116,6 +116,10 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       apiError = new ApiError(500, 'internal_error', 'internal error');
     }
     if (apiError.status === 503) res.setHeader('Retry-After', '30');
+    const retryAfter = apiError.extra.retry_after_seconds;
+    if (apiError.status === 429 && typeof retryAfter === 'number') {
+      res.setHeader('Retry-After', String(retryAfter));
+    }
     res.status(apiError.status).json({
       error: apiError.code,
       message: apiError.message,

@@ -1,16 +1,21 @@
 import express, { type Express } from 'express';
 import { agentInternalRouter } from '../agent/internal-routes.js';
+import type { CallControlDeps } from '../calls/control.js';
 import type { GatewayConfig, Logger } from '../config/index.js';
 import { metricsRegistry } from '../config/metrics.js';
 import type { Db, SecretBox } from '../db/index.js';
 import { recordingDeps } from '../recordings/index.js';
 import { errorHandler, notFoundHandler } from './errors.js';
+import type { RateLimits } from './rate-limit.js';
 
 export interface InternalAppDeps {
   config: GatewayConfig;
   db: Db;
   box: SecretBox;
   logger: Logger;
+  callControl: CallControlDeps;
+  /** Its per-source ceiling for the call hosts (RATE_LIMIT_INTERNAL_PER_SOURCE). */
+  rateLimits: RateLimits;
 }
 
 /**
@@ -22,6 +27,7 @@ export function createInternalApp(deps: InternalAppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  app.use(deps.rateLimits.perSource);
   app.use(express.json({ limit: deps.config.api.bodyLimit, strict: true }));
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
@@ -34,6 +40,7 @@ export function createInternalApp(deps: InternalAppDeps): Express {
     agentInternalRouter(deps.db, deps.config.livekit.apiSecret, {
       recordings: recordingDeps(deps.config, deps.db, deps.box, deps.logger),
       maxActiveCalls: deps.config.calls.maxActive,
+      callControl: deps.callControl,
     }),
   );
   app.use(notFoundHandler);

@@ -21,6 +21,8 @@ import { startRetentionSweep } from '../retention/index.js';
 import { createApp } from './app.js';
 import { createInternalApp } from './internal-app.js';
 import { assertStrongLivekitSecret } from '../config/livekit-secret.js';
+import { createRateLimits } from './rate-limit.js';
+import type { CallControlDeps } from '../calls/control.js';
 
 export interface RunningApi {
   url: string;
@@ -73,6 +75,17 @@ export async function startApi(
         }),
       ])
     : undefined;
+  const rateLimits = createRateLimits(config, log);
+  // Outbound calls and transfers, the API's and the agent's: one destination policy decides.
+  const callControl: CallControlDeps = {
+    db: database.db,
+    livekit,
+    logger: log,
+    agentName: config.agent.name,
+    destinations: config.destinations as CallControlDeps['destinations'],
+    maxActiveCalls: config.calls.maxActive,
+    callsPerSecond: rateLimits.callsPerSecond,
+  };
   const app = createApp({
     config,
     db: database.db,
@@ -82,10 +95,12 @@ export async function startApi(
     kickWebhooks: webhookWorker?.kick,
     edgeRpc: edge?.rpc,
     edgeTrunksChanged: edge && (() => void edge.syncAdmission()),
+    rateLimits,
+    callControl,
   });
   const server = await listen(app, config.api.port, config.api.host);
   const internalServer = await listen(
-    createInternalApp({ config, db: database.db, box, logger: log }),
+    createInternalApp({ config, db: database.db, box, logger: log, callControl, rateLimits }),
     config.internal.port,
     config.internal.host,
   ).catch(async (error: unknown) => {
@@ -146,6 +161,7 @@ export async function startApi(
       await webhookWorker?.close();
       await edge?.stop();
       await Promise.all([closeServer(server), closeServer(internalServer)]);
+      await rateLimits.close();
       await database.close();
     },
   };

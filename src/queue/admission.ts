@@ -120,6 +120,25 @@ async function outboundByTrunk(db: Tx, trunkIds: string[]) {
   return new Map(rows.map((r) => [r.trunkId!, Number(r.n)]));
 }
 
+/**
+ * Takes the admission lock for the rest of the transaction: inbound admissions and outbound
+ * calls' places (src/calls/outbound-places.ts) are decided one at a time, by every API process.
+ */
+export async function lockAdmissions(tx: Tx): Promise<void> {
+  await sql`SELECT pg_advisory_xact_lock(${ADMISSION_LOCK}, 0)`.execute(tx);
+}
+
+/** Open outbound calls: they hold places under CALLS_MAX_ACTIVE too. */
+export async function openOutboundCalls(tx: Tx): Promise<number> {
+  const { n } = await tx
+    .selectFrom('calls')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('direction', '=', 'outbound')
+    .where('status', 'in', ['ringing', 'active'])
+    .executeTakeFirstOrThrow();
+  return Number(n);
+}
+
 export const queueOrder = (a: Slot, b: Slot) =>
   b.priority - a.priority || a.enqueuedAt.getTime() - b.enqueuedAt.getTime();
 
@@ -146,6 +165,7 @@ async function admitWaiting(tx: Tx, global: number | undefined, now: Date) {
   for (const [trunkId, n] of await outboundByTrunk(tx, [...limits.trunk.keys()])) {
     used.set(`trunk:${trunkId}`, n);
   }
+  if (global !== undefined) used.set('global', await openOutboundCalls(tx));
   for (const slot of slots.filter((s) => s.state === 'active')) {
     for (const { key } of keysOf(slot, limits)) used.set(key, (used.get(key) ?? 0) + 1);
   }
@@ -216,7 +236,7 @@ export async function admitCall(
   global: number | undefined,
 ): Promise<Admission> {
   return db.transaction().execute(async (tx) => {
-    await sql`SELECT pg_advisory_xact_lock(${ADMISSION_LOCK}, 0)`.execute(tx);
+    await lockAdmissions(tx);
     const now = new Date();
     await dropStale(tx, now);
     const existing = await tx

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { destinationPolicySchema } from '../destinations/index.js';
 import { providerIds } from './provider-presets.js';
 import { sipRealmProblem, sipSecretProblem, sipUserProblem } from './sip-grammar.js';
 
@@ -84,6 +85,8 @@ export const trunkCreateSchema = z
     registrar: trunkFields.registrar.optional(),
     register_expiry: trunkFields.register_expiry.optional(),
     register_algorithm: trunkFields.register_algorithm.optional(),
+    /** Toll fraud: where its calls and transfers may go (docs/admin.md). */
+    destination_policy: destinationPolicySchema.nullable().optional(),
   })
   .strict();
 
@@ -114,6 +117,7 @@ export const trunkUpdateSchema = z
     registrar: trunkFields.registrar.nullable().optional(),
     register_expiry: trunkFields.register_expiry.optional(),
     register_algorithm: trunkFields.register_algorithm.optional(),
+    destination_policy: destinationPolicySchema.nullable().optional(),
   })
   .strict();
 

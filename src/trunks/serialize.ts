@@ -32,6 +32,8 @@ export function serializeTrunk(trunk: TrunkWithNumbers) {
     registrar: trunk.registrar,
     register_expiry: trunk.registerExpiry,
     register_algorithm: trunk.registerAlgorithm,
+    /** null: the global default (DESTINATIONS_*). */
+    destination_policy: trunk.destinationPolicy ?? null,
     sync: {
       state: trunk.syncState,
       error: trunk.syncError,

@@ -66,6 +66,7 @@ function columns(spec: TrunkSpec, deps: TrunksDeps): TrunkColumns {
     registrar: spec.registrar,
     registerExpiry: spec.registerExpiry,
     registerAlgorithm: spec.registerAlgorithm,
+    destinationPolicy: spec.destinationPolicy && JSON.stringify(spec.destinationPolicy),
     syncState: 'pending',
     updatedAt: new Date(),
   };

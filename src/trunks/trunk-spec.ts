@@ -1,4 +1,5 @@
 import { urlHost } from '../config/url-host.js';
+import type { TrunkDestinationPolicy } from '../destinations/index.js';
 import type { FieldProblem } from '../http/errors.js';
 import { normaliseAllowedAddress, parseHostPort, wideRangeProblem } from './addresses.js';
 import { toE164 } from './phone.js';
@@ -32,11 +33,16 @@ export interface TrunkSpec {
   registrar: string | null;
   registerExpiry: number;
   registerAlgorithm: string;
+  destinationPolicy: TrunkDestinationPolicy | null;
 }
 
 /** What is stored now, for updates: secrets only as "present or not". */
-export interface StoredTrunk extends Omit<TrunkSpec, 'inboundPassword' | 'password' | 'provider'> {
+export interface StoredTrunk extends Omit<
+  TrunkSpec,
+  'inboundPassword' | 'password' | 'provider' | 'destinationPolicy'
+> {
   provider: string;
+  destinationPolicy: unknown;
   hasInboundPassword: boolean;
   hasPassword: boolean;
 }
@@ -211,6 +217,11 @@ export function resolveTrunkSpec(
       registrar: registration.registrar,
       registerExpiry: registration.registerExpiry,
       registerAlgorithm: registration.registerAlgorithm,
+      destinationPolicy: pick(
+        input.destination_policy,
+        stored?.destinationPolicy as TrunkDestinationPolicy | null | undefined,
+        null,
+      ),
     },
   };
 }

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "trunks" ADD COLUMN     "destination_policy" JSONB;
+
