@@ -1,6 +1,6 @@
-import { AutoSubscribe, voice, type JobContext } from '@livekit/agents';
-import type * as silero from '@livekit/agents-plugin-silero';
+import { voice } from '@livekit/agents';
 import { RoomEvent, type RemoteParticipant } from '@livekit/rtc-node';
+import type { CallContext } from '../callhost/call-context.js';
 import type { Logger } from '../config/logger.js';
 import { EspeakTTS } from './espeak-tts.js';
 import { speakDirectly } from './direct-speech.js';
@@ -15,9 +15,11 @@ import { agentSessionHold, attachCallHold } from './hold.js';
 import { CallControl, waitUntilAnswered, type LivekitCredentials } from './telephony.js';
 import { TurnLatencyRecorder } from './turn-latency.js';
 import { buildVoiceSession } from './voice-session.js';
+import type { VadPool } from './vad-pool.js';
 
 export interface CallDeps {
-  vad: silero.VAD;
+  /** The host's VADs, one per silence window, shared by its calls. */
+  vads: VadPool;
   api: GatewayApi;
   livekit: LivekitCredentials;
   offlineProfile: ProfileSettings;
@@ -49,10 +51,9 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 }
 
 /** One call, from the agent joining the room to the call's end. */
-export async function runCall(ctx: JobContext, deps: CallDeps): Promise<void> {
+export async function runCall(ctx: CallContext, deps: CallDeps): Promise<void> {
   const meta = parseJobMetadata(ctx.job.metadata);
-  const log = deps.logger.child({ room: ctx.job.room?.name, job: ctx.job.id });
-  await ctx.connect(undefined, AutoSubscribe.AUDIO_ONLY);
+  const log = deps.logger.child({ room: ctx.job.room?.name, job: ctx.jobId });
   const room = ctx.room;
   const roomName = room.name!;
   const control = new CallControl(deps.livekit);
@@ -77,19 +78,21 @@ export async function runCall(ctx: JobContext, deps: CallDeps): Promise<void> {
   let parts: Awaited<ReturnType<typeof buildVoiceSession>>;
   try {
     parts = await buildVoiceSession(settings, {
-      vad: deps.vad,
+      vad: await deps.vads.get(settings.endpointing.vad_silence_seconds * 1000),
       tools: callTools(settings, () => actions.current),
     });
   } catch (error) {
     // A provider that cannot be built (missing API key...) must not leave the caller ringing.
     profileError = error;
     settings = deps.offlineProfile;
-    parts = await buildVoiceSession(settings, { vad: deps.vad });
+    parts = await buildVoiceSession(settings, {
+      vad: await deps.vads.get(settings.endpointing.vad_silence_seconds * 1000),
+    });
   }
   const { session, agent } = parts;
   const vadSilenceMs = settings.endpointing.vad_silence_seconds * 1000;
-  // One call per job process: the process's VAD can take this profile's silence window.
-  deps.vad.updateOptions({ minSilenceDuration: vadSilenceMs });
+  // First of the shutdown callbacks: the recording's finalisation needs the recorder closed.
+  ctx.addShutdownCallback(() => session.close());
   const latency = new TurnLatencyRecorder(session, vadSilenceMs);
   const recording = prepareCallRecording(ctx, session, settings, {
     recordingsDir: deps.recordingsDir,
@@ -134,6 +137,8 @@ export async function runCall(ctx: JobContext, deps: CallDeps): Promise<void> {
     if (reason) await control.hangup(roomName).catch(() => undefined);
     ctx.shutdown(reason ?? 'caller_left');
   };
+  // The room can go away under the call (hung up through the API): its timers stop with it.
+  ctx.addShutdownCallback(() => finish(undefined));
 
   const scripted = new Set<string>();
   const say = (text: string) => {
@@ -154,6 +159,8 @@ export async function runCall(ctx: JobContext, deps: CallDeps): Promise<void> {
     }
     await finish(reason);
   };
+  // An error nobody caught in this call ends this call alone.
+  ctx.onFailure = () => apologizeAndHangUp('agent_error');
 
   room.on(RoomEvent.ParticipantDisconnected, (p) => {
     if (p.identity === caller.identity) void finish(undefined);

@@ -20,8 +20,9 @@ export interface GatewayConfig {
     name: string;
     gatewayApiUrl: string;
     offlineProfile: string | undefined;
-    idleProcesses: number;
-    maxCalls: number;
+    /** Host processes to run (CALL_HOSTS); undefined: one per core. */
+    hosts: number | undefined;
+    hostCapacity: number;
     httpPort: number;
     holdMusicFile: string | undefined;
   };
@@ -125,8 +126,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       name: e.AGENT_NAME,
       gatewayApiUrl: e.GATEWAY_API_URL ?? `http://${hostForUrl(e.API_HOST)}:${e.API_PORT}`,
       offlineProfile: e.AGENT_OFFLINE_PROFILE,
-      idleProcesses: e.AGENT_IDLE_PROCESSES,
-      maxCalls: e.AGENT_MAX_CALLS,
+      hosts: e.CALL_HOSTS,
+      hostCapacity: e.CALL_HOST_CAPACITY,
       httpPort: e.AGENT_HTTP_PORT,
       holdMusicFile: e.HOLD_MUSIC_FILE,
     },
