@@ -20,6 +20,8 @@ export async function startAgentProcess(options: {
   gatewayUrl: string;
   agentName: string;
   env?: Record<string, string>;
+  /** Node flags for the host, e.g. ['--import', file] (after tsx's own). */
+  nodeArgs?: string[];
   compiled?: boolean;
   keepOutput?: number;
   onOutput?: (chunk: Buffer) => void;
@@ -35,6 +37,7 @@ export async function startAgentProcess(options: {
           ...(process.env.BENCH_NODE_ARGS?.split(' ') ?? []),
           '--import',
           'tsx',
+          ...(options.nodeArgs ?? []),
           path.join(root, 'src/callhost/main.ts'),
         ],
     {

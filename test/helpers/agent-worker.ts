@@ -19,6 +19,7 @@ export async function startAgentWorker(options: {
   gatewayUrl: string;
   agentName: string;
   env?: Record<string, string>;
+  nodeArgs?: string[];
   timeoutMs?: number;
 }): Promise<TestAgentWorker> {
   const stack = inject('stack');
@@ -27,6 +28,7 @@ export async function startAgentWorker(options: {
     gatewayUrl: options.gatewayUrl,
     agentName: options.agentName,
     env: { LOG_LEVEL: 'info', ...options.env },
+    nodeArgs: options.nodeArgs,
     timeoutMs: options.timeoutMs,
   });
   return {
