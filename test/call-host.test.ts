@@ -5,6 +5,7 @@ import { startAgentWorker, type TestAgentWorker } from './helpers/agent-worker.j
 import { endedCallRecord } from './helpers/call-records.js';
 import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { dialFromPhone, type PhoneCall } from './helpers/sipp-caller.js';
+import { startSupervisor } from './helpers/agent-supervisor.js';
 import { eventually } from './helpers/wait.js';
 
 // Many calls in one call host process: each keeps its own audio and events, one that fails
@@ -183,4 +184,53 @@ describe('the call host', () => {
       first.hangUp();
     }
   }, 120_000);
+});
+
+describe('a call host that dies', () => {
+  it('its call goes on on another host within 3 s, from the transcript so far', async () => {
+    const supervisor = await startSupervisor({ gatewayUrl: gw.url, agentName: AGENT, hosts: 2 });
+    const caller = '+15557230001';
+    const phone = await dialFromPhone(sip, number(5), caller, 22_000);
+    try {
+      expect(await eventually(async () => phone.phone.heard.firstSoundAt, 30_000)).toBeDefined();
+      await new Promise((r) => setTimeout(r, 1500));
+      phone.phone.pressKey('1');
+      // The transcript so far reaches the API while the call goes on (once a second).
+      await new Promise((r) => setTimeout(r, 3500));
+      const busy = (await supervisor.hosts()).find((h) => h.activeCalls === 1);
+      expect(busy?.pid, JSON.stringify(await supervisor.hosts())).toBeTruthy();
+      const killedAt = Date.now();
+      process.kill(busy!.pid!, 'SIGKILL');
+      // "Sorry, where were we?" from the other host.
+      const resumed = await eventually(async () => {
+        const n = phone.phone.soundFramesSince(killedAt + 300);
+        return n > 10 ? Date.now() : undefined;
+      }, 15_000);
+      expect(resumed, 'nothing heard after the host died').toBeDefined();
+      console.log(`resumed: sound ${resumed! - killedAt} ms after the kill`);
+      expect(resumed! - killedAt).toBeLessThan(3000 + 1500);
+      // The menu goes on: key 2 gets line 5's answer from the new host.
+      await new Promise((r) => setTimeout(r, 2500));
+      phone.phone.pressKey('2');
+      const end = await phone.call.done;
+      expect(end.code, end.stderr).toBe(0);
+      const record = await endedCallRecord(gw, caller, 5);
+      const lines = said(record);
+      expect(lines.slice(0, 3)).toEqual([
+        'agent: This is line 5.',
+        'caller: [DTMF 1]',
+        'agent: Line 5 heard key 1.',
+      ]);
+      expect(lines).toContain('agent: Sorry, where were we?');
+      expect(lines.slice(lines.indexOf('agent: Sorry, where were we?'))).toEqual([
+        'agent: Sorry, where were we?',
+        'caller: [DTMF 2]',
+        'agent: Line 5 heard key 2.',
+      ]);
+      expect(record.events.map((e: { type: string }) => e.type)).toContain('agent_recovery');
+    } finally {
+      phone.hangUp();
+      await supervisor.stop();
+    }
+  }, 150_000);
 });

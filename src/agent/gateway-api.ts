@@ -13,6 +13,8 @@ export interface CallReport {
   latency?: TurnLatency[];
   ended?: { at: string; reason: string };
   recording?: RecordingReport;
+  /** A transcript sent while the call goes on (stored, not sent to customers). */
+  partial?: boolean;
 }
 
 export interface AdmitRequest {
@@ -88,6 +90,15 @@ export class GatewayApi {
       name: string;
       settings: unknown;
     };
+  }
+
+  /** The call's transcript so far (an agent taking over a call from a lost one reads it). */
+  async transcript(callId: string): Promise<NonNullable<CallReport['transcript']>> {
+    const body = (await this.request(
+      'GET',
+      `/internal/agent/calls/${encodeURIComponent(callId)}/transcript`,
+    )) as { transcript?: NonNullable<CallReport['transcript']> };
+    return body.transcript ?? [];
   }
 
   /** Asks for the call's place under the concurrency limits (and, while queued, where it is). */

@@ -12,4 +12,9 @@ const logger = createLogger({
 });
 // A broken offline profile stops the supervisor at once, not each host in a restart loop.
 loadOfflineProfile(config.agent.offlineProfile);
-runSupervisor({ hosts: config.agent.hosts, httpPort: config.agent.httpPort, log: logger });
+runSupervisor({
+  hosts: config.agent.hosts,
+  httpPort: config.agent.httpPort,
+  livekit: config.livekit,
+  log: logger,
+});

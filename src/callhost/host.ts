@@ -60,6 +60,13 @@ export class CallHost {
     return this.#calls.size;
   }
 
+  /** The rooms this host's calls are in, and the identity it joined each as. */
+  calls(): { room: string; identity: string }[] {
+    return [...this.#calls.values()]
+      .filter((c) => c.ctx?.room.name)
+      .map((c) => ({ room: c.ctx!.room.name!, identity: `agent-${c.jobId}` }));
+  }
+
   get registered(): boolean {
     return this.#worker.registered;
   }

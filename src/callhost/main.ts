@@ -8,6 +8,7 @@ import { createLogger } from '../config/logger.js';
 import { GatewayApi } from '../agent/gateway-api.js';
 import { loadOfflineProfile } from '../agent/offline-profile.js';
 import { VadPool } from '../agent/vad-pool.js';
+import { PromptCache } from '../agent/offline/index.js';
 import { routeUncaughtErrors } from './call-isolation.js';
 import { CallHost } from './host.js';
 
@@ -36,8 +37,9 @@ routeUncaughtErrors({
 });
 
 const vads = new VadPool();
-// Loaded before the first call: a call must not wait for the model.
-await vads.get();
+const prompts = new PromptCache();
+// Loaded before the first call: a call must not wait for the model or the greeting's render.
+await Promise.all([vads.get(), prompts.warm(offlineProfile)]);
 
 const host = new CallHost({
   agentName: config.agent.name,
@@ -45,6 +47,7 @@ const host = new CallHost({
   log: logger,
   deps: {
     vads,
+    prompts,
     api: new GatewayApi(config.agent.gatewayApiUrl, config.livekit.apiSecret),
     livekit: config.livekit,
     offlineProfile,
@@ -56,7 +59,11 @@ const host = new CallHost({
 
 /** Tells the supervisor (when there is one) how this host is doing. */
 const tellSupervisor = () =>
-  process.send?.({ registered: host.registered, activeCalls: host.activeCalls });
+  process.send?.({
+    registered: host.registered,
+    activeCalls: host.activeCalls,
+    calls: host.calls(),
+  });
 
 let stopping = false;
 const stop = (signal: string) => {
@@ -76,4 +83,5 @@ logger.info(
 );
 await host.start();
 tellSupervisor();
-setInterval(tellSupervisor, 2000).unref();
+// Often: if this host dies, the supervisor frees its calls' rooms for the agents taking over.
+setInterval(tellSupervisor, 500).unref();

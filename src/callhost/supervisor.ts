@@ -3,12 +3,14 @@ import { createServer, type Server } from 'node:http';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { cappedExponential } from '../config/backoff.js';
+import { RoomServiceClient } from 'livekit-server-sdk';
 import type { Logger } from '../config/logger.js';
 
 /** What a host tells the supervisor over IPC every few seconds. */
 interface HostState {
   registered: boolean;
   activeCalls: number;
+  calls?: { room: string; identity: string }[];
 }
 
 interface HostSlot {
@@ -33,8 +35,14 @@ function hostEntry(): string {
 export function runSupervisor(options: {
   hosts: number | undefined;
   httpPort: number;
+  livekit: { url: string; apiKey: string; apiSecret: string };
   log: Logger;
 }): void {
+  const rooms = new RoomServiceClient(
+    options.livekit.url.replace(/^ws/, 'http'),
+    options.livekit.apiKey,
+    options.livekit.apiSecret,
+  );
   const count = options.hosts ?? os.availableParallelism();
   const { log } = options;
   const slots: HostSlot[] = Array.from({ length: count }, (_, index) => ({
@@ -55,11 +63,21 @@ export function runSupervisor(options: {
     });
     child.once('exit', (code, signal) => {
       slot.child = undefined;
+      const lost = slot.state.calls ?? [];
       slot.state = { registered: false, activeCalls: 0 };
+      // LiveKit would wait ~20 s for the dead agent to reconnect; removing it now lets the
+      // API send an agent that goes on with the call (AgentRecovery) at once.
+      for (const call of lost) {
+        rooms
+          .removeParticipant(call.room, call.identity)
+          .catch((error: unknown) => log.warn({ err: error }, 'lost agent could not be removed'));
+      }
       if (stopping) {
         if (slots.every((s) => !s.child)) process.exit(0);
         return;
       }
+      if (lost.length)
+        log.error({ host: slot.index, calls: lost.length }, 'call host died with calls');
       slot.restarts++;
       const delay = cappedExponential(slot.restarts, 500, 30_000);
       log.error({ host: slot.index, code, signal, delayMs: delay }, 'call host exited; restarting');
