@@ -92,11 +92,11 @@ describe('the call host', () => {
     try {
       for (let i = 0; i < LINES; i++) {
         calls.push(
-          await dialFromPhone(sip, number(i), `+1555720${String(i).padStart(4, '0')}`, 20_000),
+          await dialFromPhone(sip, number(i), `+1555720${String(i).padStart(4, '0')}`, 40_000),
         );
       }
       const greeted = await Promise.all(
-        calls.map((c) => eventually(async () => c.phone.heard.firstSoundAt, 30_000)),
+        calls.map((c) => eventually(async () => c.phone.heard.firstSoundAt, 60_000)),
       );
       expect(greeted.every(Boolean), `greeted: ${greeted.join(',')}`).toBe(true);
       // Every call in this one process.

@@ -38,8 +38,12 @@ routeUncaughtErrors({
 
 const vads = new VadPool();
 const prompts = new PromptCache();
-// Loaded before the first call: a call must not wait for the model or the greeting's render.
-await Promise.all([vads.get(), prompts.warm(offlineProfile)]);
+// Loaded while the host registers, not before: a busy machine takes many seconds for these,
+// and a call that comes first waits only for what it needs (the same promise).
+void vads.get().catch((error: unknown) => logger.error({ err: error }, 'VAD could not be loaded'));
+void prompts
+  .warm(offlineProfile)
+  .catch((error: unknown) => logger.error({ err: error }, 'offline prompts could not be rendered'));
 
 const host = new CallHost({
   agentName: config.agent.name,
