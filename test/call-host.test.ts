@@ -107,7 +107,6 @@ describe('the call host', () => {
       for (const end of ends) expect(end.code, end.stderr).toBe(0);
     } finally {
       for (const c of calls) c.hangUp();
-      require('node:fs').writeFileSync('/tmp/callhost-ten.log', host.logs());
     }
     for (let i = 0; i < LINES; i++) {
       const record = await endedCallRecord(gw, `+1555720${String(i).padStart(4, '0')}`, 3);

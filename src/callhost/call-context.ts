@@ -98,24 +98,21 @@ export class CallContext {
    * context is used: no inference executor, no cloud recording upload.
    */
   agentsJobContext(): JobContext {
-    const call = this;
     const shim = {
-      get room() {
-        return call.room;
-      },
+      room: this.room,
       job: this.job,
-      get sessionDirectory() {
-        return call.sessionDirectory;
-      },
+      // Read when the session starts, after the recording chose the folder.
+      sessionDirectory: '',
       _primaryAgentSession: undefined,
       _redactionEnabled: false,
       initRecording: async () => {},
       simulationContext: () => undefined,
       _otelMetadata: () => ({}),
-      addShutdownCallback: (cb: () => Promise<void>) => call.addShutdownCallback(cb),
-      shutdown: (reason?: string) => call.shutdown(reason),
+      addShutdownCallback: (cb: () => Promise<void>) => this.addShutdownCallback(cb),
+      shutdown: (reason?: string) => this.shutdown(reason),
       deleteRoom: async () => {},
     };
+    Object.defineProperty(shim, 'sessionDirectory', { get: () => this.sessionDirectory });
     return shim as unknown as JobContext;
   }
 }
