@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import type { voice } from '@livekit/agents';
 import type { CallContext } from '../callhost/call-context.js';
 import type { Logger } from '../config/logger.js';
-import { oggOpusDuration, type RecordingReport } from '../recordings/index.js';
+import { oggOpusDuration, type RecordingReport } from '../contract/index.js';
 import type { CallReport } from './gateway-api.js';
 import { parseJobMetadata } from './job-metadata.js';
 import type { ProfileSettings } from './profile.js';

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cappedExponential } from '../config/backoff.js';
-import type { RecordingReport } from '../recordings/index.js';
+import type { RecordingReport } from '../contract/index.js';
 import { signAgentToken } from './agent-token.js';
 import type { TurnLatency } from './turn-latency.js';
 

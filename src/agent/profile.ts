@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { llmSettingsSchema, sttSettingsSchema, ttsSettingsSchema } from './providers/settings.js';
-import { recordingSettingsSchema } from '../recordings/index.js';
+import { recordingSettingsSchema } from '../contract/index.js';
 
 const seconds = (max: number) => z.number().positive().max(max);
 

@@ -1,0 +1,8 @@
+/**
+ * What the call hosts and the API say to each other, and nothing more: the schemas both sides
+ * import. The hosts import this, never the API's areas, so their module graph stays free of
+ * Express, BullMQ, the database and the S3 SDK (test/call-host-lean.test.ts checks it).
+ */
+export { recordingReportSchema, type RecordingReport } from '../recordings/metadata.js';
+export { recordingSettingsSchema, type RecordingSettings } from '../recordings/settings.js';
+export { oggOpusDuration } from '../recordings/ogg.js';
