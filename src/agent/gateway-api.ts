@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cappedExponential } from '../config/backoff.js';
-import type { RecordingReport } from '../contract/index.js';
+import { apiErrorBodySchema, type RecordingReport } from '../contract/index.js';
 import { signAgentToken } from './agent-token.js';
 import type { TurnLatency } from './turn-latency.js';
 
@@ -75,7 +75,8 @@ export class GatewayApi {
     if (!response.ok) {
       let message = `${method} ${path}: HTTP ${response.status}`;
       try {
-        message = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? message;
+        const body = apiErrorBodySchema.safeParse(JSON.parse(text));
+        if (body.success) message = `${body.data.error}: ${body.data.message}`;
       } catch {
         // not JSON: keep the status line
       }
