@@ -100,7 +100,14 @@ describe('the call host', () => {
       const greeted = await Promise.all(
         calls.map((c) => eventually(async () => c.phone.heard.firstSoundAt, 60_000)),
       );
-      expect(greeted.every(Boolean), `greeted: ${greeted.join(',')}`).toBe(true);
+      const errors = host
+        .logs()
+        .split('\n')
+        .filter((l) => l.includes('"level":50'))
+        .map((l) => l.slice(0, 400));
+      expect(greeted.every(Boolean), `greeted: ${greeted.join(',')}\n${errors.join('\n')}`).toBe(
+        true,
+      );
       // Every call in this one process.
       expect(callsStarted(host)).toBe(LINES);
       await new Promise((r) => setTimeout(r, 2500));
