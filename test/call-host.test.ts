@@ -195,7 +195,7 @@ describe('the call host', () => {
 });
 
 describe('a call host that dies', () => {
-  it('its call goes on on another host within 3 s, from the transcript so far', async () => {
+  it('its call goes on on another host within seconds, from the transcript so far', async () => {
     const supervisor = await startSupervisor({ gatewayUrl: gw.url, agentName: AGENT, hosts: 2 });
     const caller = '+15557230001';
     const phone = await dialFromPhone(sip, number(5), caller, 22_000);
@@ -216,7 +216,8 @@ describe('a call host that dies', () => {
       }, 15_000);
       expect(resumed, 'nothing heard after the host died').toBeDefined();
       console.log(`resumed: sound ${resumed! - killedAt} ms after the kill`);
-      expect(resumed! - killedAt).toBeLessThan(3000 + 1500);
+      // The target is 3 s; the slack is for a machine loaded by other test runs.
+      expect(resumed! - killedAt).toBeLessThan(4500);
       // The menu goes on: key 2 gets line 5's answer from the new host.
       await new Promise((r) => setTimeout(r, 2500));
       phone.phone.pressKey('2');
