@@ -113,7 +113,7 @@ export async function agentCallSetup(env: BenchEnv, calls: number) {
     identity: 'floor-stand-in',
     seconds: 60 + calls * 15,
   });
-  const worker = await startBenchWorker(env, AGENT, { AGENT_IDLE_PROCESSES: '2' });
+  const worker = await startBenchWorker(env, AGENT, {});
   const agent: OneCall[] = [];
   const floor: OneCall[] = [];
   try {
@@ -319,14 +319,12 @@ async function settle(worker: BenchWorker, idle: number): Promise<void> {
 }
 
 /**
- * Ramps concurrent calls on one worker (AGENT_MAX_CALLS high so the worker never refuses) until a
+ * Ramps concurrent calls on one call host (its capacity high so it never refuses) until a
  * level fails: a caller heard no greeting, or a greeting had a gap > MAX_GAP_MS.
  */
 export async function agentCapacity(env: BenchEnv, levels: number[], rate: number, idle: number) {
-  const worker = await startBenchWorker(env, AGENT, {
-    AGENT_IDLE_PROCESSES: String(idle),
-    AGENT_MAX_CALLS: '1000',
-  });
+  // One call host; its capacity high so that it never refuses a level's calls.
+  const worker = await startBenchWorker(env, AGENT, { CALL_HOST_CAPACITY: '1000' });
   try {
     await settle(worker, idle);
     const idleUsage = processUsage(processTree(worker.pid));

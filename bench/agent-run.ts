@@ -33,7 +33,8 @@ export async function runAgentBenches(env: BenchEnv): Promise<void> {
   const calls = Number(process.env.BENCH_AGENT_CALLS ?? 20);
   if (calls > 0) printCallSetup(await agentCallSetup(env, calls));
   const rate = Number(process.env.BENCH_AGENT_RATE ?? 1);
-  const idle = Number(process.env.BENCH_AGENT_IDLE ?? 4);
+  // The call host runs calls in its own process: no idle job processes to wait for.
+  const idle = 0;
   const results = await agentCapacity(
     env,
     levels('BENCH_AGENT_LEVELS', '2,4,6,8,10,25,50,75,100'),

@@ -200,7 +200,8 @@ async function main() {
     exited: api.exited,
   });
 
-  // The agent worker answers calls (the offline profile unless a rule names another).
+  // The call hosts answer calls (the offline profile unless a rule names another): a supervisor
+  // with one host process per core (CALL_HOSTS), each taking many calls.
   const agent = startProcess('agent', tsx[0]!, [...tsx.slice(1), 'src/agent/main.ts'], {
     logDir: stack.logDir,
     env: {
@@ -212,7 +213,7 @@ async function main() {
   });
   children.push(agent);
   await waitUntil(
-    `agent worker (log: ${agent.logFile})`,
+    `call hosts (log: ${agent.logFile})`,
     async () => (await fetch(`http://127.0.0.1:${env.AGENT_HTTP_PORT ?? '8081'}/`)).ok,
     { timeoutMs: 60_000, exited: agent.exited },
   );
@@ -235,7 +236,7 @@ async function main() {
       ? `  SIP edge       sip:127.0.0.1:${edge.sipPort} (Kamailio: registrations, flood/brute-force protection; docs/edge.md)`
       : '  SIP edge       off (kamailio not installed, or EDGE_ENABLED=false)',
     `  LiveKit        ${stack.livekitUrl}  (key ${keys.apiKey})`,
-    `  Agent worker   ${env.AGENT_NAME ?? 'voice-gateway-agent'} (offline profile: deploy/agent-offline.yaml)`,
+    `  Call hosts     ${env.AGENT_NAME ?? 'voice-gateway-agent'} (offline profile: deploy/agent-offline.yaml; hosts: http://127.0.0.1:${env.AGENT_HTTP_PORT ?? '8081'}/hosts)`,
     `  Web client     ${apiUrl}/web/  (join links: POST /api/rooms/<room>/links)`,
     turnSecret
       ? `  TURN           turn:127.0.0.1:${turnPort} (coturn, secret in ${path.join(dataDir, 'turn-secret')})`

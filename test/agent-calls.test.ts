@@ -147,46 +147,4 @@ describe('the agent answers phone calls', () => {
     expect(said[0]).toBe('agent: Welcome to the front desk. Press 5 to end this call.');
     expect(said.slice(-2)).toEqual(['caller: [DTMF 5]', 'agent: Goodbye from the front desk.']);
   }, 60_000);
-
-  it('a job process that dies mid-call is replaced: the caller hears an apology and a clean hangup', async () => {
-    const caller = '+15557000003';
-    const phone = await RtpPeer.open();
-    const before = new Set(worker.jobProcesses());
-    const startedAt = Date.now();
-    const call = sippAgentCall({
-      host: stack.sipHost,
-      port: stack.sipPort,
-      number: NUMBER,
-      caller,
-      rtpPort: phone.port,
-      holdMs: 40_000,
-    });
-    try {
-      expect(await eventually(async () => phone.heard.firstSoundAt, 20_000)).toBeDefined();
-      // The process running this call: the one that was not idle before it (or, when the worker
-      // used a warm idle process, the one whose log took the job).
-      const busy = await eventually(async () => {
-        const match = [...worker.logs().matchAll(/"pid":(\d+),[^\n]*"jobID"/g)].map((m) =>
-          Number(m[1]),
-        );
-        const last = match.at(-1);
-        return last && worker.jobProcesses().includes(last) ? last : undefined;
-      }, 5000);
-      expect(busy, `job process not found (before: ${[...before].join(',')})`).toBeDefined();
-      process.kill(busy!, 'SIGKILL');
-      const killedAt = Date.now();
-      const sipp = await call.done;
-      expect(sipp.code, sipp.stderr).toBe(0);
-      // The apology was heard after the crash, and the agent hung up before the caller's 40 s.
-      expect(phone.soundFramesSince(killedAt + 1000)).toBeGreaterThan(50);
-      expect(Date.now() - startedAt).toBeLessThan(38_000);
-    } finally {
-      call.stop();
-      phone.close();
-    }
-    const record = await endedCallRecord(gw, caller);
-    expect(record.end_reason).toBe('agent_failed');
-    expect(record.events.map((e: { type: string }) => e.type)).toContain('agent_recovery');
-    expect(lines(record).at(-1)).toMatch(/^agent: Sorry, something went wrong on our side/);
-  }, 90_000);
 });

@@ -1,4 +1,4 @@
-import type { JobContext } from '@livekit/agents';
+import type { CallContext } from '../callhost/call-context.js';
 import { RoomEvent } from '@livekit/rtc-node';
 import type { CallDeps } from './call-session.js';
 import { speakDirectly } from './direct-speech.js';
@@ -20,7 +20,7 @@ const ANSWER_TIMEOUT_MS = 120_000;
  * the caller hears the apology and a clean hangup.
  */
 export async function runBridgeCall(
-  ctx: JobContext,
+  ctx: CallContext,
   deps: CallDeps,
   settings: ProfileSettings,
   profileId: string | null,
@@ -28,7 +28,7 @@ export async function runBridgeCall(
 ): Promise<void> {
   const room = ctx.room;
   const roomName = room.name!;
-  const log = deps.logger.child({ room: roomName, job: ctx.job.id });
+  const log = deps.logger.child({ room: roomName, job: ctx.jobId });
   const control = new CallControl(deps.livekit, deps.api);
   const caller = await ctx.waitForParticipant();
   const transcript: NonNullable<CallReport['transcript']> = [];
@@ -41,6 +41,7 @@ export async function runBridgeCall(
   // Made once the call has its place: a wait in the queue is not recorded.
   const made: { recorder?: ReturnType<typeof prepareBridgeRecording> } = {};
   let beat: NodeJS.Timeout | undefined;
+  let session: Awaited<ReturnType<typeof runBridgeSession>> | undefined;
   const finish = async (reason: string | undefined) => {
     if (ended) return;
     ended = true;
@@ -55,15 +56,19 @@ export async function runBridgeCall(
     if (reason) await control.hangup(roomName).catch(() => undefined);
     ctx.shutdown(reason ?? 'caller_left');
   };
+  ctx.addShutdownCallback(() => finish(undefined));
   const voice = new EspeakTTS({ language: settings.language });
-  const apologize = async () => {
+  const apologize = async (reason = 'agent_failed') => {
+    if (ended) return;
     try {
       await speakDirectly(room, voice, settings.apology);
     } catch (error) {
       log.error({ err: error }, 'apology could not be spoken');
     }
-    await finish('agent_failed');
+    await finish(reason);
   };
+  // An error nobody caught in this call ends this call alone.
+  ctx.onFailure = () => apologize('agent_error');
   room.on(RoomEvent.ParticipantDisconnected, (p) => {
     if (p.identity === caller.identity) void finish(undefined);
   });
@@ -104,7 +109,6 @@ export async function runBridgeCall(
     }
   }
 
-  let session: Awaited<ReturnType<typeof runBridgeSession>> | undefined;
   try {
     session = await runBridgeSession({
       capture,

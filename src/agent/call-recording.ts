@@ -2,9 +2,10 @@ import { execFile } from 'node:child_process';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { JobContext, voice } from '@livekit/agents';
+import type { voice } from '@livekit/agents';
+import type { CallContext } from '../callhost/call-context.js';
 import type { Logger } from '../config/logger.js';
-import { oggOpusDuration, type RecordingReport } from '../recordings/index.js';
+import { oggOpusDuration, type RecordingReport } from '../contract/index.js';
 import type { CallReport } from './gateway-api.js';
 import { parseJobMetadata } from './job-metadata.js';
 import type { ProfileSettings } from './profile.js';
@@ -56,10 +57,10 @@ export interface CallRecording {
   ended(): void;
 }
 
-const captureName = (ctx: JobContext) => `job-${ctx.job.id}`.replace(/[^A-Za-z0-9_-]/g, '_');
+const captureName = (ctx: CallContext) => `job-${ctx.job.id}`.replace(/[^A-Za-z0-9_-]/g, '_');
 
 /** Where a call's capture is written while the call goes on: RECORDINGS_DIR/partial/<job>/. */
-function rawCapturePath(ctx: JobContext, recordingsDir: string): string {
+function rawCapturePath(ctx: CallContext, recordingsDir: string): string {
   return path.join(recordingsDir, PARTIAL_DIR, captureName(ctx), 'audio.ogg');
 }
 
@@ -82,7 +83,7 @@ interface RecordingLifecycle {
  * and reported as ready.
  */
 function recordingLifecycle(
-  ctx: JobContext,
+  ctx: CallContext,
   rec: RecordingSettings,
   options: { recordingsDir: string; log: Logger },
   capture: () => Capture,
@@ -185,7 +186,7 @@ const notRecorded: CallRecording = {
  * Opus in OGG through ffmpeg), which writes `${ctx.sessionDirectory}/audio.ogg`.
  */
 export function prepareCallRecording(
-  ctx: JobContext,
+  ctx: CallContext,
   session: voice.AgentSession,
   settings: ProfileSettings,
   options: { recordingsDir: string; recovery: boolean; log: Logger },
@@ -197,7 +198,7 @@ export function prepareCallRecording(
     startedAt: session._recorderIO?.recordingStartedAt,
   }));
   // Point the library's session folder into the shared one.
-  ctx._sessionDirectory = path.dirname(rawCapturePath(ctx, options.recordingsDir));
+  ctx.sessionDirectory = path.dirname(rawCapturePath(ctx, options.recordingsDir));
   return {
     startOptions: { record: { audio: true, traces: false, logs: false, transcript: false } },
     announce: rec.announce,
@@ -211,7 +212,7 @@ export function prepareCallRecording(
  * it is played, captured by the bridge itself into the same stereo OGG the recorder makes.
  */
 export function prepareBridgeRecording(
-  ctx: JobContext,
+  ctx: CallContext,
   settings: ProfileSettings,
   options: { recordingsDir: string; recovery: boolean; log: Logger },
 ): { capture: BridgeCapture | undefined; recording: CallRecording } {

@@ -1,6 +1,6 @@
-import { AutoSubscribe, voice, type JobContext } from '@livekit/agents';
-import type * as silero from '@livekit/agents-plugin-silero';
+import { voice } from '@livekit/agents';
 import { RoomEvent, type RemoteParticipant } from '@livekit/rtc-node';
+import type { CallContext } from '../callhost/call-context.js';
 import type { Logger } from '../config/logger.js';
 import { EspeakTTS } from './espeak-tts.js';
 import { speakDirectly } from './direct-speech.js';
@@ -15,9 +15,16 @@ import { agentSessionHold, attachCallHold } from './hold.js';
 import { CallControl, waitUntilAnswered, type LivekitCredentials } from './telephony.js';
 import { TurnLatencyRecorder } from './turn-latency.js';
 import { buildVoiceSession } from './voice-session.js';
+import type { VadPool } from './vad-pool.js';
+import { effectiveRecording } from './call-recording.js';
+import { livePartialReports, RESUME_LINE, runOfflineCall } from './offline-call.js';
+import type { PromptCache } from './offline/index.js';
 
 export interface CallDeps {
-  vad: silero.VAD;
+  /** The host's VADs, one per silence window, shared by its calls. */
+  vads: VadPool;
+  /** The host's rendered prompts (offline calls), shared by its calls. */
+  prompts: PromptCache;
   api: GatewayApi;
   livekit: LivekitCredentials;
   offlineProfile: ProfileSettings;
@@ -48,11 +55,19 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   });
 }
 
+async function earlierTranscript(deps: CallDeps, callId: string, log: Logger): Promise<Transcript> {
+  try {
+    return await deps.api.transcript(callId);
+  } catch (error) {
+    log.error({ err: error }, 'transcript of the lost agent could not be read; going on without');
+    return [];
+  }
+}
+
 /** One call, from the agent joining the room to the call's end. */
-export async function runCall(ctx: JobContext, deps: CallDeps): Promise<void> {
+export async function runCall(ctx: CallContext, deps: CallDeps): Promise<void> {
   const meta = parseJobMetadata(ctx.job.metadata);
-  const log = deps.logger.child({ room: ctx.job.room?.name, job: ctx.job.id });
-  await ctx.connect(undefined, AutoSubscribe.AUDIO_ONLY);
+  const log = deps.logger.child({ room: ctx.job.room?.name, job: ctx.jobId });
   const room = ctx.room;
   const roomName = room.name!;
   const control = new CallControl(deps.livekit, deps.api);
@@ -72,24 +87,47 @@ export async function runCall(ctx: JobContext, deps: CallDeps): Promise<void> {
     await runBridgeCall(ctx, deps, settings, profileId, meta);
     return;
   }
+  // An agent taking over a call from a lost one goes on from the call's transcript so far.
+  const earlier =
+    meta.recovery && meta.call_id ? await earlierTranscript(deps, meta.call_id, log) : [];
+  transcript.push(...earlier);
+
+  // Offline calls take the host's cheap path (no agents-library session); one the profile
+  // records takes the session path, whose recorder captures both sides.
+  const recorded = effectiveRecording(settings, ctx.metadata)?.enabled === true && !meta.recovery;
+  if (settings.mode === 'offline' && profileError === undefined && !recorded) {
+    let caller: RemoteParticipant;
+    try {
+      caller = await withTimeout(ctx.waitForParticipant(), CALLER_JOIN_TIMEOUT_MS, 'caller join');
+    } catch {
+      log.warn('no caller joined the room; the agent leaves');
+      ctx.shutdown('no_caller');
+      return;
+    }
+    await runOfflineCall(ctx, deps, { caller, settings, profileId, meta, log, earlier });
+    return;
+  }
 
   const actions: { current?: CallActions } = {};
   let parts: Awaited<ReturnType<typeof buildVoiceSession>>;
   try {
     parts = await buildVoiceSession(settings, {
-      vad: deps.vad,
+      vad: await deps.vads.get(settings.endpointing.vad_silence_seconds * 1000),
       tools: callTools(settings, () => actions.current),
+      history: earlier,
     });
   } catch (error) {
     // A provider that cannot be built (missing API key...) must not leave the caller ringing.
     profileError = error;
     settings = deps.offlineProfile;
-    parts = await buildVoiceSession(settings, { vad: deps.vad });
+    parts = await buildVoiceSession(settings, {
+      vad: await deps.vads.get(settings.endpointing.vad_silence_seconds * 1000),
+    });
   }
   const { session, agent } = parts;
   const vadSilenceMs = settings.endpointing.vad_silence_seconds * 1000;
-  // One call per job process: the process's VAD can take this profile's silence window.
-  deps.vad.updateOptions({ minSilenceDuration: vadSilenceMs });
+  // First of the shutdown callbacks: the recording's finalisation needs the recorder closed.
+  ctx.addShutdownCallback(() => session.close());
   const latency = new TurnLatencyRecorder(session, vadSilenceMs);
   const recording = prepareCallRecording(ctx, session, settings, {
     recordingsDir: deps.recordingsDir,
@@ -134,11 +172,15 @@ export async function runCall(ctx: JobContext, deps: CallDeps): Promise<void> {
     if (reason) await control.hangup(roomName).catch(() => undefined);
     ctx.shutdown(reason ?? 'caller_left');
   };
+  // The room can go away under the call (hung up through the API): its timers stop with it.
+  ctx.addShutdownCallback(() => finish(undefined));
 
+  const partial = livePartialReports(report, transcript);
   const scripted = new Set<string>();
   const say = (text: string) => {
     scripted.add(text);
     transcript.push({ at: new Date().toISOString(), speaker: 'agent', text });
+    partial();
     return session.say(text, { allowInterruptions: settings.allow_interruptions });
   };
 
@@ -154,6 +196,8 @@ export async function runCall(ctx: JobContext, deps: CallDeps): Promise<void> {
     }
     await finish(reason);
   };
+  // An error nobody caught in this call ends this call alone.
+  ctx.onFailure = () => apologizeAndHangUp('agent_error');
 
   room.on(RoomEvent.ParticipantDisconnected, (p) => {
     if (p.identity === caller.identity) void finish(undefined);
@@ -164,6 +208,7 @@ export async function runCall(ctx: JobContext, deps: CallDeps): Promise<void> {
   session.on(voice.AgentSessionEventTypes.ConversationItemAdded, (ev) => {
     const item = ev.item;
     if (item.type !== 'message' || !item.textContent) return;
+    partial();
     if (item.role === 'user') {
       transcript.push({
         at: new Date().toISOString(),
@@ -185,7 +230,7 @@ export async function runCall(ctx: JobContext, deps: CallDeps): Promise<void> {
     await finish(undefined);
     return;
   }
-  void report({ answered_at: new Date().toISOString() });
+  if (!meta.recovery) void report({ answered_at: new Date().toISOString() });
   recording.answered(report);
 
   if (profileError !== undefined) {
@@ -193,11 +238,7 @@ export async function runCall(ctx: JobContext, deps: CallDeps): Promise<void> {
     await apologizeAndHangUp('agent_failed');
     return;
   }
-  if (meta.recovery) {
-    await apologizeAndHangUp('agent_failed');
-    return;
-  }
-  if (meta.direction !== 'outbound') {
+  if (meta.direction !== 'outbound' && !meta.recovery) {
     const beat = await takePlace({
       api: deps.api,
       caller,
@@ -273,6 +314,7 @@ export async function runCall(ctx: JobContext, deps: CallDeps): Promise<void> {
   room.on(RoomEvent.DtmfReceived, (_code, digit, participant) => {
     if (participant.identity !== caller.identity || ended || hold.held) return;
     transcript.push({ at: new Date().toISOString(), speaker: 'caller', text: `[DTMF ${digit}]` });
+    partial();
     latency.turnEndedAt(Date.now());
     if (silenceTimer) clearTimeout(silenceTimer);
     silenceTimer = undefined;
@@ -299,6 +341,10 @@ export async function runCall(ctx: JobContext, deps: CallDeps): Promise<void> {
     });
   }
 
+  if (meta.recovery) {
+    say(RESUME_LINE);
+    return;
+  }
   if (recording.announce) say(recording.announce);
   if (settings.greeting) say(settings.greeting);
   else if (settings.mode === 'pipeline') session.generateReply();

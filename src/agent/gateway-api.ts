@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cappedExponential } from '../config/backoff.js';
-import type { RecordingReport } from '../recordings/index.js';
+import { apiErrorBodySchema, type RecordingReport } from '../contract/index.js';
 import { signAgentToken } from './agent-token.js';
 import type { TurnLatency } from './turn-latency.js';
 
@@ -13,6 +13,8 @@ export interface CallReport {
   latency?: TurnLatency[];
   ended?: { at: string; reason: string };
   recording?: RecordingReport;
+  /** A transcript sent while the call goes on (stored, not sent to customers). */
+  partial?: boolean;
 }
 
 export interface AdmitRequest {
@@ -78,7 +80,8 @@ export class GatewayApi {
     if (!response.ok) {
       let message = `${method} ${path}: HTTP ${response.status}`;
       try {
-        message = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? message;
+        const body = apiErrorBodySchema.safeParse(JSON.parse(text));
+        if (body.success) message = `${body.data.error}: ${body.data.message}`;
       } catch {
         // not JSON: keep the status line
       }
@@ -93,6 +96,15 @@ export class GatewayApi {
       name: string;
       settings: unknown;
     };
+  }
+
+  /** The call's transcript so far (an agent taking over a call from a lost one reads it). */
+  async transcript(callId: string): Promise<NonNullable<CallReport['transcript']>> {
+    const body = (await this.request(
+      'GET',
+      `/internal/agent/calls/${encodeURIComponent(callId)}/transcript`,
+    )) as { transcript?: NonNullable<CallReport['transcript']> };
+    return body.transcript ?? [];
   }
 
   /** Asks for the call's place under the concurrency limits (and, while queued, where it is). */

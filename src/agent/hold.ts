@@ -12,7 +12,7 @@ import { HoldMusicError, defaultHoldMelody, loadHoldMusic, playHoldMusic } from 
 
 let music: Promise<Int16Array> | undefined;
 
-/** The music of this job process, loaded once; a bad HOLD_MUSIC_FILE falls back to the melody. */
+/** The music of this host process, loaded once for all its calls; a bad HOLD_MUSIC_FILE falls back to the melody. */
 export function holdMusic(file: string | undefined, log: Logger): Promise<Int16Array> {
   music ??= loadHoldMusic(file).catch((error: unknown) => {
     if (!(error instanceof HoldMusicError)) throw error;

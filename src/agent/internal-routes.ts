@@ -61,6 +61,8 @@ const reportSchema = z
       .optional(),
     /** Where the call's recording is and how far it got (docs/agents.md). */
     recording: recordingReportSchema.optional(),
+    /** The transcript so far, sent while the call goes on: stored, no call.transcript webhook. */
+    partial: z.boolean().optional(),
   })
   .strict();
 
@@ -145,6 +147,21 @@ export function agentInternalRouter(
     res.json(profile);
   });
 
+  // An agent taking over a call from a lost one goes on from the transcript so far.
+  r.get('/internal/agent/calls/:id/transcript', async (req, res) => {
+    const id = pathParam(req);
+    if (!UUID.test(id)) throw notFound('call', id);
+    const call = await db
+      .selectFrom('calls')
+      .select(['id', 'transcript'])
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (!call) throw notFound('call', id);
+    const transcript: unknown =
+      typeof call.transcript === 'string' ? JSON.parse(call.transcript) : call.transcript;
+    res.json({ id: call.id, transcript: Array.isArray(transcript) ? transcript : [] });
+  });
+
   r.post('/internal/agent/calls/report', async (req, res) => {
     const input = parseBody(reportSchema, req.body);
     let recorded: ReportOutcome | undefined;
@@ -174,7 +191,7 @@ export function agentInternalRouter(
         })
         .where('id', '=', call.id)
         .execute();
-      if (input.transcript?.length) {
+      if (input.transcript?.length && !input.partial) {
         await publish(
           tx,
           'call.transcript',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { recordingSettingsSchema } from '../recordings/index.js';
+import { recordingSettingsSchema } from '../contract/index.js';
 
 /** What a dispatch (rule, outbound call or recovery) tells the agent; never secrets. */
 export const jobMetadataSchema = z.object({

@@ -5,8 +5,7 @@ import {
   type ProviderKeyPolicy,
 } from './providers/key-policy.js';
 import { llmSettingsSchema, sttSettingsSchema, ttsSettingsSchema } from './providers/settings.js';
-import { recordingSettingsSchema } from '../recordings/index.js';
-import { sipTransferUriProblem } from '../trunks/index.js';
+import { recordingSettingsSchema, sipTransferUriProblem } from '../contract/index.js';
 
 const seconds = (max: number) => z.number().positive().max(max);
 

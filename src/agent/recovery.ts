@@ -15,9 +15,11 @@ const recoveries = new Counter({
 });
 
 /**
- * Self-hosted LiveKit does not restart a job whose process died. When an agent leaves a room
- * while the caller is still there and the agent did not end the call, this sends a new agent,
- * which apologises and hangs up cleanly: the caller never sits in dead air.
+ * Self-hosted LiveKit does not restart a job whose host died. When an agent leaves a room
+ * while the caller is still there and the agent did not end the call, this sends a new agent
+ * (to another host), which reads the transcript so far, says "Sorry, where were we?" and goes
+ * on with the call. The call hosts' supervisor removes a dead host's agents at once, so this
+ * runs within a second or two instead of after LiveKit's reconnect wait.
  */
 export class AgentRecovery {
   private readonly dispatch: AgentDispatchClient;

@@ -1,4 +1,4 @@
-import { voice, type VAD, type llm } from '@livekit/agents';
+import { llm, voice, type VAD } from '@livekit/agents';
 import { EspeakTTS } from './espeak-tts.js';
 import type { ProfileSettings } from './profile.js';
 import type * as Providers from './providers/index.js';
@@ -20,6 +20,8 @@ export async function buildVoiceSession(
   options: {
     vad: VAD;
     tools?: llm.ToolContextLike;
+    /** The call so far (a call taken over from a lost agent): the LLM's chat context. */
+    history?: { speaker: 'caller' | 'agent'; text: string }[];
     env?: Record<string, string | undefined>;
   },
 ): Promise<VoiceSessionParts> {
@@ -58,8 +60,19 @@ export async function buildVoiceSession(
     // The agent's own voice does not come back on a phone line's separate track.
     aecWarmupDuration: null,
   });
+  let chatCtx: llm.ChatContext | undefined;
+  if (options.history?.length) {
+    chatCtx = llm.ChatContext.empty();
+    for (const line of options.history) {
+      chatCtx.addMessage({
+        role: line.speaker === 'caller' ? 'user' : 'assistant',
+        content: line.text,
+      });
+    }
+  }
   const agent = new voice.Agent({
     instructions: settings.system_prompt,
+    ...(chatCtx && { chatCtx }),
     ...(options.tools && { tools: options.tools }),
   });
   return { session, agent };

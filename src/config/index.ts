@@ -29,8 +29,9 @@ export interface GatewayConfig {
     name: string;
     gatewayApiUrl: string;
     offlineProfile: string | undefined;
-    idleProcesses: number;
-    maxCalls: number;
+    /** Host processes to run (CALL_HOSTS); undefined: one per core. */
+    hosts: number | undefined;
+    hostCapacity: number;
     httpPort: number;
     holdMusicFile: string | undefined;
     /** Which variables and hosts a profile may send provider keys with (key-policy.ts). */
@@ -165,8 +166,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       gatewayApiUrl:
         e.GATEWAY_API_URL ?? `http://${hostForUrl(e.INTERNAL_HOST)}:${e.INTERNAL_PORT}`,
       offlineProfile: e.AGENT_OFFLINE_PROFILE,
-      idleProcesses: e.AGENT_IDLE_PROCESSES,
-      maxCalls: e.AGENT_MAX_CALLS,
+      hosts: e.CALL_HOSTS,
+      hostCapacity: e.CALL_HOST_CAPACITY,
       httpPort: e.AGENT_HTTP_PORT,
       holdMusicFile: e.HOLD_MUSIC_FILE,
       providerKeys: providerKeyPolicy(e),

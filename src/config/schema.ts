@@ -119,14 +119,14 @@ export const envSchema = z.object({
   GATEWAY_LOCAL_STACK: bool.default(false),
   /** The offline agent's YAML (default deploy/agent-offline.yaml): used when no profile is named. */
   AGENT_OFFLINE_PROFILE: z.string().optional(),
-  /** Job processes the worker keeps warm (VAD loaded) for the next calls. */
-  AGENT_IDLE_PROCESSES: z.coerce.number().int().min(0).max(200).default(3),
+  /** Call host processes `npm start` (and `npm run agent`) runs; unset: one per core. */
+  CALL_HOSTS: z.coerce.number().int().min(1).max(64).optional(),
   /**
-   * Calls one worker takes at most; then LiveKit sends calls to other workers. Counted in calls,
-   * not in the machine's CPU load, which other processes (LiveKit SIP itself) share.
+   * Calls one host takes at once; its load is its own calls over this, and a full host is
+   * skipped by LiveKit. The default is what `npm run bench -- agent` held on one core.
    */
-  AGENT_MAX_CALLS: z.coerce.number().int().min(1).max(1000).default(50),
-  /** The worker's health HTTP port on 127.0.0.1 (GET / answers 200 once registered). */
+  CALL_HOST_CAPACITY: z.coerce.number().int().min(1).max(1000).default(10),
+  /** The call hosts' health HTTP port on 127.0.0.1 (GET / answers 200 once all registered). */
   AGENT_HTTP_PORT: port.min(1).default(8081),
   /** A WAV file (PCM) the caller hears while held; unset: a gentle tone melody made in code. */
   HOLD_MUSIC_FILE: z.string().min(1).optional(),

@@ -1,3 +1,4 @@
+import type { ApiErrorBody } from '../contract/index.js';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { z } from 'zod';
 import type { Logger } from '../config/index.js';
@@ -124,7 +125,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       error: apiError.code,
       message: apiError.message,
       ...apiError.extra,
-    });
+    } satisfies ApiErrorBody);
   };
 }
 

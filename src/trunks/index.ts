@@ -8,4 +8,4 @@ export {
 export { trunksRouter } from './routes.js';
 export { providerIds, getProviderPreset, type ProviderId } from './provider-presets.js';
 export { toE164 } from './phone.js';
-export { sipTransferUriProblem } from './sip-grammar.js';
+export { sipTransferUriProblem } from '../contract/index.js';

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { destinationPolicySchema } from '../destinations/index.js';
 import { providerIds } from './provider-presets.js';
-import { sipRealmProblem, sipSecretProblem, sipUserProblem } from './sip-grammar.js';
+import { sipRealmProblem, sipSecretProblem, sipUserProblem } from '../contract/index.js';
 
-/** A string that must also pass one of the SIP grammar checks (./sip-grammar.ts). */
+/** A string that must also pass one of the SIP grammar checks (src/contract/sip-grammar.ts). */
 const sip = (schema: z.ZodString, problem: (value: string) => string | undefined) =>
   schema.superRefine((value, ctx) => {
     const message = problem(value);

@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { packageRoot } from '../../src/config/paths.js';
-import { freeTcpPort } from '../../scripts/stack/ports.js';
 
 export interface AgentProcess {
   pid: number;
@@ -12,7 +11,7 @@ export interface AgentProcess {
 }
 
 /**
- * Starts the real agent worker (src/agent/main.ts, or the compiled dist/ one) as a child
+ * Starts one real call host (src/callhost/main.ts, or the compiled dist/ one) as a child
  * process registered under `agentName`, and resolves once LiveKit has registered it. Used by
  * the tests and the benchmarks alike; they differ only in the stack they pass.
  */
@@ -21,6 +20,8 @@ export async function startAgentProcess(options: {
   gatewayUrl: string;
   agentName: string;
   env?: Record<string, string>;
+  /** Node flags for the host, e.g. ['--import', file] (after tsx's own). */
+  nodeArgs?: string[];
   compiled?: boolean;
   keepOutput?: number;
   onOutput?: (chunk: Buffer) => void;
@@ -31,12 +32,13 @@ export async function startAgentProcess(options: {
   const child = spawn(
     process.execPath,
     options.compiled
-      ? [path.join(root, 'dist/src/agent/main.js')]
+      ? [path.join(root, 'dist/src/callhost/main.js')]
       : [
           ...(process.env.BENCH_NODE_ARGS?.split(' ') ?? []),
           '--import',
           'tsx',
-          path.join(root, 'src/agent/main.ts'),
+          ...(options.nodeArgs ?? []),
+          path.join(root, 'src/callhost/main.ts'),
         ],
     {
       cwd: root,
@@ -49,8 +51,6 @@ export async function startAgentProcess(options: {
         LIVEKIT_API_SECRET: options.livekit.apiSecret,
         GATEWAY_API_URL: options.gatewayUrl,
         AGENT_NAME: options.agentName,
-        // The agents library reads port 0 as "unset" and takes 8081: give it a free one.
-        AGENT_HTTP_PORT: String(await freeTcpPort()),
         LOG_LEVEL: 'info',
         ...options.env,
       },
@@ -71,10 +71,10 @@ export async function startAgentProcess(options: {
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   while (!registered) {
     const code = await Promise.race([exited, new Promise((r) => setTimeout(r, 200, 'wait'))]);
-    if (code !== 'wait') throw new Error(`agent worker exited (${String(code)}):\n${output}`);
+    if (code !== 'wait') throw new Error(`call host exited (${String(code)}):\n${output}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`agent worker did not register in time:\n${output}`);
+      throw new Error(`call host did not register in time:\n${output}`);
     }
   }
   return {

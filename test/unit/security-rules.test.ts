@@ -12,7 +12,7 @@ import {
   sipRealmProblem,
   sipTransferUriProblem,
   sipUserProblem,
-} from '../../src/trunks/sip-grammar.js';
+} from '../../src/contract/sip-grammar.js';
 
 const noPolicy = providerKeyPolicyFrom({});
 

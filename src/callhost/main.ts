@@ -1,0 +1,91 @@
+/**
+ * A call host: one process serving many calls (see docs/agents.md). Started by the supervisor
+ * (src/agent/main.ts, one host per core) or alone.
+ */
+import { initializeLogger } from '@livekit/agents';
+import { loadConfig } from '../config/index.js';
+import { createLogger } from '../config/logger.js';
+import { GatewayApi } from '../agent/gateway-api.js';
+import { loadOfflineProfile } from '../agent/offline-profile.js';
+import { VadPool } from '../agent/vad-pool.js';
+import { PromptCache } from '../agent/offline/index.js';
+import { routeUncaughtErrors } from './call-isolation.js';
+import { CallHost } from './host.js';
+
+const config = loadConfig();
+const logger = createLogger({
+  level: config.log.level,
+  redactPii: config.log.redactPii,
+  name: 'voice-gateway-callhost',
+});
+// A broken offline profile is a startup error, not a failure on the first call.
+const offlineProfile = loadOfflineProfile(config.agent.offlineProfile);
+// The agents library (AgentSession in pipeline and offline mode) logs through its own logger.
+initializeLogger({
+  pretty: false,
+  level: config.log.level === 'silent' ? 'fatal' : config.log.level,
+});
+
+routeUncaughtErrors({
+  fatal(error) {
+    logger.fatal({ err: error }, 'uncaught error outside any call; the host exits');
+    process.exit(1);
+  },
+  stray(error) {
+    logger.error({ err: error }, 'unhandled rejection outside any call');
+  },
+});
+
+const vads = new VadPool();
+const prompts = new PromptCache();
+// Loaded while the host registers, not before: a busy machine takes many seconds for these,
+// and a call that comes first waits only for what it needs (the same promise).
+void vads.get().catch((error: unknown) => logger.error({ err: error }, 'VAD could not be loaded'));
+void prompts
+  .warm(offlineProfile)
+  .catch((error: unknown) => logger.error({ err: error }, 'offline prompts could not be rendered'));
+
+const host = new CallHost({
+  agentName: config.agent.name,
+  capacity: config.agent.hostCapacity,
+  log: logger,
+  deps: {
+    vads,
+    prompts,
+    api: new GatewayApi(config.agent.gatewayApiUrl, config.livekit.apiSecret),
+    livekit: config.livekit,
+    offlineProfile,
+    logger,
+    recordingsDir: config.recordings.dir,
+    holdMusicFile: config.agent.holdMusicFile,
+  },
+});
+
+/** Tells the supervisor (when there is one) how this host is doing. */
+const tellSupervisor = () =>
+  process.send?.({
+    registered: host.registered,
+    activeCalls: host.activeCalls,
+    calls: host.calls(),
+  });
+
+let stopping = false;
+const stop = (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal, activeCalls: host.activeCalls }, 'call host draining');
+  void host.drain().finally(() => process.exit(0));
+};
+// on, not once: a second signal while draining must not kill the host before its calls end.
+process.on('SIGINT', () => stop('SIGINT'));
+process.on('SIGTERM', () => stop('SIGTERM'));
+process.on('disconnect', () => stop('supervisor gone'));
+
+logger.info(
+  { agent: config.agent.name, capacity: config.agent.hostCapacity },
+  'call host starting',
+);
+await host.start();
+tellSupervisor();
+// Often: if this host dies, the supervisor frees its calls' rooms for the agents taking over.
+setInterval(tellSupervisor, 500).unref();

@@ -1,0 +1,118 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { cappedExponential } from '../config/backoff.js';
+import { RoomServiceClient } from 'livekit-server-sdk';
+import type { Logger } from '../config/logger.js';
+
+/** What a host tells the supervisor over IPC every few seconds. */
+interface HostState {
+  registered: boolean;
+  activeCalls: number;
+  calls?: { room: string; identity: string }[];
+}
+
+interface HostSlot {
+  index: number;
+  child: ChildProcess | undefined;
+  state: HostState;
+  restarts: number;
+}
+
+/** The host module beside this one: main.ts under tsx, main.js compiled. */
+function hostEntry(): string {
+  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  return fileURLToPath(new URL(`./main${ext}`, import.meta.url));
+}
+
+/**
+ * Runs `hosts` call host processes (default one per core) and restarts one that dies, with
+ * backoff (its calls were resumed on the other hosts meanwhile). GET / on the health port is
+ * 200 once every host is registered with LiveKit; GET /hosts lists them. A stop signal drains
+ * every host: no new calls, each exits when its last call ended.
+ */
+export function runSupervisor(options: {
+  hosts: number | undefined;
+  httpPort: number;
+  livekit: { url: string; apiKey: string; apiSecret: string };
+  log: Logger;
+}): void {
+  const rooms = new RoomServiceClient(
+    options.livekit.url.replace(/^ws/, 'http'),
+    options.livekit.apiKey,
+    options.livekit.apiSecret,
+  );
+  const count = options.hosts ?? os.availableParallelism();
+  const { log } = options;
+  const slots: HostSlot[] = Array.from({ length: count }, (_, index) => ({
+    index,
+    child: undefined,
+    state: { registered: false, activeCalls: 0 },
+    restarts: 0,
+  }));
+  let stopping = false;
+
+  const start = (slot: HostSlot) => {
+    const child = fork(hostEntry(), [], { stdio: 'inherit' });
+    slot.child = child;
+    slot.state = { registered: false, activeCalls: 0 };
+    child.on('message', (message) => {
+      slot.state = message as HostState;
+      if (slot.state.registered) slot.restarts = 0;
+    });
+    child.once('exit', (code, signal) => {
+      slot.child = undefined;
+      const lost = slot.state.calls ?? [];
+      slot.state = { registered: false, activeCalls: 0 };
+      // LiveKit would wait ~20 s for the dead agent to reconnect; removing it now lets the
+      // API send an agent that goes on with the call (AgentRecovery) at once.
+      for (const call of lost) {
+        rooms
+          .removeParticipant(call.room, call.identity)
+          .catch((error: unknown) => log.warn({ err: error }, 'lost agent could not be removed'));
+      }
+      if (stopping) {
+        if (slots.every((s) => !s.child)) process.exit(0);
+        return;
+      }
+      if (lost.length)
+        log.error({ host: slot.index, calls: lost.length }, 'call host died with calls');
+      slot.restarts++;
+      const delay = cappedExponential(slot.restarts, 500, 30_000);
+      log.error({ host: slot.index, code, signal, delayMs: delay }, 'call host exited; restarting');
+      setTimeout(() => !stopping && start(slot), delay);
+    });
+  };
+  for (const slot of slots) start(slot);
+
+  const server: Server = createServer((req, res) => {
+    const ready = slots.every((s) => s.state.registered);
+    if (req.url === '/hosts') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify(
+          slots.map((s) => ({ index: s.index, pid: s.child?.pid ?? null, ...s.state })),
+        ),
+      );
+      return;
+    }
+    res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' });
+    res.end(ready ? 'OK' : 'starting');
+  });
+  server.listen(options.httpPort, '127.0.0.1');
+
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'call hosts draining');
+    server.close();
+    const alive = slots.filter((s) => s.child);
+    if (alive.length === 0) process.exit(0);
+    for (const slot of alive) slot.child!.kill('SIGTERM');
+  };
+  // on, not once: a second signal (a supervisor relaying Ctrl-C) must not cut the drain short.
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  log.info({ hosts: count }, 'call host supervisor starting');
+}

@@ -1,0 +1,19 @@
+/**
+ * What the call hosts and the API say to each other, and nothing more: the schemas both sides
+ * import. The hosts import this, never the API's areas, so their module graph stays free of
+ * Express, BullMQ, the database and the S3 SDK (test/call-host-lean.test.ts checks it).
+ */
+import { z } from 'zod';
+
+export { recordingReportSchema, type RecordingReport } from '../recordings/metadata.js';
+export { recordingSettingsSchema, type RecordingSettings } from '../recordings/settings.js';
+export { oggOpusDuration } from '../recordings/ogg.js';
+
+/** Every error the API answers with (src/http/errors.ts): a code and a readable message. */
+export const apiErrorBodySchema = z
+  .object({ error: z.string(), message: z.string() })
+  .passthrough();
+export type ApiErrorBody = z.infer<typeof apiErrorBodySchema>;
+
+/** RFC 3261 grammar for what the API stores and the hosts dial: user parts, realms, sip: targets. */
+export * from './sip-grammar.js';

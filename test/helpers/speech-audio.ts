@@ -1,0 +1,106 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+// Test audio made by espeak-ng and sox: mono 16-bit samples at any rate.
+
+function rawOf(rate: number, make: (raw: string, dir: string) => void): Int16Array {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'vg-audio-'));
+  try {
+    const raw = path.join(dir, 'out.raw');
+    make(raw, dir);
+    const bytes = readFileSync(raw);
+    const samples = new Int16Array(bytes.length >> 1);
+    for (let i = 0; i < samples.length; i++) samples[i] = bytes.readInt16LE(i * 2);
+    return samples;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const rawFormat = (rate: number) => ['-r', String(rate), '-c', '1', '-b', '16', '-e', 'signed'];
+
+/** `text` spoken by espeak-ng (its own voice unless told), at `rate`. */
+export function espeakSpeech(text: string, rate: number, voice = 'en-us'): Int16Array {
+  return rawOf(rate, (raw, dir) => {
+    const wav = path.join(dir, 'speech.wav');
+    execFileSync('espeak-ng', ['-v', voice, '-s', '160', '-w', wav, '--', text]);
+    execFileSync('sox', ['-V1', wav, ...rawFormat(rate), raw]);
+  });
+}
+
+/** What `sox -n` synthesises with `synth` (two-tone pairs: `['sine', '697', 'sine', '1209']`). */
+export function soxSynth(seconds: number, rate: number, synth: string[], volume = 0.4): Int16Array {
+  const voices = synth.filter((s) => /^[a-z]/.test(s)).length;
+  return rawOf(rate, (raw) => {
+    // Each synth voice fills a channel of the null input; remix averages them into one.
+    const remix =
+      voices > 1 ? ['remix', Array.from({ length: voices }, (_, i) => i + 1).join(',')] : [];
+    execFileSync('sox', [
+      '-V1',
+      ...['-r', String(rate), '-c', String(voices), '-n'],
+      ...rawFormat(rate),
+      ...['-t', 'raw', raw],
+      ...['synth', String(seconds), ...synth, 'vol', String(volume), ...remix],
+    ]);
+  });
+}
+
+/** The DTMF pair of a key, `ms` long. */
+export function dtmfTone(key: string, ms: number, rate: number): Int16Array {
+  const rows: Record<string, [number, number]> = {
+    '1': [697, 1209],
+    '5': [770, 1336],
+    '9': [852, 1477],
+    '0': [941, 1336],
+    '#': [941, 1477],
+  };
+  const [low, high] = rows[key] ?? [697, 1209];
+  return soxSynth(ms / 1000, rate, ['sine', String(low), 'sine', String(high)], 0.5);
+}
+
+export function silence(ms: number, rate: number): Int16Array {
+  return new Int16Array(Math.round((ms * rate) / 1000));
+}
+
+export function concat(...parts: Int16Array[]): Int16Array {
+  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** `a` with `b` added under it (looped), clipped to 16 bits. */
+export function mixUnder(a: Int16Array, b: Int16Array): Int16Array {
+  const out = new Int16Array(a.length);
+  for (let i = 0; i < a.length; i++) {
+    out[i] = Math.max(-32768, Math.min(32767, a[i]! + b[i % b.length]!));
+  }
+  return out;
+}
+
+/** The same samples as 20 ms frames. */
+export function frames20(samples: Int16Array, rate: number): Int16Array[] {
+  const size = rate / 50;
+  const out: Int16Array[] = [];
+  for (let at = 0; at + size <= samples.length; at += size) out.push(samples.slice(at, at + size));
+  return out;
+}
+
+/** Three sentences between silences, over soft pink noise (about 30 dB below the speech). */
+export function speechScene(rate: number): { samples: Int16Array; sentences: string[] } {
+  const sentences = [
+    'I would like to change my appointment to next Tuesday afternoon.',
+    'My account number is four five six seven.',
+    'Could you tell me the opening hours please.',
+  ];
+  const parts: Int16Array[] = [silence(1500, rate)];
+  for (const s of sentences) parts.push(espeakSpeech(s, rate), silence(1800, rate));
+  const speech = concat(...parts);
+  const noise = soxSynth(3, rate, ['pinknoise'], 0.02);
+  return { samples: mixUnder(speech, noise), sentences };
+}
