@@ -40,7 +40,7 @@ export const LOUD = 500;
 
 /** A bare rtc-node participant in a room of the test stack: a caller, or the agent's side. */
 export async function joinRoom(
-  stack: StackInfo,
+  stack: Pick<StackInfo, 'apiKey' | 'apiSecret' | 'livekitWsUrl'>,
   roomName: string,
   identity: string,
   options: { publishRate?: number } = {},
