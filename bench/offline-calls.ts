@@ -60,20 +60,26 @@ export async function offlineCallCost(
       OFFLINE_CALLS: String(calls),
       OFFLINE_MODE: mode,
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'ignore'],
   });
   let latest: HostSample | undefined;
   let ready!: () => void;
   const isReady = new Promise<void>((resolve) => (ready = resolve));
   createInterface({ input: host.stdout! }).on('line', (line) => {
-    const msg = JSON.parse(line) as HostSample & { ready?: boolean };
+    // rtc-node logs JSON lines of its own on the same stdout.
+    let msg: Partial<HostSample> & { ready?: boolean };
+    try {
+      msg = JSON.parse(line) as typeof msg;
+    } catch {
+      return;
+    }
     if (msg.ready) ready();
-    else latest = msg;
+    else if (typeof msg.cpuUs === 'number') latest = msg as HostSample;
   });
   try {
     await Promise.race([
       isReady,
-      new Promise((_, reject) => setTimeout(() => reject(new Error('host not ready')), 120_000)),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('host not ready')), 300_000)),
     ]);
     await new Promise((r) => setTimeout(r, 10_000));
     const first = latest!;

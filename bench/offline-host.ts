@@ -37,7 +37,9 @@ async function join(name: string): Promise<{ room: Room; caller: RemoteParticipa
 
 /** The offline script's audio part: greet, then a reply after each utterance. */
 async function runTalkers(): Promise<void> {
-  const cache = new PromptCache();
+  // OFFLINE_PROMPT_RATE: the rate prompts are published at (default PROMPT_RATE, 48 kHz).
+  const rate = process.env.OFFLINE_PROMPT_RATE;
+  const cache = new PromptCache(rate ? { rate: Number(rate) } : {});
   await cache.warm(settings);
   const log = pino({ level: 'silent' });
   await Promise.all(

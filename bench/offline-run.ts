@@ -8,11 +8,11 @@ import { freePortBlock, stackPortsFrom } from '../scripts/stack/ports.js';
 import { offlineCallCost, printOfflineCallCost } from './offline-calls.js';
 
 /**
- * LiveKit on free loopback ports, then BENCH_OFFLINE_CALLS (10) offline calls answered by one
+ * LiveKit on free loopback ports, then BENCH_OFFLINE_CALLS (5,10) offline calls answered by one
  * process, first as OfflineTalkers, then as AgentSessions, each for BENCH_OFFLINE_SECONDS (30).
  */
 export async function runOfflineCallBench(): Promise<void> {
-  const calls = Number(process.env.BENCH_OFFLINE_CALLS ?? 10);
+  const levels = (process.env.BENCH_OFFLINE_CALLS ?? '5,10').split(',').map(Number);
   const seconds = Number(process.env.BENCH_OFFLINE_SECONDS ?? 30);
   const keys = {
     apiKey: `APIbench${randomBytes(3).toString('hex')}`,
@@ -26,11 +26,12 @@ export async function runOfflineCallBench(): Promise<void> {
   });
   try {
     const target = { livekitWsUrl: stack.livekitWsUrl, ...keys };
-    const results = [
-      await offlineCallCost(target, 'talker', calls, seconds),
-      await offlineCallCost(target, 'session', calls, seconds),
-    ];
-    printOfflineCallCost(results);
+    for (const calls of levels) {
+      printOfflineCallCost([
+        await offlineCallCost(target, 'talker', calls, seconds),
+        await offlineCallCost(target, 'session', calls, seconds),
+      ]);
+    }
   } finally {
     await stack.stop();
   }
