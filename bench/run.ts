@@ -9,6 +9,8 @@ import { measureFloor } from './floor.js';
 import { printQueueBench } from './queue.js';
 import { printRateLimitBench } from './rate-limits.js';
 import { startBenchEnv } from './setup.js';
+import { printSpeechDetectorBench } from './speech-detector.js';
+import { runOfflineCallBench } from './offline-run.js';
 import { throughApi, throughSipClient, type Timing } from './trunks.js';
 import { webJoinTimes } from './web-join.js';
 import { webhookIngest } from './webhooks.js';
@@ -29,6 +31,20 @@ if ((process.argv[2] ?? process.env.BENCH_ONLY) === 'agent') {
     await env.close();
     await dispose();
   }
+  process.exit(0);
+}
+
+// `npm run bench -- vad`: the offline speech detector against Silero (no stack needed).
+if ((process.argv[2] ?? process.env.BENCH_ONLY) === 'vad') {
+  await printSpeechDetectorBench();
+  await dispose();
+  process.exit(0);
+}
+
+// `npm run bench -- offline`: per-call cost of OfflineTalkers vs AgentSessions in one process.
+if ((process.argv[2] ?? process.env.BENCH_ONLY) === 'offline') {
+  await runOfflineCallBench();
+  await dispose();
   process.exit(0);
 }
 

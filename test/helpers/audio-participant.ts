@@ -40,7 +40,7 @@ export const LOUD = 500;
 
 /** A bare rtc-node participant in a room of the test stack: a caller, or the agent's side. */
 export async function joinRoom(
-  stack: StackInfo,
+  stack: Pick<StackInfo, 'apiKey' | 'apiSecret' | 'livekitWsUrl'>,
   roomName: string,
   identity: string,
   options: { publishRate?: number } = {},
@@ -55,7 +55,8 @@ export async function joinRoom(
   let source: AudioSource | undefined;
   const rate = options.publishRate ?? 48_000;
   if (options.publishRate !== undefined) {
-    source = new AudioSource(rate, 1, 100);
+    // A second queued ahead: a stall of this (busy) test process does not gap the audio sent.
+    source = new AudioSource(rate, 1, 1000);
     await room.localParticipant!.publishTrack(
       LocalAudioTrack.createAudioTrack('microphone', source),
       new TrackPublishOptions({ source: TrackSource.SOURCE_MICROPHONE }),

@@ -104,3 +104,18 @@ export function speechScene(rate: number): { samples: Int16Array; sentences: str
   const noise = soxSynth(3, rate, ['pinknoise'], 0.02);
   return { samples: mixUnder(speech, noise), sentences };
 }
+
+/** Short and long replies of a caller in another espeak-ng voice, over soft white noise. */
+export function repliesScene(rate: number, voice: string): { samples: Int16Array; count: number } {
+  const replies = [
+    'Hello, I need help with my bill.',
+    'Yes.',
+    'No, that is not what I said at all.',
+    'Can you transfer me to a person',
+    'Thank you very much, goodbye.',
+  ];
+  const parts: Int16Array[] = [silence(1000, rate)];
+  for (const r of replies) parts.push(espeakSpeech(r, rate, voice), silence(1500, rate));
+  const noise = soxSynth(3, rate, ['whitenoise'], 0.01);
+  return { samples: mixUnder(concat(...parts), noise), count: replies.length };
+}

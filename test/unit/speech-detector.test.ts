@@ -7,6 +7,7 @@ import {
   dtmfTone,
   espeakSpeech,
   mixUnder,
+  repliesScene,
   silence,
   soxSynth,
   speechScene,
@@ -36,6 +37,21 @@ describe('offline speech detector', () => {
         expect(Math.abs(u.endMs - ref.endMs), `end of utterance ${i}`).toBeLessThanOrEqual(
           TOLERANCE_MS,
         );
+      });
+    });
+  }
+
+  for (const voice of ['en-us+f3', 'en-gb', 'de']) {
+    it(`agrees with Silero on short and long replies in the ${voice} voice over white noise`, async () => {
+      const { samples, count } = repliesScene(8000, voice);
+      const silero = await runSilero(samples, 8000, SILENCE_MS);
+      const ours = runSpeechDetector(samples, 8000, SILENCE_MS);
+      expect(silero.utterances).toHaveLength(count);
+      expect(ours.utterances).toHaveLength(count);
+      ours.utterances.forEach((u, i) => {
+        const ref = silero.utterances[i]!;
+        expect(Math.abs(u.startMs - ref.startMs), `start ${i}`).toBeLessThanOrEqual(TOLERANCE_MS);
+        expect(Math.abs(u.endMs - ref.endMs), `end ${i}`).toBeLessThanOrEqual(TOLERANCE_MS);
       });
     });
   }

@@ -2,6 +2,7 @@ import { PeakConcentration } from './spectrum.js';
 
 export const FRAME_MS = 20;
 const PRE_EMPHASIS = 0.95;
+const ONSET_GAP_MS = 100;
 
 export interface SpeechDetectorOptions {
   /** Of the samples pushed: 8000 (phone audio) or 16000. */
@@ -41,9 +42,9 @@ export type SpeechEvent =
   | { type: 'start'; startMs: number }
   | { type: 'end'; startMs: number; endMs: number; durationMs: number };
 
-/** The noise floor: the quietest frame of the last 2 s (minimum statistics), in dBFS. */
+/** The noise floor: the quietest frame of the last second (minimum statistics), in dBFS. */
 class NoiseFloor {
-  static readonly BLOCK_FRAMES = 20;
+  static readonly BLOCK_FRAMES = 10;
   static readonly BLOCKS = 5;
   readonly #blocks: number[] = [];
   #current = Infinity;
@@ -79,6 +80,7 @@ export class SpeechDetector {
   readonly #peaks: PeakConcentration;
   /** Audio pushed so far, in ms, at the start of the next frame. */
   #clockMs = 0;
+  /** Loud time of the onset under way (not yet speech), and where it began. */
   #loudRunMs = 0;
   #loudSinceMs = 0;
   #quietRunMs = 0;
@@ -162,8 +164,9 @@ export class SpeechDetector {
         this.#startMs = this.#loudSinceMs;
       }
     } else {
-      this.#loudRunMs = 0;
-      if (this.#speaking) this.#quietRunMs += FRAME_MS;
+      this.#quietRunMs += FRAME_MS;
+      // Syllables dip between them: an onset survives a short gap, as Silero's smoothing does.
+      if (!this.#speaking && this.#quietRunMs > ONSET_GAP_MS) this.#loudRunMs = 0;
     }
     if (!this.#speaking) return undefined;
 
@@ -171,7 +174,7 @@ export class SpeechDetector {
       const wasStarted = this.#started;
       this.#speaking = false;
       this.#started = false;
-      this.#quietRunMs = 0;
+      this.#loudRunMs = 0;
       if (!wasStarted) return undefined;
       const endMs = this.#lastLoudEndMs + Math.min(o.hangoverMs, o.minSilenceMs);
       return { type: 'end', startMs: this.#startMs, endMs, durationMs: endMs - this.#startMs };
