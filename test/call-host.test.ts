@@ -71,7 +71,12 @@ afterAll(async () => {
 });
 
 async function startHost(env: Record<string, string> = {}, nodeArgs: string[] = []) {
-  const host = await startAgentWorker({ gatewayUrl: gw.internalUrl, agentName: AGENT, env, nodeArgs });
+  const host = await startAgentWorker({
+    gatewayUrl: gw.internalUrl,
+    agentName: AGENT,
+    env,
+    nodeArgs,
+  });
   hosts.push(host);
   return host;
 }
@@ -196,7 +201,11 @@ describe('the call host', () => {
 
 describe('a call host that dies', () => {
   it('its call goes on on another host within seconds, from the transcript so far', async () => {
-    const supervisor = await startSupervisor({ gatewayUrl: gw.internalUrl, agentName: AGENT, hosts: 2 });
+    const supervisor = await startSupervisor({
+      gatewayUrl: gw.internalUrl,
+      agentName: AGENT,
+      hosts: 2,
+    });
     const caller = '+15557230001';
     const phone = await dialFromPhone(sip, number(5), caller, 22_000);
     try {
