@@ -60,6 +60,9 @@ export interface PromptCacheStats {
  * concurrent requests for it wait on the same render, and the least recently used are dropped
  * when the samples held pass `maxBytes`.
  */
+/** espeak-ng renders at once: one per core of the 2-core machines the bench ran on. */
+export const DEFAULT_CONCURRENT_RENDERS = 2;
+
 export class PromptCache {
   readonly rate: number;
   readonly #maxBytes: number;
@@ -67,13 +70,23 @@ export class PromptCache {
   /** Insertion order is recency order: a hit moves its entry to the end. */
   readonly #ready = new Map<string, Int16Array>();
   readonly #pending = new Map<string, Promise<Int16Array>>();
+  /**
+   * Renders waiting for one of the #slots: espeak-ng runs take a core each, and a burst of new
+   * profiles' calls warming dozens of prompts at once starved the host's media. A call's own
+   * prompt (urgent) goes before the warming of the rest.
+   */
+  readonly #waiting: { key: string; urgent: boolean; start: () => void }[] = [];
+  #slots: number;
   #bytes = 0;
   #renders = 0;
   #hits = 0;
   #evictions = 0;
 
-  constructor(options: { rate?: number; maxBytes?: number; render?: PromptRenderer } = {}) {
+  constructor(
+    options: { rate?: number; maxBytes?: number; render?: PromptRenderer; renders?: number } = {},
+  ) {
     this.rate = options.rate ?? PROMPT_RATE;
+    this.#slots = options.renders ?? DEFAULT_CONCURRENT_RENDERS;
     this.#maxBytes = options.maxBytes ?? DEFAULT_PROMPT_CACHE_BYTES;
     this.#render = options.render ?? renderPrompt;
   }
@@ -86,27 +99,64 @@ export class PromptCache {
     return hit;
   }
 
-  /** The samples of `text` in `voice`, rendered now if no call asked for them before. */
-  get(text: string, voice: PromptVoice): Promise<Int16Array> {
+  /**
+   * The samples of `text` in `voice`, rendered now if no call asked for them before. `urgent`
+   * (a call is waiting to say it) renders before the prompts that are only being warmed.
+   */
+  get(text: string, voice: PromptVoice, urgent = true): Promise<Int16Array> {
     const hit = this.peek(text, voice);
     if (hit) return Promise.resolve(hit);
     const key = keyOf(text, voice);
     const pending = this.#pending.get(key);
-    if (pending) return pending;
+    if (pending) {
+      if (urgent) this.#hurry(key);
+      return pending;
+    }
     this.#renders += 1;
-    const render = this.#render(text.trim(), espeakVoiceFor(voice.language, voice.voice), this.rate)
+    const render = this.#slot(key, urgent)
+      .then(() => this.#render(text.trim(), espeakVoiceFor(voice.language, voice.voice), this.rate))
       .then((samples) => {
         this.#store(key, samples);
         return samples;
       })
-      .finally(() => this.#pending.delete(key));
+      .finally(() => {
+        this.#pending.delete(key);
+        this.#slots += 1;
+        this.#waiting.shift()?.start();
+      });
     this.#pending.set(key, render);
     return render;
   }
 
   /** Renders a profile's fixed texts ahead of its first call; fails if one cannot be rendered. */
   async warm(settings: ProfileSettings): Promise<void> {
-    await Promise.all(profilePrompts(settings).map((text) => this.get(text, settings)));
+    await Promise.all(profilePrompts(settings).map((text) => this.get(text, settings, false)));
+  }
+
+  #slot(key: string, urgent: boolean): Promise<void> {
+    if (this.#slots > 0) {
+      this.#slots -= 1;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const entry = { key, urgent, start: () => ((this.#slots -= 1), resolve()) };
+      if (urgent) this.#waiting.splice(this.#firstBackground(), 0, entry);
+      else this.#waiting.push(entry);
+    });
+  }
+
+  /** A warming render a call now waits for moves ahead of the other warming ones. */
+  #hurry(key: string): void {
+    const at = this.#waiting.findIndex((w) => w.key === key && !w.urgent);
+    if (at < 0) return;
+    const [entry] = this.#waiting.splice(at, 1);
+    entry!.urgent = true;
+    this.#waiting.splice(this.#firstBackground(), 0, entry!);
+  }
+
+  #firstBackground(): number {
+    const at = this.#waiting.findIndex((w) => !w.urgent);
+    return at < 0 ? this.#waiting.length : at;
   }
 
   stats(): PromptCacheStats {
