@@ -309,8 +309,17 @@ describe('call recordings', () => {
     try {
       const greeted = await eventually(async () => phone.heard.firstSoundAt, 20_000);
       expect(greeted).toBeDefined();
+      // The recorder settles the timeline only up to the start of an agent utterance still
+      // playing, so the host is killed once the agent has finished answering the caller.
+      const agentQuiet = () =>
+        eventually(
+          async () => phone.soundFramesSince(Date.now() - 2500) === 0 || undefined,
+          20_000,
+        );
+      expect(await agentQuiet(), 'the greeting never ended').toBe(true);
       phone.say(speechAsUlaw('Hello, this part of the call must not be lost.'));
-      await sleep(7000);
+      await sleep(4000);
+      expect(await agentQuiet(), 'the answer never ended').toBe(true);
       killedAfterS = (Date.now() - greeted!) / 1000;
       // The call host running the call dies (its ffmpeg sees the end of its input).
       process.kill(worker.pid, 'SIGKILL');
