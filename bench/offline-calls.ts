@@ -15,7 +15,7 @@ interface HostSample {
 }
 
 export interface OfflineCallCost {
-  mode: 'talker' | 'session';
+  mode: 'talker' | 'session' | 'bare';
   calls: number;
   /** CPU of the host process per call, percent of one core. */
   cpuPerCallPct: number;
@@ -32,7 +32,7 @@ export interface OfflineCallCost {
  */
 export async function offlineCallCost(
   stack: { livekitWsUrl: string; apiKey: string; apiSecret: string },
-  mode: 'talker' | 'session',
+  mode: 'talker' | 'session' | 'bare',
   calls: number,
   seconds: number,
 ): Promise<OfflineCallCost> {
@@ -110,7 +110,11 @@ export function printOfflineCallCost(results: OfflineCallCost[]): void {
       `${'heard'.padStart(6)} ${'said'.padStart(5)}`,
   );
   for (const r of results) {
-    const label = r.mode === 'talker' ? 'OfflineTalker' : 'AgentSession + Silero';
+    const label = {
+      talker: 'OfflineTalker',
+      session: 'AgentSession + Silero',
+      bare: 'bare participant',
+    }[r.mode];
     console.log(
       `${label.padEnd(24)} ${String(r.calls).padStart(5)} ${r.cpuPerCallPct.toFixed(2).padStart(8)}% ` +
         `${r.rssMiB.toFixed(0).padStart(8)} ${String(r.heard).padStart(6)} ${String(r.said).padStart(5)}`,
@@ -118,6 +122,13 @@ export function printOfflineCallCost(results: OfflineCallCost[]): void {
   }
   const talker = results.find((r) => r.mode === 'talker');
   const session = results.find((r) => r.mode === 'session');
+  const bare = results.find((r) => r.mode === 'bare');
+  if (talker && bare) {
+    console.log(
+      `  a bare participant costs ${(bare.cpuPerCallPct / talker.cpuPerCallPct).toFixed(2)} of an ` +
+        `OfflineTalker's CPU per call: the offline agent's capacity ratio by CPU`,
+    );
+  }
   if (talker && session) {
     console.log(
       `  an OfflineTalker costs ${(talker.cpuPerCallPct / session.cpuPerCallPct).toFixed(2)} of an ` +

@@ -5,7 +5,16 @@
  * bench/offline-calls.ts as a child, so its CPU is measured apart from the callers'. Prints one
  * JSON line a second: {cpuUs, rss, heard, said}.
  */
-import { Room, dispose, type RemoteParticipant } from '@livekit/rtc-node';
+import {
+  AudioFrame,
+  AudioSource,
+  LocalAudioTrack,
+  Room,
+  TrackPublishOptions,
+  TrackSource,
+  dispose,
+  type RemoteParticipant,
+} from '@livekit/rtc-node';
 import { AccessToken } from 'livekit-server-sdk';
 import { pino } from 'pino';
 import { loadOfflineProfile } from '../src/agent/offline-profile.js';
@@ -16,7 +25,7 @@ const apiKey = process.env.LIVEKIT_API_KEY!;
 const apiSecret = process.env.LIVEKIT_API_SECRET!;
 const prefix = process.env.OFFLINE_ROOM_PREFIX!;
 const calls = Number(process.env.OFFLINE_CALLS);
-const mode = process.env.OFFLINE_MODE as 'talker' | 'session';
+const mode = process.env.OFFLINE_MODE as 'talker' | 'session' | 'bare';
 const settings = loadOfflineProfile();
 const counts = { heard: 0, said: 0 };
 
@@ -89,6 +98,38 @@ async function runSessions(): Promise<void> {
   );
 }
 
+/**
+ * The baseline in the same run: what bench/bare-participants.ts does per call (publish a tone,
+ * subscribe to the caller, nothing else), in this process.
+ */
+async function runBare(): Promise<void> {
+  const rate = 48_000;
+  const samples = rate / 50;
+  const tone = Int16Array.from({ length: rate }, (_, i) =>
+    Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / rate)),
+  );
+  await Promise.all(
+    Array.from({ length: calls }, async (_, n) => {
+      const { room } = await join(`${prefix}${n}`);
+      const source = new AudioSource(rate, 1);
+      const track = LocalAudioTrack.createAudioTrack('tone', source);
+      await room.localParticipant!.publishTrack(
+        track,
+        new TrackPublishOptions({ source: TrackSource.SOURCE_MICROPHONE }),
+      );
+      void (async () => {
+        // At most 10 minutes of tone, so a forgotten host still ends.
+        for (let f = 0; f < 30_000 && room.isConnected; f += 1) {
+          const offset = (f * samples) % rate;
+          await source.captureFrame(
+            new AudioFrame(tone.slice(offset, offset + samples), rate, 1, samples),
+          );
+        }
+      })();
+    }),
+  );
+}
+
 const report = setInterval(() => {
   const cpu = process.cpuUsage();
   const line = { cpuUs: cpu.user + cpu.system, rss: process.memoryUsage().rss, ...counts };
@@ -100,5 +141,5 @@ process.on('SIGTERM', () => {
   void dispose().finally(() => process.exit(0));
 });
 
-await (mode === 'talker' ? runTalkers() : runSessions());
+await (mode === 'talker' ? runTalkers() : mode === 'bare' ? runBare() : runSessions());
 process.stdout.write(`${JSON.stringify({ ready: true })}\n`);

@@ -9,7 +9,8 @@ import { offlineCallCost, printOfflineCallCost } from './offline-calls.js';
 
 /**
  * LiveKit on free loopback ports, then BENCH_OFFLINE_CALLS (5,10) offline calls answered by one
- * process, first as OfflineTalkers, then as AgentSessions, each for BENCH_OFFLINE_SECONDS (30).
+ * process, as OfflineTalkers, as bare participants (the baseline) and as AgentSessions, each for
+ * BENCH_OFFLINE_SECONDS (30).
  */
 export async function runOfflineCallBench(): Promise<void> {
   const levels = (process.env.BENCH_OFFLINE_CALLS ?? '5,10').split(',').map(Number);
@@ -27,10 +28,16 @@ export async function runOfflineCallBench(): Promise<void> {
   try {
     const target = { livekitWsUrl: stack.livekitWsUrl, ...keys };
     for (const calls of levels) {
-      printOfflineCallCost([
-        await offlineCallCost(target, 'talker', calls, seconds),
-        await offlineCallCost(target, 'session', calls, seconds),
-      ]);
+      // BENCH_OFFLINE_MODES picks (and orders) the hosts: talker,bare,session by default.
+      const modes = (process.env.BENCH_OFFLINE_MODES ?? 'talker,bare,session').split(',');
+      const results = [];
+      for (const mode of modes) {
+        if (mode !== 'talker' && mode !== 'bare' && mode !== 'session') {
+          throw new Error(`BENCH_OFFLINE_MODES: talker, bare or session, got ${mode}`);
+        }
+        results.push(await offlineCallCost(target, mode, calls, seconds));
+      }
+      printOfflineCallCost(results);
     }
   } finally {
     await stack.stop();

@@ -41,7 +41,7 @@ if ((process.argv[2] ?? process.env.BENCH_ONLY) === 'vad') {
   process.exit(0);
 }
 
-// `npm run bench -- offline`: per-call cost of OfflineTalkers vs AgentSessions in one process.
+// `npm run bench -- offline`: per-call CPU of OfflineTalkers vs bare participants and AgentSessions.
 if ((process.argv[2] ?? process.env.BENCH_ONLY) === 'offline') {
   await runOfflineCallBench();
   await dispose();

@@ -10,9 +10,28 @@ export interface LivekitCredentials {
 
 export const isSipParticipant = (p: RemoteParticipant) => p.kind === ParticipantKind.SIP;
 
+/** Rooms in which someone subscribed to a track of the agent's (see watchVoiceSubscription). */
+const voiceSubscribed = new WeakSet<Room>();
+
 /**
- * Resolves when LiveKit SIP reports the call answered (sip.callStatus "active"). Web callers
- * have no such status and count as answered at once. Resolves false after `timeoutMs`.
+ * Notes when a track of the agent's is first subscribed in `room`. Call it before connecting.
+ * LiveKit SIP answers an inbound call (200 OK) right after it subscribes to the agent's voice,
+ * and sends the room's audio from then on, but reports `sip.callStatus` "active" only after the
+ * caller's first RTP packet: waiting for the status would hold the greeting back by that much.
+ */
+export function watchVoiceSubscription(room: Room): void {
+  room.once(RoomEvent.LocalTrackSubscribed, () => voiceSubscribed.add(room));
+}
+
+/** An inbound SIP caller: only they come through a dispatch rule. */
+const isInboundSip = (p: RemoteParticipant) =>
+  isSipParticipant(p) && Boolean(p.attributes['sip.ruleID']);
+
+/**
+ * Resolves when the call is answered: for an inbound SIP call, once LiveKit SIP subscribed to
+ * the agent's voice (it answers then, see watchVoiceSubscription); for an outbound one, when
+ * LiveKit SIP reports it (sip.callStatus "active"). Web callers have no such status and count
+ * as answered at once. Resolves false after `timeoutMs` or when the caller leaves first.
  */
 export function waitUntilAnswered(
   room: Room,
@@ -20,23 +39,31 @@ export function waitUntilAnswered(
   timeoutMs: number,
 ): Promise<boolean> {
   const active = () =>
-    !isSipParticipant(caller) || caller.attributes['sip.callStatus'] === 'active';
+    !isSipParticipant(caller) ||
+    caller.attributes['sip.callStatus'] === 'active' ||
+    (isInboundSip(caller) && voiceSubscribed.has(room));
   if (active()) return Promise.resolve(true);
   return new Promise((resolve) => {
     const done = (answered: boolean) => {
       clearTimeout(timer);
       room.off(RoomEvent.ParticipantAttributesChanged, onChange);
+      room.off(RoomEvent.LocalTrackSubscribed, onSubscribed);
       room.off(RoomEvent.ParticipantDisconnected, onLeft);
       resolve(answered);
     };
     const onChange = () => {
       if (active()) done(true);
     };
+    // The watcher's own listener may run after this one: the subscription itself counts.
+    const onSubscribed = () => {
+      if (isInboundSip(caller)) done(true);
+    };
     const onLeft = (p: RemoteParticipant) => {
       if (p.identity === caller.identity) done(false);
     };
     const timer = setTimeout(() => done(false), timeoutMs);
     room.on(RoomEvent.ParticipantAttributesChanged, onChange);
+    room.on(RoomEvent.LocalTrackSubscribed, onSubscribed);
     room.on(RoomEvent.ParticipantDisconnected, onLeft);
   });
 }

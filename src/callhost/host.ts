@@ -7,8 +7,9 @@ import { runCall } from '../agent/call-session.js';
 import { speakDirectly } from '../agent/direct-speech.js';
 import { EspeakTTS } from '../agent/espeak-tts.js';
 import { callReporter } from '../agent/gateway-api.js';
-import { CallControl } from '../agent/telephony.js';
+import { CallControl, watchVoiceSubscription } from '../agent/telephony.js';
 import { CallContext } from './call-context.js';
+import { CallSetupTimeline } from './call-setup.js';
 import { isolateRoomEvents, runInCall, type IsolatedCall } from './call-isolation.js';
 import { WorkerConnection } from './worker-connection.js';
 
@@ -97,8 +98,12 @@ export class CallHost {
     const log = this.options.log.child({ job: job.id, room: job.room?.name });
     const room = new Room();
     isolateRoomEvents(room, call);
+    watchVoiceSubscription(room);
+    const setup = new CallSetupTimeline(log);
+    setup.watch(room);
     try {
       await room.connect(url, token, { autoSubscribe: true, dynacast: false });
+      setup.mark('connected');
     } catch (error) {
       log.error({ err: error }, 'could not join the call room');
       this.#worker.jobEnded(job.id, 'room connect failed');
