@@ -23,6 +23,8 @@ const FLOOR_NUMBER = '+15552220001';
 const FLOOR_ROOM = 'bench-floor';
 const BARE_NUMBER = '+15552220002';
 const BARE_ROOM_PREFIX = 'bench-bare-';
+const BARE_AGENT_NUMBER = '+15552220003';
+const BARE_AGENT = 'bench-bare-agent';
 const GREETING_WINDOW_MS = 5000;
 const MAX_GAP_MS = 100;
 
@@ -35,7 +37,7 @@ export async function routeBenchCalls(env: BenchEnv): Promise<void> {
     trunk_id: 'bench_agent',
     name: 'Agent bench',
     provider: 'generic',
-    numbers: [AGENT_NUMBER, FLOOR_NUMBER, BARE_NUMBER],
+    numbers: [AGENT_NUMBER, FLOOR_NUMBER, BARE_NUMBER, BARE_AGENT_NUMBER],
     allowed_addresses: ['127.0.0.1'],
   });
   await benchApi(env, 'POST', '/api/dispatch-rules', {
@@ -62,6 +64,15 @@ export async function routeBenchCalls(env: BenchEnv): Promise<void> {
     trunk_ids: ['bench_agent'],
     numbers: [BARE_NUMBER],
     agent_name: 'bench-no-agent',
+  });
+  // A room per call, dispatched to bench/bare-agent.ts: LiveKit's dispatch and a bare join.
+  await benchApi(env, 'POST', '/api/dispatch-rules', {
+    name: 'bench bare agent',
+    type: 'individual',
+    room_prefix: 'bench-bare-agent-',
+    trunk_ids: ['bench_agent'],
+    numbers: [BARE_AGENT_NUMBER],
+    agent_name: BARE_AGENT,
   });
 }
 
@@ -100,9 +111,21 @@ async function oneCall(env: BenchEnv, number: string, caller: number): Promise<O
 
 const stats = (values: number[]) => ({ p50: percentile(values, 50), p95: percentile(values, 95) });
 
+function setupStats(list: OneCall[]) {
+  const heard = list.filter((c) => c.inviteToAudio !== undefined);
+  return {
+    to200: stats(list.map((c) => c.inviteTo200)),
+    toAudio: stats(heard.map((c) => c.inviteToAudio!)),
+    answerToAudio: stats(heard.map((c) => c.inviteToAudio! - c.inviteTo200)),
+    silent: list.length - heard.length,
+  };
+}
+
 /**
- * Call setup, `calls` of each interleaved: the offline agent vs a bare rtc-node participant
- * already publishing a tone in the floor room (what LiveKit SIP itself takes to answer).
+ * Call setup, `calls` of each interleaved: the offline agent on the call host; a bare agent
+ * (bench/bare-agent.ts: dispatched by LiveKit like the host, then only joins and publishes a
+ * tone); and a bare rtc-node participant already publishing a tone in the floor room (what
+ * LiveKit SIP itself takes to answer, with no dispatch at all).
  */
 export async function agentCallSetup(env: BenchEnv, calls: number) {
   const floorParticipant = await startToneParticipant({
@@ -111,62 +134,68 @@ export async function agentCallSetup(env: BenchEnv, calls: number) {
     apiSecret: env.stack.keys.apiSecret,
     room: FLOOR_ROOM,
     identity: 'floor-stand-in',
-    seconds: 60 + calls * 15,
+    seconds: 60 + calls * 20,
+  });
+  const bareAgent = await startBenchChild(env, 'bare-agent', 'bare agent ready', {
+    BARE_AGENT_NAME: BARE_AGENT,
   });
   const worker = await startBenchWorker(env, AGENT, {});
   const agent: OneCall[] = [];
+  const dispatched: OneCall[] = [];
   const floor: OneCall[] = [];
   try {
-    // Warm-up call of each kind (first job process, LiveKit room paths): not counted.
+    // Warm-up call of each kind (LiveKit room paths, first prompts): not counted.
     await oneCall(env, AGENT_NUMBER, 9000);
-    await oneCall(env, FLOOR_NUMBER, 9001);
+    await oneCall(env, BARE_AGENT_NUMBER, 9001);
+    await oneCall(env, FLOOR_NUMBER, 9002);
     for (let i = 0; i < calls; i += 1) {
-      floor.push(await oneCall(env, FLOOR_NUMBER, 2 * i));
-      agent.push(await oneCall(env, AGENT_NUMBER, 2 * i + 1));
-      // Let the finished job process go and the pool warm its next one, as between real calls.
+      floor.push(await oneCall(env, FLOOR_NUMBER, 3 * i));
+      dispatched.push(await oneCall(env, BARE_AGENT_NUMBER, 3 * i + 1));
+      agent.push(await oneCall(env, AGENT_NUMBER, 3 * i + 2));
+      // Let the finished calls go, as between real calls.
       await new Promise((r) => setTimeout(r, 1500));
     }
   } finally {
     await worker.stop();
+    await bareAgent.stop();
     await floorParticipant.stop();
   }
-  const heard = (list: OneCall[]) =>
-    list.map((c) => c.inviteToAudio).filter((t): t is number => t !== undefined);
   return {
     calls,
-    agent: {
-      to200: stats(agent.map((c) => c.inviteTo200)),
-      toAudio: stats(heard(agent)),
-      silent: calls - heard(agent).length,
-    },
-    floor: {
-      to200: stats(floor.map((c) => c.inviteTo200)),
-      toAudio: stats(heard(floor)),
-      silent: calls - heard(floor).length,
-    },
+    agent: setupStats(agent),
+    dispatched: setupStats(dispatched),
+    floor: setupStats(floor),
   };
 }
 
 export function printCallSetup(r: Awaited<ReturnType<typeof agentCallSetup>>): void {
-  const row = (label: string, a: { p50: number; p95: number }, f: { p50: number; p95: number }) =>
+  const cell = (s: { p50: number; p95: number }) =>
+    `${s.p50.toFixed(0).padStart(6)} ${s.p95.toFixed(0).padStart(6)}`;
+  const row = (label: string, pick: (x: ReturnType<typeof setupStats>) => typeof r.agent.to200) =>
     console.log(
-      `${label.padEnd(22)} ${f.p50.toFixed(0).padStart(6)} ${f.p95.toFixed(0).padStart(6)}` +
-        `   ${a.p50.toFixed(0).padStart(6)} ${a.p95.toFixed(0).padStart(6)}` +
-        `   ${(a.p50 / f.p50).toFixed(2).padStart(6)}x`,
+      `${label.padEnd(22)} ${cell(pick(r.floor))}   ${cell(pick(r.dispatched))}   ${cell(pick(r.agent))}` +
+        `   ${(pick(r.agent).p50 - pick(r.floor).p50).toFixed(0).padStart(6)}` +
+        `   ${(pick(r.agent).p50 - pick(r.dispatched).p50).toFixed(0).padStart(6)}`,
     );
   console.log(
     `\nPhone call setup, ms (${r.calls} calls each, interleaved; sipp rtd for the 200 OK)`,
   );
   console.log(
-    `${''.padEnd(22)} ${'bare participant'.padStart(13)}   ${'offline agent'.padStart(13)}   p50 ratio`,
+    `${''.padEnd(22)} ${'participant in room'.padStart(13)}   ${'dispatched bare'.padStart(13)}` +
+      `   ${'offline agent'.padStart(13)}   agent p50 minus: room  dispatched`,
   );
   console.log(
-    `${''.padEnd(22)} ${'p50'.padStart(6)} ${'p95'.padStart(6)}   ${'p50'.padStart(6)} ${'p95'.padStart(6)}`,
+    `${''.padEnd(22)} ${'p50'.padStart(6)} ${'p95'.padStart(6)}   ${'p50'.padStart(6)} ${'p95'.padStart(6)}` +
+      `   ${'p50'.padStart(6)} ${'p95'.padStart(6)}`,
   );
-  row('INVITE -> 200 OK', r.agent.to200, r.floor.to200);
-  row('INVITE -> first audio', r.agent.toAudio, r.floor.toAudio);
-  if (r.agent.silent || r.floor.silent) {
-    console.log(`  calls with no audio heard: agent ${r.agent.silent}, bare ${r.floor.silent}`);
+  row('INVITE -> 200 OK', (x) => x.to200);
+  row('INVITE -> first audio', (x) => x.toAudio);
+  row('200 OK -> first audio', (x) => x.answerToAudio);
+  const silent = [r.agent.silent, r.dispatched.silent, r.floor.silent];
+  if (silent.some((n) => n > 0)) {
+    console.log(
+      `  calls with no audio heard: agent ${silent[0]}, dispatched bare ${silent[1]}, room ${silent[2]}`,
+    );
   }
 }
 
@@ -381,12 +410,18 @@ async function ramp(
   return results;
 }
 
-async function startBareParticipants(env: BenchEnv): Promise<BenchWorker> {
+/** A bench child (bench/<name>.ts) on the stack's LiveKit, once it printed `readyLine`. */
+async function startBenchChild(
+  env: BenchEnv,
+  name: string,
+  readyLine: string,
+  extraEnv: Record<string, string>,
+): Promise<BenchWorker> {
   let ready = false;
   const proc = startProcess(
-    'bare-participants',
+    name,
     process.execPath,
-    ['--import', 'tsx', path.join(packageRoot(), 'bench', 'bare-participants.ts')],
+    ['--import', 'tsx', path.join(packageRoot(), 'bench', `${name}.ts`)],
     {
       logDir: env.dataDir,
       env: {
@@ -394,15 +429,15 @@ async function startBareParticipants(env: BenchEnv): Promise<BenchWorker> {
         LIVEKIT_URL: env.stack.livekitUrl,
         LIVEKIT_API_KEY: env.stack.keys.apiKey,
         LIVEKIT_API_SECRET: env.stack.keys.apiSecret,
-        BARE_ROOM_PREFIX,
+        ...extraEnv,
       },
-      onLine: (line) => (ready ||= line.includes('bare participants ready')),
+      onLine: (line) => (ready ||= line.includes(readyLine)),
     },
   );
   let exited = false;
   void proc.exited.then(() => (exited = true));
   const tail = () => readFileSync(proc.logFile, 'utf8').slice(-20_000);
-  await waitUntil(`bare participants (log: ${proc.logFile})`, async () => ready, {
+  await waitUntil(`${name} (log: ${proc.logFile})`, async () => ready, {
     timeoutMs: 30_000,
     exited: proc.exited,
   });
@@ -414,6 +449,9 @@ async function startBareParticipants(env: BenchEnv): Promise<BenchWorker> {
     stop: () => proc.stop(10_000),
   };
 }
+
+const startBareParticipants = (env: BenchEnv) =>
+  startBenchChild(env, 'bare-participants', 'bare participants ready', { BARE_ROOM_PREFIX });
 
 let headerPrinted = false;
 function printCapacityLevel(l: CapacityLevel): void {

@@ -49,7 +49,9 @@ export async function offlineCallCost(
     while (talking) await caller.play(concat(sentence, silence(6000, RATE)), RATE);
   });
 
-  const host = spawn(process.execPath, ['--import', 'tsx', 'bench/offline-host.ts'], {
+  // BENCH_OFFLINE_NODE_ARGS: extra node flags for the host (e.g. --cpu-prof to see where it goes).
+  const nodeArgs = (process.env.BENCH_OFFLINE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const host = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'bench/offline-host.ts'], {
     cwd: packageRoot(),
     env: {
       ...process.env,
