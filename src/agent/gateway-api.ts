@@ -1,21 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cappedExponential } from '../config/backoff.js';
-import { apiErrorBodySchema, type RecordingReport } from '../contract/index.js';
+import {
+  apiErrorBodySchema,
+  type AgentTransfer,
+  type CallReport,
+  type TranscriptLine,
+} from '../contract/index.js';
 import { signAgentToken } from './agent-token.js';
-import type { TurnLatency } from './turn-latency.js';
 
-export interface CallReport {
-  room_name: string;
-  participant_identity: string;
-  agent_profile_id?: string | null;
-  answered_at?: string;
-  transcript?: { at: string; speaker: 'caller' | 'agent'; text: string }[];
-  latency?: TurnLatency[];
-  ended?: { at: string; reason: string };
-  recording?: RecordingReport;
-  /** A transcript sent while the call goes on (stored, not sent to customers). */
-  partial?: boolean;
-}
+export type { CallReport, TranscriptLine } from '../contract/index.js';
 
 export interface AdmitRequest {
   room_name: string;
@@ -99,11 +92,11 @@ export class GatewayApi {
   }
 
   /** The call's transcript so far (an agent taking over a call from a lost one reads it). */
-  async transcript(callId: string): Promise<NonNullable<CallReport['transcript']>> {
+  async transcript(callId: string): Promise<TranscriptLine[]> {
     const body = (await this.request(
       'GET',
       `/internal/agent/calls/${encodeURIComponent(callId)}/transcript`,
-    )) as { transcript?: NonNullable<CallReport['transcript']> };
+    )) as { transcript?: TranscriptLine[] };
     return body.transcript ?? [];
   }
 
@@ -116,7 +109,7 @@ export class GatewayApi {
    * Transfers the call: the API checks the destination policy (a 403 names the refusing rule)
    * and has LiveKit SIP send the REFER, which waits for the far side's answer.
    */
-  async transfer(request: { room_name: string; participant_identity: string; to: string }) {
+  async transfer(request: AgentTransfer) {
     // A 404: LiveKit's webhook that opens the call record has not landed yet; a bounded wait.
     for (let attempt = 1; ; attempt++) {
       try {

@@ -15,5 +15,8 @@ export const apiErrorBodySchema = z
   .passthrough();
 export type ApiErrorBody = z.infer<typeof apiErrorBodySchema>;
 
+/** The call report, the transcript and the agent's transfer request (the /internal/agent bodies). */
+export * from './call-report.js';
+
 /** RFC 3261 grammar for what the API stores and the hosts dial: user parts, realms, sip: targets. */
 export * from './sip-grammar.js';
