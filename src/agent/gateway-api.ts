@@ -1,28 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cappedExponential } from '../config/backoff.js';
+import type { z } from 'zod';
 import {
+  admitAnswerSchema,
   apiErrorBodySchema,
+  callTranscriptAnswerSchema,
+  signAgentToken,
+  type AdmitAnswer,
+  type AdmitRequest,
   type AgentTransfer,
   type CallReport,
   type TranscriptLine,
 } from '../contract/index.js';
-import { signAgentToken } from './agent-token.js';
 
-export type { CallReport, TranscriptLine } from '../contract/index.js';
-
-export interface AdmitRequest {
-  room_name: string;
-  livekit_trunk_id?: string | null;
-  to_number?: string | null;
-  from_number?: string | null;
-  agent_profile_id?: string | null;
-  /** The call is talking already: an admitted call's heartbeat. */
-  in_call?: boolean;
-}
-
-export type AdmitAnswer =
-  | { state: 'active'; waited_seconds: number }
-  | { state: 'queued'; position: number; waited_seconds: number };
+export type { AdmitAnswer, AdmitRequest, CallReport, TranscriptLine } from '../contract/index.js';
 
 export class GatewayApiError extends Error {
   constructor(
@@ -32,6 +23,13 @@ export class GatewayApiError extends Error {
     super(message);
     this.name = 'GatewayApiError';
   }
+}
+
+/** The API's answer as the contract says it is, or an error naming the route. */
+function answer<T extends z.ZodType>(schema: T, body: unknown, path: string): z.infer<T> {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw new GatewayApiError(`${path}: unexpected answer from the API`, 502);
+  return parsed.data;
 }
 
 /** The agent worker's client of the API's /internal/agent routes. */
@@ -93,16 +91,15 @@ export class GatewayApi {
 
   /** The call's transcript so far (an agent taking over a call from a lost one reads it). */
   async transcript(callId: string): Promise<TranscriptLine[]> {
-    const body = (await this.request(
-      'GET',
-      `/internal/agent/calls/${encodeURIComponent(callId)}/transcript`,
-    )) as { transcript?: TranscriptLine[] };
-    return body.transcript ?? [];
+    const path = `/internal/agent/calls/${encodeURIComponent(callId)}/transcript`;
+    const body = answer(callTranscriptAnswerSchema, await this.request('GET', path), path);
+    return body.transcript;
   }
 
   /** Asks for the call's place under the concurrency limits (and, while queued, where it is). */
   async admit(request: AdmitRequest): Promise<AdmitAnswer> {
-    return (await this.request('POST', '/internal/agent/calls/admit', request)) as AdmitAnswer;
+    const path = '/internal/agent/calls/admit';
+    return answer(admitAnswerSchema, await this.request('POST', path, request), path);
   }
 
   /**
