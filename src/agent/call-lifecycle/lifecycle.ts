@@ -18,7 +18,7 @@ const ANSWER_TIMEOUT_MS = 120_000;
 
 /** What an agent taking over a call from a lost one says first. */
 export const RESUME_LINE = 'Sorry, where were we?';
-export const TIME_LIMIT_LINE = 'We have reached the time limit for this call. Goodbye.';
+const TIME_LIMIT_LINE = 'We have reached the time limit for this call. Goodbye.';
 
 export interface CallLifecycleOptions {
   caller: RemoteParticipant;
