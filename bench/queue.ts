@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { signAgentToken } from '../src/agent/agent-token.js';
+import { signAgentToken } from '../src/contract/index.js';
 import { percentile } from './agent-harness.js';
 import { benchApi, type BenchEnv } from './setup.js';
 

@@ -41,7 +41,9 @@ describe('the call host process', () => {
       expect(packages.has(heavy), `${heavy} is in the host's module graph`).toBe(false);
     }
     // Nor the API's areas: the host talks to the API through src/contract only.
-    const apiAreas = urls.filter((u) => /\/src\/(http|db|webhooks|calls|queue|trunks)\//.test(u));
+    const apiAreas = urls.filter((u) =>
+      /\/src\/(http|db|webhooks|calls|queue|trunks|agent-api|profiles)\//.test(u),
+    );
     expect(apiAreas).toEqual([]);
   }, 90_000);
 });

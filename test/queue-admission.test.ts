@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { signAgentToken } from '../src/agent/agent-token.js';
+import { signAgentToken } from '../src/contract/index.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 
 // The limits hold across processes: two API instances on one PostgreSQL database take the

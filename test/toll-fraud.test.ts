@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { signAgentToken } from '../src/agent/agent-token.js';
+import { signAgentToken } from '../src/contract/index.js';
 import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { receivedRequest, startSippUas, type SippUas } from './sipp/uas.js';
 

@@ -1,35 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cappedExponential } from '../config/backoff.js';
-import { apiErrorBodySchema, type RecordingReport } from '../contract/index.js';
-import { signAgentToken } from './agent-token.js';
-import type { TurnLatency } from './turn-latency.js';
+import type { z } from 'zod';
+import {
+  admitAnswerSchema,
+  apiErrorBodySchema,
+  callTranscriptAnswerSchema,
+  signAgentToken,
+  type AdmitAnswer,
+  type AdmitRequest,
+  type AgentTransfer,
+  type CallReport,
+  type TranscriptLine,
+} from '../contract/index.js';
 
-export interface CallReport {
-  room_name: string;
-  participant_identity: string;
-  agent_profile_id?: string | null;
-  answered_at?: string;
-  transcript?: { at: string; speaker: 'caller' | 'agent'; text: string }[];
-  latency?: TurnLatency[];
-  ended?: { at: string; reason: string };
-  recording?: RecordingReport;
-  /** A transcript sent while the call goes on (stored, not sent to customers). */
-  partial?: boolean;
-}
-
-export interface AdmitRequest {
-  room_name: string;
-  livekit_trunk_id?: string | null;
-  to_number?: string | null;
-  from_number?: string | null;
-  agent_profile_id?: string | null;
-  /** The call is talking already: an admitted call's heartbeat. */
-  in_call?: boolean;
-}
-
-export type AdmitAnswer =
-  | { state: 'active'; waited_seconds: number }
-  | { state: 'queued'; position: number; waited_seconds: number };
+export type { AdmitAnswer, AdmitRequest, CallReport, TranscriptLine } from '../contract/index.js';
 
 export class GatewayApiError extends Error {
   constructor(
@@ -39,6 +23,13 @@ export class GatewayApiError extends Error {
     super(message);
     this.name = 'GatewayApiError';
   }
+}
+
+/** The API's answer as the contract says it is, or an error naming the route. */
+function answer<T extends z.ZodType>(schema: T, body: unknown, path: string): z.infer<T> {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw new GatewayApiError(`${path}: unexpected answer from the API`, 502);
+  return parsed.data;
 }
 
 /** The agent worker's client of the API's /internal/agent routes. */
@@ -99,24 +90,23 @@ export class GatewayApi {
   }
 
   /** The call's transcript so far (an agent taking over a call from a lost one reads it). */
-  async transcript(callId: string): Promise<NonNullable<CallReport['transcript']>> {
-    const body = (await this.request(
-      'GET',
-      `/internal/agent/calls/${encodeURIComponent(callId)}/transcript`,
-    )) as { transcript?: NonNullable<CallReport['transcript']> };
-    return body.transcript ?? [];
+  async transcript(callId: string): Promise<TranscriptLine[]> {
+    const path = `/internal/agent/calls/${encodeURIComponent(callId)}/transcript`;
+    const body = answer(callTranscriptAnswerSchema, await this.request('GET', path), path);
+    return body.transcript;
   }
 
   /** Asks for the call's place under the concurrency limits (and, while queued, where it is). */
   async admit(request: AdmitRequest): Promise<AdmitAnswer> {
-    return (await this.request('POST', '/internal/agent/calls/admit', request)) as AdmitAnswer;
+    const path = '/internal/agent/calls/admit';
+    return answer(admitAnswerSchema, await this.request('POST', path, request), path);
   }
 
   /**
    * Transfers the call: the API checks the destination policy (a 403 names the refusing rule)
    * and has LiveKit SIP send the REFER, which waits for the far side's answer.
    */
-  async transfer(request: { room_name: string; participant_identity: string; to: string }) {
+  async transfer(request: AgentTransfer) {
     // A 404: LiveKit's webhook that opens the call record has not landed yet; a bounded wait.
     for (let attempt = 1; ; attempt++) {
       try {

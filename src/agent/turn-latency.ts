@@ -1,13 +1,7 @@
 import { voice, type metrics } from '@livekit/agents';
+import type { TurnLatency } from '../contract/index.js';
 
-export interface TurnLatency {
-  at: string;
-  total_ms: number;
-  endpointing_ms: number | null;
-  stt_ms: number | null;
-  llm_ms: number | null;
-  tts_ms: number | null;
-}
+export type { TurnLatency } from '../contract/index.js';
 
 type Parts = Pick<TurnLatency, 'endpointing_ms' | 'stt_ms' | 'llm_ms' | 'tts_ms'>;
 const noParts = (): Parts => ({ endpointing_ms: null, stt_ms: null, llm_ms: null, tts_ms: null });

@@ -15,5 +15,14 @@ export const apiErrorBodySchema = z
   .passthrough();
 export type ApiErrorBody = z.infer<typeof apiErrorBodySchema>;
 
+/** The token the call hosts sign their calls to the API with. */
+export { signAgentToken, verifyAgentToken } from './agent-token.js';
+
+/** The call report, the transcript and the agent's transfer request (the /internal/agent bodies). */
+export * from './call-report.js';
+
+/** A call's place under the concurrency limits (the queue). */
+export * from './admission.js';
+
 /** RFC 3261 grammar for what the API stores and the hosts dial: user parts, realms, sip: targets. */
 export * from './sip-grammar.js';

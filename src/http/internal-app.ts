@@ -1,5 +1,5 @@
 import express, { type Express } from 'express';
-import { agentInternalRouter } from '../agent/internal-routes.js';
+import { agentInternalRouter } from '../agent-api/index.js';
 import type { CallControlDeps } from '../calls/control.js';
 import type { GatewayConfig, Logger } from '../config/index.js';
 import { metricsRegistry } from '../config/metrics.js';

@@ -6,8 +6,12 @@ import type { AgentProfile, Db } from '../db/index.js';
 import { actorOf, requireRole } from '../http/auth.js';
 import { badRequest, conflict, notFound, parseBody } from '../http/errors.js';
 import { pathParam } from '../http/params.js';
-import { profileKeyProblems, profileSettingsSchema, type ProfileSettings } from './profile.js';
-import type { ProviderKeyPolicy } from './providers/key-policy.js';
+import {
+  profileKeyProblems,
+  profileSettingsSchema,
+  type ProfileSettings,
+} from '../agent/profile.js';
+import type { ProviderKeyPolicy } from '../agent/providers/key-policy.js';
 
 // Settings are stored as parsed: with every default filled in, what the agent will do is visible.
 const createSchema = z

@@ -1,0 +1,94 @@
+import { Router } from 'express';
+import { transferCall, type CallControlDeps } from '../calls/control.js';
+import { serializeCall } from '../calls/serialize.js';
+import { agentTransferSchema, callReportSchema } from '../contract/index.js';
+import type { Db } from '../db/index.js';
+import { ApiError, notFound, parseBody } from '../http/errors.js';
+import { pathParam } from '../http/params.js';
+import type { RecordingDeps } from '../recordings/index.js';
+import { admitCall } from '../queue/admission.js';
+import { admissionRequestSchema } from '../queue/internal.js';
+import { requireAgent } from './auth.js';
+import { applyCallReport } from './report.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const AGENT_ACTOR = { keyId: null, name: 'agent' };
+
+/** /internal/agent: what the call hosts read (profiles, transcripts) and write (call results). */
+export function agentInternalRouter(
+  db: Db,
+  livekitApiSecret: string,
+  options: {
+    recordings?: RecordingDeps;
+    maxActiveCalls?: number;
+    callControl?: CallControlDeps;
+  } = {},
+): Router {
+  const r = Router();
+  r.use('/internal/agent', requireAgent(livekitApiSecret));
+
+  // An inbound call asks for a place under the concurrency limits, then polls while it waits.
+  r.post('/internal/agent/calls/admit', async (req, res) => {
+    const input = parseBody(admissionRequestSchema, req.body);
+    const admission = await admitCall(db, input, options.maxActiveCalls);
+    res.json({
+      state: admission.state,
+      ...(admission.state === 'queued' && { position: admission.position }),
+      waited_seconds: admission.waitedSeconds,
+    });
+  });
+
+  // The agent's transfers (IVR, LLM tool, bridge, queue timeout): the API's destination policy
+  // decides, as for POST /api/calls/:id/transfer; a refusal is the same 403.
+  r.post('/internal/agent/calls/transfer', async (req, res) => {
+    const input = parseBody(agentTransferSchema, req.body);
+    if (!options.callControl) throw new ApiError(503, 'transfers_off', 'transfers are not set up');
+    const call = await db
+      .selectFrom('calls')
+      .select('id')
+      .where('roomName', '=', input.room_name)
+      .where('participantIdentity', '=', input.participant_identity)
+      .orderBy('startedAt', 'desc')
+      .executeTakeFirst();
+    if (!call) throw new ApiError(404, 'not_found', 'no call record for this room and participant');
+    const transfer = { to: input.to, play_dialtone: false };
+    const done = await transferCall(options.callControl, call.id, transfer, AGENT_ACTOR, 'agent');
+    res.json(serializeCall(done));
+  });
+
+  r.get('/internal/agent/profiles/:id', async (req, res) => {
+    const ref = pathParam(req);
+    const profile = await db
+      .selectFrom('agentProfiles')
+      .select(['id', 'name', 'settings'])
+      .where((eb) => (UUID.test(ref) ? eb('id', '=', ref) : eb('name', '=', ref)))
+      .executeTakeFirst();
+    if (!profile) throw notFound('agent profile', ref);
+    res.json(profile);
+  });
+
+  // An agent taking over a call from a lost one goes on from the transcript so far.
+  r.get('/internal/agent/calls/:id/transcript', async (req, res) => {
+    const id = pathParam(req);
+    if (!UUID.test(id)) throw notFound('call', id);
+    const call = await db
+      .selectFrom('calls')
+      .select(['id', 'transcript'])
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (!call) throw notFound('call', id);
+    const transcript: unknown =
+      typeof call.transcript === 'string' ? JSON.parse(call.transcript) : call.transcript;
+    res.json({ id: call.id, transcript: Array.isArray(transcript) ? transcript : [] });
+  });
+
+  r.post('/internal/agent/calls/report', async (req, res) => {
+    const input = parseBody(callReportSchema, req.body);
+    const call = await applyCallReport(db, input, options.recordings);
+    if (!call) {
+      throw new ApiError(404, 'not_found', 'no call record for this room and participant yet');
+    }
+    res.json(serializeCall(call));
+  });
+  return r;
+}

@@ -1,0 +1,6 @@
+export { joinedCaller } from './caller.js';
+export type { CallDeps } from './deps.js';
+export { CallLifecycle, RESUME_LINE } from './lifecycle.js';
+export type { CallLifecycleOptions } from './lifecycle.js';
+export { pressMenuKey } from './menu.js';
+export type { CallTalker } from './talker.js';

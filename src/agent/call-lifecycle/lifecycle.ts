@@ -1,0 +1,237 @@
+import { RoomEvent, type RemoteParticipant, type Room } from '@livekit/rtc-node';
+import type { CallContext } from '../../callhost/call-context.js';
+import type { Logger } from '../../config/logger.js';
+import type { TranscriptLine } from '../../contract/index.js';
+import { takePlace } from '../call-queue.js';
+import type { CallRecording } from '../call-recording.js';
+import type { EspeakTTS } from '../espeak-tts.js';
+import { callReporter, type CallReport } from '../gateway-api.js';
+import { attachCallHold, type CallHold, type HoldTarget } from '../hold.js';
+import type { JobMetadata } from '../job-metadata.js';
+import type { ProfileSettings } from '../profile.js';
+import { CallControl, waitUntilAnswered } from '../telephony.js';
+import type { CallDeps } from './deps.js';
+import type { CallTalker } from './talker.js';
+import { CallTranscript } from './transcript.js';
+
+const ANSWER_TIMEOUT_MS = 120_000;
+
+/** What an agent taking over a call from a lost one says first. */
+export const RESUME_LINE = 'Sorry, where were we?';
+const TIME_LIMIT_LINE = 'We have reached the time limit for this call. Goodbye.';
+
+export interface CallLifecycleOptions {
+  caller: RemoteParticipant;
+  profileId: string | null;
+  /** The settings the call runs with (the offline profile's when its own could not be used). */
+  settings: ProfileSettings;
+  meta: JobMetadata;
+  log: Logger;
+  talker: CallTalker;
+  /** The call so far, when this agent takes over from a lost one. */
+  earlier?: TranscriptLine[];
+  /** Sends the transcript while the call runs, for an agent that may have to take over. */
+  liveTranscript?: boolean;
+}
+
+/**
+ * What every call does around its talker, whatever the mode: the transcript and the reports to
+ * the API, the queue, hold, the recording's answer and end, transfers, the time limit, the
+ * apology when the agent fails, and the one way a call finishes (final report, hangup, the host
+ * leaves). Each mode builds its talker, makes one of these, and calls its steps in its order.
+ */
+export class CallLifecycle {
+  readonly control: CallControl;
+  readonly transcript: CallTranscript;
+  /** Sends a report of this call; a failed report is logged, never thrown into the call. */
+  readonly report: (extra: Partial<CallReport>) => Promise<void>;
+  readonly caller: RemoteParticipant;
+  readonly room: Room;
+  readonly roomName: string;
+  readonly #options: CallLifecycleOptions;
+  readonly #timers = new Set<NodeJS.Timeout>();
+  #ended = false;
+  #recording: CallRecording | undefined;
+  #hold: CallHold | undefined;
+
+  constructor(
+    private readonly ctx: CallContext,
+    private readonly deps: CallDeps,
+    options: CallLifecycleOptions,
+  ) {
+    this.#options = options;
+    this.caller = options.caller;
+    this.room = ctx.room;
+    this.roomName = ctx.room.name!;
+    this.control = new CallControl(deps.livekit, deps.api);
+    this.report = callReporter(
+      deps.api,
+      {
+        roomName: this.roomName,
+        callerIdentity: this.caller.identity,
+        profileId: options.profileId,
+      },
+      (error) => options.log.error({ err: error }, 'call report failed'),
+    );
+    this.transcript = new CallTranscript(
+      options.earlier ?? [],
+      options.liveTranscript
+        ? (lines) => void this.report({ transcript: lines, partial: true })
+        : undefined,
+    );
+    // The room can go away under the call (hung up through the API): its timers stop with it.
+    ctx.addShutdownCallback(() => this.finish(undefined));
+    // An error nobody caught in this call ends this call alone.
+    ctx.onFailure = () => this.apologizeAndHangUp('agent_error');
+    this.room.on(RoomEvent.ParticipantDisconnected, (p) => {
+      if (p.identity === this.caller.identity) void this.finish(undefined);
+    });
+  }
+
+  /** True once the call finished (or the caller left). */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** True while the API holds the call: key presses and silence checks wait. */
+  get held(): boolean {
+    return this.#hold?.held ?? false;
+  }
+
+  /** Runs `fn` after `ms` unless the call ended first. */
+  later(ms: number, fn: () => void): NodeJS.Timeout {
+    const t = setTimeout(() => (this.#timers.delete(t), fn()), ms);
+    this.#timers.add(t);
+    return t;
+  }
+
+  /** Cancels what later() set. */
+  cancel(timer: NodeJS.Timeout | undefined): void {
+    if (!timer) return;
+    clearTimeout(timer);
+    this.#timers.delete(timer);
+  }
+
+  /** The call's recording: told of the answer and of the end. */
+  record(recording: CallRecording): void {
+    this.#recording = recording;
+  }
+
+  /**
+   * Ends the call once: the talker closes, the final report goes (with `reason` when the agent
+   * ended the call, which then hangs up for everyone), and the host leaves the room.
+   */
+  async finish(reason: string | undefined): Promise<void> {
+    if (this.#ended) return;
+    this.#ended = true;
+    for (const t of this.#timers) clearTimeout(t);
+    this.#recording?.ended();
+    const { talker } = this.#options;
+    await talker.close?.();
+    const latency = talker.latency?.();
+    await this.report({
+      transcript: this.transcript.lines,
+      ...(latency && { latency }),
+      ...(reason && { ended: { at: new Date().toISOString(), reason } }),
+    });
+    if (reason) await this.control.hangup(this.roomName).catch(() => undefined);
+    this.ctx.shutdown(reason ?? 'caller_left');
+  }
+
+  /** The agent failed: the caller hears the profile's apology, then the call hangs up. */
+  async apologizeAndHangUp(reason: string): Promise<void> {
+    if (this.#ended) return;
+    const { log, settings, talker } = this.#options;
+    log.error({ reason }, 'agent failed mid-call; apologising and hanging up');
+    try {
+      await talker.apologize(settings.apology);
+      this.transcript.said(settings.apology);
+    } catch (error) {
+      log.error({ err: error }, 'apology could not be spoken');
+    }
+    await this.finish(reason);
+  }
+
+  /** Resolves when LiveKit SIP reports the call answered; false when it was not in time. */
+  waitForAnswer(): Promise<boolean> {
+    return waitUntilAnswered(this.room, this.caller, ANSWER_TIMEOUT_MS);
+  }
+
+  /**
+   * Waits for the answer and reports it (an agent taking over a call does not report it again);
+   * the recording keeps the call from here on.
+   */
+  async answered(): Promise<boolean> {
+    if (!(await this.waitForAnswer())) return false;
+    if (!this.#options.meta.recovery) void this.report({ answered_at: new Date().toISOString() });
+    this.#recording?.answered(this.report);
+    return true;
+  }
+
+  /**
+   * An inbound call's place under the concurrency limits (music and its place in the queue
+   * while it waits, kept with beats once it has one); outbound calls have theirs already.
+   * False when the call is over (the wait ran out, or the caller left).
+   */
+  async takePlace(voice: EspeakTTS): Promise<boolean> {
+    if (this.#options.meta.direction === 'outbound') return true;
+    const { talker, settings, profileId, log } = this.#options;
+    const beat = await takePlace({
+      api: this.deps.api,
+      caller: this.caller,
+      profileId,
+      room: this.room,
+      ...(talker.pauseListening && { pauseListening: (p: boolean) => talker.pauseListening!(p) }),
+      settings: settings.queue,
+      voice,
+      musicFile: this.deps.holdMusicFile,
+      log,
+      spoke: (text) => this.transcript.said(text),
+      transfer: (to) => this.control.transfer(this.roomName, this.caller.identity, to),
+      finish: (reason) => this.finish(reason),
+      callerGone: () => this.#ended,
+    });
+    if (!beat) return false;
+    this.#timers.add(beat);
+    return true;
+  }
+
+  /** Hold and resume on the API's command from now on; `onHold` runs as a hold starts. */
+  attachHold(target: HoldTarget, onHold?: () => void): void {
+    this.#hold = attachCallHold({
+      room: this.room,
+      target,
+      musicFile: this.deps.holdMusicFile,
+      log: this.#options.log,
+      ...(onHold && { onHold }),
+    });
+  }
+
+  /** The profile's longest call: the agent says so, then hangs up. */
+  limitDuration(say: (text: string) => Promise<unknown>): void {
+    this.later(this.#options.settings.max_call_duration_seconds * 1000, () => {
+      void say(TIME_LIMIT_LINE).finally(() => void this.finish('max_duration'));
+    });
+  }
+
+  /** A cold transfer the agent asked for: the call ends once it went through; false if not. */
+  async transfer(to: string): Promise<boolean> {
+    try {
+      await this.control.transfer(this.roomName, this.caller.identity, to);
+      await this.finish('transferred');
+      return true;
+    } catch (error) {
+      this.#options.log.warn({ err: error }, 'transfer failed');
+      return false;
+    }
+  }
+
+  /** The caller's key presses while the call runs and is not held; each goes in the transcript. */
+  onKey(handle: (digit: string) => void): void {
+    this.room.on(RoomEvent.DtmfReceived, (_code, digit, participant) => {
+      if (participant.identity !== this.caller.identity || this.#ended || this.held) return;
+      this.transcript.heard(`[DTMF ${digit}]`);
+      handle(digit);
+    });
+  }
+}

@@ -1,0 +1,181 @@
+import { voice } from '@livekit/agents';
+import type { CallContext } from '../callhost/call-context.js';
+import type { Logger } from '../config/logger.js';
+import type { TranscriptLine } from '../contract/index.js';
+import {
+  CallLifecycle,
+  joinedCaller,
+  pressMenuKey,
+  RESUME_LINE,
+  type CallDeps,
+} from './call-lifecycle/index.js';
+import { prepareCallRecording } from './call-recording.js';
+import { callTools, type CallActions } from './call-tools.js';
+import { speakDirectly } from './direct-speech.js';
+import { EspeakTTS } from './espeak-tts.js';
+import { agentSessionHold } from './hold.js';
+import type { JobMetadata } from './job-metadata.js';
+import type { ProfileSettings } from './profile.js';
+import { TurnLatencyRecorder } from './turn-latency.js';
+import { buildVoiceSession } from './voice-session.js';
+
+const MIN_UTTERANCE_MS = 400;
+
+/**
+ * A call on an agents-library session (VAD, STT, LLM, TTS): pipeline mode, and offline calls
+ * the profile records (the session's recorder captures both sides).
+ */
+export async function runPipelineCall(
+  ctx: CallContext,
+  deps: CallDeps,
+  call: {
+    settings: ProfileSettings;
+    profileId: string | null;
+    /** The profile could not be loaded: the caller hears the apology once answered. */
+    profileError: unknown;
+    meta: JobMetadata;
+    log: Logger;
+    /** The call so far when this agent takes over from one that was lost. */
+    earlier: TranscriptLine[];
+  },
+): Promise<void> {
+  const { meta, log, earlier } = call;
+  let { settings, profileError } = call;
+  const room = ctx.room;
+  const fallbackVoice = new EspeakTTS({ language: deps.offlineProfile.language });
+
+  const actions: { current?: CallActions } = {};
+  let parts: Awaited<ReturnType<typeof buildVoiceSession>>;
+  try {
+    parts = await buildVoiceSession(settings, {
+      vad: await deps.vads.get(settings.endpointing.vad_silence_seconds * 1000),
+      tools: callTools(settings, () => actions.current),
+      history: earlier,
+    });
+  } catch (error) {
+    // A provider that cannot be built (missing API key...) must not leave the caller ringing.
+    profileError = error;
+    settings = deps.offlineProfile;
+    parts = await buildVoiceSession(settings, {
+      vad: await deps.vads.get(settings.endpointing.vad_silence_seconds * 1000),
+    });
+  }
+  const { session, agent } = parts;
+  const vadSilenceMs = settings.endpointing.vad_silence_seconds * 1000;
+  // First of the shutdown callbacks: the recording's finalisation needs the recorder closed.
+  ctx.addShutdownCallback(() => session.close());
+  const latency = new TurnLatencyRecorder(session, vadSilenceMs);
+  const recording = prepareCallRecording(ctx, session, settings, {
+    recordingsDir: deps.recordingsDir,
+    recovery: meta.recovery === true,
+    log,
+  });
+  // Start at once: LiveKit SIP answers only when a track of the room is subscribed.
+  await session.start({ agent, room, ...recording.startOptions });
+
+  const caller = await joinedCaller(ctx, log);
+  if (!caller) return;
+  const lc = new CallLifecycle(ctx, deps, {
+    caller,
+    profileId: call.profileId,
+    settings,
+    meta,
+    log,
+    earlier,
+    liveTranscript: true,
+    talker: {
+      apologize: async (text) => {
+        await session.interrupt({ force: true }).await.catch(() => undefined);
+        await speakDirectly(room, fallbackVoice, text);
+      },
+      pauseListening: (paused) => session.input.setAudioEnabled(!paused),
+      latency: () => latency.turns,
+    },
+  });
+  lc.record(recording);
+
+  const scripted = new Set<string>();
+  const say = (text: string) => {
+    scripted.add(text);
+    lc.transcript.said(text);
+    return session.say(text, { allowInterruptions: settings.allow_interruptions });
+  };
+  const sayThrough = (text: string) => say(text).waitForPlayout();
+
+  session.on(voice.AgentSessionEventTypes.Error, (ev) => {
+    if (!ev.error.recoverable) void lc.apologizeAndHangUp('agent_failed');
+  });
+  session.on(voice.AgentSessionEventTypes.ConversationItemAdded, (ev) => {
+    const item = ev.item;
+    if (item.type !== 'message' || !item.textContent) return;
+    if (item.role === 'user') {
+      lc.transcript.heard(item.textContent.trim());
+    } else if (item.role === 'assistant' && !scripted.delete(item.textContent)) {
+      // An LLM reply; what say() spoke is in the transcript already, in the order it was said.
+      lc.transcript.said(item.textContent.trim());
+    }
+  });
+
+  if (!(await lc.answered())) {
+    await lc.finish(undefined);
+    return;
+  }
+  if (profileError !== undefined) {
+    log.error({ err: profileError }, 'agent profile could not be loaded');
+    await lc.apologizeAndHangUp('agent_failed');
+    return;
+  }
+  if (!meta.recovery && !(await lc.takePlace(fallbackVoice))) return;
+  lc.limitDuration(sayThrough);
+
+  let silenceTimer: NodeJS.Timeout | undefined;
+  lc.attachHold(
+    agentSessionHold(session),
+    () => (lc.cancel(silenceTimer), (silenceTimer = undefined)),
+  );
+  session.on(voice.AgentSessionEventTypes.UserStateChanged, (ev) => {
+    if (ev.newState === 'away' && !silenceTimer && !lc.held) {
+      say('Are you still there?');
+      silenceTimer = lc.later(settings.silence_timeout_seconds * 1000, () => {
+        void sayThrough('I did not hear anything, so I will hang up now. Goodbye.').finally(
+          () => void lc.finish('silence_timeout'),
+        );
+      });
+    } else if (ev.newState === 'speaking' && silenceTimer) {
+      lc.cancel(silenceTimer);
+      silenceTimer = undefined;
+    }
+  });
+  actions.current = { hangUp: (reason) => lc.finish(reason), transfer: (to) => lc.transfer(to) };
+
+  lc.onKey((digit) => {
+    latency.turnEndedAt(Date.now());
+    lc.cancel(silenceTimer);
+    silenceTimer = undefined;
+    session.interrupt();
+    if (!pressMenuKey(lc, settings.ivr, digit, sayThrough) && settings.mode === 'pipeline') {
+      session.generateReply({ userInput: `The caller pressed the key ${digit}.` });
+    }
+  });
+
+  if (settings.mode === 'offline') {
+    let nextReply = 0;
+    let speakingSince = 0;
+    session.on(voice.AgentSessionEventTypes.UserStateChanged, (ev) => {
+      if (ev.newState === 'speaking') speakingSince = ev.createdAt;
+      if (ev.oldState !== 'speaking' || ev.newState !== 'listening' || lc.ended) return;
+      // A cough or a key's tone is not something said: the script answers utterances only.
+      if (ev.createdAt - speakingSince - vadSilenceMs < MIN_UTTERANCE_MS) return;
+      const reply = settings.replies[Math.min(nextReply++, settings.replies.length - 1)];
+      if (reply) say(reply);
+    });
+  }
+
+  if (meta.recovery) {
+    say(RESUME_LINE);
+    return;
+  }
+  if (recording.announce) say(recording.announce);
+  if (settings.greeting) say(settings.greeting);
+  else if (settings.mode === 'pipeline') session.generateReply();
+}

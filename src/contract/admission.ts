@@ -1,0 +1,27 @@
+import { z } from 'zod';
+
+/**
+ * POST /internal/agent/calls/admit: the call as the host sees its SIP participant. The API
+ * reads the numbers as E.164 (src/queue/internal.ts).
+ */
+export const admitRequestSchema = z
+  .object({
+    room_name: z.string().min(1).max(200),
+    /** sip.trunkID: LiveKit's inbound trunk id. */
+    livekit_trunk_id: z.string().max(100).nullable().optional(),
+    /** sip.trunkPhoneNumber (called) and sip.phoneNumber (caller). */
+    to_number: z.string().max(40).nullable().optional(),
+    from_number: z.string().max(40).nullable().optional(),
+    agent_profile_id: z.uuid().nullable().optional(),
+    /** The call is talking already (an admitted call's heartbeat): it is never queued. */
+    in_call: z.boolean().optional(),
+  })
+  .strict();
+export type AdmitRequest = z.infer<typeof admitRequestSchema>;
+
+/** The admission's answer: a place, or the call's place in the queue. */
+export const admitAnswerSchema = z.discriminatedUnion('state', [
+  z.object({ state: z.literal('active'), waited_seconds: z.number() }),
+  z.object({ state: z.literal('queued'), position: z.number(), waited_seconds: z.number() }),
+]);
+export type AdmitAnswer = z.infer<typeof admitAnswerSchema>;

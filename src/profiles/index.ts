@@ -1,0 +1,2 @@
+/** Agent profiles: /api/agents, the profiles that numbers and dispatch rules name. */
+export { agentProfilesRouter } from './routes.js';
