@@ -23,6 +23,8 @@ type QueueOutcome = 'admitted' | 'timeout' | 'caller_left';
 async function waitForPlace(options: {
   api: GatewayApi;
   request: AdmitRequest;
+  /** The first answer, when it was asked for ahead (see askForPlace). */
+  firstAnswer?: Promise<AdmitAnswer>;
   room: Room;
   /** Stops (true) and resumes (false) listening to the caller while they wait. */
   pauseListening?: (paused: boolean) => void;
@@ -33,15 +35,8 @@ async function waitForPlace(options: {
   callerGone: () => boolean;
 }): Promise<QueueOutcome> {
   const { api, request, room, settings, log } = options;
-  const ask = async (): Promise<AdmitAnswer> => {
-    try {
-      return await api.admit(request);
-    } catch (error) {
-      log.error({ err: error }, 'admission check failed; the call goes through');
-      return { state: 'active', waited_seconds: 0 };
-    }
-  };
-  let answer = await ask();
+  const ask = () => admitOrLetThrough(api, request, log);
+  let answer = await (options.firstAnswer ?? ask());
   if (answer.state === 'active') return 'admitted';
 
   log.info({ position: answer.position }, 'call waits in the queue');
@@ -80,6 +75,41 @@ async function waitForPlace(options: {
     await stopMusic?.();
     options.pauseListening?.(false);
   }
+}
+
+/** The admission route's answer; an API that cannot be reached lets the call through. */
+async function admitOrLetThrough(
+  api: GatewayApi,
+  request: AdmitRequest,
+  log: Logger,
+): Promise<AdmitAnswer> {
+  try {
+    return await api.admit(request);
+  } catch (error) {
+    log.error({ err: error }, 'admission check failed; the call goes through');
+    return { state: 'active', waited_seconds: 0 };
+  }
+}
+
+/** A call's first question for a place, asked while it still rings (see askForPlace). */
+export interface EarlyAdmission {
+  readonly request: AdmitRequest;
+  readonly answer: Promise<AdmitAnswer>;
+}
+
+/**
+ * Asks for an inbound call's place at once, so the answer is there when the call is answered
+ * and the greeting is not held back by a round trip to the API. Pass it to takePlace.
+ */
+export function askForPlace(options: {
+  api: GatewayApi;
+  room: Room;
+  caller: RemoteParticipant;
+  profileId: string | null;
+  log: Logger;
+}): EarlyAdmission {
+  const request = admissionRequest(options.room.name!, options.caller, options.profileId);
+  return { request, answer: admitOrLetThrough(options.api, request, options.log) };
 }
 
 /** What the admission route needs to know of an inbound call, from its SIP participant. */
@@ -147,10 +177,18 @@ export async function takePlace(
     Omit<Parameters<typeof leaveQueue>[0], 'settings'> & {
       caller: RemoteParticipant;
       profileId: string | null;
+      /** The question asked ahead by askForPlace, if it was. */
+      early?: EarlyAdmission;
     },
 ): Promise<NodeJS.Timeout | undefined> {
-  const request = admissionRequest(options.room.name!, options.caller, options.profileId);
-  const outcome = await waitForPlace({ ...options, request });
+  const request =
+    options.early?.request ??
+    admissionRequest(options.room.name!, options.caller, options.profileId);
+  const outcome = await waitForPlace({
+    ...options,
+    request,
+    ...(options.early && { firstAnswer: options.early.answer }),
+  });
   if (outcome === 'caller_left' || options.callerGone()) return undefined;
   if (outcome === 'timeout') {
     await leaveQueue(options);

@@ -2,7 +2,7 @@ import { RoomEvent, type RemoteParticipant, type Room } from '@livekit/rtc-node'
 import type { CallContext } from '../../callhost/call-context.js';
 import type { Logger } from '../../config/logger.js';
 import type { TranscriptLine } from '../../contract/index.js';
-import { takePlace } from '../call-queue.js';
+import { askForPlace, takePlace, type EarlyAdmission } from '../call-queue.js';
 import type { CallRecording } from '../call-recording.js';
 import type { EspeakTTS } from '../espeak-tts.js';
 import { callReporter, type CallReport } from '../gateway-api.js';
@@ -53,6 +53,7 @@ export class CallLifecycle {
   #ended = false;
   #recording: CallRecording | undefined;
   #hold: CallHold | undefined;
+  #earlyAdmission: EarlyAdmission | undefined;
 
   constructor(
     private readonly ctx: CallContext,
@@ -162,6 +163,7 @@ export class CallLifecycle {
    * the recording keeps the call from here on.
    */
   async answered(): Promise<boolean> {
+    this.#askForPlaceEarly();
     if (!(await this.waitForAnswer())) return false;
     if (!this.#options.meta.recovery) void this.report({ answered_at: new Date().toISOString() });
     this.#recording?.answered(this.report);
@@ -177,6 +179,7 @@ export class CallLifecycle {
     if (this.#options.meta.direction === 'outbound') return true;
     const { talker, settings, profileId, log } = this.#options;
     const beat = await takePlace({
+      ...(this.#earlyAdmission && { early: this.#earlyAdmission }),
       api: this.deps.api,
       caller: this.caller,
       profileId,
@@ -204,6 +207,19 @@ export class CallLifecycle {
       musicFile: this.deps.holdMusicFile,
       log: this.#options.log,
       ...(onHold && { onHold }),
+    });
+  }
+
+  /** An inbound call asks for its place while it rings: the answer is there when it is answered. */
+  #askForPlaceEarly(): void {
+    const { meta, profileId, log } = this.#options;
+    if (meta.direction === 'outbound' || meta.recovery || this.#earlyAdmission) return;
+    this.#earlyAdmission = askForPlace({
+      api: this.deps.api,
+      room: this.room,
+      caller: this.caller,
+      profileId,
+      log,
     });
   }
 
