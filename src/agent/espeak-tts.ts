@@ -1,5 +1,6 @@
 import { AudioByteStream, shortuuid, tts, type APIConnectOptions } from '@livekit/agents';
 import { spawn } from 'node:child_process';
+import { espeakVoiceFor } from './offline/espeak.js';
 
 const ESPEAK_SAMPLE_RATE = 22050;
 const CACHE_ENTRIES = 64;
@@ -12,13 +13,6 @@ export function wavPcm(wav: Buffer): Buffer {
     throw new Error('espeak-ng did not write a WAV file');
   }
   return wav.subarray(at + 8);
-}
-
-/** espeak-ng's voice for a BCP 47 tag: en-US -> en-us, ru-RU -> ru. */
-export function espeakVoice(language: string, voice?: string): string {
-  if (voice) return voice;
-  const tag = language.toLowerCase();
-  return tag.startsWith('en-') ? tag : tag.split('-')[0]!;
 }
 
 function synthesizeWithEspeak(text: string, voice: string, signal: AbortSignal): Promise<Buffer> {
@@ -50,7 +44,7 @@ export class EspeakTTS extends tts.TTS {
 
   constructor(options: { language: string; voice?: string }) {
     super(ESPEAK_SAMPLE_RATE, 1, { streaming: false });
-    this.#voice = espeakVoice(options.language, options.voice);
+    this.#voice = espeakVoiceFor(options.language, options.voice);
   }
 
   override get model(): string {

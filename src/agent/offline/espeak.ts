@@ -6,7 +6,7 @@ export const ESPEAK_RATE = 22_050;
 const WORDS_PER_MINUTE = '165';
 const MAX_TEXT_CHARS = 4000;
 
-/** espeak-ng's voice for a BCP 47 tag (the rule of EspeakTTS): en-US -> en-us, ru-RU -> ru. */
+/** espeak-ng's voice for a BCP 47 tag (EspeakTTS uses it too): en-US -> en-us, ru-RU -> ru. */
 export function espeakVoiceFor(language: string, voice?: string): string {
   if (voice) return voice;
   const tag = language.toLowerCase();
