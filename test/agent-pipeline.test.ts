@@ -141,8 +141,12 @@ describe('a phone call through STT, LLM and TTS providers', () => {
       REPLY.length * 2,
     );
 
-    const record = await endedCallRecord(gw, caller, 3);
-    expect(record, 'no call record with a transcript').toBeDefined();
+    // The live transcript can reach the record before the final report with the latency.
+    const record = await eventually(async () => {
+      const ended = await endedCallRecord(gw, caller, 3);
+      return ended?.latency?.turns?.length ? ended : undefined;
+    }, 25_000);
+    expect(record, 'no call record with a transcript and its turns').toBeDefined();
     const lines = record.transcript.map((t: { speaker: string; text: string }) => [
       t.speaker,
       t.text,
