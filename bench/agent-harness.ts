@@ -132,6 +132,8 @@ const SILENCE = Buffer.alloc(160, 0xff);
  */
 export class CallerEar {
   readonly arrivals: number[] = [];
+  /** Arrival times of the packets with sound in them. */
+  readonly soundAt: number[] = [];
   firstSoundAt: number | undefined;
   lost = 0;
   private lastSeq: number | undefined;
@@ -160,11 +162,17 @@ export class CallerEar {
     const seq = msg.readUInt16BE(2);
     if (this.lastSeq !== undefined) this.lost += Math.max(0, ((seq - this.lastSeq) & 0xffff) - 1);
     this.lastSeq = seq;
-    if (this.firstSoundAt !== undefined) return;
     const payload = msg.subarray(12 + (msg[0]! & 0x0f) * 4);
     let sum = 0;
     for (const byte of payload) sum += ulawToLinear(byte) ** 2;
-    if (Math.sqrt(sum / Math.max(1, payload.length)) > 500) this.firstSoundAt = now;
+    if (Math.sqrt(sum / Math.max(1, payload.length)) <= 500) return;
+    this.firstSoundAt ??= now;
+    this.soundAt.push(now);
+  }
+
+  /** The first packet with sound after `t`, if any. */
+  soundAfter(t: number): number | undefined {
+    return this.soundAt.find((at) => at > t);
   }
 
   tick(): void {

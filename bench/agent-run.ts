@@ -5,6 +5,7 @@ import {
   printCallSetup,
   routeBenchCalls,
 } from './agent-calls.js';
+import { agentFailover, printFailover } from './agent-failover.js';
 import { agentFrameCost, printFrameCost } from './agent-frame-cost.js';
 import type { BenchEnv } from './setup.js';
 
@@ -32,6 +33,9 @@ export async function runAgentBenches(env: BenchEnv): Promise<void> {
   await routeBenchCalls(env);
   const calls = Number(process.env.BENCH_AGENT_CALLS ?? 20);
   if (calls > 0) printCallSetup(await agentCallSetup(env, calls));
+  // Two hosts, the busier killed mid-run (BENCH_AGENT_FAILOVER_CALLS, 0 skips it).
+  const failoverCalls = Number(process.env.BENCH_AGENT_FAILOVER_CALLS ?? 8);
+  if (failoverCalls > 0) printFailover(await agentFailover(env, failoverCalls));
   const rate = Number(process.env.BENCH_AGENT_RATE ?? 1);
   // The call host runs calls in its own process: no idle job processes to wait for.
   const idle = 0;

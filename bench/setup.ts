@@ -38,10 +38,14 @@ export async function startBenchEnv(options: { mediaPorts?: number } = {}): Prom
     apiKey: `APIbench${randomBytes(3).toString('hex')}`,
     apiSecret: randomBytes(32).toString('base64url'),
   };
+  // LiveKit's webhooks reach the API, as deployed: call records, and agents sent to calls whose
+  // host died (bench/agent-failover.ts).
+  const apiPort = await freeTcpPort();
   const stack = await startLocalStack({
     root: packageRoot(),
     dataDir,
     keys,
+    webhookUrls: [`http://127.0.0.1:${apiPort}/webhooks/livekit`],
     ports: media
       ? {
           ...stackPortsFrom(base),
@@ -71,8 +75,14 @@ export async function startBenchEnv(options: { mediaPorts?: number } = {}): Prom
     TURN_SECRET: turnSecret,
     TURN_PORT: String(coturn.port),
     LOG_LEVEL: 'warn',
+    // The agent the API sends to a call whose host died: the agent benches' call hosts.
+    AGENT_NAME: 'bench-agent',
   };
-  const { process: api, url: apiUrl, internalUrl } = await startBenchApi('api', dataDir, apiEnv);
+  const {
+    process: api,
+    url: apiUrl,
+    internalUrl,
+  } = await startBenchApi('api', dataDir, apiEnv, apiPort);
   return {
     stack,
     coturn,
@@ -96,8 +106,9 @@ export async function startBenchApi(
   name: string,
   dataDir: string,
   env: Record<string, string>,
+  apiPort?: number,
 ): Promise<{ process: ManagedProcess; url: string; internalUrl: string }> {
-  const port = await freeTcpPort();
+  const port = apiPort ?? (await freeTcpPort());
   const internalPort = await freeTcpPort();
   const api = startProcess(
     name,
