@@ -15,7 +15,8 @@ import { startCallsReconcileLoop } from '../calls/reconcile.js';
 import { startDeliveryWorker } from '../webhooks/outbound/index.js';
 import { loadCallWebhookSecret } from '../webhooks/outbound/call-secret.js';
 import { blocklistEdgeTask } from '../blocklist/index.js';
-import { startEdgeSupervisor, type EdgeSupervisor } from '../edge/index.js';
+import { edgeDefaults, startEdgeSupervisor, type EdgeSupervisor } from '../edge/index.js';
+import { sipUsersEdgeTask } from '../sipusers/index.js';
 import { recordingDeps, startRecordingsSweep } from '../recordings/index.js';
 import { startRetentionSweep } from '../retention/index.js';
 import { createApp } from './app.js';
@@ -73,6 +74,7 @@ export async function startApi(
           defaultSipStatus: config.blocklist.sipStatus,
           kickWebhooks: webhookWorker?.kick,
         }),
+        sipUsersEdgeTask({ db: database.db, box, lockSeconds: edgeDefaults.lockSeconds }),
       ])
     : undefined;
   const rateLimits = createRateLimits(config, log);
