@@ -87,7 +87,7 @@ function toContact(c: UlContact, nowSeconds: number): SipContact {
     contact: c.Address ?? '',
     source: received ?? inContact,
     transport: transportOf(c),
-    user_agent: c['User-Agent'] || null,
+    user_agent: c['User-Agent'] && c['User-Agent'] !== '[not set]' ? c['User-Agent'] : null,
     expires_at: new Date(
       (nowSeconds + (Number.isFinite(expires) ? expires : 0)) * 1000,
     ).toISOString(),

@@ -1,0 +1,217 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startEdge, type EdgeProcess } from '../scripts/stack/kamailio.js';
+import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { SipPhone } from './helpers/sip-phone.js';
+import { eventually } from './helpers/wait.js';
+
+const stack = inject('stack');
+let edge: EdgeProcess;
+let gw: TestGateway;
+const phones: SipPhone[] = [];
+let at: { host: string; port: number };
+
+async function phone(host = '127.0.0.1') {
+  const p = await SipPhone.open(host);
+  phones.push(p);
+  return p;
+}
+
+async function createUser(username: string, extra: Record<string, unknown> = {}) {
+  const res = await gw.request('POST', '/api/sip-users', {
+    username,
+    password: `${username}-password`,
+    ...extra,
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body;
+}
+
+beforeAll(async () => {
+  edge = await startEdge({ livekitHost: stack.sipHost, livekitPort: stack.sipPort });
+  at = { host: '127.0.0.1', port: edge.sipPort };
+  gw = await startTestGateway({
+    env: {
+      EDGE_ENABLED: 'true',
+      EDGE_RPC_URL: edge.rpcUrl,
+      EDGE_RPC_SECRET: edge.settings.rpcSecret,
+      EDGE_CONTACT_ADDRESS: `127.0.0.1:${edge.sipPort}`,
+      EDGE_POLL_SECONDS: '0.5',
+    },
+  });
+  for (const name of ['sha-phone', 'md5-phone', 'brute', 'twin', 'natted', 'replayed'])
+    await createUser(name);
+  await createUser('barred', { is_blocked: true });
+  await createUser('dormant', { is_active: false });
+});
+
+afterAll(async () => {
+  for (const p of phones) p.close();
+  await gw?.close();
+  await edge?.stop();
+});
+
+describe('SIP users register at the edge', () => {
+  it('challenges with SHA-256 and MD5 (qop=auth), registers with SHA-256, visible at once', async () => {
+    const p = await phone();
+    const { challenge, final, offered } = await p.register(at, {
+      username: 'sha-phone',
+      password: 'sha-phone-password',
+      algorithm: 'SHA-256',
+    });
+    expect(challenge?.status).toBe(401);
+    expect(offered?.map((c) => c.algorithm)).toEqual(['SHA-256', 'MD5']);
+    expect(offered?.every((c) => c.qop?.includes('auth'))).toBe(true);
+    expect(offered?.[0]?.realm).toBe('sip.voice-gateway.local');
+    expect(final?.status, final?.text).toBe(200);
+    const registeredAt = Date.now();
+    const regs = await gw.request('GET', '/api/sip-users/sha-phone/registrations');
+    const ms = Date.now() - registeredAt;
+    expect(regs.status).toBe(200);
+    expect(regs.body.registration_status).toBe('registered');
+    expect(regs.body.items).toHaveLength(1);
+    expect(regs.body.items[0]).toMatchObject({
+      contact: `sip:sha-phone@127.0.0.1:${p.port}`,
+      user_agent: 'vg-test-phone/1.0',
+      transport: 'udp',
+    });
+    const expiresIn = Date.parse(regs.body.items[0].expires_at) - Date.now();
+    expect(expiresIn).toBeGreaterThan(250_000);
+    expect(expiresIn).toBeLessThan(310_000);
+    expect(ms).toBeLessThan(1000);
+    console.log(`REGISTER 200 OK to the API showing the contact: ${ms} ms`);
+    // The poll records it in the database too (what the console and other processes read).
+    const stored = await eventually(async () => {
+      const u = await gw.request('GET', '/api/sip-users/sha-phone');
+      return u.body.registration_expires ? u.body : undefined;
+    });
+    expect(stored?.user_agent).toBe('vg-test-phone/1.0');
+    expect(stored?.last_registration).not.toBeNull();
+  });
+
+  it('registers with MD5', async () => {
+    const p = await phone();
+    const { final } = await p.register(at, {
+      username: 'md5-phone',
+      password: 'md5-phone-password',
+      algorithm: 'MD5',
+    });
+    expect(final?.status, final?.text).toBe(200);
+    expect(final?.header('Contact')).toContain(`${p.port}`);
+  });
+
+  it('refuses a replayed REGISTER (same nonce and nc) with a fresh stale challenge', async () => {
+    const p = await phone();
+    const first = await p.register(at, { username: 'replayed', password: 'replayed-password' });
+    expect(first.final?.status).toBe(200);
+    const aor = 'sip:replayed@sip.voice-gateway.local';
+    const replay = await p.send(at, {
+      method: 'REGISTER',
+      uri: 'sip:sip.voice-gateway.local',
+      from: aor,
+      to: aor,
+      headers: [
+        `Contact: <sip:replayed@127.0.0.1:${p.port}>`,
+        'Expires: 300',
+        `Authorization: ${first.authorization}`,
+      ],
+    });
+    expect(replay?.status).toBe(401);
+    expect(replay?.headers('WWW-Authenticate').join(' ')).toContain('stale=true');
+  });
+
+  it('refuses a password that is wrong, locks user+source after 5, other sources still register; unlock', async () => {
+    const attacker = await phone('127.0.0.3');
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      const { final } = await attacker.register(at, { username: 'brute', password: `guess-${i}` });
+      statuses.push(final?.status ?? 0);
+    }
+    expect(statuses).toEqual([401, 401, 401, 401, 403]);
+    // Locked from there, even with the right password...
+    const locked = await attacker.register(at, { username: 'brute', password: 'brute-password' });
+    expect(locked.final?.status).toBe(403);
+    // ...while the real phone elsewhere registers.
+    const real = await phone('127.0.0.4');
+    const ok = await real.register(at, { username: 'brute', password: 'brute-password' });
+    expect(ok.final?.status).toBe(200);
+    const lockedUser = await eventually(async () => {
+      const u = await gw.request('GET', '/api/sip-users/brute');
+      return u.body.account_locked_until ? u.body : undefined;
+    });
+    expect(Date.parse(lockedUser?.account_locked_until) - Date.now()).toBeGreaterThan(1700_000);
+    const lockouts = await gw.request('GET', '/api/edge/lockouts');
+    expect(lockouts.body.items).toContainEqual(
+      expect.objectContaining({ sip_user: 'brute', source: '127.0.0.3' }),
+    );
+    const unlock = await gw.request('POST', '/api/sip-users/brute/unlock');
+    expect(unlock.status).toBe(200);
+    expect(unlock.body.was_locked).toBe(true);
+    const again = await attacker.register(at, { username: 'brute', password: 'brute-password' });
+    expect(again.final?.status).toBe(200);
+  });
+
+  it('refuses blocked and inactive users with 403 and the reason', async () => {
+    const p = await phone();
+    const blocked = await p.register(at, { username: 'barred', password: 'barred-password' });
+    expect(blocked.final?.status).toBe(403);
+    expect(blocked.final?.reason).toMatch(/blocked/);
+    const inactive = await p.register(at, { username: 'dormant', password: 'dormant-password' });
+    expect(inactive.final?.status).toBe(403);
+    expect(inactive.final?.reason).toMatch(/inactive/);
+    // Re-enabled through the API: registers at once.
+    expect((await gw.request('PUT', '/api/sip-users/dormant', { is_active: true })).status).toBe(
+      200,
+    );
+    const now = await p.register(at, { username: 'dormant', password: 'dormant-password' });
+    expect(now.final?.status).toBe(200);
+  });
+
+  it('holds several contacts of one user', async () => {
+    const desk = await phone('127.0.0.1');
+    const mobile = await phone('127.0.0.2');
+    for (const p of [desk, mobile])
+      expect(
+        (await p.register(at, { username: 'twin', password: 'twin-password' })).final?.status,
+      ).toBe(200);
+    const regs = await gw.request('GET', '/api/sip-users/twin/registrations');
+    expect(regs.body.items.map((c: { contact: string }) => c.contact).sort()).toEqual(
+      [`sip:twin@127.0.0.1:${desk.port}`, `sip:twin@127.0.0.2:${mobile.port}`].sort(),
+    );
+  });
+
+  it('keeps where a phone behind NAT really sent from, and bounds the expiry', async () => {
+    const p = await phone('127.0.0.6');
+    const { final } = await p.register(at, {
+      username: 'natted',
+      password: 'natted-password',
+      contactHost: '192.168.1.50:5060',
+    });
+    expect(final?.status).toBe(200);
+    const regs = await gw.request('GET', '/api/sip-users/natted/registrations');
+    expect(regs.body.items[0]).toMatchObject({
+      contact: 'sip:natted@192.168.1.50:5060',
+      source: `127.0.0.6:${p.port}`,
+    });
+    const brief = await p.register(at, {
+      username: 'natted',
+      password: 'natted-password',
+      expires: 10,
+    });
+    expect(brief.final?.status).toBe(423);
+    expect(brief.final?.header('Min-Expires')).toBe('60');
+  });
+
+  it("refuses registering another user's address with one's own credentials", async () => {
+    const p = await phone();
+    const { final } = await p.register(at, {
+      username: 'md5-phone',
+      password: 'md5-phone-password',
+      aorUser: 'sha-phone',
+    });
+    expect(final?.status).toBe(403);
+    const regs = await gw.request('GET', '/api/sip-users/sha-phone/registrations');
+    expect(regs.body.items.map((c: { contact: string }) => c.contact)).not.toContain(
+      `sip:md5-phone@127.0.0.1:${p.port}`,
+    );
+  });
+});
