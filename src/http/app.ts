@@ -19,7 +19,7 @@ import { metricsRegistry } from '../config/metrics.js';
 import { packageRoot } from '../config/paths.js';
 import { sql, type Db, type SecretBox } from '../db/index.js';
 import type { LivekitClients } from '../livekit/index.js';
-import { sipUsersRouter, type SipUsersDeps } from '../sipusers/index.js';
+import { sipUsersRouter, syncSipUsersLivekit, type SipUsersDeps } from '../sipusers/index.js';
 import { trunksRouter } from '../trunks/index.js';
 import { joinRouter, turnRouter } from '../turn/routes.js';
 import { livekitWebhookRouter } from '../webhooks/livekit/routes.js';
@@ -81,6 +81,15 @@ function sipUsersDeps(deps: AppDeps): SipUsersDeps {
       port: Number(contact?.[2] ?? 5060),
     },
     lockSeconds: edgeDefaults.lockSeconds,
+    syncLivekit: deps.config.edge.enabled
+      ? () =>
+          syncSipUsersLivekit({
+            db: deps.db,
+            sip: deps.livekit.sip,
+            edgeSourceAddress: deps.config.edge.sourceAddress,
+            agentName: deps.config.agent.name,
+          })
+      : undefined,
   };
 }
 

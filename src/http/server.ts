@@ -16,7 +16,7 @@ import { startDeliveryWorker } from '../webhooks/outbound/index.js';
 import { loadCallWebhookSecret } from '../webhooks/outbound/call-secret.js';
 import { blocklistEdgeTask } from '../blocklist/index.js';
 import { edgeDefaults, startEdgeSupervisor, type EdgeSupervisor } from '../edge/index.js';
-import { sipUsersEdgeTask } from '../sipusers/index.js';
+import { sipUsersEdgeTask, syncSipUsersLivekit } from '../sipusers/index.js';
 import { recordingDeps, startRecordingsSweep } from '../recordings/index.js';
 import { startRetentionSweep } from '../retention/index.js';
 import { createApp } from './app.js';
@@ -74,7 +74,18 @@ export async function startApi(
           defaultSipStatus: config.blocklist.sipStatus,
           kickWebhooks: webhookWorker?.kick,
         }),
-        sipUsersEdgeTask({ db: database.db, box, lockSeconds: edgeDefaults.lockSeconds }),
+        sipUsersEdgeTask({
+          db: database.db,
+          box,
+          lockSeconds: edgeDefaults.lockSeconds,
+          syncLivekit: () =>
+            syncSipUsersLivekit({
+              db: database.db,
+              sip: livekit.sip,
+              edgeSourceAddress: config.edge.sourceAddress,
+              agentName: config.agent.name,
+            }),
+        }),
       ])
     : undefined;
   const rateLimits = createRateLimits(config, log);

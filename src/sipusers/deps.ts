@@ -13,6 +13,6 @@ export interface SipUsersDeps {
   /** Where phones send REGISTER and INVITE (the edge's public address). */
   proxy: { host: string; port: number };
   lockSeconds: number;
-  /** Called after a change (the edge supervisor pushes the users' table at once). */
-  onChange?: () => void;
+  /** Makes LiveKit hold the SIP users' trunks and rules (src/sipusers/livekit-sync.ts). */
+  syncLivekit?: () => Promise<void>;
 }

@@ -6,11 +6,12 @@ import {
   type EdgePollTask,
   type EdgeRpc,
 } from '../edge/index.js';
+import { agentKey } from './livekit-sync.js';
 import type { SipContact, SipUser } from './serialize.js';
 
 /**
  * The edge's table of SIP users (deploy/kamailio/edge.cfg, route USER_AUTH): username ->
- * "<md5 HA1>|<sha-256 HA1>|<state>|<max calls>|<realm>". The HA1s live in the edge's memory
+ * "<md5 HA1>|<sha-256 HA1>|<state>|<max calls>|<realm>|<agent key>". The HA1s live in the edge's memory
  * only; Kamailio gets no database credentials.
  */
 export const SIP_USER_TABLE = 'sipuser';
@@ -31,6 +32,7 @@ function edgeValue(u: SipUser, box: SecretBox): string {
     edgeUserState(u),
     u.maxConcurrentCalls,
     u.realm,
+    agentKey(u.agentProfileId),
   ].join('|');
 }
 
@@ -155,10 +157,18 @@ export function sipUsersEdgeTask(deps: {
   db: Db;
   box: SecretBox;
   lockSeconds: number;
+  syncLivekit?: () => Promise<void>;
 }): EdgePollTask {
+  let livekitSyncedAt = 0;
   return {
     name: 'sip-users',
     async run(rpc) {
+      // LiveKit's trunks change only with the users' agent profiles (the API syncs then): a
+      // check a minute repairs a hand edit or a LiveKit that lost its state.
+      if (deps.syncLivekit && Date.now() - livekitSyncedAt > 60_000) {
+        livekitSyncedAt = Date.now();
+        await deps.syncLivekit();
+      }
       await syncSipUsers(deps.db, deps.box, rpc);
       const contacts = await dumpContacts(rpc);
       const { failures, locks } = await lockState(rpc);

@@ -29,6 +29,7 @@ export function sipUsersRouter(deps: SipUsersDeps): Router {
   const admin = requireRole('admin');
   /** The edge learns of a change at once; the next poll repairs a push that failed. */
   const push = async (usernames: string[]) => {
+    await deps.syncLivekit?.().catch(() => undefined);
     if (!deps.rpc) return;
     try {
       const users = await deps.db

@@ -81,7 +81,6 @@ export async function createSipUser(
       throw conflict(`a SIP user named ${JSON.stringify(input.username)} already exists`);
     throw error;
   }
-  deps.onChange?.();
   return serializeSipUser(user);
 }
 
@@ -181,7 +180,6 @@ export async function bulkCreateSipUsers(
       throw conflict('nothing was created: a username was taken while the request ran; retry');
     throw error;
   }
-  deps.onChange?.();
   return created.map(serializeSipUser);
 }
 
@@ -233,7 +231,6 @@ export async function updateSipUser(
     });
     return updated;
   });
-  deps.onChange?.();
   return serializeSipUser(user);
 }
 
@@ -248,5 +245,4 @@ export async function deleteSipUser(deps: SipUsersDeps, actor: Actor, ref: strin
       details: { username: current.username },
     });
   });
-  deps.onChange?.();
 }

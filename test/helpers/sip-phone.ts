@@ -223,4 +223,105 @@ export class SipPhone {
     });
     return { challenge, final, authorization, offered };
   }
+
+  /**
+   * Calls `number` as `username` through the edge: answers the 407 with digest, ACKs the 200
+   * along its route set. SDP offers PCMU and telephone-event at rtpPort (the test's RtpPeer).
+   * Returns the final answer and, when answered, `hangUp()` (a BYE).
+   */
+  async call(
+    edge: { host: string; port: number },
+    options: {
+      username: string;
+      password: string;
+      number: string;
+      rtpPort: number;
+      algorithm?: DigestAlgorithm;
+      domain?: string;
+    },
+  ) {
+    const domain = options.domain ?? 'sip.voice-gateway.local';
+    const callId = `${randomBytes(8).toString('hex')}@phone-call`;
+    const uri = `sip:${options.number}@${domain}`;
+    const from = `sip:${options.username}@${domain}`;
+    const sdp = [
+      'v=0',
+      `o=${options.username} 1 1 IN IP4 127.0.0.1`,
+      's=-',
+      'c=IN IP4 127.0.0.1',
+      't=0 0',
+      `m=audio ${options.rtpPort} RTP/AVP 0 101`,
+      'a=rtpmap:0 PCMU/8000',
+      'a=rtpmap:101 telephone-event/8000',
+      'a=fmtp:101 0-16',
+      'a=ptime:20',
+      'a=sendrecv',
+      '',
+    ].join('\r\n');
+    const base = {
+      method: 'INVITE',
+      uri,
+      from,
+      to: uri,
+      callId,
+      body: sdp,
+      headers: [
+        `Contact: <sip:${options.username}@${this.host}:${this.port}>`,
+        'Content-Type: application/sdp',
+      ],
+    };
+    const cseq = this.cseq++;
+    const first = await this.send(edge, { ...base, cseq }, 10_000);
+    if (first?.status !== 407) return { final: first, hangUp: async () => undefined };
+    const offered = first
+      .headers('Proxy-Authenticate')
+      .map(parseChallenge)
+      .filter((c) => c !== undefined);
+    const picked = pickChallenge(offered, options.algorithm ?? 'SHA-256');
+    if (!picked) throw new Error('the edge offered no digest challenge the phone knows');
+    const authorization = digestAuthorization(
+      picked,
+      { username: options.username, password: options.password },
+      { method: 'INVITE', uri },
+    );
+    const inviteCseq = this.cseq++;
+    const final = await this.send(
+      edge,
+      {
+        ...base,
+        cseq: inviteCseq,
+        headers: [...base.headers, `Proxy-Authorization: ${authorization}`],
+      },
+      20_000,
+    );
+    if (!final || final.status >= 300) return { final, hangUp: async () => undefined };
+    const routes = final
+      .headers('Record-Route')
+      .flatMap((r) => r.split(','))
+      .reverse();
+    const target = /<([^>]+)>/.exec(final.header('Contact') ?? '')?.[1] ?? uri;
+    const inDialog = (method: string, seq: number) =>
+      [
+        `${method} ${target} SIP/2.0`,
+        `Via: SIP/2.0/UDP ${this.host}:${this.port};branch=z9hG4bK${randomBytes(8).toString('hex')};rport`,
+        'Max-Forwards: 70',
+        ...routes.map((r) => `Route: ${r.trim()}`),
+        `From: ${final.header('From') ?? ''}`,
+        `To: ${final.header('To') ?? ''}`,
+        `Call-ID: ${callId}`,
+        `CSeq: ${seq} ${method}`,
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n');
+    this.socket.send(Buffer.from(inDialog('ACK', inviteCseq), 'latin1'), edge.port, edge.host);
+    return {
+      final,
+      hangUp: async () => {
+        const seq = this.cseq++;
+        this.socket.send(Buffer.from(inDialog('BYE', seq), 'latin1'), edge.port, edge.host);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      },
+    };
+  }
 }

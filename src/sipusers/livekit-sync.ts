@@ -1,0 +1,113 @@
+import {
+  RoomAgentDispatch,
+  RoomConfiguration,
+  SIPDispatchRule,
+  SIPDispatchRuleIndividual,
+  SIPDispatchRuleInfo,
+} from '@livekit/protocol';
+import type { Db } from '../db/index.js';
+import type { GatewaySipClient } from '../livekit/index.js';
+
+/**
+ * LiveKit's side of calls from SIP users: per agent key (an agent profile id, or "default"),
+ * one inbound trunk that lists the called number "vgusers-<key>" and admits only the edge's
+ * address, and one dispatch rule scoped to it that dispatches the agent with that profile.
+ * The edge sets that called number on a user's authenticated INVITE (route FROM_USER), so
+ * nobody else reaches these trunks. Their metadata marker is not the trunks area's, so its
+ * reconcile lists them as unmanaged and leaves them alone.
+ */
+export const SIP_USERS_MARKER = 'voice-gateway-sipusers';
+export const SIP_USER_ATTRIBUTE = 'vg.sip_user';
+export const SIP_USER_HEADER = 'X-VG-SIP-User';
+
+export const agentKey = (profileId: string | null) => profileId ?? 'default';
+export const calledNumber = (key: string) => `vgusers-${key}`;
+
+function markerOf(metadata: string | undefined): string | undefined {
+  try {
+    const m = JSON.parse(metadata ?? '') as { managed_by?: string; key?: string };
+    return m.managed_by === SIP_USERS_MARKER ? m.key : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface SipUsersLivekitDeps {
+  db: Db;
+  sip: GatewaySipClient;
+  /** The address LiveKit sees the edge's INVITEs from (EDGE_SOURCE_ADDRESS). */
+  edgeSourceAddress: string;
+  /** AGENT_NAME: the worker dispatched to SIP users' calls. */
+  agentName: string;
+}
+
+let running: Promise<void> = Promise.resolve();
+
+/**
+ * Makes LiveKit hold one trunk and rule per agent key in use (and "default"); idempotent. One
+ * run at a time in this process; a duplicate another process made is removed by the next run.
+ */
+export function syncSipUsersLivekit(deps: SipUsersLivekitDeps): Promise<void> {
+  const next = running.then(() => syncOnce(deps));
+  running = next.catch(() => undefined);
+  return next;
+}
+
+async function syncOnce(deps: SipUsersLivekitDeps): Promise<void> {
+  const rows = await deps.db
+    .selectFrom('sipUsers')
+    .select('agentProfileId')
+    .distinct()
+    .where('agentProfileId', 'is not', null)
+    .execute();
+  const wanted = new Set(['default', ...rows.map((r) => agentKey(r.agentProfileId))]);
+  const trunks = (await deps.sip.listSipInboundTrunk()).filter((t) => markerOf(t.metadata));
+  const rules = (await deps.sip.listSipDispatchRule()).filter((r) => markerOf(r.metadata));
+  for (const rule of rules)
+    if (!wanted.has(markerOf(rule.metadata)!))
+      await deps.sip.deleteSipDispatchRule(rule.sipDispatchRuleId);
+  for (const trunk of trunks)
+    if (!wanted.has(markerOf(trunk.metadata)!)) await deps.sip.deleteSipTrunk(trunk.sipTrunkId);
+  for (const key of wanted) {
+    const metadata = JSON.stringify({ managed_by: SIP_USERS_MARKER, key });
+    let trunk = trunks.find((t) => markerOf(t.metadata) === key);
+    if (trunk && !trunk.allowedAddresses.includes(deps.edgeSourceAddress)) {
+      await deps.sip.deleteSipTrunk(trunk.sipTrunkId);
+      trunk = undefined;
+    }
+    if (!trunk)
+      trunk = await deps.sip.createSipInboundTrunk(
+        `voice-gateway SIP users [${key}]`,
+        [calledNumber(key)],
+        {
+          metadata,
+          allowedAddresses: [deps.edgeSourceAddress],
+          headersToAttributes: { [SIP_USER_HEADER]: SIP_USER_ATTRIBUTE },
+        },
+      );
+    const rule = rules.find((r) => markerOf(r.metadata) === key);
+    if (rule && rule.trunkIds.includes(trunk.sipTrunkId)) continue;
+    if (rule) await deps.sip.deleteSipDispatchRule(rule.sipDispatchRuleId);
+    await deps.sip.createDispatchRuleInfo(
+      new SIPDispatchRuleInfo({
+        name: `voice-gateway SIP users [${key}]`,
+        metadata,
+        trunkIds: [trunk.sipTrunkId],
+        rule: new SIPDispatchRule({
+          rule: {
+            case: 'dispatchRuleIndividual',
+            value: new SIPDispatchRuleIndividual({ roomPrefix: 'sipuser-', pin: '' }),
+          },
+        }),
+        roomConfig: new RoomConfiguration({
+          agents: [
+            new RoomAgentDispatch({
+              agentName: deps.agentName,
+              metadata: JSON.stringify({ agent_profile_id: key === 'default' ? null : key }),
+            }),
+          ],
+        }),
+      }),
+    );
+  }
+}

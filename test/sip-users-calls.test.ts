@@ -1,0 +1,120 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startEdge, type EdgeProcess } from '../scripts/stack/kamailio.js';
+import { startAgentWorker, type TestAgentWorker } from './helpers/agent-worker.js';
+import { endedCallRecord } from './helpers/call-records.js';
+import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { RtpPeer } from './helpers/rtp-peer.js';
+import { SipPhone } from './helpers/sip-phone.js';
+import { eventually } from './helpers/wait.js';
+
+// A registered SIP user (a softphone) calls the AI agent through the edge: digest on the
+// INVITE, its call limit, LiveKit SIP and the user's agent profile, a greeting heard.
+
+const stack = inject('stack');
+const AGENT = 'sip-users-calls-test';
+let edge: EdgeProcess;
+let gw: TestGateway;
+let worker: TestAgentWorker;
+const phones: SipPhone[] = [];
+let at: { host: string; port: number };
+
+beforeAll(async () => {
+  edge = await startEdge({ livekitHost: stack.sipHost, livekitPort: stack.sipPort });
+  at = { host: '127.0.0.1', port: edge.sipPort };
+  gw = await startTestGateway({
+    env: {
+      API_PORT: String(stack.webhookPort),
+      AGENT_NAME: AGENT,
+      EDGE_ENABLED: 'true',
+      EDGE_RPC_URL: edge.rpcUrl,
+      EDGE_RPC_SECRET: edge.settings.rpcSecret,
+      EDGE_CONTACT_ADDRESS: `127.0.0.1:${edge.sipPort}`,
+      EDGE_SOURCE_ADDRESS: '127.0.0.1',
+      EDGE_POLL_SECONDS: '0.5',
+    },
+  });
+  await clearLivekitSip(gw.sip);
+  const profile = await gw.request('POST', '/api/agents', {
+    name: 'desk-phones',
+    settings: {
+      mode: 'offline',
+      greeting: 'Hello desk phone user, this is the agent for SIP users.',
+    },
+  });
+  expect(profile.status, JSON.stringify(profile.body)).toBe(201);
+  const user = await gw.request('POST', '/api/sip-users', {
+    username: 'deskphone',
+    password: 'deskphone-password',
+    max_concurrent_calls: 1,
+    agent_profile_id: profile.body.id,
+  });
+  expect(user.status, JSON.stringify(user.body)).toBe(201);
+  worker = await startAgentWorker({ gatewayUrl: gw.internalUrl, agentName: AGENT });
+}, 120_000);
+
+afterAll(async () => {
+  for (const p of phones) p.close();
+  await worker?.stop();
+  await gw?.close();
+  await edge?.stop();
+});
+
+describe('a SIP user calls the agent', () => {
+  it('registers, calls with digest, hears its profile greeting; a second call is over its limit', async () => {
+    const phone = await SipPhone.open('127.0.0.1');
+    phones.push(phone);
+    const registered = await phone.register(at, {
+      username: 'deskphone',
+      password: 'deskphone-password',
+    });
+    expect(registered.final?.status).toBe(200);
+
+    // A wrong password never reaches LiveKit: a new challenge.
+    const ear0 = await RtpPeer.open();
+    const wrong = await phone.call(at, {
+      username: 'deskphone',
+      password: 'not-the-password',
+      number: 'agent',
+      rtpPort: ear0.port,
+    });
+    ear0.close();
+    expect(wrong.final?.status).toBe(407);
+
+    const ear = await RtpPeer.open();
+    const dialledAt = Date.now();
+    const call = await phone.call(at, {
+      username: 'deskphone',
+      password: 'deskphone-password',
+      number: 'agent',
+      rtpPort: ear.port,
+    });
+    try {
+      expect(call.final?.status, call.final?.text).toBe(200);
+      const greeted = await eventually(async () => ear.heard.firstSoundAt, 20_000);
+      expect(greeted, 'the SIP user heard no greeting').toBeDefined();
+      console.log(`SIP user INVITE to first agent audio: ${greeted! - dialledAt} ms`);
+
+      // max_concurrent_calls is 1: the next call is refused at the edge, with the reason.
+      const second = await phone.call(at, {
+        username: 'deskphone',
+        password: 'deskphone-password',
+        number: 'agent',
+        rtpPort: ear.port + 2,
+      });
+      expect(second.final?.status).toBe(486);
+      expect(second.final?.reason).toMatch(/call limit/);
+      await new Promise((resolve) => setTimeout(resolve, 4000));
+    } finally {
+      await call.hangUp();
+      ear.close();
+    }
+    const record = await endedCallRecord(gw, 'deskphone');
+    expect(record, 'no call record names the SIP user').toBeDefined();
+    expect(record.sip_user).toBe('deskphone');
+    expect(record.transcript[0].text).toBe(
+      'Hello desk phone user, this is the agent for SIP users.',
+    );
+    const calls = await gw.request('GET', '/api/sip-users/deskphone/calls');
+    expect(calls.body.items.map((c: { id: string }) => c.id)).toContain(record.id);
+  }, 90_000);
+});
