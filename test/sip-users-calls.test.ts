@@ -49,6 +49,13 @@ beforeAll(async () => {
     agent_profile_id: profile.body.id,
   });
   expect(user.status, JSON.stringify(user.body)).toBe(201);
+  for (const username of ['ringme', 'away']) {
+    const created = await gw.request('POST', '/api/sip-users', {
+      username,
+      password: `${username}-password`,
+    });
+    expect(created.status).toBe(201);
+  }
   worker = await startAgentWorker({ gatewayUrl: gw.internalUrl, agentName: AGENT });
 }, 120_000);
 
@@ -117,4 +124,63 @@ describe('a SIP user calls the agent', () => {
     const calls = await gw.request('GET', '/api/sip-users/deskphone/calls');
     expect(calls.body.items.map((c: { id: string }) => c.id)).toContain(record.id);
   }, 90_000);
+});
+
+describe('LiveKit calls a SIP user through the edge', () => {
+  // What an outbound call or a transfer to sip:<username>@edge does: LiveKit SIP dials the edge.
+  const dial = async (username: string) => {
+    const trunk = await gw.sip.createSipOutboundTrunk(
+      `edge for ${username}`,
+      `127.0.0.1:${edge.sipPort}`,
+      ['+15550009999'],
+    );
+    let startedAt = Date.now();
+    try {
+      // LiveKit SIP refuses new calls while this shared machine's CPU is high: a bounded retry.
+      for (let attempt = 1; ; attempt += 1) {
+        startedAt = Date.now();
+        try {
+          await gw.sip.createSipParticipant(trunk.sipTrunkId, username, `to-user-${username}`, {
+            waitUntilAnswered: true,
+            ringingTimeout: 10,
+          });
+          break;
+        } catch (error) {
+          if (attempt >= 10 || !/cpu/i.test((error as Error).message)) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 2000));
+        }
+      }
+      return { error: undefined, ms: Date.now() - startedAt };
+    } catch (error) {
+      return {
+        error: error as Error & { metadata?: Record<string, string> },
+        ms: Date.now() - startedAt,
+      };
+    } finally {
+      await gw.sip.deleteSipTrunk(trunk.sipTrunkId);
+    }
+  };
+
+  it('rings every registered contact of the user', async () => {
+    const desk = await SipPhone.open('127.0.0.1');
+    const mobile = await SipPhone.open('127.0.0.2');
+    phones.push(desk, mobile);
+    for (const p of [desk, mobile]) {
+      p.answerInvitesWith = 486;
+      const r = await p.register(at, { username: 'ringme', password: 'ringme-password' });
+      expect(r.final?.status).toBe(200);
+    }
+    const { error } = await dial('ringme');
+    expect(error, 'both phones were busy: the call must fail').toBeDefined();
+    expect(desk.calls).toHaveLength(1);
+    expect(mobile.calls).toHaveLength(1);
+    expect(desk.calls[0]!.request.text).toMatch(/^INVITE sip:ringme@127\.0\.0\.1:/);
+  }, 30_000);
+
+  it('answers at once that a user with no registration is not registered', async () => {
+    const { error, ms } = await dial('away');
+    expect(error).toBeDefined();
+    expect(JSON.stringify({ message: error!.message, meta: error!.metadata })).toMatch(/480/);
+    expect(ms).toBeLessThan(5000);
+  }, 30_000);
 });
