@@ -38,7 +38,18 @@ beforeAll(async () => {
       EDGE_POLL_SECONDS: '0.5',
     },
   });
-  for (const name of ['sha-phone', 'md5-phone', 'brute', 'twin', 'natted', 'replayed'])
+  for (const name of [
+    'sha-phone',
+    'md5-phone',
+    'brute',
+    'twin',
+    'natted',
+    'replayed',
+    'typo',
+    'realmy',
+    'locked1',
+    'lapsed',
+  ])
     await createUser(name);
   await createUser('barred', { is_blocked: true });
   await createUser('dormant', { is_active: false });
@@ -214,4 +225,92 @@ describe('SIP users register at the edge', () => {
       `sip:md5-phone@127.0.0.1:${p.port}`,
     );
   });
+});
+
+describe('npm run diagnose -- registration names why a user cannot register', () => {
+  const diagnosis = async (user: string) => {
+    const res = await gw.request('GET', `/api/diagnostics/registration?user=${user}`);
+    expect(res.status).toBe(200);
+    return res.body.findings as {
+      check: string;
+      status: string;
+      cause: string;
+      evidence: string;
+      fix: string;
+    }[];
+  };
+  const causes = async (user: string) => (await diagnosis(user)).map((f) => f.cause).join('\n');
+
+  it('no such user, naming the phone that tried', async () => {
+    const p = await phone('127.0.0.9');
+    const { final } = await p.register(at, { username: 'ghost', password: 'whatever-1' });
+    expect(final?.status).toBe(401);
+    const found = await diagnosis('ghost');
+    expect(found[0]).toMatchObject({ status: 'fail' });
+    expect(found[0]!.cause).toMatch(/no SIP user named "ghost"/);
+    expect(found[0]!.evidence).toMatch(/127\.0\.0\.9/);
+  });
+
+  it('blocked, wrong password, realm mismatch, locked out, NAT, expired', async () => {
+    expect(await causes('barred')).toMatch(/blocked/);
+    const p = await phone('127.0.0.8');
+    await p.register(at, { username: 'typo', password: 'typo-passw0rd' });
+    expect(await causes('typo')).toMatch(/wrong password/);
+    await p.register(at, { username: 'realmy', password: 'realmy-password', realm: '127.0.0.1' });
+    expect(await causes('realmy')).toMatch(
+      /realm mismatch: the phone answers for realm "127\.0\.0\.1"/,
+    );
+    for (let i = 0; i < 5; i += 1)
+      await p.register(at, { username: 'locked1', password: `bad-${i}-x` });
+    const locked = (await diagnosis('locked1')).find((f) => /locked out/.test(f.cause));
+    expect(locked?.cause).toMatch(/from 127\.0\.0\.8 .* until 20\d\d-/);
+    expect(locked?.fix).toMatch(/unlock/);
+    expect(await causes('natted')).toMatch(/behind NAT/);
+
+    // A phone that registered, then went away: its registration lapsed.
+    const gone = await phone();
+    expect(
+      (await gone.register(at, { username: 'lapsed', password: 'lapsed-password' })).final?.status,
+    ).toBe(200);
+    expect((await diagnosis('lapsed'))[0]).toMatchObject({ status: 'pass' });
+    expect(
+      (await gone.register(at, { username: 'lapsed', password: 'lapsed-password', expires: 0 }))
+        .final?.status,
+    ).toBe(200);
+    await gw.api.database.db
+      .updateTable('sipUsers')
+      .set({ registrationExpires: new Date(Date.now() - 3600_000) })
+      .where('username', '=', 'lapsed')
+      .execute();
+    expect(await causes('lapsed')).toMatch(/registration expired at/);
+  });
+
+  it('from the command line', async () => {
+    const { execFile } = await import('node:child_process');
+    const run = () =>
+      new Promise<{ code: number; out: string }>((resolve) => {
+        execFile(
+          'npx',
+          ['tsx', 'src/cli/main.ts', 'diagnose', 'registration', '--user', 'barred', '--json'],
+          {
+            env: {
+              ...process.env,
+              DATABASE_URL: gw.databaseUrl,
+              GATEWAY_ENCRYPTION_KEY: gw.encryptionKey,
+              GATEWAY_DATA_DIR: gw.dataDir,
+              EDGE_ENABLED: 'true',
+              EDGE_RPC_URL: edge.rpcUrl,
+              EDGE_RPC_SECRET: edge.settings.rpcSecret,
+              LOG_LEVEL: 'silent',
+            },
+            timeout: 60_000,
+          },
+          (error, stdout) => resolve({ code: error ? Number(error.code ?? 1) : 0, out: stdout }),
+        );
+      });
+    const { code, out } = await run();
+    expect(code).toBe(2);
+    const body = JSON.parse(out) as { findings: { cause: string }[] };
+    expect(body.findings.map((f) => f.cause).join(' ')).toMatch(/blocked/);
+  }, 70_000);
 });

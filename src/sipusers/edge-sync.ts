@@ -109,7 +109,9 @@ export async function lookupContacts(rpc: EdgeRpc, username: string): Promise<Si
   try {
     return contactsOf(await rpc.call<UlRecord>('ul.lookup', ['location', username]));
   } catch (error) {
-    if (error instanceof EdgeRpcError && error.code === 404) return [];
+    // Kamailio 5.6 answers an AoR with no contacts with 500 "AOR not found".
+    if (error instanceof EdgeRpcError && !error.retryable && /not found/i.test(error.message))
+      return [];
     throw error;
   }
 }
