@@ -88,6 +88,7 @@ function sipUsersDeps(deps: AppDeps): SipUsersDeps {
             sip: deps.livekit.sip,
             edgeSourceAddress: deps.config.edge.sourceAddress,
             agentName: deps.config.agent.name,
+            edgeAddress: deps.config.edge.contactAddress,
           })
       : undefined,
   };

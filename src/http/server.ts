@@ -16,7 +16,7 @@ import { startDeliveryWorker } from '../webhooks/outbound/index.js';
 import { loadCallWebhookSecret } from '../webhooks/outbound/call-secret.js';
 import { blocklistEdgeTask } from '../blocklist/index.js';
 import { edgeDefaults, startEdgeSupervisor, type EdgeSupervisor } from '../edge/index.js';
-import { sipUsersEdgeTask, syncSipUsersLivekit } from '../sipusers/index.js';
+import { sipUserDialer, sipUsersEdgeTask, syncSipUsersLivekit } from '../sipusers/index.js';
 import { recordingDeps, startRecordingsSweep } from '../recordings/index.js';
 import { startRetentionSweep } from '../retention/index.js';
 import { createApp } from './app.js';
@@ -84,6 +84,7 @@ export async function startApi(
               sip: livekit.sip,
               edgeSourceAddress: config.edge.sourceAddress,
               agentName: config.agent.name,
+              edgeAddress: config.edge.contactAddress,
             }),
         }),
       ])
@@ -98,6 +99,16 @@ export async function startApi(
     destinations: config.destinations as CallControlDeps['destinations'],
     maxActiveCalls: config.calls.maxActive,
     callsPerSecond: rateLimits.callsPerSecond,
+    sipUsers: edge
+      ? sipUserDialer({
+          db: database.db,
+          rpc: edge.rpc,
+          sip: livekit.sip,
+          edgeSourceAddress: config.edge.sourceAddress,
+          agentName: config.agent.name,
+          edgeAddress: config.edge.contactAddress,
+        })
+      : undefined,
   };
   const app = createApp({
     config,

@@ -4,6 +4,7 @@ import {
   SIPDispatchRule,
   SIPDispatchRuleIndividual,
   SIPDispatchRuleInfo,
+  SIPTransport,
 } from '@livekit/protocol';
 import type { Db } from '../db/index.js';
 import type { GatewaySipClient } from '../livekit/index.js';
@@ -39,6 +40,32 @@ export interface SipUsersLivekitDeps {
   edgeSourceAddress: string;
   /** AGENT_NAME: the worker dispatched to SIP users' calls. */
   agentName: string;
+  /** host:port LiveKit SIP reaches the edge at, for calls to SIP users (EDGE_CONTACT_ADDRESS). */
+  edgeAddress: string;
+}
+
+/** The caller LiveKit presents to a SIP user's phone (From user of the edge-bound INVITE). */
+export const OUTBOUND_FROM = 'agent';
+
+/** The LiveKit outbound trunk that dials the edge for calls to SIP users; made when missing. */
+export async function sipUsersOutboundTrunk(deps: SipUsersLivekitDeps): Promise<string> {
+  const found = (await deps.sip.listSipOutboundTrunk()).filter(
+    (t) => markerOf(t.metadata) === 'outbound',
+  );
+  for (const extra of found.slice(1)) await deps.sip.deleteSipTrunk(extra.sipTrunkId);
+  const current = found[0];
+  if (current && current.address === deps.edgeAddress) return current.sipTrunkId;
+  if (current) await deps.sip.deleteSipTrunk(current.sipTrunkId);
+  const created = await deps.sip.createSipOutboundTrunk(
+    'voice-gateway SIP users outbound',
+    deps.edgeAddress,
+    [OUTBOUND_FROM],
+    {
+      metadata: JSON.stringify({ managed_by: SIP_USERS_MARKER, key: 'outbound' }),
+      transport: SIPTransport.SIP_TRANSPORT_UDP,
+    },
+  );
+  return created.sipTrunkId;
 }
 
 let running: Promise<void> = Promise.resolve();
@@ -54,6 +81,7 @@ export function syncSipUsersLivekit(deps: SipUsersLivekitDeps): Promise<void> {
 }
 
 async function syncOnce(deps: SipUsersLivekitDeps): Promise<void> {
+  await sipUsersOutboundTrunk(deps);
   const rows = await deps.db
     .selectFrom('sipUsers')
     .select('agentProfileId')
