@@ -192,6 +192,25 @@ describe('LiveKit calls a SIP user through the edge', () => {
     expect(record).toMatchObject({ sip_user: 'ringme', direction: 'outbound', status: 'failed' });
   }, 60_000);
 
+  it('one SIP user calling another (as after a transfer) rings its phones', async () => {
+    const caller = await SipPhone.open('127.0.0.3');
+    phones.push(caller);
+    const ear = await RtpPeer.open();
+    const rung = phones.filter((p) => p.calls.length > 0).map((p) => p.calls.length);
+    const call = await caller.call(at, {
+      username: 'deskphone',
+      password: 'deskphone-password',
+      number: 'ringme',
+      rtpPort: ear.port,
+    });
+    ear.close();
+    // ringme's two phones are busy: the caller hears 486 from them, not the agent.
+    expect(call.final?.status).toBe(486);
+    expect(phones.filter((p) => p.calls.length > 0).map((p) => p.calls.length)).toEqual(
+      rung.map((n) => n + 1),
+    );
+  });
+
   it('POST /api/calls says which SIP user is missing or not registered, dialling nothing', async () => {
     const missing = await gw.request('POST', '/api/calls', { to_number: 'sip:nobody-here' });
     expect(missing.status).toBe(400);
