@@ -1,7 +1,13 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startEdge, type EdgeProcess } from '../scripts/stack/kamailio.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { SipPhone } from './helpers/sip-phone.js';
+import { runSipp } from './helpers/sipp.js';
+import { digestHa1s } from '../src/sipusers/index.js';
 import { eventually } from './helpers/wait.js';
 
 const stack = inject('stack');
@@ -49,6 +55,7 @@ beforeAll(async () => {
     'realmy',
     'locked1',
     'lapsed',
+    'sipp-phone',
   ])
     await createUser(name);
   await createUser('barred', { is_blocked: true });
@@ -97,6 +104,64 @@ describe('SIP users register at the edge', () => {
     });
     expect(stored?.user_agent).toBe('vg-test-phone/1.0');
     expect(stored?.last_registration).not.toBeNull();
+  });
+
+  it('registers sipp (MD5 only) when the edge challenges MD5 first, not when SHA-256 comes first', async () => {
+    // sipp 3.6 answers only the first challenge, and only MD5: like many older desk phones.
+    const scenario = path.join(
+      path.dirname(fileURLToPath(import.meta.url)),
+      'sipp',
+      'uac-register-digest.xml',
+    );
+    const register = async (port: number) =>
+      runSipp(
+        [
+          `127.0.0.1:${port}`,
+          '-sf',
+          scenario,
+          '-s',
+          'sipp-phone',
+          '-au',
+          'sipp-phone',
+          '-ap',
+          'sipp-phone-password',
+          '-i',
+          '127.0.0.1',
+          '-p',
+          '0',
+          '-m',
+          '1',
+          '-timeout',
+          '10s',
+          '-timeout_error',
+          '-nostdin',
+          '-trace_err',
+        ],
+        mkdtempSync(path.join(os.tmpdir(), 'vg-sipp-')),
+      ).done;
+    expect((await register(edge.sipPort)).code).not.toBe(0);
+    const legacy = await startEdge({
+      livekitHost: stack.sipHost,
+      livekitPort: stack.sipPort,
+      digestMd5First: true,
+    });
+    try {
+      const ha1 = digestHa1s('sipp-phone', 'sip.voice-gateway.local', 'sipp-phone-password');
+      await legacy.rpc.call('htable.sets', [
+        'sipuser',
+        'sipp-phone',
+        `${ha1.md5}|${ha1.sha256}|ok|3|sip.voice-gateway.local|default`,
+      ]);
+      const result = await register(legacy.sipPort);
+      expect(result.code, result.stderr).toBe(0);
+      const held = await legacy.rpc.call<{ Contacts: { Contact: { 'User-Agent': string } }[] }>(
+        'ul.lookup',
+        ['location', 'sipp-phone'],
+      );
+      expect(held.Contacts[0]?.Contact['User-Agent']).toBe('sipp-register-test');
+    } finally {
+      await legacy.stop();
+    }
   });
 
   it('registers with MD5', async () => {

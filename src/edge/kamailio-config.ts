@@ -65,6 +65,12 @@ export interface EdgeKamailioSettings {
   registerDefaultExpires?: number;
   /** Contacts one SIP user may hold (phones, apps, PBX lines). */
   registerMaxContacts?: number;
+  /**
+   * Challenge SIP users with MD5 first, then SHA-256. By default SHA-256 comes first (RFC 8760:
+   * most preferred first), but phones that read only the first challenge and lack SHA-256
+   * (sipp 3.6, older desk phones) then cannot register.
+   */
+  digestMd5First?: boolean;
 }
 
 /** Defaults of the protection settings (issue 7): 5 digest failures lock a user for 30 minutes. */
@@ -129,6 +135,8 @@ function templateValues(s: EdgeKamailioSettings): Record<string, string> {
     REG_MAX_EXPIRES: String(v.registerMaxExpires),
     REG_DEFAULT_EXPIRES: String(v.registerDefaultExpires),
     REG_MAX_CONTACTS: String(v.registerMaxContacts),
+    DIGEST_FIRST: s.digestMd5First ? 'MD5' : 'SHA-256',
+    DIGEST_SECOND: s.digestMd5First ? 'SHA-256' : 'MD5',
   };
 }
 
