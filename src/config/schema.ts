@@ -192,6 +192,8 @@ export const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9.-]{1,255}$/, 'a host name: letters, digits, dots and dashes')
     .optional(),
+  /** npm start's edge challenges SIP users with MD5 first (phones that read only the first). */
+  EDGE_DIGEST_MD5_FIRST: bool.default(false),
   /** Registration expiry phones are told to ask for (the edge bounds it, docs/sip-users.md). */
   SIP_USERS_REGISTER_EXPIRES: z.coerce.number().int().min(60).max(86400).default(3600),
   /** SIP status the edge answers a blocked caller with, unless the entry names one (docs/edge.md). */
