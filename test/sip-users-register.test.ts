@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { createReadStream, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +8,7 @@ import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { SipPhone } from './helpers/sip-phone.js';
 import { runSipp } from './helpers/sipp.js';
 import { digestHa1s } from '../src/sipusers/index.js';
+import { summariseLogs } from '../src/diagnostics/logs.js';
 import { eventually } from './helpers/wait.js';
 
 const stack = inject('stack');
@@ -378,4 +379,16 @@ describe('npm run diagnose -- registration names why a user cannot register', ()
     const body = JSON.parse(out) as { findings: { cause: string }[] };
     expect(body.findings.map((f) => f.cause).join(' ')).toMatch(/blocked/);
   }, 70_000);
+
+  it("classifies the edge's own lines about SIP users (npm run diagnose -- logs)", async () => {
+    const findings = await summariseLogs(createReadStream(edge.process.logFile));
+    const kinds = findings.map((f) => f.check);
+    expect(kinds).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/sip_user_locked/),
+        expect.stringMatching(/sip_user_auth_refused/),
+        expect.stringMatching(/sip_user_not_active/),
+      ]),
+    );
+  });
 });
