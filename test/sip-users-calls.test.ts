@@ -60,6 +60,8 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  // The SIP users' LiveKit trunks and rule: the next file starts from a clean LiveKit.
+  if (gw) await clearLivekitSip(gw.sip);
   for (const p of phones) p.close();
   await worker?.stop();
   await gw?.close();

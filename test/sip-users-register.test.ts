@@ -64,6 +64,17 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // The LiveKit trunks and rule the gateway made for these users: only ours.
+  if (gw) {
+    const ours = (m: string | undefined) => (m ?? '').includes('voice-gateway-sipusers');
+    for (const r of await gw.sip.listSipDispatchRule())
+      if (ours(r.metadata)) await gw.sip.deleteSipDispatchRule(r.sipDispatchRuleId);
+    for (const t of [
+      ...(await gw.sip.listSipInboundTrunk()),
+      ...(await gw.sip.listSipOutboundTrunk()),
+    ])
+      if (ours(t.metadata)) await gw.sip.deleteSipTrunk(t.sipTrunkId);
+  }
   for (const p of phones) p.close();
   await gw?.close();
   await edge?.stop();

@@ -81,14 +81,15 @@ export function syncSipUsersLivekit(deps: SipUsersLivekitDeps): Promise<void> {
 }
 
 async function syncOnce(deps: SipUsersLivekitDeps): Promise<void> {
-  await sipUsersOutboundTrunk(deps);
-  const rows = await deps.db
-    .selectFrom('sipUsers')
-    .select('agentProfileId')
-    .distinct()
-    .where('agentProfileId', 'is not', null)
-    .execute();
-  const wanted = new Set(['default', ...rows.map((r) => agentKey(r.agentProfileId))]);
+  const rows = await deps.db.selectFrom('sipUsers').select('agentProfileId').distinct().execute();
+  // No SIP users: LiveKit holds none of these objects (a gateway without users changes nothing).
+  const wanted = new Set(
+    rows.length > 0 ? ['default', ...rows.map((r) => agentKey(r.agentProfileId))] : [],
+  );
+  if (rows.length > 0) await sipUsersOutboundTrunk(deps);
+  else
+    for (const t of await deps.sip.listSipOutboundTrunk())
+      if (markerOf(t.metadata)) await deps.sip.deleteSipTrunk(t.sipTrunkId);
   const trunks = (await deps.sip.listSipInboundTrunk()).filter((t) => markerOf(t.metadata));
   const rules = (await deps.sip.listSipDispatchRule()).filter((r) => markerOf(r.metadata));
   for (const rule of rules)
