@@ -176,7 +176,14 @@ export function sipUsersEdgeTask(deps: {
       const { failures, locks } = await lockState(rpc);
       const users = await deps.db
         .selectFrom('sipUsers')
-        .select(['id', 'username', 'contactInfo', 'failedAuthAttempts', 'accountLockedUntil'])
+        .select([
+          'id',
+          'username',
+          'contactInfo',
+          'failedAuthAttempts',
+          'accountLockedUntil',
+          'registrationExpires',
+        ])
         .execute();
       const now = new Date();
       for (const u of users) {
@@ -191,11 +198,15 @@ export function sipUsersEdgeTask(deps: {
           newContacts ||
           u.failedAuthAttempts !== failed ||
           (u.accountLockedUntil?.getTime() ?? null) !== (lockedUntil?.getTime() ?? null);
-        if (!changed && held.length === 0) continue;
         const latest = held
           .map((c) => c.expires_at)
           .sort()
           .at(-1);
+        // A refresh moves the expiry: rewrite only then (not every poll for every phone).
+        const refreshed =
+          latest !== undefined &&
+          Math.abs(Date.parse(latest) - (u.registrationExpires?.getTime() ?? 0)) > 5000;
+        if (!changed && !refreshed) continue;
         await deps.db
           .updateTable('sipUsers')
           .set({
