@@ -176,6 +176,24 @@ describe('SIP users register at the edge', () => {
     }
   });
 
+  it('a bulk of 1,000 users reaches the edge with the response: the last one registers at once', async () => {
+    const rows = Array.from({ length: 1000 }, (_, i) => ({
+      username: `fleet${String(i).padStart(4, '0')}`,
+      password: `fleet-password-${i}`,
+    }));
+    const startedAt = Date.now();
+    const res = await gw.request('POST', '/api/sip-users/bulk-create', rows);
+    const ms = Date.now() - startedAt;
+    expect(res.status).toBe(201);
+    console.log(`bulk-create of 1,000 SIP users, pushed to the edge: ${ms} ms`);
+    const p = await phone();
+    const { final } = await p.register(at, {
+      username: 'fleet0999',
+      password: 'fleet-password-999',
+    });
+    expect(final?.status).toBe(200);
+  });
+
   it('registers with MD5', async () => {
     const p = await phone();
     const { final } = await p.register(at, {
