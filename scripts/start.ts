@@ -124,6 +124,8 @@ async function main() {
       rpcPort: num('EDGE_RPC_PORT', 5090),
       dir: path.join(stackDir, 'edge'),
       logDir: stack.logDir,
+      sipUsersRealm: env.SIP_USERS_REALM,
+      digestMd5First: env.EDGE_DIGEST_MD5_FIRST === 'true',
     }).catch((error: unknown) => {
       say(`SIP edge not started: ${error instanceof Error ? error.message : String(error)}`);
       return undefined;

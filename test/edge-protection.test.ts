@@ -158,7 +158,7 @@ describe('SIP edge protection', () => {
     expect(await optionsFrom({ ...probe, localHost: '127.0.0.1' })).toBe(200);
   });
 
-  it('bans a source flooding REGISTERs (answered 405 until then)', async () => {
+  it('bans a source flooding REGISTERs (challenged with 401 until then)', async () => {
     expect(await bannedSources()).not.toContain('127.0.0.6');
     await flood('127.0.0.6', 200, 300, ['-sf', registerFlood]);
     expect(await bannedSources()).toContain('127.0.0.6');

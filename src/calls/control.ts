@@ -1,3 +1,4 @@
+import type { SipUserDialer } from '../sipusers/index.js';
 import { z } from 'zod';
 import { audit, type Actor } from '../audit/index.js';
 import type { Logger } from '../config/index.js';
@@ -24,6 +25,8 @@ export interface CallControlDeps {
   maxActiveCalls?: number;
   /** Counts a call against a trunk's calls_per_second_limit: seconds to wait when over it. */
   callsPerSecond?: (trunkId: string, limit: number) => Promise<number | undefined>;
+  /** Calls to sip:<username> (SIP users registered at the edge); undefined without the edge. */
+  sipUsers?: SipUserDialer;
 }
 
 export const OPEN_STATUSES = ['ringing', 'active'] as const;

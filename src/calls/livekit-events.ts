@@ -51,6 +51,8 @@ function sipDetails(p: ParticipantInfo) {
     remoteNumber: a['sip.phoneNumber'] || null,
     trunkNumber: a['sip.trunkPhoneNumber'] || null,
     callStatus: a['sip.callStatus'] || null,
+    // Set by the SIP users' LiveKit trunk from the edge's X-VG-SIP-User (src/sipusers).
+    sipUser: a['vg.sip_user'] || null,
   };
 }
 
@@ -163,6 +165,7 @@ export async function callerJoined(
       status: answered ? 'active' : 'ringing',
       trunkId,
       livekitTrunkId: sip?.livekitTrunkId ?? null,
+      sipUser: sip?.sipUser ?? null,
       // Inbound: the remote party called our number. Outbound: we called the remote party.
       fromNumber:
         direction === 'inbound' ? (sip?.remoteNumber ?? null) : (sip?.trunkNumber ?? null),

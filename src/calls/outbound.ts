@@ -17,6 +17,10 @@ import { checkOutboundPlace } from './outbound-places.js';
 import { e164Field, resolveProfile, resolveRoute, type Route } from './outbound-route.js';
 import { sipApiError } from './sip-errors.js';
 import { ApiError } from '../http/errors.js';
+import { placeSipUserCall } from './outbound-sip-user.js';
+
+/** to_number "sip:<username>": a SIP user registered at the edge (src/sipusers). */
+export const SIP_USER_TARGET = /^sip:([^@;:?\s<>]+)$/;
 
 /** The identity LiveKit SIP gives the dialled party in the call's room. */
 export const CALLEE_IDENTITY = 'callee';
@@ -48,17 +52,22 @@ export const outboundCallSchema = z
     recording: callRecordingSchema.optional(),
   })
   .strict()
-  .refine((b) => b.trunk_id !== undefined || b.from_number !== undefined, {
-    message: 'give trunk_id or from_number (one of our numbers on a trunk that dials out)',
-    path: ['trunk_id'],
-  })
+  .refine(
+    (b) =>
+      b.trunk_id !== undefined || b.from_number !== undefined || SIP_USER_TARGET.test(b.to_number),
+    {
+      message:
+        'give trunk_id or from_number (one of our numbers on a trunk that dials out), or call sip:<username> (a SIP user)',
+      path: ['trunk_id'],
+    },
+  )
   .refine((b) => !(b.agent_profile_id && b.agent_profile_name), {
     message: 'give agent_profile_id or agent_profile_name, not both',
     path: ['agent_profile_name'],
   });
 export type OutboundCallInput = z.infer<typeof outboundCallSchema>;
 
-interface NewCall {
+export interface NewCall {
   id: string;
   roomName: string;
   route: Route;
@@ -128,7 +137,12 @@ async function recordNewCall(
 }
 
 /** LiveKit SIP placed the call: note its ids, and the answer when it waited for one. */
-async function recordDialled(tx: Tx, id: string, info: SIPParticipantInfo, answered: boolean) {
+export async function recordDialled(
+  tx: Tx,
+  id: string,
+  info: SIPParticipantInfo,
+  answered: boolean,
+) {
   const call = await loadCall(tx, id, { lock: true });
   await tx
     .updateTable('calls')
@@ -142,7 +156,7 @@ async function recordDialled(tx: Tx, id: string, info: SIPParticipantInfo, answe
   if (answered && isOpen(call) && !call.answeredAt) await markAnswered(tx, id, new Date());
 }
 
-function dialFailure(error: unknown, call: NewCall, logger: Logger) {
+export function dialFailure(error: unknown, call: NewCall, logger: Logger) {
   const { apiError, failure } = sipApiError(error, { call_id: call.id });
   logger.warn(
     {
@@ -181,6 +195,7 @@ export async function placeOutboundCall(
   input: OutboundCallInput,
   actor: Actor,
 ) {
+  if (SIP_USER_TARGET.test(input.to_number)) return placeSipUserCall(deps, input, actor);
   const { db, logger } = deps;
   const toNumber = e164Field('to_number', input.to_number);
   const route = await resolveRoute(db, input);

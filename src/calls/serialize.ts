@@ -16,6 +16,8 @@ export function serializeCall(call: Call) {
     trunk_id: call.trunkId,
     livekit_trunk_id: call.livekitTrunkId,
     from_number: call.fromNumber,
+    /** The SIP user (username) that placed or received the call through the edge. */
+    sip_user: call.sipUser,
     to_number: call.toNumber,
     agent_profile_id: call.agentProfileId,
     started_at: iso(call.startedAt),

@@ -209,6 +209,7 @@ program
   .option('--source-ip <ip>', 'calls: ... from this address')
   .option('--from-host <host>', 'calls: ... with this From host')
   .option('--password <password>', 'calls: ... with this digest password')
+  .option('--user <name>', 'registration: the SIP user that cannot register')
   .option('--file <path>', 'logs: a log file (default: stdin)')
   .option('--watch <seconds>', 'logs: follow new lines for this many seconds', watchSeconds)
   .option('--json', 'print JSON')
@@ -235,7 +236,10 @@ program
       opts.username && opts.credential
         ? { username: opts.username, credential: opts.credential }
         : undefined;
-    const findings = await diagnose(cliConfig(), chosen as Area | 'all', undefined, { turnPair });
+    const findings = await diagnose(cliConfig(), chosen as Area | 'all', undefined, {
+      turnPair,
+      sipUser: opts.user,
+    });
     print(chosen, findings, opts.json);
   });
 
@@ -248,7 +252,7 @@ interface LogsOptions {
 type SimulateOptions = SimulatedCall & { json?: boolean };
 
 type DiagnoseOptions = LogsOptions &
-  Partial<SimulateOptions> & { credential?: string; json?: boolean };
+  Partial<SimulateOptions> & { credential?: string; json?: boolean; user?: string };
 
 function watchSeconds(v: string): number {
   const n = Number(v);

@@ -80,6 +80,8 @@ export interface GatewayConfig {
   };
   /** Callers the edge refuses (src/blocklist): the default SIP status of an entry. */
   blocklist: { sipStatus: number };
+  /** SIP users registering at the edge (src/sipusers). */
+  sipUsers: { realm: string; domain: string; registerExpires: number };
   /** Personal data kept this many days (0: forever), swept every sweepIntervalSeconds. */
   retention: {
     transcriptDays: number;
@@ -218,6 +220,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       instanceId: e.EDGE_INSTANCE_ID ?? `${os.hostname()}:${process.pid}`,
     },
     blocklist: { sipStatus: e.BLOCKLIST_SIP_STATUS },
+    sipUsers: {
+      realm: e.SIP_USERS_REALM,
+      domain: e.SIP_USERS_DOMAIN ?? e.SIP_USERS_REALM,
+      registerExpires: e.SIP_USERS_REGISTER_EXPIRES,
+    },
     retention: {
       transcriptDays: e.CALL_TRANSCRIPT_RETENTION_DAYS,
       webhookDeliveryDays: e.WEBHOOK_DELIVERY_RETENTION_DAYS,

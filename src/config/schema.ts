@@ -182,6 +182,20 @@ export const envSchema = z.object({
   EDGE_SOLE_INSTANCE: bool.default(false),
   /** Names this instance in trunk_registrations (default: hostname:pid). */
   EDGE_INSTANCE_ID: z.string().min(1).optional(),
+  /** SIP users (docs/sip-users.md): the digest realm a new user gets unless it names one. */
+  SIP_USERS_REALM: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]{1,255}$/, 'a host name: letters, digits, dots and dashes')
+    .default('sip.voice-gateway.local'),
+  /** The domain phones register to (sip:<user>@<domain>); default: SIP_USERS_REALM. */
+  SIP_USERS_DOMAIN: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]{1,255}$/, 'a host name: letters, digits, dots and dashes')
+    .optional(),
+  /** npm start's edge challenges SIP users with MD5 first (phones that read only the first). */
+  EDGE_DIGEST_MD5_FIRST: bool.default(false),
+  /** Registration expiry phones are told to ask for (the edge bounds it, docs/sip-users.md). */
+  SIP_USERS_REGISTER_EXPIRES: z.coerce.number().int().min(60).max(86400).default(3600),
   /** SIP status the edge answers a blocked caller with, unless the entry names one (docs/edge.md). */
   BLOCKLIST_SIP_STATUS: z.coerce.number().int().min(400).max(699).default(603),
   /** Days call transcripts (personal data) are kept; then they are emptied. 0: forever. */

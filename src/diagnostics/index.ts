@@ -5,6 +5,7 @@ import { checkInboundRouting } from './calls-check.js';
 import { checkConfig } from './config-check.js';
 import { areas, type Area, type Finding } from './finding.js';
 import { checkRegistrations } from './registration-check.js';
+import { checkSipUsers } from './sip-user-check.js';
 import { checkSip } from './sip-check.js';
 import { checkTurn, checkTurnPair } from './turn-check.js';
 import { checkWebhooks } from './webhooks-check.js';
@@ -26,6 +27,8 @@ export function configPaths(config: GatewayConfig) {
 export interface DiagnoseOptions {
   /** A TURN username/credential pair someone has, to check against the secret. */
   turnPair?: { username: string; credential: string };
+  /** registration: one SIP user to diagnose (else every user with a problem). */
+  sipUser?: string;
 }
 
 export async function diagnose(
@@ -55,7 +58,11 @@ export async function diagnose(
         : []),
       ...(await checkTurn(config.turn)),
     ],
-    registration: () => withDb(config, db, (d) => checkRegistrations(config, d)),
+    registration: () =>
+      withDb(config, db, async (d) => [
+        ...(options.sipUser ? [] : await checkRegistrations(config, d)),
+        ...(await checkSipUsers(config, d, options.sipUser)),
+      ]),
     webhooks: () =>
       withDb(config, db, (d) => checkWebhooks(d, paths.livekitConfig, config.livekit.apiKey)),
   };

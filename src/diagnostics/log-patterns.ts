@@ -11,6 +11,37 @@ export interface LogPattern {
 
 /** Most specific first: the first pattern that matches a line classifies it. */
 export const logPatterns: LogPattern[] = [
+  // The SIP edge's lines about SIP users (deploy/kamailio/edge.cfg, docs/sip-users.md).
+  {
+    kind: 'sip_user_locked',
+    status: 'fail',
+    message: /^edge: digest failures for a SIP user reached \d+, locked$/,
+    cause:
+      'a SIP user (or trunk username) was locked out at one source after repeated wrong digest answers: a phone with a wrong password, or someone guessing',
+    fix: 'npm run diagnose -- registration names the user and source; fix the password, then POST /api/sip-users/<user>/unlock',
+  },
+  {
+    kind: 'sip_user_auth_refused',
+    status: 'warn',
+    message: /^edge: a SIP user's digest answer was refused$/,
+    cause:
+      "a phone answered the digest challenge wrongly: wrong password, a realm other than the user's, an unknown username, or no qop=auth",
+    fix: 'npm run diagnose -- registration --user <name> says which of these it was',
+  },
+  {
+    kind: 'sip_user_not_active',
+    status: 'warn',
+    message: /^edge: refused a SIP user that is not active$/,
+    cause: 'a blocked or inactive SIP user tried to register or call (403 with the reason)',
+    fix: 'PUT /api/sip-users/<user> with is_active true and is_blocked false if it should work',
+  },
+  {
+    kind: 'sip_user_call_limit',
+    status: 'warn',
+    message: /^edge: refused a SIP user's call over its call limit$/,
+    cause: 'a SIP user placed more calls at once than its max_concurrent_calls (486)',
+    fix: 'raise max_concurrent_calls (PUT /api/sip-users/<user>) or end its other calls',
+  },
   {
     kind: 'no_server_over_redis',
     status: 'fail',

@@ -12,7 +12,7 @@ export interface LogLine {
 
 /**
  * One line of LiveKit's logs, in either format: JSON (logging.json: true) or the console form
- * `time<TAB>LEVEL<TAB>logger<TAB>caller<TAB>message<TAB>{fields}`.
+ * `time<TAB>LEVEL<TAB>logger<TAB>caller<TAB>message<TAB>{fields}`; or one of the SIP edge's.
  */
 export function parseLogLine(line: string): LogLine | undefined {
   const text = line.trim();
@@ -29,6 +29,9 @@ export function parseLogLine(line: string): LogLine | undefined {
       return undefined;
     }
   }
+  // The SIP edge's own lines (Kamailio xlog): ` 4(8069) NOTICE: <script>: edge: ...`.
+  const edge = /^\d+\(\d+\)\s+([A-Z]+):\s+<script>:\s+(.*)$/.exec(text);
+  if (edge) return { level: edge[1]!.toLowerCase(), message: edge[2]!, fields: {} };
   const parts = text.split('\t');
   if (parts.length < 5) return undefined;
   let fields: Record<string, unknown> = {};

@@ -29,7 +29,8 @@ export function diagnosticsRouter(config: GatewayConfig, db: Db): Router {
       typeof query.username === 'string' && typeof query.credential === 'string'
         ? { username: query.username, credential: query.credential }
         : undefined;
-    const findings = await diagnose(config, area, db, { turnPair });
+    const sipUser = typeof query.user === 'string' && query.user !== '' ? query.user : undefined;
+    const findings = await diagnose(config, area, db, { turnPair, sipUser });
     const code = exitCode(findings);
     return { area, status: code === 0 ? 'pass' : code === 1 ? 'warn' : 'fail', findings };
   };

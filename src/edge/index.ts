@@ -10,3 +10,4 @@ export {
   contactPrefix,
 } from './kamailio-config.js';
 export type { EdgeKamailioSettings } from './kamailio-config.js';
+export { unlockUsers, listLockouts } from './protection.js';

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../config/paths.js';
@@ -55,6 +55,22 @@ export interface EdgeKamailioSettings {
   dialogTimeoutSeconds?: number;
   children?: number;
   logLevel?: number;
+  /** The realm SIP users are challenged with when the From user is none of them. */
+  sipUsersRealm?: string;
+  /** Seconds a digest nonce stays valid (a phone then gets stale=true and answers anew). */
+  nonceExpireSeconds?: number;
+  /** Registration expiry bounds (a shorter ask gets 423) and the default. */
+  registerMinExpires?: number;
+  registerMaxExpires?: number;
+  registerDefaultExpires?: number;
+  /** Contacts one SIP user may hold (phones, apps, PBX lines). */
+  registerMaxContacts?: number;
+  /**
+   * Challenge SIP users with MD5 first, then SHA-256. By default SHA-256 comes first (RFC 8760:
+   * most preferred first), but phones that read only the first challenge and lack SHA-256
+   * (sipp 3.6, older desk phones) then cannot register.
+   */
+  digestMd5First?: boolean;
 }
 
 /** Defaults of the protection settings (issue 7): 5 digest failures lock a user for 30 minutes. */
@@ -71,6 +87,12 @@ export const edgeDefaults = {
   dialogTimeoutSeconds: 14_400,
   children: 4,
   logLevel: 2,
+  sipUsersRealm: 'sip.voice-gateway.local',
+  nonceExpireSeconds: 300,
+  registerMinExpires: 60,
+  registerMaxExpires: 7200,
+  registerDefaultExpires: 3600,
+  registerMaxContacts: 10,
 } as const;
 
 const MODULES_DIR = '/usr/lib/x86_64-linux-gnu/kamailio/modules/';
@@ -105,6 +127,16 @@ function templateValues(s: EdgeKamailioSettings): Record<string, string> {
     LIVEKIT_HOST: s.livekitHost,
     LIVEKIT_PORT: String(s.livekitPort),
     CONTACT_PREFIX: contactPrefix,
+    SIP_USERS_REALM: v.sipUsersRealm,
+    NONCE_SECRET: createHmac('sha256', s.rpcSecret).update('edge digest nonces').digest('hex'),
+    NONCE_EXPIRE: String(v.nonceExpireSeconds),
+    NONCE_MEMORY: String(v.nonceExpireSeconds + 60),
+    REG_MIN_EXPIRES: String(v.registerMinExpires),
+    REG_MAX_EXPIRES: String(v.registerMaxExpires),
+    REG_DEFAULT_EXPIRES: String(v.registerDefaultExpires),
+    REG_MAX_CONTACTS: String(v.registerMaxContacts),
+    DIGEST_FIRST: s.digestMd5First ? 'MD5' : 'SHA-256',
+    DIGEST_SECOND: s.digestMd5First ? 'SHA-256' : 'MD5',
   };
 }
 

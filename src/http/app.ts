@@ -19,6 +19,7 @@ import { packageRoot } from '../config/paths.js';
 import { sql, type Db, type SecretBox } from '../db/index.js';
 import type { LivekitClients } from '../livekit/index.js';
 import { agentProfilesRouter } from '../profiles/index.js';
+import { sipUsersRouter, syncSipUsersLivekit, type SipUsersDeps } from '../sipusers/index.js';
 import { trunksRouter } from '../trunks/index.js';
 import { joinRouter, turnRouter } from '../turn/routes.js';
 import { livekitWebhookRouter } from '../webhooks/livekit/routes.js';
@@ -64,6 +65,34 @@ const latency = new Histogram({
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
   registers: [metricsRegistry],
 });
+
+/** Phones register at the edge's public address (EDGE_CONTACT_ADDRESS). */
+function sipUsersDeps(deps: AppDeps): SipUsersDeps {
+  const contact = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(deps.config.edge.contactAddress);
+  return {
+    db: deps.db,
+    box: deps.box,
+    rpc: deps.edgeRpc,
+    realm: deps.config.sipUsers.realm,
+    domain: deps.config.sipUsers.domain,
+    registerExpires: deps.config.sipUsers.registerExpires,
+    proxy: {
+      host: contact?.[1] ?? deps.config.edge.contactAddress,
+      port: Number(contact?.[2] ?? 5060),
+    },
+    lockSeconds: edgeDefaults.lockSeconds,
+    syncLivekit: deps.config.edge.enabled
+      ? () =>
+          syncSipUsersLivekit({
+            db: deps.db,
+            sip: deps.livekit.sip,
+            edgeSourceAddress: deps.config.edge.sourceAddress,
+            agentName: deps.config.agent.name,
+            edgeAddress: deps.config.edge.contactAddress,
+          })
+      : undefined,
+  };
+}
 
 /** The Express app: middleware, auth, and each area's router. No business logic here. */
 export function createApp(deps: AppDeps): Express {
@@ -179,6 +208,7 @@ export function createApp(deps: AppDeps): Express {
       banSeconds: edgeDefaults.banSeconds,
     }),
   );
+  api.use(sipUsersRouter(sipUsersDeps(deps)));
   api.use(apiKeysRouter(deps.db));
   api.use(auditRouter(deps.db));
   api.use(agentProfilesRouter(deps.db, deps.config.agent.providerKeys));

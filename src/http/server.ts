@@ -15,7 +15,8 @@ import { startCallsReconcileLoop } from '../calls/reconcile.js';
 import { startDeliveryWorker } from '../webhooks/outbound/index.js';
 import { loadCallWebhookSecret } from '../webhooks/outbound/call-secret.js';
 import { blocklistEdgeTask } from '../blocklist/index.js';
-import { startEdgeSupervisor, type EdgeSupervisor } from '../edge/index.js';
+import { edgeDefaults, startEdgeSupervisor, type EdgeSupervisor } from '../edge/index.js';
+import { sipUserDialer, sipUsersEdgeTask, syncSipUsersLivekit } from '../sipusers/index.js';
 import { recordingDeps, startRecordingsSweep } from '../recordings/index.js';
 import { startRetentionSweep } from '../retention/index.js';
 import { createApp } from './app.js';
@@ -73,6 +74,19 @@ export async function startApi(
           defaultSipStatus: config.blocklist.sipStatus,
           kickWebhooks: webhookWorker?.kick,
         }),
+        sipUsersEdgeTask({
+          db: database.db,
+          box,
+          lockSeconds: edgeDefaults.lockSeconds,
+          syncLivekit: () =>
+            syncSipUsersLivekit({
+              db: database.db,
+              sip: livekit.sip,
+              edgeSourceAddress: config.edge.sourceAddress,
+              agentName: config.agent.name,
+              edgeAddress: config.edge.contactAddress,
+            }),
+        }),
       ])
     : undefined;
   const rateLimits = createRateLimits(config, log);
@@ -85,6 +99,16 @@ export async function startApi(
     destinations: config.destinations as CallControlDeps['destinations'],
     maxActiveCalls: config.calls.maxActive,
     callsPerSecond: rateLimits.callsPerSecond,
+    sipUsers: edge
+      ? sipUserDialer({
+          db: database.db,
+          rpc: edge.rpc,
+          sip: livekit.sip,
+          edgeSourceAddress: config.edge.sourceAddress,
+          agentName: config.agent.name,
+          edgeAddress: config.edge.contactAddress,
+        })
+      : undefined,
   };
   const app = createApp({
     config,

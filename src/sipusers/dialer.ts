@@ -1,0 +1,80 @@
+import type { Db } from '../db/index.js';
+import type { EdgeRpc } from '../edge/index.js';
+import { ApiError, badRequest } from '../http/errors.js';
+import type { GatewaySipClient } from '../livekit/index.js';
+import { lookupContacts } from './edge-sync.js';
+import { OUTBOUND_FROM, sipUsersOutboundTrunk, type SipUsersLivekitDeps } from './livekit-sync.js';
+
+/** POST /api/calls to sip:<username>: who is called, checked before anything is dialled. */
+export interface SipUserDialer {
+  /**
+   * The user and LiveKit's trunk to the edge; 400 for no such user, 409 when it is blocked,
+   * inactive, not registered, or at its call limit.
+   */
+  prepare(username: string): Promise<{
+    username: string;
+    agentProfileId: string | null;
+    livekitOutboundId: string;
+    fromUser: string;
+  }>;
+}
+
+export function sipUserDialer(
+  deps: Omit<SipUsersLivekitDeps, 'sip'> & { sip: GatewaySipClient; rpc: EdgeRpc; db: Db },
+): SipUserDialer {
+  return {
+    async prepare(username) {
+      const u = await deps.db
+        .selectFrom('sipUsers')
+        .selectAll()
+        .where('username', '=', username)
+        .executeTakeFirst();
+      if (!u) {
+        const message = `no SIP user ${JSON.stringify(username)} (see GET /api/sip-users)`;
+        throw badRequest(`to_number: ${message}`, [{ field: 'to_number', message }]);
+      }
+      if (u.isBlocked || !u.isActive)
+        throw new ApiError(
+          409,
+          u.isBlocked ? 'sip_user_blocked' : 'sip_user_inactive',
+          `SIP user ${JSON.stringify(username)} is ${u.isBlocked ? 'blocked' : 'inactive'}: the edge would refuse the call`,
+        );
+      const contacts = await lookupContacts(deps.rpc, username).catch((error: unknown) => {
+        throw new ApiError(
+          503,
+          'edge_unavailable',
+          `the SIP edge does not answer: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      });
+      if (contacts.length === 0)
+        throw new ApiError(
+          409,
+          'sip_user_not_registered',
+          `SIP user ${JSON.stringify(username)} has no registration: no phone of it can ring${
+            u.registrationExpires
+              ? ` (its last registration expired at ${u.registrationExpires.toISOString()})`
+              : ' (it never registered)'
+          }`,
+          { sip_status: 480 },
+        );
+      const { open } = await deps.db
+        .selectFrom('calls')
+        .select((eb) => eb.fn.countAll<number>().as('open'))
+        .where('sipUser', '=', username)
+        .where('status', 'in', ['ringing', 'active'])
+        .executeTakeFirstOrThrow();
+      if (Number(open) >= u.maxConcurrentCalls)
+        throw new ApiError(
+          409,
+          'sip_user_call_limit',
+          `SIP user ${JSON.stringify(username)} already has ${open} calls (max_concurrent_calls ${u.maxConcurrentCalls})`,
+        );
+      return {
+        username,
+        agentProfileId: u.agentProfileId,
+        livekitOutboundId: await sipUsersOutboundTrunk(deps),
+        fromUser: OUTBOUND_FROM,
+      };
+    },
+  };
+}

@@ -1,0 +1,23 @@
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../db/index.js';
+import { notFound } from '../http/errors.js';
+import type { SipUser } from './serialize.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** API paths name a SIP user by its uuid or its username. */
+export async function findSipUser(db: Db, ref: string): Promise<SipUser | undefined> {
+  return db
+    .selectFrom('sipUsers')
+    .selectAll()
+    .where(UUID.test(ref) ? 'id' : 'username', '=', UUID.test(ref) ? ref.toLowerCase() : ref)
+    .executeTakeFirst();
+}
+
+export async function getSipUser(db: Db, ref: string): Promise<SipUser> {
+  const user = await findSipUser(db, ref);
+  if (!user) throw notFound('SIP user', ref);
+  return user;
+}
+
+export const newSipUserId = () => randomUUID();
