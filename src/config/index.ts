@@ -80,6 +80,14 @@ export interface GatewayConfig {
   };
   /** Callers the edge refuses (src/blocklist): the default SIP status of an entry. */
   blocklist: { sipStatus: number };
+  /** SMS over SIP MESSAGE (src/sms, docs/sms.md). */
+  sms: {
+    sipHost: string;
+    sipPort: number;
+    sendTimeoutMs: number;
+    retryScheduleMs: number[];
+    historyMessages: number;
+  };
   /** Personal data kept this many days (0: forever), swept every sweepIntervalSeconds. */
   retention: {
     transcriptDays: number;
@@ -218,6 +226,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       instanceId: e.EDGE_INSTANCE_ID ?? `${os.hostname()}:${process.pid}`,
     },
     blocklist: { sipStatus: e.BLOCKLIST_SIP_STATUS },
+    sms: {
+      sipHost: e.SMS_SIP_HOST,
+      sipPort: e.SMS_SIP_PORT,
+      sendTimeoutMs: e.SMS_SEND_TIMEOUT_MS,
+      retryScheduleMs: parseSchedule(e.SMS_RETRY_SCHEDULE, 'SMS_RETRY_SCHEDULE'),
+      historyMessages: e.SMS_HISTORY_MESSAGES,
+    },
     retention: {
       transcriptDays: e.CALL_TRANSCRIPT_RETENTION_DAYS,
       webhookDeliveryDays: e.WEBHOOK_DELIVERY_RETENTION_DAYS,
@@ -244,12 +259,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** "5s,5m,30m" into milliseconds; a bad entry is a ConfigError naming it. */
-function parseSchedule(text: string): number[] {
+function parseSchedule(text: string, name = 'WEBHOOK_RETRY_SCHEDULE'): number[] {
   return text.split(',').map((part) => {
     const m = /^\s*(\d+(?:\.\d+)?)(ms|s|m|h)\s*$/.exec(part);
     if (!m)
       throw new ConfigError([
-        `WEBHOOK_RETRY_SCHEDULE: ${JSON.stringify(part)} is not a duration like 5s, 5m or 2h`,
+        `${name}: ${JSON.stringify(part)} is not a duration like 5s, 5m or 2h`,
       ]);
     return Number(m[1]) * UNITS[m[2]!]!;
   });

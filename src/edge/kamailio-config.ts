@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../config/paths.js';
@@ -38,6 +38,11 @@ export interface EdgeKamailioSettings {
   /** LiveKit SIP, where calls are relayed. */
   livekitHost: string;
   livekitPort: number;
+  /**
+   * host:port of the gateway's SMS listener (SMS_SIP_HOST:SMS_SIP_PORT), where admitted
+   * MESSAGEs are handed on (docs/sms.md).
+   */
+  smsTarget?: string;
   /** Runtime folder: the rendered config and uac's (empty) db_text table. */
   dir: string;
   /** Seconds between uac's registration timer runs: refreshes happen within this of expiry. */
@@ -105,6 +110,8 @@ function templateValues(s: EdgeKamailioSettings): Record<string, string> {
     LIVEKIT_HOST: s.livekitHost,
     LIVEKIT_PORT: String(s.livekitPort),
     CONTACT_PREFIX: contactPrefix,
+    SMS_TARGET: s.smsTarget ?? `${s.rpcIp}:5092`,
+    SMS_TOKEN: smsEdgeToken(s.rpcSecret),
   };
 }
 
@@ -114,6 +121,16 @@ export function rpcTokenDigest(secret: string): string {
   if (!/^[\x21-\x7e]{16,}$/.test(secret))
     throw new Error('EDGE_RPC_SECRET must be at least 16 printable characters without spaces');
   return createHash('sha256').update(secret).digest('hex');
+}
+
+/**
+ * What the edge adds (X-Edge-Sms) to the MESSAGEs it hands to the gateway: derived from the
+ * shared secret, so the rendered config never holds the secret itself, and this token is good
+ * for nothing but submitting inbound SMS.
+ */
+export function smsEdgeToken(secret: string): string {
+  rpcTokenDigest(secret);
+  return createHmac('sha256', secret).update('voice-gateway sms-inbound').digest('hex');
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

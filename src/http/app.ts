@@ -19,6 +19,7 @@ import { metricsRegistry } from '../config/metrics.js';
 import { packageRoot } from '../config/paths.js';
 import { sql, type Db, type SecretBox } from '../db/index.js';
 import type { LivekitClients } from '../livekit/index.js';
+import { smsRouter, type SmsRouteDeps } from '../sms/index.js';
 import { trunksRouter } from '../trunks/index.js';
 import { joinRouter, turnRouter } from '../turn/routes.js';
 import { livekitWebhookRouter } from '../webhooks/livekit/routes.js';
@@ -37,6 +38,8 @@ export interface AppDeps {
   config: GatewayConfig;
   /** Tells the customer-webhook worker to look for due deliveries now. */
   kickWebhooks?: () => void;
+  /** Tells the SMS worker a message is due now. */
+  kickSms?: () => void;
   db: Db;
   livekit: LivekitClients;
   box: SecretBox;
@@ -188,6 +191,13 @@ export function createApp(deps: AppDeps): Express {
   // Before callsRouter, like callControlRouter: /calls/queue is no call id.
   api.use(queueRouter({ db: deps.db, maxActive: deps.config.calls.maxActive }));
   api.use(callsRouter(deps.db, { rooms: deps.livekit.rooms, logger: deps.logger }));
+  api.use(
+    smsRouter({
+      db: deps.db,
+      destinations: deps.config.destinations as SmsRouteDeps['destinations'],
+      kick: deps.kickSms ?? (() => {}),
+    }),
+  );
   api.use(turnRouter(turnDeps));
   api.use(diagnosticsRouter(deps.config, deps.db));
   api.use(

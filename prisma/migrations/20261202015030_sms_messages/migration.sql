@@ -21,6 +21,7 @@ CREATE TABLE "sms_messages" (
     "in_reply_to_id" UUID,
     "attempts" INTEGER NOT NULL DEFAULT 0,
     "next_attempt_at" TIMESTAMP(3),
+    "parts_sent" INTEGER NOT NULL DEFAULT 0,
     "last_status" INTEGER,
     "last_reason" TEXT,
     "created_at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
