@@ -1,0 +1,366 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { freePortBlock } from '../scripts/stack/ports.js';
+import { startEdge, type EdgeProcess } from '../scripts/stack/kamailio.js';
+import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { startReceiver, type Receiver } from './helpers/receiver.js';
+import { statuses, udpExchange } from './helpers/sip-raw.js';
+import { runSipp } from './helpers/sipp.js';
+import { eventually } from './helpers/wait.js';
+import { receivedRequest, startSippUas, type SippUas } from './sipp/uas.js';
+
+// SMS over SIP MESSAGE on the real edge (Kamailio) with sipp as the provider (docs/sms.md).
+
+const stack = inject('stack');
+const scenarios = path.join(path.dirname(fileURLToPath(import.meta.url)), 'sipp');
+const AGENT_DID = '+15557773001';
+const QUIET_DID = '+15557773002';
+const SENDER = '+15557770900';
+
+let edge: EdgeProcess;
+let gw: TestGateway;
+let receiver: Receiver;
+let trunkSeq = 0;
+
+async function smsRows(number: string) {
+  return gw.api.database.db
+    .selectFrom('smsMessages')
+    .selectAll()
+    .where((eb) => eb.or([eb('fromNumber', '=', number), eb('toNumber', '=', number)]))
+    .orderBy('createdAt')
+    .execute();
+}
+
+/** An outbound trunk whose provider is `uas`, with one number of ours. */
+async function providerTrunk(
+  uas: SippUas,
+  number: string,
+  extra: Record<string, unknown> = {},
+): Promise<string> {
+  trunkSeq += 1;
+  const trunkId = `sms_out_${trunkSeq}`;
+  const res = await gw.request('POST', '/api/trunks', {
+    name: trunkId,
+    trunk_id: trunkId,
+    provider: 'generic',
+    numbers: [number],
+    allowed_addresses: ['127.0.0.1'],
+    supports_outbound: true,
+    proxy_address: '127.0.0.1',
+    proxy_port: uas.port,
+    ...extra,
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  await gw.api.edge!.pollNow();
+  return trunkId;
+}
+
+async function sendSms(body: Record<string, unknown>) {
+  return gw.request('POST', '/api/sms/send', body);
+}
+
+async function finalStatus(id: string, timeoutMs = 15_000) {
+  return eventually(async () => {
+    const res = await gw.request('GET', `/api/sms/${id}`);
+    return ['sent', 'failed'].includes(res.body.status) ? res.body : undefined;
+  }, timeoutMs);
+}
+
+function messagesReceived(log: string): string[] {
+  return log
+    .split(/-{20,}/)
+    .filter((b) => b.includes('message received') && /^\s*MESSAGE /m.test(b));
+}
+
+beforeAll(async () => {
+  const smsPort = await freePortBlock(1);
+  edge = await startEdge({
+    livekitHost: stack.sipHost,
+    livekitPort: stack.sipPort,
+    smsTarget: `127.0.0.1:${smsPort}`,
+  });
+  receiver = await startReceiver(() => 200);
+  gw = await startTestGateway({
+    env: {
+      EDGE_ENABLED: 'true',
+      EDGE_RPC_URL: edge.rpcUrl,
+      EDGE_RPC_SECRET: edge.settings.rpcSecret,
+      EDGE_CONTACT_ADDRESS: `127.0.0.1:${edge.sipPort}`,
+      EDGE_POLL_SECONDS: '120',
+      SMS_SIP_PORT: String(smsPort),
+      SMS_SEND_TIMEOUT_MS: '2000',
+      SMS_RETRY_SCHEDULE: '300ms,300ms,300ms',
+      WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
+    },
+  });
+  const hook = await gw.request('POST', '/api/webhook-endpoints', {
+    url: receiver.url,
+    event_types: ['sms.received', 'sms.sent', 'sms.failed'],
+  });
+  expect(hook.status, JSON.stringify(hook.body)).toBe(201);
+}, 60_000);
+
+afterAll(async () => {
+  await gw?.close();
+  await edge?.stop();
+  await receiver?.close();
+});
+
+describe('inbound SMS', () => {
+  it("stores a provider's MESSAGE, answers 200, and the offline agent's scripted reply reaches the provider", async () => {
+    const provider = await startSippUas('uas-message-200.xml');
+    const trunkId = await providerTrunk(provider, AGENT_DID);
+    const profile = await gw.request('POST', '/api/agents', {
+      name: 'sms-offline',
+      settings: {
+        mode: 'offline',
+        sms: {
+          scripted: [
+            { keywords: ['hours', 'open'], reply: 'We are open 9 to 5, Monday to Friday.' },
+          ],
+          fallback: 'Thanks, we will call you back.',
+        },
+      },
+    });
+    expect(profile.status, JSON.stringify(profile.body)).toBe(201);
+    const number = await gw.request('PUT', `/api/numbers/${encodeURIComponent(AGENT_DID)}`, {
+      agent_profile_id: profile.body.id,
+    });
+    expect(number.status, JSON.stringify(number.body)).toBe(200);
+
+    const run = runSipp(
+      [
+        '-sf',
+        path.join(scenarios, 'uac-message.xml'),
+        `127.0.0.1:${edge.sipPort}`,
+        '-s',
+        AGENT_DID.slice(1),
+        '-i',
+        '127.0.0.1',
+        '-p',
+        '0',
+        '-m',
+        '1',
+        '-timeout',
+        '10s',
+        '-timeout_error',
+        '-nostdin',
+      ],
+      mkdtempSync(path.join(os.tmpdir(), 'vg-sipp-sms-')),
+    );
+    const sent = await run.done;
+    expect(sent.code, sent.stdout + sent.stderr).toBe(0);
+    const [stored] = await smsRows(AGENT_DID);
+    // sipp ends every body with a line break; the gateway keeps the text as sent.
+    expect(stored!.body.trimEnd()).toBe('What are your opening hours?');
+    expect(stored).toMatchObject({
+      direction: 'inbound',
+      status: 'received',
+      fromNumber: SENDER,
+      toNumber: AGENT_DID,
+      encoding: 'gsm7',
+      segments: 1,
+    });
+
+    const answered = await provider.done;
+    expect(answered.code, answered.stderr).toBe(0);
+    const reply = receivedRequest(provider.messages(), 'MESSAGE');
+    expect(reply).toContain('We are open 9 to 5, Monday to Friday.');
+    expect(reply).toMatch(new RegExp(`^To: <sip:\\+?${SENDER.slice(1)}@`, 'm'));
+    expect(reply).not.toMatch(/X-Edge-Token/i);
+    const rows = await eventually(async () => {
+      const r = await smsRows(AGENT_DID);
+      return r.length === 2 && r[1]!.status === 'sent' ? r : undefined;
+    });
+    expect(rows?.[1]).toMatchObject({ direction: 'outbound', inReplyToId: stored!.id });
+
+    const history = await gw.request(
+      'GET',
+      `/api/sms/history?number=${encodeURIComponent(AGENT_DID)}`,
+    );
+    expect(history.body.items.map((m: { direction: string }) => m.direction)).toEqual([
+      'outbound',
+      'inbound',
+    ]);
+    expect(history.body.items[0].trunk_id).toBe(trunkId);
+    // The customer hears of it: sms.received, then sms.sent for the reply.
+    const events = await eventually(async () => {
+      const types = receiver.requests.map((r) => JSON.parse(r.body).type as string);
+      return types.includes('sms.received') && types.includes('sms.sent') ? types : undefined;
+    });
+    expect(events).toBeDefined();
+    const received = receiver.requests.find((r) => JSON.parse(r.body).type === 'sms.received')!;
+    expect(JSON.parse(received.body).data).toMatchObject({
+      from_number: SENDER,
+      to_number: AGENT_DID,
+      message: expect.stringMatching(/^What are your opening hours\?\s*$/),
+    });
+    expect(received.headers['webhook-signature']).toBeDefined();
+  }, 60_000);
+
+  it("answers 403 to a MESSAGE from an address the number's trunk does not admit, storing nothing", async () => {
+    const message = (from: string) =>
+      [
+        `MESSAGE sip:${QUIET_DID.slice(1)}@127.0.0.1:${edge.sipPort} SIP/2.0`,
+        'Via: SIP/2.0/UDP {local};branch=z9hG4bKsmsoutsider1;rport',
+        'Max-Forwards: 70',
+        `From: <sip:${from}@127.0.0.2>;tag=out1`,
+        `To: <sip:${QUIET_DID.slice(1)}@127.0.0.1>`,
+        'Call-ID: sms-outsider-1@127.0.0.2',
+        'CSeq: 1 MESSAGE',
+        'Content-Type: text/plain',
+        'Content-Length: 5',
+        '',
+        'hello',
+      ].join('\r\n');
+    const provider = await startSippUas('uas-message-200.xml', { timeoutSeconds: 5 });
+    await providerTrunk(provider, QUIET_DID);
+    provider.stop();
+    const answers = await udpExchange({
+      localHost: '127.0.0.2',
+      host: '127.0.0.1',
+      port: edge.sipPort,
+      message: message('15550001111'),
+    });
+    expect(statuses(answers)).toEqual([403]);
+    expect(await smsRows('+15550001111')).toEqual([]);
+  });
+
+  it('stores a retransmitted MESSAGE (same Call-ID and CSeq) once', async () => {
+    const message = [
+      `MESSAGE sip:${QUIET_DID.slice(1)}@127.0.0.1:${edge.sipPort} SIP/2.0`,
+      'Via: SIP/2.0/UDP {local};branch=z9hG4bKsmsdup1;rport',
+      'Max-Forwards: 70',
+      'From: <sip:15550002222@127.0.0.1>;tag=dup1',
+      `To: <sip:${QUIET_DID.slice(1)}@127.0.0.1>`,
+      'Call-ID: sms-dup-1@127.0.0.1',
+      'CSeq: 7 MESSAGE',
+      'Content-Type: text/plain;charset=UTF-8',
+      `Content-Length: ${Buffer.byteLength('Привет')}`,
+      '',
+      'Привет',
+    ].join('\r\n');
+    const first = await udpExchange({
+      localHost: '127.0.0.1',
+      host: '127.0.0.1',
+      port: edge.sipPort,
+      message: Buffer.from(message.replace('{local}', '127.0.0.1:5999')),
+      waitMs: 1000,
+    });
+    // With rport the edge answers the source port whatever the Via says. Later, past the
+    // edge's transaction: a new branch, the same Call-ID and CSeq.
+    const again = await udpExchange({
+      localHost: '127.0.0.1',
+      host: '127.0.0.1',
+      port: edge.sipPort,
+      message: Buffer.from(
+        message.replace('z9hG4bKsmsdup1', 'z9hG4bKsmsdup2').replace('{local}', '127.0.0.1:5999'),
+      ),
+      waitMs: 1000,
+    });
+    expect(statuses(first)).toContain(200);
+    expect(statuses(again)).toContain(200);
+    const rows = await smsRows('+15550002222');
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ body: 'Привет', encoding: 'ucs2', replyState: 'off' });
+  });
+});
+
+describe('outbound SMS', () => {
+  it('answers a 401 challenge with the trunk credentials and the provider takes the MESSAGE', async () => {
+    const provider = await startSippUas('uas-message-401.xml');
+    const trunkId = await providerTrunk(provider, '+15557773010', {
+      username: 'smsuser',
+      password: 'sms-secret-1',
+    });
+    const res = await sendSms({
+      from_number: '+15557773010',
+      to_number: '+15557770950',
+      message: 'Your code is 1234',
+      trunk_id: trunkId,
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    expect(res.body).toMatchObject({ status: 'queued', segments: 1, encoding: 'gsm7' });
+    const final = await finalStatus(res.body.id);
+    expect(final).toMatchObject({ status: 'sent', sip_status: 200 });
+    const answered = await provider.done;
+    expect(answered.code, answered.stderr).toBe(0);
+    const all = messagesReceived(provider.messages());
+    expect(all).toHaveLength(2);
+    expect(all[1]).toMatch(/^Authorization: Digest /m);
+    expect(all[1]).toContain('Your code is 1234');
+  }, 30_000);
+
+  it('retries a MESSAGE answered 503 twice; the third try is taken and the text is delivered once', async () => {
+    const provider = await startSippUas('uas-message-503-twice.xml');
+    await providerTrunk(provider, '+15557773011');
+    const res = await sendSms({
+      from_number: '+15557773011',
+      to_number: '+15557770951',
+      message: 'Delivery at 10',
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    const final = await finalStatus(res.body.id);
+    expect(final).toMatchObject({ status: 'sent', attempts: 3, sip_status: 200 });
+    const answered = await provider.done;
+    expect(answered.code, answered.stderr).toBe(0);
+    const tries = messagesReceived(provider.messages());
+    expect(tries).toHaveLength(3);
+    const callIds = new Set(tries.map((t) => /^Call-ID: (.*)$/m.exec(t)?.[1]?.trim()));
+    expect(callIds.size).toBe(1);
+  }, 30_000);
+
+  it('gives up on a 404 at once, recording the status and reason, and tells the webhook', async () => {
+    const provider = await startSippUas('uas-message-404.xml');
+    await providerTrunk(provider, '+15557773012');
+    const res = await sendSms({
+      from_number: '+15557773012',
+      to_number: '+15557770952',
+      message: 'Nobody home',
+    });
+    expect(res.status).toBe(202);
+    const final = await finalStatus(res.body.id);
+    expect(final).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      sip_status: 404,
+      sip_reason: 'Not Found',
+    });
+    const failed = await eventually(async () =>
+      receiver.requests.find((r) => {
+        const e = JSON.parse(r.body);
+        return e.type === 'sms.failed' && e.data.id === res.body.id ? r : undefined;
+      }),
+    );
+    expect(failed).toBeDefined();
+  }, 30_000);
+
+  it('refuses bad input with a 400 naming the field, queueing nothing', async () => {
+    const provider = await startSippUas('uas-message-200.xml', { timeoutSeconds: 5 });
+    const trunkId = await providerTrunk(provider, '+15557773013');
+    provider.stop();
+    const base = { from_number: '+15557773013', to_number: '+15557770953', message: 'hi' };
+    const cases: [Record<string, unknown>, string][] = [
+      [{ ...base, message: '   ' }, 'message'],
+      [{ ...base, message: 'x'.repeat(10_000) }, 'message'],
+      [{ ...base, to_number: '12ab' }, 'to_number'],
+      [{ ...base, from_number: '+1555' }, 'from_number'],
+      [{ ...base, trunk_id: 'no_such_trunk' }, 'trunk_id'],
+      [{ ...base, webhook_url: 'ftp://x' }, 'webhook_url'],
+    ];
+    for (const [body, fieldName] of cases) {
+      const res = await sendSms(body);
+      expect(res.status, JSON.stringify(res.body)).toBe(400);
+      expect(res.body.fields.map((f: { field: string }) => f.field)).toContain(fieldName);
+    }
+    const long = await sendSms({ ...base, message: 'x'.repeat(10_000) });
+    expect(long.body.message).toMatch(/66 GSM-7 segments.*at most 10/);
+    expect(trunkId).toBeDefined();
+    expect(await smsRows('+15557770953')).toEqual([]);
+    const viewer = await gw.keyFor('viewer');
+    expect((await gw.request('POST', '/api/sms/send', base, viewer)).status).toBe(403);
+  });
+});
