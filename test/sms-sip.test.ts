@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePortBlock } from '../scripts/stack/ports.js';
+import { digestAuthorization, parseChallenge, pickChallenge } from '../src/edge/digest.js';
 import { startEdge, type EdgeProcess } from '../scripts/stack/kamailio.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
@@ -266,6 +267,61 @@ describe('inbound SMS', () => {
     const rows = await smsRows('+15550002222');
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ body: 'Привет', encoding: 'ucs2', replyState: 'off' });
+  });
+  it('challenges a text to a trunk with inbound credentials and stores it only with the right digest', async () => {
+    const did = '+15557773003';
+    const res = await gw.request('POST', '/api/trunks', {
+      name: 'sms_digest',
+      trunk_id: 'sms_digest',
+      provider: 'generic',
+      numbers: [did],
+      inbound_username: 'provider1',
+      inbound_password: 'inbound-secret-1',
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    await gw.api.edge!.pollNow();
+    const uri = `sip:${did.slice(1)}@127.0.0.1:${edge.sipPort}`;
+    const message = (cseq: number, authorization?: string) =>
+      Buffer.from(
+        [
+          `MESSAGE ${uri} SIP/2.0`,
+          `Via: SIP/2.0/UDP 127.0.0.2:5999;branch=z9hG4bKsmsauth${cseq};rport`,
+          'Max-Forwards: 70',
+          'From: <sip:15550003333@127.0.0.2>;tag=auth1',
+          `To: <sip:${did.slice(1)}@127.0.0.1>`,
+          'Call-ID: sms-auth-1@127.0.0.2',
+          `CSeq: ${cseq} MESSAGE`,
+          ...(authorization ? [`Authorization: ${authorization}`] : []),
+          'Content-Type: text/plain',
+          'Content-Length: 9',
+          '',
+          'your code',
+        ].join('\r\n'),
+      );
+    const exchange = (m: Buffer) =>
+      udpExchange({
+        localHost: '127.0.0.2',
+        host: '127.0.0.1',
+        port: edge.sipPort,
+        message: m,
+        waitMs: 800,
+      });
+    const first = await exchange(message(1));
+    expect(statuses(first)).toEqual([401]);
+    const challenge = pickChallenge(
+      [parseChallenge(/^WWW-Authenticate: (.*)$/im.exec(first[0]!)![1]!)!].filter(Boolean),
+    )!;
+    const answer = (password: string) =>
+      digestAuthorization(
+        challenge,
+        { username: 'provider1', password },
+        { method: 'MESSAGE', uri },
+      );
+    expect(statuses(await exchange(message(2, answer('wrong-password'))))).toEqual([401]);
+    expect(await smsRows('+15550003333')).toEqual([]);
+    expect(statuses(await exchange(message(3, answer('inbound-secret-1'))))).toEqual([200]);
+    const rows = await smsRows('+15550003333');
+    expect(rows.map((r) => r.body)).toEqual(['your code']);
   });
 });
 

@@ -109,6 +109,7 @@ export async function startApi(
     ? await startSmsListener(
         {
           db: database.db,
+          box,
           logger: log,
           edgeToken: smsEdgeToken(config.edge.rpcSecret),
           onStored: () => {

@@ -1,12 +1,14 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import dgram from 'node:dgram';
 import type { Logger } from '../config/index.js';
-import type { Db } from '../db/index.js';
+import type { Db, SecretBox } from '../db/index.js';
+import { challengeHeader, digestValid } from './inbound-auth.js';
 import { buildResponse, header, parseRequest, uriUser, type SipRequest } from './sip-text.js';
 import { storeInbound } from './store.js';
 
 export interface SmsListenerDeps {
   db: Db;
+  box: SecretBox;
   logger: Logger;
   /** What the edge puts in X-Edge-Sms (smsEdgeToken of EDGE_RPC_SECRET). */
   edgeToken: string;
@@ -40,6 +42,7 @@ function sameToken(given: string | undefined, wanted: string): boolean {
 interface Verdict {
   code: number;
   reason: string;
+  extra?: string[];
 }
 
 async function handle(deps: SmsListenerDeps, request: SipRequest): Promise<Verdict> {
@@ -78,6 +81,20 @@ async function handle(deps: SmsListenerDeps, request: SipRequest): Promise<Verdi
     }
   }
   if (!trunkId) return { code: 404, reason: 'Not Found' };
+  const trunk = await deps.db
+    .selectFrom('trunks')
+    .select(['inboundUsername', 'inboundPasswordEnc'])
+    .where('id', '=', trunkId)
+    .executeTakeFirstOrThrow();
+  if (trunk.inboundUsername && trunk.inboundPasswordEnc) {
+    // A trunk with inbound credentials: the provider proves it, as LiveKit makes it for calls.
+    const credentials = {
+      username: trunk.inboundUsername,
+      password: deps.box.decrypt(trunk.inboundPasswordEnc),
+    };
+    if (!digestValid(deps.edgeToken, header(request, 'authorization'), credentials))
+      return { code: 401, reason: 'Unauthorized', extra: [challengeHeader(deps.edgeToken)] };
+  }
   const { duplicate } = await storeInbound(deps.db, {
     fromNumber: normaliseNumber(fromUser),
     toNumber,
@@ -108,13 +125,13 @@ export function startSmsListener(
     const request = parseRequest(datagram);
     if (!request || request.method === 'ACK') return;
     handle(deps, request)
-      .catch((error: unknown) => {
+      .catch((error: unknown): Verdict => {
         deps.logger.error({ err: error }, 'inbound sms not stored');
         return { code: 500, reason: 'Server Internal Error' };
       })
       .then((verdict) =>
         socket.send(
-          buildResponse(request, verdict.code, verdict.reason, { toTag }),
+          buildResponse(request, verdict.code, verdict.reason, { toTag, extra: verdict.extra }),
           from.port,
           from.address,
         ),
