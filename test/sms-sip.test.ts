@@ -8,7 +8,10 @@ import { digestAuthorization, parseChallenge, pickChallenge } from '../src/edge/
 import { startEdge, type EdgeProcess } from '../scripts/stack/kamailio.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
-import { statuses, udpExchange } from './helpers/sip-raw.js';
+import { startSmsProvider } from './helpers/sms-provider.js';
+import { OpenaiStandin } from './standins/openai.js';
+import { createServer } from 'node:http';
+import { startVictim, statuses, udpExchange } from './helpers/sip-raw.js';
 import { runSipp } from './helpers/sipp.js';
 import { eventually } from './helpers/wait.js';
 import { receivedRequest, startSippUas, type SippUas } from './sipp/uas.js';
@@ -68,6 +71,55 @@ async function finalStatus(id: string, timeoutMs = 15_000) {
     const res = await gw.request('GET', `/api/sms/${id}`);
     return ['sent', 'failed'].includes(res.body.status) ? res.body : undefined;
   }, timeoutMs);
+}
+
+/** A provider's text to `did` from `from`, as raw SIP from 127.0.0.1. */
+async function textIn(did: string, from: string, callId: string, text: string) {
+  const body = Buffer.from(text);
+  const head = [
+    `MESSAGE sip:${did.slice(1)}@127.0.0.1:${edge.sipPort} SIP/2.0`,
+    `Via: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK${callId.replace(/\W/g, '')};rport`,
+    'Max-Forwards: 70',
+    `From: <sip:${from.slice(1)}@127.0.0.1>;tag=t${callId.length}`,
+    `To: <sip:${did.slice(1)}@127.0.0.1>`,
+    `Call-ID: ${callId}`,
+    'CSeq: 1 MESSAGE',
+    'Content-Type: text/plain;charset=UTF-8',
+    `Content-Length: ${body.length}`,
+    '',
+    '',
+  ].join('\r\n');
+  const answers = await udpExchange({
+    localHost: '127.0.0.1',
+    host: '127.0.0.1',
+    port: edge.sipPort,
+    message: Buffer.concat([Buffer.from(head), body]),
+    waitMs: 500,
+  });
+  return statuses(answers);
+}
+
+async function agentNumber(did: string, providerPort: number, settings: Record<string, unknown>) {
+  trunkSeq += 1;
+  const trunkId = `sms_agent_${trunkSeq}`;
+  const trunk = await gw.request('POST', '/api/trunks', {
+    name: trunkId,
+    trunk_id: trunkId,
+    provider: 'generic',
+    numbers: [did],
+    allowed_addresses: ['127.0.0.1'],
+    supports_outbound: true,
+    proxy_address: '127.0.0.1',
+    proxy_port: providerPort,
+  });
+  expect(trunk.status, JSON.stringify(trunk.body)).toBe(201);
+  const profile = await gw.request('POST', '/api/agents', { name: `sms-${trunkId}`, settings });
+  expect(profile.status, JSON.stringify(profile.body)).toBe(201);
+  const number = await gw.request('PUT', `/api/numbers/${encodeURIComponent(did)}`, {
+    agent_profile_id: profile.body.id,
+  });
+  expect(number.status, JSON.stringify(number.body)).toBe(200);
+  await gw.api.edge!.pollNow();
 }
 
 function messagesReceived(log: string): string[] {
@@ -322,6 +374,146 @@ describe('inbound SMS', () => {
     expect(statuses(await exchange(message(3, answer('inbound-secret-1'))))).toEqual([200]);
     const rows = await smsRows('+15550003333');
     expect(rows.map((r) => r.body)).toEqual(['your code']);
+  });
+});
+
+describe('agent replies', () => {
+  it("answers through a pipeline profile's LLM, giving it the conversation so far", async () => {
+    const llm = await OpenaiStandin.start({ chatReply: 'We are open until nine tonight.' });
+    const provider = await startSmsProvider();
+    const did = '+15557773020';
+    const them = '+15557770960';
+    const keyless = { base_url: llm.url, api_key_env: null };
+    try {
+      await agentNumber(did, provider.port, {
+        mode: 'pipeline',
+        system_prompt: 'You answer for a bakery.',
+        stt: { provider: 'openai', ...keyless },
+        llm: { provider: 'openai', model: 'stand-in', ...keyless },
+        tts: { provider: 'openai', ...keyless },
+      });
+      expect(await textIn(did, them, 'sms-llm-1@127.0.0.1', 'Hello there')).toEqual([200]);
+      const first = await eventually(async () =>
+        provider.received.length === 1 ? true : undefined,
+      );
+      expect(first, 'the first reply never reached the provider').toBe(true);
+      expect(await textIn(did, them, 'sms-llm-2@127.0.0.1', 'Are you open tonight?')).toEqual([
+        200,
+      ]);
+      const second = await eventually(async () =>
+        provider.received.length === 2 ? true : undefined,
+      );
+      expect(second, 'the second reply never reached the provider').toBe(true);
+      expect(provider.received.map((m) => m.body)).toEqual([
+        'We are open until nine tonight.',
+        'We are open until nine tonight.',
+      ]);
+      expect(llm.chatRequests).toHaveLength(2);
+      const messages = llm.chatRequests[1]!.body.messages.map((m) => [m.role, m.content]);
+      expect(messages[0]![0]).toBe('system');
+      expect(String(messages[0]![1])).toContain('You answer for a bakery.');
+      expect(messages.slice(1)).toEqual([
+        ['user', 'Hello there'],
+        ['assistant', 'We are open until nine tonight.'],
+        ['user', 'Are you open tonight?'],
+      ]);
+    } finally {
+      provider.close();
+      await llm.close();
+    }
+  }, 30_000);
+
+  it("answers through a bridge profile's platform endpoint, and not at all with replies off", async () => {
+    const posted: { type: string; message: string }[] = [];
+    const platform = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        posted.push(JSON.parse(body));
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ reply: 'The platform says hi.' }));
+      });
+    });
+    await new Promise<void>((resolve) => platform.listen(0, '127.0.0.1', resolve));
+    const address = platform.address();
+    const platformUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/sms`;
+    const provider = await startSmsProvider();
+    try {
+      await agentNumber('+15557773021', provider.port, {
+        mode: 'bridge',
+        bridge: { url: 'ws://127.0.0.1:9/bridge' },
+        sms: { webhook_url: platformUrl },
+      });
+      await agentNumber('+15557773022', provider.port, {
+        mode: 'offline',
+        sms: { replies: false, fallback: 'never sent' },
+      });
+      expect(await textIn('+15557773022', '+15557770962', 'sms-off-1@127.0.0.1', 'hi')).toEqual([
+        200,
+      ]);
+      expect(
+        await textIn('+15557773021', '+15557770961', 'sms-bridge-1@127.0.0.1', 'hi platform'),
+      ).toEqual([200]);
+      const replied = await eventually(async () =>
+        provider.received.length >= 1 ? true : undefined,
+      );
+      expect(replied).toBe(true);
+      expect(posted).toMatchObject([{ type: 'sms', message: 'hi platform' }]);
+      // Give the replies-off text time to be (not) answered.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(provider.received.map((m) => m.body)).toEqual(['The platform says hi.']);
+      const [off] = await smsRows('+15557770962');
+      expect(off).toMatchObject({ replyState: 'off' });
+    } finally {
+      provider.close();
+      platform.close();
+    }
+  }, 30_000);
+});
+
+describe('the edge relay', () => {
+  it('relays a MESSAGE from the gateway only with the secret and only to an outbound trunk provider', async () => {
+    const victim = await startVictim('127.0.0.20');
+    try {
+      const relayPort = Number(new URL(edge.rpcUrl).port);
+      const request = (target: string, token?: string) =>
+        Buffer.from(
+          [
+            `MESSAGE sip:15550001@${target} SIP/2.0`,
+            'Via: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bKrelay' +
+              (token ? 't' : 'n') +
+              target.length +
+              ';rport',
+            'Max-Forwards: 70',
+            'From: <sip:+15557773013@127.0.0.1>;tag=r1',
+            `To: <sip:15550001@${target}>`,
+            `Call-ID: relay-${target}-${token ? 't' : 'n'}@test`,
+            'CSeq: 1 MESSAGE',
+            ...(token ? [`X-Edge-Token: ${token}`] : []),
+            'Content-Length: 4',
+            '',
+            'ping',
+          ].join('\r\n'),
+        );
+      const at = (m: Buffer) =>
+        udpExchange({
+          localHost: '127.0.0.1',
+          host: '127.0.0.1',
+          port: relayPort,
+          message: m,
+          waitMs: 800,
+        });
+      expect(
+        statuses(await at(request(`${victim.host}:${victim.port}`, edge.settings.rpcSecret))),
+      ).toEqual([403]);
+      expect(statuses(await at(request(`${victim.host}:${victim.port}`)))).toEqual([403]);
+      expect(
+        statuses(await at(request(`${victim.host}:${victim.port}`, 'wrong-secret-wrong-secret'))),
+      ).toEqual([403]);
+      expect(victim.received).toEqual([]);
+    } finally {
+      victim.close();
+    }
   });
 });
 

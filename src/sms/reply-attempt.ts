@@ -46,7 +46,7 @@ export async function attemptReply(deps: ReplyDeps, id: string, dueAt: Date): Pr
     .where('phoneNumbers.number', '=', row.toNumber)
     .executeTakeFirst();
   const settings = profile && parseProfileSettings(profile.settings);
-  if (!settings || !row.trunkId) {
+  if (!settings || !settings.sms.replies || !row.trunkId) {
     await finish(deps.db, id, 'off');
     return 'off';
   }
