@@ -586,6 +586,60 @@ describe('outbound SMS', () => {
     expect(failed).toBeDefined();
   }, 30_000);
 
+  it('sends a long text as one MESSAGE by default, or split in order when the trunk says so', async () => {
+    const provider = await startSmsProvider();
+    const text = 'Ж'.repeat(100) + 'конец';
+    try {
+      const plain = await gw.request('POST', '/api/trunks', {
+        name: 'sms_long',
+        trunk_id: 'sms_long',
+        provider: 'generic',
+        numbers: ['+15557773030'],
+        supports_outbound: true,
+        proxy_address: '127.0.0.1',
+        proxy_port: provider.port,
+        allowed_addresses: ['127.0.0.1'],
+      });
+      expect(plain.status, JSON.stringify(plain.body)).toBe(201);
+      expect(plain.body).toMatchObject({ sms_split: false, sms_max_segments: 10 });
+      const split = await gw.request('POST', '/api/trunks', {
+        name: 'sms_split',
+        trunk_id: 'sms_split',
+        provider: 'generic',
+        numbers: ['+15557773031'],
+        supports_outbound: true,
+        proxy_address: '127.0.0.1',
+        proxy_port: provider.port,
+        allowed_addresses: ['127.0.0.1'],
+        sms_split: true,
+      });
+      expect(split.status, JSON.stringify(split.body)).toBe(201);
+      await gw.api.edge!.pollNow();
+      const one = await sendSms({
+        from_number: '+15557773030',
+        to_number: '+15557770970',
+        message: text,
+      });
+      expect(one.body).toMatchObject({ encoding: 'ucs2', segments: 2 });
+      expect(await finalStatus(one.body.id)).toMatchObject({ status: 'sent' });
+      expect(provider.received.map((m) => m.body)).toEqual([text]);
+      const parts = await sendSms({
+        from_number: '+15557773031',
+        to_number: '+15557770971',
+        message: text,
+      });
+      expect(await finalStatus(parts.body.id)).toMatchObject({ status: 'sent', segments: 2 });
+      const pieces = provider.received.slice(1);
+      expect(pieces.map((m) => m.body)).toEqual(['Ж'.repeat(67), 'Ж'.repeat(33) + 'конец']);
+      expect(pieces.map((m) => m.callId.split('@')[0])).toEqual([
+        `${parts.body.id}.1`,
+        `${parts.body.id}.2`,
+      ]);
+    } finally {
+      provider.close();
+    }
+  }, 30_000);
+
   it('refuses bad input with a 400 naming the field, queueing nothing', async () => {
     const provider = await startSippUas('uas-message-200.xml', { timeoutSeconds: 5 });
     const trunkId = await providerTrunk(provider, '+15557773013');
