@@ -93,6 +93,7 @@ export interface GatewayConfig {
     transcriptDays: number;
     webhookDeliveryDays: number;
     livekitEventDays: number;
+    smsDays: number;
     sweepIntervalSeconds: number;
   };
   /** Toll fraud: the global destination policy (src/destinations). */
@@ -237,6 +238,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       transcriptDays: e.CALL_TRANSCRIPT_RETENTION_DAYS,
       webhookDeliveryDays: e.WEBHOOK_DELIVERY_RETENTION_DAYS,
       livekitEventDays: e.LIVEKIT_EVENT_RETENTION_DAYS,
+      smsDays: e.SMS_RETENTION_DAYS,
       sweepIntervalSeconds: e.RETENTION_SWEEP_INTERVAL_SECONDS,
     },
     destinations: {

@@ -201,6 +201,8 @@ export const envSchema = z.object({
   /** Days customer webhook messages, deliveries and attempt logs are kept. 0: forever. */
   WEBHOOK_DELIVERY_RETENTION_DAYS: z.coerce.number().int().min(0).max(36500).default(30),
   /** Days raw LiveKit webhooks (participants, numbers) are kept. 0: forever. */
+  /** Days texts (SMS, personal data) are kept; a message still queued is never removed. 0: forever. */
+  SMS_RETENTION_DAYS: z.coerce.number().int().min(0).max(36500).default(90),
   LIVEKIT_EVENT_RETENTION_DAYS: z.coerce.number().int().min(0).max(36500).default(7),
   /** Seconds between retention sweeps (every API process runs one; they share the work); 0: never. */
   RETENTION_SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(3600),

@@ -3,6 +3,7 @@ import dgram from 'node:dgram';
 import type { Logger } from '../config/index.js';
 import type { Db, SecretBox } from '../db/index.js';
 import { challengeHeader, digestValid } from './inbound-auth.js';
+import { smsMessages } from './metrics.js';
 import { buildResponse, header, parseRequest, uriUser, type SipRequest } from './sip-text.js';
 import { storeInbound } from './store.js';
 
@@ -49,6 +50,7 @@ async function handle(deps: SmsListenerDeps, request: SipRequest): Promise<Verdi
   if (request.method !== 'MESSAGE') return { code: 405, reason: 'Method Not Allowed' };
   if (!sameToken(header(request, 'x-edge-sms'), deps.edgeToken)) {
     deps.logger.warn('sms listener refused a MESSAGE without the edge token');
+    smsMessages.inc({ direction: 'inbound', outcome: 'refused' });
     return { code: 403, reason: 'Forbidden' };
   }
   const type = header(request, 'content-type')?.toLowerCase();
@@ -105,6 +107,7 @@ async function handle(deps: SmsListenerDeps, request: SipRequest): Promise<Verdi
     sourceAddress: (header(request, 'x-edge-source') ?? '').slice(0, 64),
     reply: Boolean(number?.agentProfileId),
   });
+  smsMessages.inc({ direction: 'inbound', outcome: duplicate ? 'duplicate' : 'stored' });
   if (!duplicate) deps.onStored?.();
   return { code: 200, reason: 'OK' };
 }

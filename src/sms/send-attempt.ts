@@ -1,5 +1,6 @@
 import type { Logger } from '../config/index.js';
 import type { Db, SecretBox } from '../db/index.js';
+import { smsMessages, smsSendSeconds } from './metrics.js';
 import { splitSegments } from './segments.js';
 import { sendMessage, type MessageOutcome, type Relay } from './sip-message.js';
 import { publishSms, type SmsMessage } from './store.js';
@@ -100,6 +101,8 @@ async function record(
       await publishSms(tx, verdict === 'sent' ? 'sms.sent' : 'sms.failed', updated);
   });
   if (verdict !== 'retry') deps.kickWebhooks?.();
+  smsMessages.inc({ direction: 'outbound', outcome: verdict });
+  if (verdict === 'sent') smsSendSeconds.observe((Date.now() - row.createdAt.getTime()) / 1000);
   return verdict;
 }
 
