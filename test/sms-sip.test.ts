@@ -664,5 +664,15 @@ describe('outbound SMS', () => {
     expect(await smsRows('+15557770953')).toEqual([]);
     const viewer = await gw.keyFor('viewer');
     expect((await gw.request('POST', '/api/sms/send', base, viewer)).status).toBe(403);
+    // Toll fraud and the blocklist: refused before anything is queued.
+    const premium = await sendSms({ ...base, to_number: '+19005550123' });
+    expect(premium.status).toBe(403);
+    expect(premium.body).toMatchObject({ error: 'destination_refused', rule: 'premium_rate' });
+    const block = await gw.request('POST', '/api/numbers/block', { prefix: '1555777095' });
+    expect(block.status, JSON.stringify(block.body)).toBe(201);
+    const refused = await sendSms(base);
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatchObject({ error: 'blocked_number' });
+    expect(await smsRows('+19005550123')).toEqual([]);
   });
 });

@@ -26,12 +26,20 @@ const field = (name: string, message: string) =>
 /** Whether the blocklist has the number or a prefix of it (texts to it are refused too). */
 async function blocked(db: Db, e164: string): Promise<boolean> {
   const digits = e164.replace(/\D/g, '');
-  const rows = await db
+  const prefixes = Array.from({ length: digits.length }, (_, i) => digits.slice(0, i + 1));
+  const hit = await db
     .selectFrom('blockedNumbers')
-    .select(['pattern', 'isPrefix'])
+    .select('id')
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('isPrefix', '=', false), eb('pattern', '=', digits)]),
+        eb.and([eb('isPrefix', '=', true), eb('pattern', 'in', prefixes)]),
+      ]),
+    )
     .where((eb) => eb.or([eb('expiresAt', 'is', null), eb('expiresAt', '>', new Date())]))
-    .execute();
-  return rows.some((r) => (r.isPrefix ? digits.startsWith(r.pattern) : digits === r.pattern));
+    .limit(1)
+    .executeTakeFirst();
+  return hit !== undefined;
 }
 
 /** POST /api/sms/send, GET /api/sms/history, GET /api/sms/:id (docs/sms.md). */
