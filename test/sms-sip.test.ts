@@ -320,6 +320,22 @@ describe('inbound SMS', () => {
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ body: 'Привет', encoding: 'ucs2', replyState: 'off' });
   });
+  it('refuses a text from a blocked sender at the edge, storing no text and no call', async () => {
+    const block = await gw.request('POST', '/api/numbers/block', { number: '+15557770980' });
+    expect(block.status, JSON.stringify(block.body)).toBe(201);
+    expect(await textIn(QUIET_DID, '+15557770980', 'sms-blocked-1@127.0.0.1', 'spam')).toEqual([
+      603,
+    ]);
+    expect(await smsRows('+15557770980')).toEqual([]);
+    await gw.api.edge!.pollNow();
+    const calls = await gw.api.database.db
+      .selectFrom('calls')
+      .select('id')
+      .where('fromNumber', '=', '+15557770980')
+      .execute();
+    expect(calls).toEqual([]);
+  });
+
   it('challenges a text to a trunk with inbound credentials and stores it only with the right digest', async () => {
     const did = '+15557773003';
     const res = await gw.request('POST', '/api/trunks', {
