@@ -40,7 +40,7 @@ async function smsRows(number: string) {
 
 /** An outbound trunk whose provider is `uas`, with one number of ours. */
 async function providerTrunk(
-  uas: SippUas,
+  uas: { port: number },
   number: string,
   extra: Record<string, unknown> = {},
 ): Promise<string> {
@@ -74,7 +74,13 @@ async function finalStatus(id: string, timeoutMs = 15_000) {
 }
 
 /** A provider's text to `did` from `from`, as raw SIP from 127.0.0.1. */
-async function textIn(did: string, from: string, callId: string, text: string) {
+async function textIn(
+  did: string,
+  from: string,
+  callId: string,
+  text: string,
+  type = 'text/plain;charset=UTF-8',
+) {
   const body = Buffer.from(text);
   const head = [
     `MESSAGE sip:${did.slice(1)}@127.0.0.1:${edge.sipPort} SIP/2.0`,
@@ -84,7 +90,7 @@ async function textIn(did: string, from: string, callId: string, text: string) {
     `To: <sip:${did.slice(1)}@127.0.0.1>`,
     `Call-ID: ${callId}`,
     'CSeq: 1 MESSAGE',
-    'Content-Type: text/plain;charset=UTF-8',
+    `Content-Type: ${type}`,
     `Content-Length: ${body.length}`,
     '',
     '',
@@ -151,7 +157,7 @@ beforeAll(async () => {
   });
   const hook = await gw.request('POST', '/api/webhook-endpoints', {
     url: receiver.url,
-    event_types: ['sms.received', 'sms.sent', 'sms.failed'],
+    event_types: ['sms.received', 'sms.sent', 'sms.delivered', 'sms.failed'],
   });
   expect(hook.status, JSON.stringify(hook.body)).toBe(201);
 }, 60_000);
@@ -651,6 +657,61 @@ describe('outbound SMS', () => {
         `${parts.body.id}.1`,
         `${parts.body.id}.2`,
       ]);
+    } finally {
+      provider.close();
+    }
+  }, 30_000);
+
+  it("asks for an IMDN delivery report and marks the text delivered when the trunk's provider sends one", async () => {
+    const provider = await startSmsProvider();
+    try {
+      await providerTrunk(provider, '+15557773040');
+      const res = await sendSms({
+        from_number: '+15557773040',
+        to_number: '+15557770990',
+        message: 'Parcel on its way',
+      });
+      expect(await finalStatus(res.body.id)).toMatchObject({ status: 'sent' });
+      expect(provider.received[0]!.head).toMatch(
+        new RegExp(`^imdn.Message-ID: ${res.body.id}$`, 'm'),
+      );
+      expect(provider.received[0]!.head).toMatch(
+        /^imdn.Disposition-Notification: positive-delivery/m,
+      );
+      const report = (id: string) =>
+        `<?xml version="1.0" encoding="UTF-8"?><imdn xmlns="urn:ietf:params:xml:ns:imdn"><message-id>${id}</message-id><datetime>2026-12-02T02:00:00Z</datetime><delivery-notification><status><delivered/></status></delivery-notification></imdn>`;
+      // To another trunk's number: names our text but cannot touch it.
+      expect(
+        await textIn(
+          QUIET_DID,
+          '+15557770990',
+          'sms-imdn-0@127.0.0.1',
+          report(res.body.id),
+          'message/imdn+xml',
+        ),
+      ).toEqual([200]);
+      expect((await gw.request('GET', `/api/sms/${res.body.id}`)).body.status).toBe('sent');
+      expect(
+        await textIn(
+          '+15557773040',
+          '+15557770990',
+          'sms-imdn-1@127.0.0.1',
+          report(res.body.id),
+          'message/imdn+xml',
+        ),
+      ).toEqual([200]);
+      const delivered = (await gw.request('GET', `/api/sms/${res.body.id}`)).body;
+      expect(delivered).toMatchObject({ status: 'delivered' });
+      expect(delivered.delivered_at).not.toBeNull();
+      const hook = await eventually(async () =>
+        receiver.requests.find((r) => {
+          const e = JSON.parse(r.body);
+          return e.type === 'sms.delivered' && e.data.id === res.body.id ? r : undefined;
+        }),
+      );
+      expect(hook).toBeDefined();
+      // A report is no text: nothing was stored as received.
+      expect((await smsRows('+15557770990')).map((r) => r.direction)).toEqual(['outbound']);
     } finally {
       provider.close();
     }

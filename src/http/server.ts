@@ -116,6 +116,7 @@ export async function startApi(
             smsWorker?.kick();
             webhookWorker?.kick();
           },
+          onReport: () => webhookWorker?.kick(),
         },
         config.sms.sipHost,
         config.sms.sipPort,

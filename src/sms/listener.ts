@@ -2,6 +2,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import dgram from 'node:dgram';
 import type { Logger } from '../config/index.js';
 import type { Db, SecretBox } from '../db/index.js';
+import { applyDeliveryReport, parseDeliveryReport } from './delivery-report.js';
 import { challengeHeader, digestValid } from './inbound-auth.js';
 import { smsMessages } from './metrics.js';
 import { buildResponse, header, parseRequest, uriUser, type SipRequest } from './sip-text.js';
@@ -15,6 +16,8 @@ export interface SmsListenerDeps {
   edgeToken: string;
   /** Called after a new message was stored (to look for replies now). */
   onStored?: () => void;
+  /** Called after a delivery report changed a message (its webhook is due). */
+  onReport?: () => void;
 }
 
 export interface SmsListener {
@@ -54,7 +57,8 @@ async function handle(deps: SmsListenerDeps, request: SipRequest): Promise<Verdi
     return { code: 403, reason: 'Forbidden' };
   }
   const type = header(request, 'content-type')?.toLowerCase();
-  if (type && !type.startsWith('text/plain'))
+  const report = type?.startsWith('message/imdn+xml') ?? false;
+  if (type && !type.startsWith('text/plain') && !report)
     return { code: 415, reason: 'Unsupported Media Type' };
   const callId = header(request, 'call-id');
   const cseq = /^(\d+)\s+MESSAGE$/i.exec(header(request, 'cseq') ?? '');
@@ -96,6 +100,12 @@ async function handle(deps: SmsListenerDeps, request: SipRequest): Promise<Verdi
     };
     if (!digestValid(deps.edgeToken, header(request, 'authorization'), credentials))
       return { code: 401, reason: 'Unauthorized', extra: [challengeHeader(deps.edgeToken)] };
+  }
+  if (report) {
+    // A delivery report for a text we sent: applied if it names one of this trunk's.
+    const parsed = parseDeliveryReport(request.body.toString('utf8'));
+    if (parsed && (await applyDeliveryReport(deps.db, trunkId, parsed))) deps.onReport?.();
+    return { code: 200, reason: 'OK' };
   }
   const { duplicate } = await storeInbound(deps.db, {
     fromNumber: normaliseNumber(fromUser),

@@ -1,5 +1,6 @@
 import type { Logger } from '../config/index.js';
 import type { Db, SecretBox } from '../db/index.js';
+import { imdnHeaders } from './delivery-report.js';
 import { smsMessages, smsSendSeconds } from './metrics.js';
 import { splitSegments } from './segments.js';
 import { sendMessage, type MessageOutcome, type Relay } from './sip-message.js';
@@ -156,6 +157,8 @@ export async function attemptSend(
         body: parts[part]!,
         callId: `${row.id}${parts.length > 1 ? `.${part + 1}` : ''}@voice-gateway`,
         credentials,
+        // One report for the whole text: asked for on its last part.
+        headers: part === parts.length - 1 ? imdnHeaders(row.id) : [],
       },
       deps.relay,
       deps.settings.sendTimeoutMs,

@@ -28,6 +28,8 @@ export interface MessageTarget {
   /** Same Call-ID for every try of one message (a provider can tell a retry). */
   callId: string;
   credentials?: { username: string; password: string };
+  /** Extra header lines (the delivery report request). */
+  headers?: string[];
 }
 
 export interface Relay {
@@ -124,6 +126,7 @@ function transaction(
         `Call-ID: ${target.callId}`,
         `CSeq: ${cseq} MESSAGE`,
         ...Object.entries(extra).map(([name, value]) => `${name}: ${value}`),
+        ...(target.headers ?? []),
         `X-Edge-Token: ${relay.token}`,
         'User-Agent: voice-gateway',
         'Content-Type: text/plain;charset=UTF-8',

@@ -4,6 +4,8 @@ export interface ReceivedMessage {
   callId: string;
   cseq: string;
   body: string;
+  /** The request line and headers. */
+  head: string;
   at: number;
 }
 
@@ -34,7 +36,7 @@ export async function startSmsProvider(
     const pick = (name: string) => lines.filter((l) => new RegExp(`^${name}:`, 'i').test(l));
     const value = (name: string) => pick(name)[0]?.replace(/^[^:]+:\s*/, '') ?? '';
     const code = answer(received.length);
-    received.push({ callId: value('Call-ID'), cseq: value('CSeq'), body, at: Date.now() });
+    received.push({ callId: value('Call-ID'), cseq: value('CSeq'), body, head, at: Date.now() });
     const reply = [
       `SIP/2.0 ${code} ${code === 200 ? 'OK' : 'Refused'}`,
       ...pick('Via'),
