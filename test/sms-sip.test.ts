@@ -14,7 +14,7 @@ import { createServer } from 'node:http';
 import { startVictim, statuses, udpExchange } from './helpers/sip-raw.js';
 import { runSipp } from './helpers/sipp.js';
 import { eventually } from './helpers/wait.js';
-import { receivedRequest, startSippUas, type SippUas } from './sipp/uas.js';
+import { receivedRequest, startSippUas } from './sipp/uas.js';
 
 // SMS over SIP MESSAGE on the real edge (Kamailio) with sipp as the provider (docs/sms.md).
 
