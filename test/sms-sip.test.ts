@@ -342,6 +342,18 @@ describe('inbound SMS', () => {
     expect(calls).toEqual([]);
   });
 
+  it('stores a text from a premium-rate number but sends no reply the destination policy forbids', async () => {
+    expect(
+      await textIn(AGENT_DID, '+19005550123', 'sms-premium-1@127.0.0.1', 'what hours?'),
+    ).toEqual([200]);
+    const row = await eventually(async () => {
+      const [r] = await smsRows('+19005550123');
+      return r && r.replyState !== 'pending' ? r : undefined;
+    });
+    expect(row).toMatchObject({ direction: 'inbound', replyState: 'refused' });
+    expect((await smsRows('+19005550123')).map((r) => r.direction)).toEqual(['inbound']);
+  });
+
   it('challenges a text to a trunk with inbound credentials and stores it only with the right digest', async () => {
     const did = '+15557773003';
     const res = await gw.request('POST', '/api/trunks', {
@@ -750,6 +762,6 @@ describe('outbound SMS', () => {
     const refused = await sendSms(base);
     expect(refused.status).toBe(403);
     expect(refused.body).toMatchObject({ error: 'blocked_number' });
-    expect(await smsRows('+19005550123')).toEqual([]);
+    expect((await smsRows('+19005550123')).filter((r) => r.direction === 'outbound')).toEqual([]);
   });
 });

@@ -17,6 +17,7 @@ import { loadCallWebhookSecret } from '../webhooks/outbound/call-secret.js';
 import { blocklistEdgeTask } from '../blocklist/index.js';
 import { smsEdgeToken, startEdgeSupervisor, type EdgeSupervisor } from '../edge/index.js';
 import { startSmsListener, startSmsWorker, type SmsListener } from '../sms/index.js';
+import type { DestinationPolicy } from '../destinations/index.js';
 import { recordingDeps, startRecordingsSweep } from '../recordings/index.js';
 import { startRetentionSweep } from '../retention/index.js';
 import { createApp } from './app.js';
@@ -99,6 +100,7 @@ export async function startApi(
               logger: log,
               historyMessages: config.sms.historyMessages,
               env: process.env,
+              destinations: config.destinations as DestinationPolicy,
             },
           },
           config.webhooksOut.redisUrl,

@@ -1,5 +1,11 @@
 import type { Logger } from '../config/index.js';
 import type { Db } from '../db/index.js';
+import {
+  checkDestination,
+  effectivePolicy,
+  type DestinationPolicy,
+  type TrunkDestinationPolicy,
+} from '../destinations/index.js';
 import { computeReply, parseProfileSettings, ReplyError } from './replies.js';
 import { conversation, queueOutbound } from './store.js';
 
@@ -8,6 +14,8 @@ export interface ReplyDeps {
   logger: Logger;
   historyMessages: number;
   env: Record<string, string | undefined>;
+  /** The global destination policy: a reply is an outbound text like any other. */
+  destinations: DestinationPolicy;
   /** Called once a reply was queued (to send it now). */
   onQueued?: () => void;
 }
@@ -46,9 +54,29 @@ export async function attemptReply(deps: ReplyDeps, id: string, dueAt: Date): Pr
     .where('phoneNumbers.number', '=', row.toNumber)
     .executeTakeFirst();
   const settings = profile && parseProfileSettings(profile.settings);
-  if (!settings || !settings.sms.replies || !row.trunkId) {
+  // An alphanumeric sender ("BANK") cannot be texted back.
+  if (!settings || !settings.sms.replies || !row.trunkId || !/^\+\d{6,15}$/.test(row.fromNumber)) {
     await finish(deps.db, id, 'off');
     return 'off';
+  }
+  // SMS pumping: a premium-rate or foreign sender must not earn replies the policy forbids.
+  const trunk = await deps.db
+    .selectFrom('trunks')
+    .select('destinationPolicy')
+    .where('id', '=', row.trunkId)
+    .executeTakeFirst();
+  const policy = effectivePolicy(
+    deps.destinations,
+    trunk?.destinationPolicy as TrunkDestinationPolicy | null | undefined,
+  );
+  const verdict = checkDestination({ kind: 'number', e164: row.fromNumber }, policy);
+  if (!verdict.allowed) {
+    deps.logger.warn(
+      { sms_id: id, rule: verdict.rule },
+      'sms reply refused by the destination policy',
+    );
+    await finish(deps.db, id, 'refused');
+    return 'refused';
   }
   let reply: string | undefined;
   try {
