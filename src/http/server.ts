@@ -107,6 +107,8 @@ export async function startApi(
           await installationId(database.db),
         )
       : undefined;
+  if (config.edge.enabled && !smsWorker)
+    log.warn('REDIS_URL is unset: texts are stored but none is sent or answered');
   const smsListener = config.edge.enabled
     ? await startSmsListener(
         {
