@@ -52,6 +52,11 @@ export function startSmsWorker(
     { connection, concurrency: options.concurrency ?? 16 },
   );
   worker.on('failed', (_job, error) => deps.logger.warn({ err: error }, 'sms job failed'));
+  // Job ids this process queued lately: a backlog is not re-added to Redis at every sweep (the
+  // job ids would dedupe it there, one round trip each). Forgotten after RECENT_MS, so a job
+  // lost with Redis is queued again then.
+  const recent = new Map<string, number>();
+  const RECENT_MS = 60_000;
   let sweeping = false;
   let again = false;
   const sweep = async (): Promise<void> => {
@@ -78,25 +83,26 @@ export function startSmsWorker(
         .orderBy('nextAttemptAt')
         .limit(200)
         .execute();
+      const at = Date.now();
+      for (const [jobId, added] of recent) if (at - added > RECENT_MS) recent.delete(jobId);
       const jobs = [
         ...sends.map((r) => ({ kind: 'send' as const, r })),
         ...replies.map((r) => ({ kind: 'reply' as const, r })),
-      ];
+      ]
+        .map(({ kind, r }) => {
+          const dueAt = r.nextAttemptAt!.getTime();
+          return { kind, id: r.id, dueAt, jobId: `${kind}-${r.id}-${dueAt}` };
+        })
+        .filter((j) => !recent.has(j.jobId));
       if (jobs.length > 0) {
         await queue.addBulk(
-          jobs.map(({ kind, r }) => {
-            const dueAt = r.nextAttemptAt!.getTime();
-            return {
-              name: kind,
-              data: { kind, id: r.id, dueAt } satisfies Job,
-              opts: {
-                jobId: `${kind}-${r.id}-${dueAt}`,
-                removeOnComplete: { age: 3600 },
-                removeOnFail: true,
-              },
-            };
-          }),
+          jobs.map(({ kind, id, dueAt, jobId }) => ({
+            name: kind,
+            data: { kind, id, dueAt } satisfies Job,
+            opts: { jobId, removeOnComplete: { age: 3600 }, removeOnFail: true },
+          })),
         );
+        for (const j of jobs) recent.set(j.jobId, at);
       }
     } finally {
       sweeping = false;
