@@ -10,6 +10,8 @@ import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
 import { startSmsProvider } from './helpers/sms-provider.js';
 import { OpenaiStandin } from './standins/openai.js';
+import { sweepRetention } from '../src/retention/sweep.js';
+import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { startVictim, statuses, udpExchange } from './helpers/sip-raw.js';
 import { runSipp } from './helpers/sipp.js';
@@ -763,5 +765,35 @@ describe('outbound SMS', () => {
     expect(refused.status).toBe(403);
     expect(refused.body).toMatchObject({ error: 'blocked_number' });
     expect((await smsRows('+19005550123')).filter((r) => r.direction === 'outbound')).toEqual([]);
+  });
+});
+
+describe('retention', () => {
+  it('deletes texts past SMS_RETENTION_DAYS, never one still queued', async () => {
+    const db = gw.api.database.db;
+    const old = new Date(Date.now() - 200 * 86_400_000);
+    const row = (status: string) => ({
+      id: randomUUID(),
+      direction: 'outbound',
+      status,
+      fromNumber: '+15557773099',
+      toNumber: '+15557770999',
+      body: `old ${status}`,
+      encoding: 'gsm7',
+      segments: 1,
+      createdAt: old,
+      nextAttemptAt: status === 'queued' ? new Date(Date.now() + 3_600_000) : null,
+    });
+    await db
+      .insertInto('smsMessages')
+      .values([row('sent'), row('queued'), row('failed')])
+      .execute();
+    const result = await sweepRetention({
+      db,
+      logger: gw.api.logger,
+      settings: { transcriptDays: 0, webhookDeliveryDays: 0, livekitEventDays: 0, smsDays: 90 },
+    });
+    expect(result.smsMessages).toBeGreaterThanOrEqual(2);
+    expect((await smsRows('+15557773099')).map((r) => r.status)).toEqual(['queued']);
   });
 });
