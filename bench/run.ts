@@ -8,6 +8,7 @@ import { printEdgeBench } from './edge.js';
 import { measureFloor } from './floor.js';
 import { printQueueBench } from './queue.js';
 import { printRateLimitBench } from './rate-limits.js';
+import { printSmsBench } from './sms.js';
 import { startBenchEnv } from './setup.js';
 import { printSpeechDetectorBench } from './speech-detector.js';
 import { runOfflineCallBench } from './offline-run.js';
@@ -70,6 +71,17 @@ if ((process.argv[2] ?? process.env.BENCH_ONLY) === 'ratelimit') {
   process.exit(0);
 }
 
+// `npm run bench -- sms`: only SMS throughput through the API and the edge vs sipp direct.
+if ((process.argv[2] ?? process.env.BENCH_ONLY) === 'sms') {
+  const env = await startBenchEnv();
+  try {
+    await printSmsBench(env);
+  } finally {
+    await env.close();
+  }
+  process.exit(0);
+}
+
 const env = await startBenchEnv({ mediaPorts: AGENT_MEDIA_PORTS });
 try {
   // Warm both paths (JIT, connection pools) so neither pays first-call costs in the figures.
@@ -117,6 +129,7 @@ try {
   await printEdgeBench(env);
   await printQueueBench(env);
   await printRateLimitBench(env);
+  await printSmsBench(env);
 
   // Before the web join: it disposes rtc-node, which the agent benchmarks use.
   await runAgentBenches(env);

@@ -122,6 +122,8 @@ async function main() {
       livekitPort: stack.sipPort,
       sipPort: num('EDGE_SIP_PORT', 5070),
       rpcPort: num('EDGE_RPC_PORT', 5090),
+      // Where the edge hands texts to the API (docs/sms.md).
+      smsTarget: `127.0.0.1:${num('SMS_SIP_PORT', 5092)}`,
       dir: path.join(stackDir, 'edge'),
       logDir: stack.logDir,
       sipUsersRealm: env.SIP_USERS_REALM,
@@ -157,6 +159,8 @@ async function main() {
       EDGE_RPC_SECRET: edge.settings.rpcSecret,
       EDGE_CONTACT_ADDRESS: `127.0.0.1:${edge.sipPort}`,
       EDGE_SOURCE_ADDRESS: '127.0.0.1',
+      SMS_SIP_HOST: '127.0.0.1',
+      SMS_SIP_PORT: String(num('SMS_SIP_PORT', 5092)),
       ...(embedded && { EDGE_SOLE_INSTANCE: 'true' }),
     }),
   };

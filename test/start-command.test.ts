@@ -42,6 +42,7 @@ describe('npm start', () => {
       INTERNAL_PORT: String(await freeTcpPort()),
       EDGE_SIP_PORT: String(await freeTcpPort()),
       EDGE_RPC_PORT: String(await freeTcpPort()),
+      SMS_SIP_PORT: String(await freeTcpPort()),
       LOG_LEVEL: 'warn',
     };
     delete env.DATABASE_URL;

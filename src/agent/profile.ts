@@ -105,6 +105,38 @@ export const queueSettingsSchema = z
   .strict();
 
 /**
+ * How the profile answers texts (docs/sms.md). offline: the first scripted rule with a keyword
+ * in the text, else `fallback`; pipeline: its LLM, given the conversation so far; bridge: a POST
+ * to `webhook_url` (docs/bridge.md). Replies go out as SMS from the number that was texted.
+ */
+export const smsSettingsSchema = z
+  .object({
+    /** false: texts are stored (and webhooked) but never answered. */
+    replies: z.boolean().default(true),
+    scripted: z
+      .array(
+        z
+          .object({
+            /** Matched case-insensitively anywhere in the text. */
+            keywords: z.array(z.string().trim().min(1).max(100)).min(1).max(20),
+            reply: z.string().trim().min(1).max(1600),
+          })
+          .strict(),
+      )
+      .max(50)
+      .default([]),
+    /** Offline mode: the answer when no rule matches; empty: no answer. */
+    fallback: z.string().trim().max(1600).default(''),
+    /** Bridge mode: the platform's HTTP endpoint for texts (http or https). */
+    webhook_url: z
+      .string()
+      .url()
+      .refine((u) => /^https?:\/\//.test(u), 'use an http:// or https:// URL')
+      .optional(),
+  })
+  .strict();
+
+/**
  * What an agent profile says about the agent (stored as JSON in agent_profiles.settings).
  * offline: no API key needed: Silero VAD, espeak-ng speech and a scripted dialog.
  * pipeline: STT, LLM and TTS through the official LiveKit plugins.
@@ -148,6 +180,7 @@ export const profileSettingsSchema = z
     /** Calls this profile answers at once; more wait in the queue. */
     max_concurrent_calls: z.number().int().positive().max(100000).optional(),
     queue: queueSettingsSchema.prefault({}),
+    sms: smsSettingsSchema.prefault({}),
     /** Said before hanging up when the agent fails mid-call. */
     apology: z
       .string()

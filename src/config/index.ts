@@ -82,11 +82,20 @@ export interface GatewayConfig {
   blocklist: { sipStatus: number };
   /** SIP users registering at the edge (src/sipusers). */
   sipUsers: { realm: string; domain: string; registerExpires: number };
+  /** SMS over SIP MESSAGE (src/sms, docs/sms.md). */
+  sms: {
+    sipHost: string;
+    sipPort: number;
+    sendTimeoutMs: number;
+    retryScheduleMs: number[];
+    historyMessages: number;
+  };
   /** Personal data kept this many days (0: forever), swept every sweepIntervalSeconds. */
   retention: {
     transcriptDays: number;
     webhookDeliveryDays: number;
     livekitEventDays: number;
+    smsDays: number;
     sweepIntervalSeconds: number;
   };
   /** Toll fraud: the global destination policy (src/destinations). */
@@ -225,10 +234,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       domain: e.SIP_USERS_DOMAIN ?? e.SIP_USERS_REALM,
       registerExpires: e.SIP_USERS_REGISTER_EXPIRES,
     },
+    sms: {
+      sipHost: e.SMS_SIP_HOST,
+      sipPort: e.SMS_SIP_PORT,
+      sendTimeoutMs: e.SMS_SEND_TIMEOUT_MS,
+      retryScheduleMs: parseSchedule(e.SMS_RETRY_SCHEDULE, 'SMS_RETRY_SCHEDULE'),
+      historyMessages: e.SMS_HISTORY_MESSAGES,
+    },
     retention: {
       transcriptDays: e.CALL_TRANSCRIPT_RETENTION_DAYS,
       webhookDeliveryDays: e.WEBHOOK_DELIVERY_RETENTION_DAYS,
       livekitEventDays: e.LIVEKIT_EVENT_RETENTION_DAYS,
+      smsDays: e.SMS_RETENTION_DAYS,
       sweepIntervalSeconds: e.RETENTION_SWEEP_INTERVAL_SECONDS,
     },
     destinations: {
@@ -251,12 +268,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** "5s,5m,30m" into milliseconds; a bad entry is a ConfigError naming it. */
-function parseSchedule(text: string): number[] {
+function parseSchedule(text: string, name = 'WEBHOOK_RETRY_SCHEDULE'): number[] {
   return text.split(',').map((part) => {
     const m = /^\s*(\d+(?:\.\d+)?)(ms|s|m|h)\s*$/.exec(part);
     if (!m)
       throw new ConfigError([
-        `WEBHOOK_RETRY_SCHEDULE: ${JSON.stringify(part)} is not a duration like 5s, 5m or 2h`,
+        `${name}: ${JSON.stringify(part)} is not a duration like 5s, 5m or 2h`,
       ]);
     return Number(m[1]) * UNITS[m[2]!]!;
   });

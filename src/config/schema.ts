@@ -197,12 +197,26 @@ export const envSchema = z.object({
   /** Registration expiry phones are told to ask for (the edge bounds it, docs/sip-users.md). */
   SIP_USERS_REGISTER_EXPIRES: z.coerce.number().int().min(60).max(86400).default(3600),
   /** SIP status the edge answers a blocked caller with, unless the entry names one (docs/edge.md). */
+  /**
+   * SMS over SIP MESSAGE (docs/sms.md): where the gateway takes the MESSAGEs the edge admitted
+   * (UDP). Keep it on loopback or a private network: the edge must reach it, nobody else.
+   */
+  SMS_SIP_HOST: z.string().min(1).default('127.0.0.1'),
+  SMS_SIP_PORT: port.default(5092),
+  /** One MESSAGE transaction with the provider gives up after this long (then retried). */
+  SMS_SEND_TIMEOUT_MS: z.coerce.number().int().min(500).max(120_000).default(8000),
+  /** Delays before each retry of a MESSAGE answered 5xx, 408 or nothing; then it has failed. */
+  SMS_RETRY_SCHEDULE: z.string().default('5s,30s,2m,10m,30m'),
+  /** Earlier messages of a conversation a pipeline agent sees when it answers a text. */
+  SMS_HISTORY_MESSAGES: z.coerce.number().int().min(0).max(100).default(10),
   BLOCKLIST_SIP_STATUS: z.coerce.number().int().min(400).max(699).default(603),
   /** Days call transcripts (personal data) are kept; then they are emptied. 0: forever. */
   CALL_TRANSCRIPT_RETENTION_DAYS: z.coerce.number().int().min(0).max(36500).default(90),
   /** Days customer webhook messages, deliveries and attempt logs are kept. 0: forever. */
   WEBHOOK_DELIVERY_RETENTION_DAYS: z.coerce.number().int().min(0).max(36500).default(30),
   /** Days raw LiveKit webhooks (participants, numbers) are kept. 0: forever. */
+  /** Days texts (SMS, personal data) are kept; a message still queued is never removed. 0: forever. */
+  SMS_RETENTION_DAYS: z.coerce.number().int().min(0).max(36500).default(90),
   LIVEKIT_EVENT_RETENTION_DAYS: z.coerce.number().int().min(0).max(36500).default(7),
   /** Seconds between retention sweeps (every API process runs one; they share the work); 0: never. */
   RETENTION_SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(3600),

@@ -111,7 +111,7 @@ export async function buildAdmission(trunks: InboundTrunk[]): Promise<AdmissionT
 }
 
 /** Makes one htable equal to `wanted`: sets what differs, deletes what is not wanted. */
-async function syncTable(rpc: EdgeRpc, table: string, wanted: Map<string, string | number>) {
+export async function syncTable(rpc: EdgeRpc, table: string, wanted: Map<string, string | number>) {
   const present = await dumpHtable(rpc, table);
   for (const key of present.keys()) if (!wanted.has(key)) await deleteHtableKey(rpc, table, key);
   for (const [key, value] of wanted) {

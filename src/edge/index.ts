@@ -8,6 +8,14 @@ export {
   renderEdgeConfig,
   writeEdgeConfig,
   contactPrefix,
+  smsEdgeToken,
 } from './kamailio-config.js';
+export { parseResponse, type SipResponse } from './sip-register.js';
+export {
+  digestAuthorization,
+  parseChallenge,
+  pickChallenge,
+  type DigestChallenge,
+} from './digest.js';
 export type { EdgeKamailioSettings } from './kamailio-config.js';
 export { unlockUsers, listLockouts } from './protection.js';

@@ -38,6 +38,11 @@ export interface EdgeKamailioSettings {
   /** LiveKit SIP, where calls are relayed. */
   livekitHost: string;
   livekitPort: number;
+  /**
+   * host:port of the gateway's SMS listener (SMS_SIP_HOST:SMS_SIP_PORT), where admitted
+   * MESSAGEs are handed on (docs/sms.md).
+   */
+  smsTarget?: string;
   /** Runtime folder: the rendered config and uac's (empty) db_text table. */
   dir: string;
   /** Seconds between uac's registration timer runs: refreshes happen within this of expiry. */
@@ -137,6 +142,8 @@ function templateValues(s: EdgeKamailioSettings): Record<string, string> {
     REG_MAX_CONTACTS: String(v.registerMaxContacts),
     DIGEST_FIRST: s.digestMd5First ? 'MD5' : 'SHA-256',
     DIGEST_SECOND: s.digestMd5First ? 'SHA-256' : 'MD5',
+    SMS_TARGET: s.smsTarget ?? `${s.rpcIp}:5092`,
+    SMS_TOKEN: smsEdgeToken(s.rpcSecret),
   };
 }
 
@@ -146,6 +153,16 @@ export function rpcTokenDigest(secret: string): string {
   if (!/^[\x21-\x7e]{16,}$/.test(secret))
     throw new Error('EDGE_RPC_SECRET must be at least 16 printable characters without spaces');
   return createHash('sha256').update(secret).digest('hex');
+}
+
+/**
+ * What the edge adds (X-Edge-Sms) to the MESSAGEs it hands to the gateway: derived from the
+ * shared secret, so the rendered config never holds the secret itself, and this token is good
+ * for nothing but submitting inbound SMS.
+ */
+export function smsEdgeToken(secret: string): string {
+  rpcTokenDigest(secret);
+  return createHmac('sha256', secret).update('voice-gateway sms-inbound').digest('hex');
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -1,6 +1,7 @@
 import type { GatewayConfig, Logger } from '../config/index.js';
 import type { Database, SecretBox } from '../db/index.js';
 import { syncAdmission } from './admission.js';
+import { syncSmsDestinations } from './sms-destinations.js';
 import { advisoryLockOwnership, soleOwnership } from './ownership.js';
 import { EdgeRpc } from './rpc.js';
 import { RegistrationSupervisor } from './supervisor.js';
@@ -64,9 +65,11 @@ export function startEdgeSupervisor(
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   const admission = () =>
-    syncAdmission(database.db, rpc).catch((error: unknown) => {
-      logger.warn({ err: error }, 'sip edge admission tables not pushed');
-    });
+    syncAdmission(database.db, rpc)
+      .then(() => syncSmsDestinations(database.db, rpc))
+      .catch((error: unknown) => {
+        logger.warn({ err: error }, 'sip edge admission tables not pushed');
+      });
   let queuedAdmission: Promise<void> | undefined;
   const syncAdmissionSoon = () => {
     if (!queuedAdmission) {

@@ -20,6 +20,7 @@ import { sql, type Db, type SecretBox } from '../db/index.js';
 import type { LivekitClients } from '../livekit/index.js';
 import { agentProfilesRouter } from '../profiles/index.js';
 import { sipUsersRouter, syncSipUsersLivekit, type SipUsersDeps } from '../sipusers/index.js';
+import { smsRouter, type SmsRouteDeps } from '../sms/index.js';
 import { trunksRouter } from '../trunks/index.js';
 import { joinRouter, turnRouter } from '../turn/routes.js';
 import { livekitWebhookRouter } from '../webhooks/livekit/routes.js';
@@ -38,6 +39,8 @@ export interface AppDeps {
   config: GatewayConfig;
   /** Tells the customer-webhook worker to look for due deliveries now. */
   kickWebhooks?: () => void;
+  /** Tells the SMS worker a message is due now. */
+  kickSms?: () => void;
   db: Db;
   livekit: LivekitClients;
   box: SecretBox;
@@ -218,6 +221,13 @@ export function createApp(deps: AppDeps): Express {
   // Before callsRouter, like callControlRouter: /calls/queue is no call id.
   api.use(queueRouter({ db: deps.db, maxActive: deps.config.calls.maxActive }));
   api.use(callsRouter(deps.db, { rooms: deps.livekit.rooms, logger: deps.logger }));
+  api.use(
+    smsRouter({
+      db: deps.db,
+      destinations: deps.config.destinations as SmsRouteDeps['destinations'],
+      kick: deps.kickSms ?? (() => {}),
+    }),
+  );
   api.use(turnRouter(turnDeps));
   api.use(diagnosticsRouter(deps.config, deps.db));
   api.use(

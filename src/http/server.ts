@@ -15,8 +15,15 @@ import { startCallsReconcileLoop } from '../calls/reconcile.js';
 import { startDeliveryWorker } from '../webhooks/outbound/index.js';
 import { loadCallWebhookSecret } from '../webhooks/outbound/call-secret.js';
 import { blocklistEdgeTask } from '../blocklist/index.js';
-import { edgeDefaults, startEdgeSupervisor, type EdgeSupervisor } from '../edge/index.js';
+import {
+  edgeDefaults,
+  smsEdgeToken,
+  startEdgeSupervisor,
+  type EdgeSupervisor,
+} from '../edge/index.js';
 import { sipUserDialer, sipUsersEdgeTask, syncSipUsersLivekit } from '../sipusers/index.js';
+import { startSmsListener, startSmsWorker, type SmsListener } from '../sms/index.js';
+import type { DestinationPolicy } from '../destinations/index.js';
 import { recordingDeps, startRecordingsSweep } from '../recordings/index.js';
 import { startRetentionSweep } from '../retention/index.js';
 import { createApp } from './app.js';
@@ -35,6 +42,8 @@ export interface RunningApi {
   logger: Logger;
   /** The SIP edge supervisor, when EDGE_ENABLED. */
   edge?: EdgeSupervisor;
+  /** Where the edge hands inbound SMS (SMS_SIP_HOST:SMS_SIP_PORT), when EDGE_ENABLED. */
+  smsListener?: SmsListener;
   close(): Promise<void>;
 }
 
@@ -89,6 +98,53 @@ export async function startApi(
         }),
       ])
     : undefined;
+  // SMS over SIP MESSAGE (docs/sms.md): through the edge both ways; sent and answered by a
+  // queue worker on Redis, as customer webhooks are.
+  const smsWorker =
+    config.edge.enabled && config.webhooksOut.redisUrl
+      ? startSmsWorker(
+          {
+            db: database.db,
+            logger: log,
+            send: {
+              db: database.db,
+              box,
+              logger: log,
+              relay: smsRelay(config.edge.rpcUrl, config.edge.rpcSecret),
+              settings: config.sms,
+              kickWebhooks: webhookWorker?.kick,
+            },
+            reply: {
+              db: database.db,
+              logger: log,
+              historyMessages: config.sms.historyMessages,
+              env: process.env,
+              destinations: config.destinations as DestinationPolicy,
+            },
+          },
+          config.webhooksOut.redisUrl,
+          await installationId(database.db),
+        )
+      : undefined;
+  if (config.edge.enabled && !smsWorker)
+    log.warn('REDIS_URL is unset: texts are stored but none is sent or answered');
+  const smsListener = config.edge.enabled
+    ? await startSmsListener(
+        {
+          db: database.db,
+          box,
+          logger: log,
+          edgeToken: smsEdgeToken(config.edge.rpcSecret),
+          onStored: () => {
+            smsWorker?.kick();
+            webhookWorker?.kick();
+          },
+          onReport: () => webhookWorker?.kick(),
+        },
+        config.sms.sipHost,
+        config.sms.sipPort,
+      )
+    : undefined;
   const rateLimits = createRateLimits(config, log);
   // Outbound calls and transfers, the API's and the agent's: one destination policy decides.
   const callControl: CallControlDeps = {
@@ -117,6 +173,7 @@ export async function startApi(
     box,
     logger: log,
     kickWebhooks: webhookWorker?.kick,
+    kickSms: smsWorker?.kick,
     edgeRpc: edge?.rpc,
     edgeTrunksChanged: edge && (() => void edge.syncAdmission()),
     rateLimits,
@@ -176,12 +233,15 @@ export async function startApi(
     database,
     logger: log,
     edge,
+    smsListener,
     async close() {
       stopLoop();
       stopCallsLoop();
       stopRecordingsSweep();
       stopRetentionSweep();
       await startupReconcile;
+      await smsListener?.close();
+      await smsWorker?.close();
       await webhookWorker?.close();
       await edge?.stop();
       await Promise.all([closeServer(server), closeServer(internalServer)]);
@@ -189,6 +249,12 @@ export async function startApi(
       await database.close();
     },
   };
+}
+
+/** The edge relays the gateway's MESSAGEs from its JSON-RPC address, over UDP, as REGISTERs. */
+function smsRelay(rpcUrl: string, token: string) {
+  const url = new URL(rpcUrl);
+  return { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port || 80), token };
 }
 
 function listen(app: Express, port: number, host: string): Promise<Server> {

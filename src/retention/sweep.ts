@@ -45,7 +45,7 @@ export async function sweepRetention(
 ) {
   const { db, settings } = deps;
   const until = Date.now() + budgetMs;
-  const result = { transcripts: 0, webhookMessages: 0, livekitEvents: 0 };
+  const result = { transcripts: 0, webhookMessages: 0, livekitEvents: 0, smsMessages: 0 };
 
   const transcriptsBefore = cutoffOf(now, settings.transcriptDays);
   if (transcriptsBefore) {
@@ -107,7 +107,24 @@ export async function sweepRetention(
     });
   }
 
-  if (result.transcripts + result.webhookMessages + result.livekitEvents > 0) {
+  const smsBefore = cutoffOf(now, settings.smsDays);
+  if (smsBefore) {
+    result.smsMessages = await inBatches(until, async () => {
+      const picked = db
+        .selectFrom('smsMessages')
+        .select('id')
+        .where('createdAt', '<', smsBefore)
+        .where('status', '!=', 'queued')
+        .where((eb) => eb.or([eb('replyState', 'is', null), eb('replyState', '!=', 'pending')]))
+        .limit(BATCH)
+        .forUpdate()
+        .skipLocked();
+      const r = await db.deleteFrom('smsMessages').where('id', 'in', picked).executeTakeFirst();
+      return r.numDeletedRows;
+    });
+  }
+
+  if (result.transcripts + result.webhookMessages + result.livekitEvents + result.smsMessages > 0) {
     deps.logger.info(result, 'personal data past its retention removed');
   }
   return result;

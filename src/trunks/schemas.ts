@@ -48,6 +48,10 @@ const trunkFields = {
   preferred_codecs: z.array(codecSchema).max(5),
   max_concurrent_calls: z.number().int().positive().max(100000),
   calls_per_second_limit: z.number().int().positive().max(10000),
+  /** SMS (docs/sms.md): a long text as one MESSAGE per segment (true) or one long MESSAGE. */
+  sms_split: z.boolean(),
+  /** The longest text the provider takes, in segments. */
+  sms_max_segments: z.number().int().min(1).max(255),
   register: z.boolean(),
   registrar: z.string().min(1).max(255),
   register_expiry: z.number().int().min(20, 'use at least 20 seconds').max(86400),
@@ -81,6 +85,8 @@ export const trunkCreateSchema = z
     preferred_codecs: trunkFields.preferred_codecs.optional(),
     max_concurrent_calls: trunkFields.max_concurrent_calls.optional(),
     calls_per_second_limit: trunkFields.calls_per_second_limit.optional(),
+    sms_split: trunkFields.sms_split.optional(),
+    sms_max_segments: trunkFields.sms_max_segments.optional(),
     register: trunkFields.register.optional(),
     registrar: trunkFields.registrar.optional(),
     register_expiry: trunkFields.register_expiry.optional(),
@@ -113,6 +119,8 @@ export const trunkUpdateSchema = z
     preferred_codecs: trunkFields.preferred_codecs.optional(),
     max_concurrent_calls: trunkFields.max_concurrent_calls.nullable().optional(),
     calls_per_second_limit: trunkFields.calls_per_second_limit.nullable().optional(),
+    sms_split: trunkFields.sms_split.optional(),
+    sms_max_segments: trunkFields.sms_max_segments.optional(),
     register: trunkFields.register.optional(),
     registrar: trunkFields.registrar.nullable().optional(),
     register_expiry: trunkFields.register_expiry.optional(),

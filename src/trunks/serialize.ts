@@ -27,6 +27,8 @@ export function serializeTrunk(trunk: TrunkWithNumbers) {
     preferred_codecs: trunk.preferredCodecs,
     max_concurrent_calls: trunk.maxConcurrentCalls,
     calls_per_second_limit: trunk.callsPerSecondLimit,
+    sms_split: trunk.smsSplit,
+    sms_max_segments: trunk.smsMaxSegments,
     number_format: trunk.numberFormat,
     register: trunk.register,
     registrar: trunk.registrar,

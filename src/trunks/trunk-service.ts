@@ -67,6 +67,8 @@ function columns(spec: TrunkSpec, deps: TrunksDeps): TrunkColumns {
     registerExpiry: spec.registerExpiry,
     registerAlgorithm: spec.registerAlgorithm,
     destinationPolicy: spec.destinationPolicy && JSON.stringify(spec.destinationPolicy),
+    smsSplit: spec.smsSplit,
+    smsMaxSegments: spec.smsMaxSegments,
     syncState: 'pending',
     updatedAt: new Date(),
   };

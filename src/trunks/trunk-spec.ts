@@ -34,6 +34,8 @@ export interface TrunkSpec {
   registerExpiry: number;
   registerAlgorithm: string;
   destinationPolicy: TrunkDestinationPolicy | null;
+  smsSplit: boolean;
+  smsMaxSegments: number;
 }
 
 /** What is stored now, for updates: secrets only as "present or not". */
@@ -222,6 +224,8 @@ export function resolveTrunkSpec(
         stored?.destinationPolicy as TrunkDestinationPolicy | null | undefined,
         null,
       ),
+      smsSplit: input.sms_split ?? stored?.smsSplit ?? false,
+      smsMaxSegments: input.sms_max_segments ?? stored?.smsMaxSegments ?? 10,
     },
   };
 }

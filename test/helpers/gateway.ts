@@ -61,6 +61,8 @@ export async function startTestGateway(options: GatewayOptions = {}): Promise<Te
     API_HOST: '127.0.0.1',
     API_PORT: '0',
     INTERNAL_PORT: '0',
+    // With EDGE_ENABLED the SMS listener binds too: a free port, so test files never collide.
+    SMS_SIP_PORT: '0',
     LIVEKIT_URL: stack.livekitUrl,
     LIVEKIT_API_KEY: stack.apiKey,
     LIVEKIT_API_SECRET: stack.apiSecret,
