@@ -17,7 +17,7 @@ import { CallTranscript } from './transcript.js';
 const ANSWER_TIMEOUT_MS = 120_000;
 
 /** What an agent taking over a call from a lost one says first. */
-export const RESUME_LINE = 'Sorry, where were we?';
+export { RESUME_LINE } from '../offline/prompt-cache.js';
 const TIME_LIMIT_LINE = 'We have reached the time limit for this call. Goodbye.';
 
 export interface CallLifecycleOptions {

@@ -8,8 +8,12 @@ export const PROMPT_RATE = 48_000;
 export const DEFAULT_PROMPT_CACHE_BYTES = 64 * 1024 * 1024;
 const RENDER_TIMEOUT_MS = 15_000;
 
-/** Lines call-session.ts says on its own, whatever the profile. */
+/** What an agent taking over a call from a lost one says first. */
+export const RESUME_LINE = 'Sorry, where were we?';
+
+/** Lines any call may need: rendered with a profile's own, so none waits for espeak-ng. */
 export const FIXED_LINES = [
+  RESUME_LINE,
   'Are you still there?',
   'I did not hear anything, so I will hang up now. Goodbye.',
   'We have reached the time limit for this call. Goodbye.',
