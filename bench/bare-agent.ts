@@ -5,24 +5,11 @@
  * work. Run by bench/agent-calls.ts as a child. Settings in env: LIVEKIT_URL, LIVEKIT_API_KEY,
  * LIVEKIT_API_SECRET, BARE_AGENT_NAME.
  */
-import {
-  AudioFrame,
-  AudioSource,
-  LocalAudioTrack,
-  Room,
-  RoomEvent,
-  TrackPublishOptions,
-  TrackSource,
-  dispose,
-} from '@livekit/rtc-node';
+import { Room, RoomEvent, dispose } from '@livekit/rtc-node';
 import { pino } from 'pino';
 import { WorkerConnection } from '../src/callhost/worker-connection.js';
+import { publishTone } from './tone.js';
 
-const RATE = 48000;
-const SAMPLES = RATE / 50;
-const TONE = Int16Array.from({ length: RATE }, (_, i) =>
-  Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / RATE)),
-);
 const jobs = new Set<string>();
 
 async function answer(url: string, token: string): Promise<void> {
@@ -31,19 +18,7 @@ async function answer(url: string, token: string): Promise<void> {
   room.on(RoomEvent.ParticipantDisconnected, () => (running = false));
   room.on(RoomEvent.Disconnected, () => (running = false));
   await room.connect(url, token, { autoSubscribe: true, dynacast: false });
-  const source = new AudioSource(RATE, 1);
-  const track = LocalAudioTrack.createAudioTrack('tone', source);
-  await room.localParticipant!.publishTrack(
-    track,
-    new TrackPublishOptions({ source: TrackSource.SOURCE_MICROPHONE }),
-  );
-  // At most 10 minutes of tone: a call the bench forgot still ends.
-  for (let n = 0; n < 30_000 && running; n += 1) {
-    const offset = (n * SAMPLES) % RATE;
-    await source.captureFrame(
-      new AudioFrame(TONE.slice(offset, offset + SAMPLES), RATE, 1, SAMPLES),
-    );
-  }
+  await publishTone(room, () => running);
   await room.disconnect();
 }
 

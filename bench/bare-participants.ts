@@ -4,29 +4,14 @@
  * Run by bench/agent-calls.ts as a child, so its CPU is measured apart from the bench.
  * Settings come in env: LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET, BARE_ROOM_PREFIX.
  */
-import {
-  AudioFrame,
-  AudioSource,
-  LocalAudioTrack,
-  Room,
-  RoomEvent,
-  TrackPublishOptions,
-  TrackSource,
-  dispose,
-} from '@livekit/rtc-node';
+import { Room, RoomEvent, dispose } from '@livekit/rtc-node';
 import { AccessToken, RoomServiceClient } from 'livekit-server-sdk';
+import { publishTone } from './tone.js';
 
 const url = process.env.LIVEKIT_URL!;
 const apiKey = process.env.LIVEKIT_API_KEY!;
 const apiSecret = process.env.LIVEKIT_API_SECRET!;
 const prefix = process.env.BARE_ROOM_PREFIX!;
-const RATE = 48000;
-const SAMPLES = RATE / 50;
-// One second of 440 Hz holds whole periods, so 20 ms slices of it loop without a click.
-const TONE = Int16Array.from({ length: RATE }, (_, i) =>
-  Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / RATE)),
-);
-
 const joined = new Set<string>();
 let stopping = false;
 
@@ -42,21 +27,9 @@ async function answer(name: string): Promise<void> {
     autoSubscribe: true,
     dynacast: false,
   });
-  const source = new AudioSource(RATE, 1);
-  const track = LocalAudioTrack.createAudioTrack('tone', source);
-  await room.localParticipant!.publishTrack(
-    track,
-    new TrackPublishOptions({ source: TrackSource.SOURCE_MICROPHONE }),
-  );
   let running = true;
   void left.then(() => (running = false));
-  // At most 10 minutes of tone: a call the bench forgot still ends.
-  for (let n = 0; n < 30_000 && running && !stopping; n += 1) {
-    const offset = (n * SAMPLES) % RATE;
-    await source.captureFrame(
-      new AudioFrame(TONE.slice(offset, offset + SAMPLES), RATE, 1, SAMPLES),
-    );
-  }
+  await publishTone(room, () => running && !stopping);
   await room.disconnect();
 }
 

@@ -5,20 +5,12 @@
  * bench/offline-calls.ts as a child, so its CPU is measured apart from the callers'. Prints one
  * JSON line a second: {cpuUs, rss, heard, said}.
  */
-import {
-  AudioFrame,
-  AudioSource,
-  LocalAudioTrack,
-  Room,
-  TrackPublishOptions,
-  TrackSource,
-  dispose,
-  type RemoteParticipant,
-} from '@livekit/rtc-node';
+import { Room, dispose, type RemoteParticipant } from '@livekit/rtc-node';
 import { AccessToken } from 'livekit-server-sdk';
 import { pino } from 'pino';
 import { loadOfflineProfile } from '../src/agent/offline-profile.js';
 import { OfflineTalker, PromptCache } from '../src/agent/offline/index.js';
+import { publishTone } from './tone.js';
 
 const url = process.env.LIVEKIT_URL!;
 const apiKey = process.env.LIVEKIT_API_KEY!;
@@ -103,29 +95,10 @@ async function runSessions(): Promise<void> {
  * subscribe to the caller, nothing else), in this process.
  */
 async function runBare(): Promise<void> {
-  const rate = 48_000;
-  const samples = rate / 50;
-  const tone = Int16Array.from({ length: rate }, (_, i) =>
-    Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / rate)),
-  );
   await Promise.all(
     Array.from({ length: calls }, async (_, n) => {
       const { room } = await join(`${prefix}${n}`);
-      const source = new AudioSource(rate, 1);
-      const track = LocalAudioTrack.createAudioTrack('tone', source);
-      await room.localParticipant!.publishTrack(
-        track,
-        new TrackPublishOptions({ source: TrackSource.SOURCE_MICROPHONE }),
-      );
-      void (async () => {
-        // At most 10 minutes of tone, so a forgotten host still ends.
-        for (let f = 0; f < 30_000 && room.isConnected; f += 1) {
-          const offset = (f * samples) % rate;
-          await source.captureFrame(
-            new AudioFrame(tone.slice(offset, offset + samples), rate, 1, samples),
-          );
-        }
-      })();
+      void publishTone(room, () => room.isConnected);
     }),
   );
 }
