@@ -70,7 +70,7 @@ export async function applyCallReport(
     if (input.ended && open) {
       const fresh = await tx
         .selectFrom('calls')
-        .select(['id', 'answeredAt', 'startedAt'])
+        .select(['id', 'answeredAt', 'startedAt', 'direction'])
         .where('id', '=', call.id)
         .executeTakeFirstOrThrow();
       await closeCall(tx, fresh, new Date(input.ended.at), input.ended.reason, 'agent');

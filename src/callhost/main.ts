@@ -10,6 +10,7 @@ import { loadOfflineProfile } from '../agent/offline-profile.js';
 import { VadPool } from '../agent/vad-pool.js';
 import { PromptCache } from '../agent/offline/index.js';
 import { routeUncaughtErrors } from './call-isolation.js';
+import { answerMetricsRequests, hostCapacity } from './host-metrics.js';
 import { CallHost } from './host.js';
 
 const config = loadConfig();
@@ -60,6 +61,9 @@ const host = new CallHost({
     holdMusicFile: config.agent.holdMusicFile,
   },
 });
+
+hostCapacity.set(config.agent.hostCapacity);
+answerMetricsRequests();
 
 /** Tells the supervisor (when there is one) how this host is doing. */
 const tellSupervisor = () =>

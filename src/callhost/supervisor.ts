@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { cappedExponential } from '../config/backoff.js';
 import { RoomServiceClient } from 'livekit-server-sdk';
 import type { Logger } from '../config/logger.js';
+import { aggregateHostMetrics, isMetricsReply } from './host-metrics.js';
 
 /** What a host tells the supervisor over IPC every few seconds. */
 interface HostState {
@@ -29,7 +30,8 @@ function hostEntry(): string {
 /**
  * Runs `hosts` call host processes (default one per core) and restarts one that dies, with
  * backoff (its calls were resumed on the other hosts meanwhile). GET / on the health port is
- * 200 once every host is registered with LiveKit; GET /hosts lists them. A stop signal drains
+ * 200 once every host is registered with LiveKit; GET /hosts lists them; GET /metrics sums the
+ * hosts' Prometheus metrics. A stop signal drains
  * every host: no new calls, each exits when its last call ended.
  */
 export function runSupervisor(options: {
@@ -58,6 +60,7 @@ export function runSupervisor(options: {
     slot.child = child;
     slot.state = { registered: false, activeCalls: 0 };
     child.on('message', (message) => {
+      if (isMetricsReply(message)) return;
       slot.state = message as HostState;
       if (slot.state.registered) slot.restarts = 0;
     });
@@ -88,6 +91,19 @@ export function runSupervisor(options: {
 
   const server: Server = createServer((req, res) => {
     const ready = slots.every((s) => s.state.registered);
+    if (req.url === '/metrics') {
+      const live = slots.flatMap((s) => (s.child ? [s.child] : []));
+      void aggregateHostMetrics(live)
+        .then(async (registry) => {
+          res.writeHead(200, { 'content-type': registry.contentType });
+          res.end(await registry.metrics());
+        })
+        .catch((error: unknown) => {
+          log.error({ err: error }, 'host metrics could not be gathered');
+          res.writeHead(500).end();
+        });
+      return;
+    }
     if (req.url === '/hosts') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(

@@ -5,6 +5,7 @@ import type { Db, Tx } from '../db/index.js';
 import { publish } from '../webhooks/outbound/index.js';
 import { serializeCall } from './serialize.js';
 import { releaseCall } from '../queue/admission.js';
+import { callsEnded } from './metrics.js';
 
 /** LiveKit's events that change call records; other verified events are stored only. */
 export const callEventNames = new Set([
@@ -218,7 +219,7 @@ export async function callerLeft(
 
 export async function closeCall(
   tx: Tx,
-  call: { id: string; answeredAt: Date | null; startedAt: Date },
+  call: { id: string; answeredAt: Date | null; startedAt: Date; direction: string },
   at: Date,
   endReason: string,
   hungUpBy: string,
@@ -239,6 +240,11 @@ export async function closeCall(
     .execute();
   await addEvent(tx, call.id, at, 'ended', { end_reason: endReason, hung_up_by: hungUpBy });
   await notify(tx, call.id, 'call.ended');
+  callsEnded.inc({
+    direction: call.direction,
+    outcome: call.answeredAt ? 'ended' : 'failed',
+    end_reason: endReason,
+  });
 }
 
 /** Applies one verified LiveKit event to the call records, in the caller's transaction. */
@@ -279,7 +285,7 @@ export async function applyLivekitEvent(tx: Tx, event: WebhookEvent): Promise<vo
 async function openCallsInRoom(db: Db, roomName: string) {
   return db
     .selectFrom('calls')
-    .select(['id', 'answeredAt', 'startedAt'])
+    .select(['id', 'answeredAt', 'startedAt', 'direction'])
     .where('roomName', '=', roomName)
     .where('status', 'in', [...OPEN])
     .execute();

@@ -65,7 +65,7 @@ export async function reconcileCalls(deps: CallsReconcileDeps): Promise<CallsRec
   }
   const open = await deps.db
     .selectFrom('calls')
-    .select(['id', 'roomName', 'participantSid', 'answeredAt', 'startedAt'])
+    .select(['id', 'roomName', 'participantSid', 'answeredAt', 'startedAt', 'direction'])
     .where('status', 'in', ['ringing', 'active'])
     .execute();
   let closed = 0;

@@ -31,6 +31,7 @@ import { createInternalApp } from './internal-app.js';
 import { assertStrongLivekitSecret } from '../config/livekit-secret.js';
 import { createRateLimits } from './rate-limit.js';
 import type { CallControlDeps } from '../calls/control.js';
+import { reportOpenCalls } from '../calls/metrics.js';
 
 export interface RunningApi {
   url: string;
@@ -224,6 +225,7 @@ export async function startApi(
     { db: database.db, logger: log, settings: config.retention },
     config.retention.sweepIntervalSeconds,
   );
+  const stopOpenCallsMetric = reportOpenCalls(database.db);
   log.info({ port, internal_port: internalPort, database: database.kind }, 'api listening');
   return {
     url: `http://${urlHost(config.api.host)}:${port}`,
@@ -235,6 +237,7 @@ export async function startApi(
     edge,
     smsListener,
     async close() {
+      stopOpenCallsMetric();
       stopLoop();
       stopCallsLoop();
       stopRecordingsSweep();

@@ -14,6 +14,8 @@ export interface HostInfo {
 
 export interface TestSupervisor {
   hosts(): Promise<HostInfo[]>;
+  /** The supervisor's /metrics: every host's metrics, summed. */
+  metricsUrl: string;
   logs(): string;
   stop(): Promise<void>;
 }
@@ -70,6 +72,7 @@ export async function startSupervisor(options: {
   }
   return {
     hosts: async () => (await (await fetch(`http://127.0.0.1:${port}/hosts`)).json()) as HostInfo[],
+    metricsUrl: `http://127.0.0.1:${port}/metrics`,
     logs: () => output,
     stop,
   };

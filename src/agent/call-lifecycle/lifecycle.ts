@@ -2,6 +2,7 @@ import { RoomEvent, type RemoteParticipant, type Room } from '@livekit/rtc-node'
 import type { CallContext } from '../../callhost/call-context.js';
 import type { Logger } from '../../config/logger.js';
 import type { TranscriptLine } from '../../contract/index.js';
+import { callRunning, observeTurns } from '../call-metrics.js';
 import { askForPlace, takePlace, type EarlyAdmission } from '../call-queue.js';
 import type { CallRecording } from '../call-recording.js';
 import type { EspeakTTS } from '../espeak-tts.js';
@@ -54,6 +55,7 @@ export class CallLifecycle {
   #recording: CallRecording | undefined;
   #hold: CallHold | undefined;
   #earlyAdmission: EarlyAdmission | undefined;
+  readonly #stopCounting: () => void;
 
   constructor(
     private readonly ctx: CallContext,
@@ -86,6 +88,11 @@ export class CallLifecycle {
     ctx.onFailure = () => this.apologizeAndHangUp('agent_error');
     this.room.on(RoomEvent.ParticipantDisconnected, (p) => {
       if (p.identity === this.caller.identity) void this.finish(undefined);
+    });
+    this.#stopCounting = callRunning({
+      mode: options.settings.mode,
+      profile: options.profileId ?? 'default',
+      direction: options.meta.direction ?? 'inbound',
     });
   }
 
@@ -130,6 +137,8 @@ export class CallLifecycle {
     const { talker } = this.#options;
     await talker.close?.();
     const latency = talker.latency?.();
+    this.#stopCounting();
+    if (latency) observeTurns(this.#options.settings.mode, latency);
     await this.report({
       transcript: this.transcript.lines,
       ...(latency && { latency }),
