@@ -28,13 +28,13 @@ let victim: Victim;
 
 const at = () => ({ host: '127.0.0.1', port: edge.sipPort });
 
-async function edgeEvent(kind: string): Promise<number> {
+async function edgeMetric(name: string, label: string, value: string): Promise<number> {
   await gw.api.edge!.pollNow();
   const text = await (await fetch(`${gw.internalUrl}/metrics`)).text();
-  return Number(
-    new RegExp(`voice_gateway_edge_events\\{kind="${kind}"\\} (\\d+)`).exec(text)?.[1] ?? 0,
-  );
+  return Number(new RegExp(`${name}\\{${label}="${value}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
 }
+
+const edgeEvent = (kind: string) => edgeMetric('voice_gateway_edge_events', 'kind', kind);
 
 async function roomsWith(prefix: string): Promise<string[]> {
   return (await rooms.listRooms()).map((r) => r.name).filter((n) => n.startsWith(prefix));
@@ -103,6 +103,12 @@ describe('SIP edge admission', () => {
     expect((await roomsWith('adm-')).filter((r) => !before.has(r))).toEqual([]);
     expect(await edgeEvent('refused_source')).toBeGreaterThanOrEqual(1);
     expect(await edgeEvent('unknown_number')).toBeGreaterThanOrEqual(1);
+    // The operator sees the refusals by SIP code too (Kamailio's counters may lag a poll).
+    const refusals = await eventually(async () => {
+      const n = await edgeMetric('voice_gateway_edge_sip_replies', 'code', '403');
+      return n >= 2 ? n : undefined;
+    }, 5000);
+    expect(refusals, 'the 403s never showed in voice_gateway_edge_sip_replies').toBeDefined();
     // The trunk's own source still gets through: LiveKit rings.
     expect(await inviteStatus({ ...at(), number: IP_DID, localHost: '127.0.0.1' })).toBe(180);
   });

@@ -1,6 +1,7 @@
 import { AgentDispatchClient } from 'livekit-server-sdk';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { sample, scrape } from './helpers/metrics.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
 import { eventually } from './helpers/wait.js';
 import { receivedRequest, startSippUas, type SippUas } from './sipp/uas.js';
@@ -216,12 +217,31 @@ describe('outbound calls through the API', { timeout: 150_000 }, () => {
   });
 
   it('a busy callee (SIP 486) is a 409 sip_busy naming the SIP status; the record ends busy', async () => {
+    const counts = async () => {
+      const text = await scrape(`${gw.internalUrl}/metrics`);
+      return {
+        busy: sample(text, 'voice_gateway_sip_failures_total', {
+          operation: 'dial',
+          sip_status: '486',
+        }),
+        ended: sample(text, 'voice_gateway_calls_ended_total', {
+          direction: 'outbound',
+          outcome: 'failed',
+          end_reason: 'busy',
+        }),
+      };
+    };
+    const before = await counts();
     const res = await dialRejected('uas-busy-486.xml');
     expect(res.status).toBe(409);
     expect(res.body).toMatchObject({ error: 'sip_busy', sip_status: 486, sip_reason: 'Busy Here' });
     expect(res.body.message).toBe('the callee is busy (SIP 486 Busy Here)');
     const call = await expectEndedWith(res.body.call_id, 'busy');
     expect(call.hung_up_by).toBe('callee');
+    // Prometheus sees the SIP code and the outcome.
+    const after = await counts();
+    expect((after.busy ?? 0) - (before.busy ?? 0)).toBe(1);
+    expect((after.ended ?? 0) - (before.ended ?? 0)).toBe(1);
   });
 
   it('an unknown number (SIP 404) is a 422 sip_number_not_found; the record ends number_not_found', async () => {

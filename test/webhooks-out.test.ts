@@ -9,6 +9,7 @@ import { freeTcpPort } from '../scripts/stack/ports.js';
 import { startProcess, waitUntil, type ManagedProcess } from '../scripts/stack/processes.js';
 import { createTestDatabase, startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { livekitEventBody, livekitSignature } from './helpers/livekit-webhook.js';
+import { sample, scrape } from './helpers/metrics.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
 import { eventually } from './helpers/wait.js';
 
@@ -64,6 +65,16 @@ describe('customer webhooks', () => {
     });
     expect(created.status).toBe(201);
     expect(created.body.secret).toMatch(/^whsec_/);
+    const metrics = async () => {
+      const text = await scrape(`${gw.internalUrl}/metrics`);
+      return {
+        ok: sample(text, 'voice_gateway_webhook_attempts_total', { result: 'ok' }) ?? 0,
+        failed: sample(text, 'voice_gateway_webhook_attempts_total', { result: 'http_error' }) ?? 0,
+        lagCount: sample(text, 'voice_gateway_webhook_delivery_lag_seconds_count') ?? 0,
+        lagSum: sample(text, 'voice_gateway_webhook_delivery_lag_seconds_sum') ?? 0,
+      };
+    };
+    const before = await metrics();
     await callStarts(gw.url, 'retry-room');
     const done = await eventually(async () => (r.requests.length >= 4 ? true : undefined), 15_000);
     expect(done, `only ${r.requests.length} attempts arrived`).toBe(true);
@@ -87,6 +98,12 @@ describe('customer webhooks', () => {
     expect(log.body.items[0].attempt_log.map((a: { status: number }) => a.status)).toEqual([
       500, 500, 500, 200,
     ]);
+    // The operator's view: three failed attempts, one success, and a lag that took the retries.
+    const after = await metrics();
+    expect(after.failed - before.failed).toBe(3);
+    expect(after.ok - before.ok).toBe(1);
+    expect(after.lagCount - before.lagCount).toBe(1);
+    expect(after.lagSum - before.lagSum).toBeGreaterThanOrEqual(0.6);
     await gw.request('DELETE', `/api/webhook-endpoints/${created.body.id}`);
   });
 

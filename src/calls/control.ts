@@ -12,6 +12,7 @@ import { assertDestination } from './destinations.js';
 import { closeCall } from './livekit-events.js';
 import { serializeCall } from './serialize.js';
 import { sipApiError } from './sip-errors.js';
+import { countSipFailure } from './metrics.js';
 
 export interface CallControlDeps {
   db: Db;
@@ -235,6 +236,7 @@ export async function transferCall(
     });
   } catch (error) {
     const { apiError, failure } = sipApiError(error, { call_id: call.id });
+    countSipFailure('transfer', failure?.sipStatus ?? null);
     deps.logger.warn(
       {
         callId: call.id,

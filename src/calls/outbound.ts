@@ -18,6 +18,7 @@ import { e164Field, resolveProfile, resolveRoute, type Route } from './outbound-
 import { sipApiError } from './sip-errors.js';
 import { ApiError } from '../http/errors.js';
 import { placeSipUserCall } from './outbound-sip-user.js';
+import { countSipFailure } from './metrics.js';
 
 /** to_number "sip:<username>": a SIP user registered at the edge (src/sipusers). */
 export const SIP_USER_TARGET = /^sip:([^@;:?\s<>]+)$/;
@@ -158,6 +159,7 @@ export async function recordDialled(
 
 export function dialFailure(error: unknown, call: NewCall, logger: Logger) {
   const { apiError, failure } = sipApiError(error, { call_id: call.id });
+  countSipFailure('dial', failure?.sipStatus ?? null);
   logger.warn(
     {
       callId: call.id,

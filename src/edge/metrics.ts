@@ -38,6 +38,44 @@ export const edgeActive = new Gauge({
   registers: [metricsRegistry],
 });
 
+export const edgeReplies = new Gauge({
+  name: 'voice_gateway_edge_sip_replies',
+  help: 'Replies the SIP edge sent itself since it started (Kamailio sl stats), by code; the classes (1xx-6xx) include the codes Kamailio does not count apart (480, 486...)',
+  labelNames: ['code'],
+  registers: [metricsRegistry],
+});
+
+export const edgeTransactions = new Gauge({
+  name: 'voice_gateway_edge_sip_transactions',
+  help: 'SIP transactions the edge completed since it started (Kamailio tmx stats), by final reply class, relayed replies included',
+  labelNames: ['class'],
+  registers: [metricsRegistry],
+});
+
+/**
+ * Kamailio's `stats.get_statistics` lines ("sl:403_replies = 7") as name and value; lines of
+ * another shape are left out.
+ */
+export function parseKamailioStats(lines: unknown): Map<string, number> {
+  const stats = new Map<string, number>();
+  if (!Array.isArray(lines)) return stats;
+  for (const line of lines) {
+    const match = typeof line === 'string' ? /^(\w+):(\w+)\s*=\s*(\d+)$/.exec(line) : null;
+    if (match) stats.set(`${match[1]}:${match[2]}`, Number(match[3]));
+  }
+  return stats;
+}
+
+/** Sets the edge reply and transaction gauges from the edge's sl and tmx statistics. */
+export function setEdgeSipStats(stats: Map<string, number>): void {
+  for (const [name, value] of stats) {
+    const reply = /^sl:(\d{3}|\dxx)_replies$/.exec(name);
+    if (reply) edgeReplies.set({ code: reply[1]! }, value);
+    const transaction = /^tmx:(\dxx)_transactions$/.exec(name);
+    if (transaction) edgeTransactions.set({ class: transaction[1]! }, value);
+  }
+}
+
 export function setRegistrationState(trunkSlug: string, state: RegistrationState | null): void {
   for (const s of registrationStates) {
     if (state === null) registrationState.remove({ trunk_id: trunkSlug, state: s });

@@ -12,6 +12,8 @@ import {
 import {
   edgeActive,
   edgeEvents,
+  parseKamailioStats,
+  setEdgeSipStats,
   edgeUp,
   registrationFailures,
   setRegistrationState,
@@ -257,6 +259,9 @@ export class RegistrationSupervisor {
       edgeEvents.set({ kind }, Number(value));
     edgeActive.set({ kind: 'banned_sources' }, (await dumpHtable(rpc, 'ipban')).size);
     edgeActive.set({ kind: 'locked_users' }, (await dumpHtable(rpc, 'authlock')).size);
+    const sl = await rpc.call<unknown>('stats.get_statistics', ['sl:']);
+    const tmx = await rpc.call<unknown>('stats.get_statistics', ['tmx:']);
+    setEdgeSipStats(new Map([...parseKamailioStats(sl), ...parseKamailioStats(tmx)]));
   }
 
   /** Removes this instance's registrations from the edge and lets go of the trunks. */

@@ -5,6 +5,7 @@ import type { Db, SecretBox } from '../../db/index.js';
 import { publish } from './publish.js';
 import { send } from './send.js';
 import { resolveTarget } from './targets.js';
+import { deliveryAttempts, deliveryLag } from './metrics.js';
 
 export interface AttemptDeps {
   db: Db;
@@ -86,6 +87,7 @@ export async function attemptDelivery(
       'webhookDeliveries.attempts',
       'webhookDeliveries.url as callUrl',
       'webhookDeliveries.endpointId',
+      'webhookDeliveries.createdAt',
       'webhookMessages.id as messageId',
       'webhookMessages.payload',
       'webhookEndpoints.url as endpointUrl',
@@ -149,6 +151,8 @@ export async function attemptDelivery(
     error = e instanceof Error ? e.message : String(e);
   }
   const ok = status !== null && status >= 200 && status < 300;
+  deliveryAttempts.inc({ result: ok ? 'ok' : status === null ? 'no_answer' : 'http_error' });
+  if (ok) deliveryLag.observe((Date.now() - delivery.createdAt.getTime()) / 1000);
   const attempts = delivery.attempts + 1;
   await db
     .insertInto('webhookAttempts')
