@@ -26,6 +26,7 @@ interface InboundTrunk {
   allowedAddresses: string[];
   inboundUsername: string | null;
   callsPerSecondLimit: number | null;
+  preferredCodecs: string[];
   register: boolean;
   registrar: string | null;
   proxyAddress: string | null;
@@ -41,6 +42,7 @@ async function loadInboundTrunks(db: Db): Promise<InboundTrunk[]> {
       'allowedAddresses',
       'inboundUsername',
       'callsPerSecondLimit',
+      'preferredCodecs',
       'register',
       'registrar',
       'proxyAddress',
@@ -83,6 +85,8 @@ export async function buildAdmission(trunks: InboundTrunk[]): Promise<AdmissionT
     if (trunk.inboundUsername && trunk.allowedAddresses.length === 0)
       t.trunkadm.set(`${trunk.id}::auth`, 1);
     if (trunk.callsPerSecondLimit) t.trunkadm.set(`${trunk.id}::cps`, trunk.callsPerSecondLimit);
+    if (trunk.preferredCodecs.length > 0)
+      t.trunkadm.set(`${trunk.id}::codecs`, trunk.preferredCodecs.join(','));
     const ips = new Set<string>();
     const nets: string[] = [];
     for (const a of trunk.allowedAddresses) {

@@ -61,6 +61,7 @@ export function applyInbound(
         allowedAddresses: d.allowedAddresses,
         authUsername: d.authUsername || undefined,
         authPassword: d.authPassword || undefined,
+        mediaEncryption: d.mediaEncryption,
       });
       return created.sipTrunkId;
     },
@@ -85,6 +86,7 @@ export function applyOutbound(
         transport: d.transport,
         authUsername: d.authUsername || undefined,
         authPassword: d.authPassword || undefined,
+        mediaEncryption: d.mediaEncryption,
       });
       // The SDK's create has no from_host; set it on the new trunk before anyone dials out.
       if (d.fromHost) {

@@ -8,6 +8,7 @@ import {
   SIPDispatchRuleIndividual,
   SIPDispatchRuleInfo,
   SIPInboundTrunkInfo,
+  SIPMediaEncryption,
   SIPOutboundTrunkInfo,
   SIPTransport,
 } from '@livekit/protocol';
@@ -46,6 +47,15 @@ const transports: Record<string, SIPTransport> = {
   tls: SIPTransport.SIP_TRANSPORT_TLS,
 };
 
+const encryptions: Record<string, SIPMediaEncryption> = {
+  disable: SIPMediaEncryption.SIP_MEDIA_ENCRYPT_DISABLE,
+  allow: SIPMediaEncryption.SIP_MEDIA_ENCRYPT_ALLOW,
+  require: SIPMediaEncryption.SIP_MEDIA_ENCRYPT_REQUIRE,
+};
+
+const encryptionOf = (trunk: Trunk) =>
+  encryptions[trunk.mediaEncryption] ?? SIPMediaEncryption.SIP_MEDIA_ENCRYPT_DISABLE;
+
 function livekitName(trunk: Trunk): string {
   return `${trunk.name} [${trunk.trunkId}]`;
 }
@@ -73,6 +83,7 @@ export function desiredInbound(
     allowedAddresses: [...trunk.allowedAddresses, ...edge].sort(),
     authUsername: trunk.inboundUsername ?? '',
     authPassword: trunk.inboundPasswordEnc ? box.decrypt(trunk.inboundPasswordEnc) : '',
+    mediaEncryption: encryptionOf(trunk),
   });
 }
 
@@ -95,6 +106,7 @@ export function desiredOutbound(
     authUsername: trunk.username ?? '',
     authPassword: trunk.passwordEnc ? box.decrypt(trunk.passwordEnc) : '',
     fromHost: trunk.fromHost ?? '',
+    mediaEncryption: encryptionOf(trunk),
   });
 }
 
@@ -185,6 +197,7 @@ export function inboundDiff(actual: SIPInboundTrunkInfo, desired: SIPInboundTrun
   // LiveKit may not return passwords; compare only when it does.
   if (actual.authPassword && actual.authPassword !== desired.authPassword)
     diff.push('auth_password');
+  if (actual.mediaEncryption !== desired.mediaEncryption) diff.push('media_encryption');
   if (actual.metadata !== desired.metadata) diff.push('metadata');
   return diff;
 }
@@ -202,6 +215,7 @@ export function outboundDiff(
   if (actual.authPassword && actual.authPassword !== desired.authPassword)
     diff.push('auth_password');
   if (actual.fromHost !== desired.fromHost) diff.push('from_host');
+  if (actual.mediaEncryption !== desired.mediaEncryption) diff.push('media_encryption');
   if (actual.metadata !== desired.metadata) diff.push('metadata');
   return diff;
 }

@@ -17,7 +17,14 @@ const lower = (values: readonly [string, ...string[]]) =>
     .pipe(z.enum(values));
 
 export const transportSchema = lower(['udp', 'tcp', 'tls']);
-export const codecSchema = z.enum(['PCMU', 'PCMA', 'G722', 'opus', 'G729']);
+/**
+ * What LiveKit SIP speaks on the phone side. The edge keeps only a trunk's codecs in a caller's
+ * offer; LiveKit then answers with its own favourite of those (G722, then PCMU, then PCMA).
+ */
+export const codecSchema = z.enum(['PCMU', 'PCMA', 'G722'], {
+  error: (issue) =>
+    `${String(issue.input)} is not a codec LiveKit SIP speaks: use PCMU, PCMA or G722`,
+});
 export const slugSchema = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_-]{1,63}$/, 'use 2-64 characters: lowercase letters, digits, _ and -');
@@ -45,7 +52,8 @@ const trunkFields = {
   password: sip(z.string().min(1).max(256), sipSecretProblem),
   realm: sip(z.string().min(1).max(255), sipRealmProblem),
   from_host: z.string().min(1).max(255),
-  preferred_codecs: z.array(codecSchema).max(5),
+  preferred_codecs: z.array(codecSchema).max(3),
+  media_encryption: z.enum(['disable', 'allow', 'require']),
   max_concurrent_calls: z.number().int().positive().max(100000),
   calls_per_second_limit: z.number().int().positive().max(10000),
   /** SMS (docs/sms.md): a long text as one MESSAGE per segment (true) or one long MESSAGE. */
@@ -83,6 +91,7 @@ export const trunkCreateSchema = z
     realm: trunkFields.realm.optional(),
     from_host: trunkFields.from_host.optional(),
     preferred_codecs: trunkFields.preferred_codecs.optional(),
+    media_encryption: trunkFields.media_encryption.optional(),
     max_concurrent_calls: trunkFields.max_concurrent_calls.optional(),
     calls_per_second_limit: trunkFields.calls_per_second_limit.optional(),
     sms_split: trunkFields.sms_split.optional(),
@@ -117,6 +126,7 @@ export const trunkUpdateSchema = z
     realm: trunkFields.realm.nullable().optional(),
     from_host: trunkFields.from_host.nullable().optional(),
     preferred_codecs: trunkFields.preferred_codecs.optional(),
+    media_encryption: trunkFields.media_encryption.optional(),
     max_concurrent_calls: trunkFields.max_concurrent_calls.nullable().optional(),
     calls_per_second_limit: trunkFields.calls_per_second_limit.nullable().optional(),
     sms_split: trunkFields.sms_split.optional(),

@@ -25,6 +25,7 @@ export function serializeTrunk(trunk: TrunkWithNumbers) {
     realm: trunk.realm,
     from_host: trunk.fromHost,
     preferred_codecs: trunk.preferredCodecs,
+    media_encryption: trunk.mediaEncryption,
     max_concurrent_calls: trunk.maxConcurrentCalls,
     calls_per_second_limit: trunk.callsPerSecondLimit,
     sms_split: trunk.smsSplit,

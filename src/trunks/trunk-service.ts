@@ -59,6 +59,7 @@ function columns(spec: TrunkSpec, deps: TrunksDeps): TrunkColumns {
     realm: spec.realm,
     fromHost: spec.fromHost,
     preferredCodecs: spec.preferredCodecs,
+    mediaEncryption: spec.mediaEncryption,
     maxConcurrentCalls: spec.maxConcurrentCalls,
     callsPerSecondLimit: spec.callsPerSecondLimit,
     numberFormat: spec.numberFormat,

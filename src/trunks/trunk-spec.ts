@@ -26,6 +26,7 @@ export interface TrunkSpec {
   realm: string | null;
   fromHost: string | null;
   preferredCodecs: string[];
+  mediaEncryption: string;
   maxConcurrentCalls: number | null;
   callsPerSecondLimit: number | null;
   numberFormat: string;
@@ -125,6 +126,14 @@ export function resolveTrunkSpec(
   if (proxyAddress && proxyPort === null)
     proxyPort = transport === 'tls' ? 5061 : preset.outbound.port || 5060;
 
+  const mediaEncryption = input.media_encryption ?? base?.mediaEncryption ?? 'disable';
+  if (mediaEncryption !== 'disable' && transport !== 'tls') {
+    problems.push({
+      field: 'media_encryption',
+      message: `${mediaEncryption} needs transport tls: SRTP keys travel in the SDP, readable on ${transport}`,
+    });
+  }
+
   const fromHost = pick(input.from_host, base?.fromHost, null);
   if (fromHost) {
     const parsed = parseHostPort(fromHost);
@@ -212,6 +221,7 @@ export function resolveTrunkSpec(
       realm: pick(input.realm, base?.realm, preset.registrar?.host ?? null),
       fromHost,
       preferredCodecs: input.preferred_codecs ?? base?.preferredCodecs ?? preset.codecs,
+      mediaEncryption,
       maxConcurrentCalls: pick(input.max_concurrent_calls, stored?.maxConcurrentCalls, null),
       callsPerSecondLimit: pick(input.calls_per_second_limit, stored?.callsPerSecondLimit, null),
       numberFormat: providerChanged || !stored ? preset.numberFormat : stored.numberFormat,

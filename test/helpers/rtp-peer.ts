@@ -1,11 +1,14 @@
 import dgram from 'node:dgram';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-const PCMU = 0;
 const TELEPHONE_EVENT = 101;
+
+/** The phone's codec: its RTP payload type and the payload of 20 ms of silence. */
+export type PeerCodec = 'PCMU' | 'PCMA' | 'G722';
+const PAYLOAD_TYPE: Record<PeerCodec, number> = { PCMU: 0, PCMA: 8, G722: 9 };
 const SAMPLES_PER_PACKET = 160; // 20 ms at 8 kHz
 
 /** G.711 mu-law byte to a 16-bit sample. */
@@ -13,6 +16,52 @@ export function ulawToLinear(byte: number): number {
   const u = ~byte & 0xff;
   const t = (((u & 0x0f) << 3) + 0x84) << ((u & 0x70) >> 4);
   return u & 0x80 ? 0x84 - t : t - 0x84;
+}
+
+/** G.711 A-law byte to a 16-bit sample. */
+export function alawToLinear(byte: number): number {
+  const a = byte ^ 0x55;
+  const exponent = (a & 0x70) >> 4;
+  let t = (a & 0x0f) << 4;
+  t = exponent === 0 ? t + 8 : (t + 0x108) << (exponent - 1);
+  return a & 0x80 ? t : -t;
+}
+
+/** 20 ms of G.722 silence, encoded by ffmpeg. */
+function g722Silence(): Buffer {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'vg-g722-'));
+  const file = path.join(dir, 'silence.g722');
+  execFileSync('ffmpeg', [
+    '-loglevel',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    'anullsrc=r=16000:cl=mono',
+    '-t',
+    '0.2',
+    '-c:a',
+    'g722',
+    '-f',
+    'g722',
+    file,
+  ]);
+  // The encoder settles after its first frames: the last 20 ms is steady silence.
+  const all = readFileSync(file);
+  return all.subarray(all.length - SAMPLES_PER_PACKET);
+}
+
+/** G.722 audio (RTP payloads, 8000 bytes a second) decoded by ffmpeg to 16 kHz samples. */
+export function decodeG722(payloads: Buffer[]): Int16Array {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'vg-g722-'));
+  const file = path.join(dir, 'heard.g722');
+  writeFileSync(file, Buffer.concat(payloads));
+  const pcm = execFileSync(
+    'ffmpeg',
+    ['-loglevel', 'error', '-f', 'g722', '-i', file, '-f', 's16le', '-ac', '1', '-'],
+    { maxBuffer: 64 * 1024 * 1024 },
+  );
+  return new Int16Array(pcm.buffer, pcm.byteOffset, Math.floor(pcm.length / 2));
 }
 
 /** A phrase spoken by espeak-ng as 8 kHz mu-law, the caller's voice. */
@@ -48,19 +97,31 @@ export class RtpPeer {
   private readonly ssrc = Math.floor(Math.random() * 0xffffffff);
   private pacer: NodeJS.Timeout | undefined;
   private queue: Buffer[] = [];
+  /** Payload types of the audio received (telephone-events left out). */
+  readonly payloadTypes = new Set<number>();
+  /** G.722 only: the payloads received, for decodeG722 (sound is not measured per packet). */
+  readonly g722Payloads: Buffer[] = [];
+  private readonly payloadType: number;
+  private readonly silence: Buffer;
 
   private constructor(
     private readonly socket: dgram.Socket,
     readonly port: number,
     private readonly threshold: number,
+    readonly codec: PeerCodec,
   ) {
+    this.payloadType = PAYLOAD_TYPE[codec];
+    this.silence =
+      codec === 'G722'
+        ? g722Silence()
+        : Buffer.alloc(SAMPLES_PER_PACKET, codec === 'PCMA' ? 0xd5 : 0xff);
     socket.on('message', (msg, rinfo) => this.onPacket(msg, rinfo));
   }
 
-  static async open(threshold = 500): Promise<RtpPeer> {
+  static async open(threshold = 500, codec: PeerCodec = 'PCMU'): Promise<RtpPeer> {
     const socket = dgram.createSocket('udp4');
     await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-    const peer = new RtpPeer(socket, socket.address().port, threshold);
+    const peer = new RtpPeer(socket, socket.address().port, threshold, codec);
     // Like a phone: send a packet every 20 ms (silence unless something is queued).
     peer.pacer = setInterval(() => peer.sendNext(), 20);
     return peer;
@@ -69,13 +130,21 @@ export class RtpPeer {
   private onPacket(msg: Buffer, rinfo: dgram.RemoteInfo) {
     if (msg.length < 12 || (msg[0]! & 0xc0) !== 0x80) return;
     this.remote ??= { address: rinfo.address, port: rinfo.port };
-    if ((msg[1]! & 0x7f) !== PCMU) return;
+    const type = msg[1]! & 0x7f;
+    if (type !== TELEPHONE_EVENT) this.payloadTypes.add(type);
+    if (type !== this.payloadType) return;
     const now = Date.now();
     this.firstPacketAt ??= now;
     const cc = msg[0]! & 0x0f;
     const payload = msg.subarray(12 + cc * 4);
+    if (this.codec === 'G722') {
+      this.g722Payloads.push(Buffer.from(payload));
+      this.heard.frames++;
+      return;
+    }
+    const linear = this.codec === 'PCMA' ? alawToLinear : ulawToLinear;
     let sum = 0;
-    for (const byte of payload) sum += ulawToLinear(byte) ** 2;
+    for (const byte of payload) sum += linear(byte) ** 2;
     const rms = Math.sqrt(sum / Math.max(1, payload.length));
     this.heard.frames++;
     if (rms > this.threshold) {
@@ -106,16 +175,18 @@ export class RtpPeer {
 
   private sendNext() {
     if (!this.remote) return;
-    const next = this.queue.shift() ?? this.packet(PCMU, Buffer.alloc(SAMPLES_PER_PACKET, 0xff));
+    const next = this.queue.shift() ?? this.packet(this.payloadType, this.silence);
     this.socket.send(next, this.remote.port, this.remote.address);
   }
 
-  /** Queues speech (8 kHz mu-law) after what is already queued. */
+  /** Queues speech (8 kHz mu-law) after what is already queued; a PCMU phone only. */
   say(ulaw: Buffer): void {
+    if (this.codec !== 'PCMU')
+      throw new Error(`say() speaks PCMU; this phone speaks ${this.codec}`);
     for (let at = 0; at < ulaw.length; at += SAMPLES_PER_PACKET) {
       const chunk = Buffer.alloc(SAMPLES_PER_PACKET, 0xff);
       ulaw.copy(chunk, 0, at, at + SAMPLES_PER_PACKET);
-      this.queue.push(this.packet(PCMU, chunk));
+      this.queue.push(this.packet(this.payloadType, chunk));
     }
   }
 

@@ -208,6 +208,8 @@ export async function inviteStatus(options: {
   number: string;
   localHost?: string;
   timeoutMs?: number;
+  /** Wait for the final response, past any ringing. */
+  untilFinal?: boolean;
 }): Promise<number> {
   const d = await open(options.localHost ?? '127.0.0.1');
   const uri = `sip:${options.number}@${options.host}:${options.port}`;
@@ -219,7 +221,7 @@ export async function inviteStatus(options: {
       inviteLines(d, uri, 1, []),
       sdp(d.localHost),
       options.timeoutMs ?? 5000,
-      true,
+      !options.untilFinal,
     );
     if (r && r.status < 200) await cancel(d, options.host, options.port, uri, r);
     if (r && r.status >= 300) ack(d, options.host, options.port, uri, 1, r);

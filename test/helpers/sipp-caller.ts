@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RtpPeer } from './rtp-peer.js';
+import { RtpPeer, type PeerCodec } from './rtp-peer.js';
 import { runSipp, type SippRun } from './sipp.js';
 
 const scenarios = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'sipp');
@@ -20,12 +20,16 @@ export function sippAgentCall(options: {
   rtpPort: number;
   holdMs: number;
   timeoutSeconds?: number;
+  /** The codecs the INVITE offers, in order (PCMU when not given). */
+  offer?: PeerCodec[];
 }): SippRun {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'vg-sipp-'));
   // sipp does not substitute keywords inside attributes (the BYE wait's timeout): fill them here.
   const scenario = readFileSync(path.join(scenarios, 'uac-agent-call.xml'), 'utf8')
     .replaceAll('[rtp_port]', String(options.rtpPort))
-    .replaceAll('[hold_ms]', String(options.holdMs));
+    .replaceAll('[hold_ms]', String(options.holdMs))
+    .replace('RTP/AVP 0 101', `RTP/AVP ${offered(options.offer).types} 101`)
+    .replace('a=rtpmap:0 PCMU/8000', offered(options.offer).rtpmaps);
   const file = path.join(dir, 'scenario.xml');
   writeFileSync(file, scenario);
   const args = [
@@ -52,6 +56,19 @@ export function sippAgentCall(options: {
   return runSipp(args, dir);
 }
 
+const RTPMAP: Record<PeerCodec, string> = {
+  PCMU: '0 PCMU/8000',
+  PCMA: '8 PCMA/8000',
+  G722: '9 G722/8000',
+};
+
+function offered(offer: PeerCodec[] = ['PCMU']) {
+  return {
+    types: offer.map((c) => RTPMAP[c].split(' ')[0]).join(' '),
+    rtpmaps: offer.map((c) => `a=rtpmap:${RTPMAP[c]}`).join('\n      '),
+  };
+}
+
 /** A phone dialling LiveKit SIP: the caller's ear and mouth (an RtpPeer) and its sipp call. */
 export interface PhoneCall {
   phone: RtpPeer;
@@ -66,8 +83,9 @@ export async function dialFromPhone(
   number: string,
   caller: string,
   holdMs: number,
+  media: { codec: PeerCodec; offer: PeerCodec[] } = { codec: 'PCMU', offer: ['PCMU'] },
 ): Promise<PhoneCall> {
-  const phone = await RtpPeer.open();
+  const phone = await RtpPeer.open(500, media.codec);
   const call = sippAgentCall({
     host: sip.host,
     port: sip.port,
@@ -75,6 +93,7 @@ export async function dialFromPhone(
     caller,
     rtpPort: phone.port,
     holdMs,
+    offer: media.offer,
   });
   return {
     phone,

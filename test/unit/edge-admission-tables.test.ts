@@ -11,6 +11,7 @@ const trunk = {
   allowedAddresses: ['203.0.113.7', '198.51.100.0/24'],
   inboundUsername: null,
   callsPerSecondLimit: 3,
+  preferredCodecs: [] as string[],
   register: false,
   registrar: null,
   proxyAddress: null,
@@ -19,9 +20,9 @@ const trunk = {
 };
 
 describe('edge admission tables', () => {
-  it("keys numbers by digits and lists each trunk's addresses, ranges, auth and CPS", async () => {
+  it("keys numbers by digits and lists each trunk's addresses, ranges, auth, CPS and codecs", async () => {
     const t = await buildAdmission([
-      trunk,
+      { ...trunk, preferredCodecs: ['PCMA', 'G722'] },
       {
         ...trunk,
         id: 't2',
@@ -46,6 +47,7 @@ describe('edge admission tables', () => {
     expect([...t.anytrunk.keys()]).toEqual(['t2', 't4']);
     expect(Object.fromEntries(t.trunkadm)).toEqual({
       't1::cps': 3,
+      't1::codecs': 'PCMA,G722',
       't1::ip::203.0.113.7': 1,
       't1::nets': '198.51.100.0/24',
       't2::auth': 1,
