@@ -156,6 +156,8 @@ describe('a phone call through STT, LLM and TTS providers', () => {
     // One turn, with its parts: endpointing, STT, LLM first token, TTS first byte.
     const turn = record.latency.turns[0];
     expect(turn.total_ms).toBeGreaterThan(0);
+    // End of the caller's speech to the reply's first audio, with stand-ins that answer at once.
+    expect(turn.total_ms).toBeLessThan(2500);
     expect(turn.llm_ms, JSON.stringify(record.latency)).not.toBeNull();
     expect(turn.tts_ms).not.toBeNull();
   }, 90_000);

@@ -90,6 +90,8 @@ export class RtpPeer {
   readonly heard: HeardAudio = { firstSoundAt: undefined, frames: 0, soundFrames: 0 };
   /** Sound frames per second of the call, by second since the first packet. */
   readonly soundBySecond: number[] = [];
+  /** Unix ms of every frame with sound, in order (PCMU and PCMA). */
+  readonly soundAt: number[] = [];
   private remote: { address: string; port: number } | undefined;
   private firstPacketAt: number | undefined;
   private seq = 0;
@@ -150,6 +152,7 @@ export class RtpPeer {
     if (rms > this.threshold) {
       this.heard.soundFrames++;
       this.heard.firstSoundAt ??= now;
+      this.soundAt.push(now);
       const second = Math.floor((now - this.firstPacketAt) / 1000);
       this.soundBySecond[second] = (this.soundBySecond[second] ?? 0) + 1;
     }
@@ -177,6 +180,20 @@ export class RtpPeer {
     if (!this.remote) return;
     const next = this.queue.shift() ?? this.packet(this.payloadType, this.silence);
     this.socket.send(next, this.remote.port, this.remote.address);
+  }
+
+  /**
+   * When the sound that was playing at `since` stopped: the last sound frame before the first
+   * gap of at least `gapMs` (undefined while it goes on).
+   */
+  soundStoppedAfter(since: number, gapMs: number): number | undefined {
+    let last = since;
+    for (const at of this.soundAt) {
+      if (at < since) continue;
+      if (at - last >= gapMs) return last;
+      last = at;
+    }
+    return Date.now() - last >= gapMs ? last : undefined;
   }
 
   /** Queues speech (8 kHz mu-law) after what is already queued; a PCMU phone only. */
