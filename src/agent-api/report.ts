@@ -51,6 +51,7 @@ export async function applyCallReport(
         ...(input.agent_profile_id !== undefined && { agentProfileId: input.agent_profile_id }),
         ...(input.transcript && { transcript: JSON.stringify(input.transcript) }),
         ...(input.latency && { latency: JSON.stringify(latencySummary(input.latency)) }),
+        ...(input.answered_by && { answeredBy: input.answered_by }),
         updatedAt: new Date(),
       })
       .where('id', '=', call.id)
@@ -60,6 +61,23 @@ export async function applyCallReport(
         tx,
         'call.transcript',
         { call_id: call.id, transcript: input.transcript },
+        { callWebhookUrl: call.webhookUrl, callId: call.id },
+      );
+    }
+    if (input.answered_by && !call.answeredBy) {
+      await tx
+        .insertInto('callEvents')
+        .values({
+          callId: call.id,
+          at: new Date(),
+          type: 'machine_detection',
+          data: JSON.stringify({ answered_by: input.answered_by }),
+        })
+        .execute();
+      await publish(
+        tx,
+        'call.machine_detection',
+        { call_id: call.id, answered_by: input.answered_by },
         { callWebhookUrl: call.webhookUrl, callId: call.id },
       );
     }

@@ -70,6 +70,7 @@ export async function runOfflineCall(
 
   await talker.ready;
   if (!(await lc.answered())) return lc.finish(undefined);
+  if (!(await lc.screenForMachine(say))) return;
   if (!meta.recovery && !(await lc.takePlace(new EspeakTTS({ language: settings.language })))) {
     return;
   }

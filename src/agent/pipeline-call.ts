@@ -120,6 +120,7 @@ export async function runPipelineCall(
     await lc.finish(undefined);
     return;
   }
+  if (!(await lc.screenForMachine(sayThrough))) return;
   if (profileError !== undefined) {
     log.error({ err: profileError }, 'agent profile could not be loaded');
     await lc.apologizeAndHangUp('agent_failed');

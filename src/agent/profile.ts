@@ -105,6 +105,23 @@ export const queueSettingsSchema = z
   .strict();
 
 /**
+ * Answering machine detection on the profile's outbound calls (docs/agents.md): after the
+ * answer the agent listens first; a person goes on to the greeting, a machine gets `message`
+ * after its beep (leave_message) or is hung up on (hang_up). Unknown goes on as a person.
+ */
+export const machineDetectionSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    on_machine: z.enum(['leave_message', 'hang_up']).default('hang_up'),
+    message: z.string().trim().min(1).max(1000).optional(),
+  })
+  .strict()
+  .refine((m) => m.on_machine !== 'leave_message' || m.message !== undefined, {
+    path: ['message'],
+    message: 'on_machine leave_message needs the message to leave',
+  });
+
+/**
  * How the profile answers texts (docs/sms.md). offline: the first scripted rule with a keyword
  * in the text, else `fallback`; pipeline: its LLM, given the conversation so far; bridge: a POST
  * to `webhook_url` (docs/bridge.md). Replies go out as SMS from the number that was texted.
@@ -180,6 +197,7 @@ export const profileSettingsSchema = z
     /** Calls this profile answers at once; more wait in the queue. */
     max_concurrent_calls: z.number().int().positive().max(100000).optional(),
     queue: queueSettingsSchema.prefault({}),
+    machine_detection: machineDetectionSchema.prefault({}),
     sms: smsSettingsSchema.prefault({}),
     /** Said before hanging up when the agent fails mid-call. */
     apology: z

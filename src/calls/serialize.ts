@@ -18,6 +18,7 @@ export function serializeCall(call: Call) {
     from_number: call.fromNumber,
     /** The SIP user (username) that placed or received the call through the edge. */
     sip_user: call.sipUser,
+    answered_by: call.answeredBy,
     to_number: call.toNumber,
     agent_profile_id: call.agentProfileId,
     started_at: iso(call.startedAt),

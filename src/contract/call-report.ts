@@ -56,6 +56,8 @@ export const callReportSchema = z
       .optional(),
     /** Where the call's recording is and how far it got (docs/agents.md). */
     recording: recordingReportSchema.optional(),
+    /** Outbound calls with machine detection: who answered. */
+    answered_by: z.enum(['human', 'machine', 'unknown']).optional(),
     /** The transcript so far, sent while the call goes on: stored, no call.transcript webhook. */
     partial: z.boolean().optional(),
   })

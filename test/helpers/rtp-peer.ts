@@ -196,6 +196,11 @@ export class RtpPeer {
     return Date.now() - last >= gapMs ? last : undefined;
   }
 
+  /** Packets queued and not yet sent (50 a second). */
+  queued(): number {
+    return this.queue.length;
+  }
+
   /** Queues speech (8 kHz mu-law) after what is already queued; a PCMU phone only. */
   say(ulaw: Buffer): void {
     if (this.codec !== 'PCMU')

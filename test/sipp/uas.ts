@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePortBlock } from '../../scripts/stack/ports.js';
@@ -20,14 +20,27 @@ export interface SippUas {
  */
 export async function startSippUas(
   scenario: string,
-  options: { timeoutSeconds?: number } = {},
+  options: {
+    timeoutSeconds?: number;
+    /** The RTP port the answer's SDP names: the test's own media peer instead of sipp's. */
+    mediaPort?: number;
+  } = {},
 ): Promise<SippUas> {
   const start = await freePortBlock(4);
   const cwd = mkdtempSync(path.join(os.tmpdir(), 'vg-sipp-uas-'));
   const messageFile = path.join(cwd, 'messages.log');
+  let scenarioFile = path.join(import.meta.dirname, scenario);
+  if (options.mediaPort !== undefined) {
+    const text = readFileSync(scenarioFile, 'utf8').replaceAll(
+      '[media_port]',
+      String(options.mediaPort),
+    );
+    scenarioFile = path.join(cwd, scenario);
+    writeFileSync(scenarioFile, text);
+  }
   const args = [
     '-sf',
-    path.join(import.meta.dirname, scenario),
+    scenarioFile,
     '-i',
     '127.0.0.1',
     '-p',

@@ -8,6 +8,11 @@ import type { CallRecording } from '../call-recording.js';
 import type { EspeakTTS } from '../espeak-tts.js';
 import { callReporter, type CallReport } from '../gateway-api.js';
 import { attachCallHold, type CallHold, type HoldTarget } from '../hold.js';
+import {
+  startMachineDetection,
+  waitForBeep,
+  type MachineDetection,
+} from '../machine-detection/screen.js';
 import type { JobMetadata } from '../job-metadata.js';
 import type { ProfileSettings } from '../profile.js';
 import { CallControl, waitUntilAnswered } from '../telephony.js';
@@ -55,6 +60,7 @@ export class CallLifecycle {
   #recording: CallRecording | undefined;
   #hold: CallHold | undefined;
   #earlyAdmission: EarlyAdmission | undefined;
+  #machineDetection: MachineDetection | undefined;
   readonly #stopCounting: () => void;
 
   constructor(
@@ -173,10 +179,50 @@ export class CallLifecycle {
    */
   async answered(): Promise<boolean> {
     this.#askForPlaceEarly();
-    if (!(await this.waitForAnswer())) return false;
+    const { settings, meta, log, talker } = this.#options;
+    if (meta.direction === 'outbound' && settings.machine_detection.enabled && !meta.recovery) {
+      // The agent does not answer what it hears until it knows who is there.
+      talker.pauseListening?.(true);
+      this.#machineDetection = startMachineDetection(this.room, this.caller, log);
+    }
+    if (!(await this.waitForAnswer())) {
+      await this.#machineDetection?.stop();
+      return false;
+    }
     if (!this.#options.meta.recovery) void this.report({ answered_at: new Date().toISOString() });
     this.#recording?.answered(this.report);
     return true;
+  }
+
+  /**
+   * Outbound calls whose profile detects answering machines (heard from before the answer, in
+   * answered()): reports who answered. A person (or unknown) goes on with the call (true); a machine gets the
+   * profile's message after its beep, or is hung up on, and the call ends (false). `say` is the
+   * mode's own (it keeps the transcript).
+   */
+  async screenForMachine(say: (text: string) => Promise<void>): Promise<boolean> {
+    const { settings, talker, log } = this.#options;
+    const amd = settings.machine_detection;
+    const detection = this.#machineDetection;
+    if (!detection) return true;
+    const answeredBy = await detection.verdict();
+    log.info({ answeredBy }, 'answering machine detection');
+    void this.report({ answered_by: answeredBy });
+    if (this.#ended) return false;
+    if (answeredBy !== 'machine') {
+      talker.pauseListening?.(false);
+      return true;
+    }
+    if (amd.on_machine === 'hang_up' || !amd.message) {
+      await this.finish('machine_detected');
+      return false;
+    }
+    const end = await waitForBeep(this.room, this.caller, log);
+    log.info({ end }, 'machine greeting ended');
+    if (this.#ended) return false;
+    await say(amd.message);
+    await this.finish('machine_message');
+    return false;
   }
 
   /**

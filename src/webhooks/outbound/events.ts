@@ -8,6 +8,7 @@ export const webhookEventTypes = [
   'call.hold',
   'call.resume',
   'call.recording_ready',
+  'call.machine_detection',
   'call.blocked',
   'sms.received',
   'sms.sent',

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "calls" ADD COLUMN     "answered_by" TEXT;
+
