@@ -5,6 +5,7 @@
 import { dispose } from '@livekit/rtc-node';
 import { AGENT_MEDIA_PORTS, runAgentBenches } from './agent-run.js';
 import { printEdgeBench } from './edge.js';
+import { printEndpointingBench } from './endpointing.js';
 import { measureFloor } from './floor.js';
 import { printQueueBench } from './queue.js';
 import { printRateLimitBench } from './rate-limits.js';
@@ -38,6 +39,13 @@ if ((process.argv[2] ?? process.env.BENCH_ONLY) === 'agent') {
 // `npm run bench -- vad`: the offline speech detector against Silero (no stack needed).
 if ((process.argv[2] ?? process.env.BENCH_ONLY) === 'vad') {
   await printSpeechDetectorBench();
+  await dispose();
+  process.exit(0);
+}
+
+// `npm run bench -- endpointing`: phone endpointing vs LiveKit's defaults (no stack needed).
+if ((process.argv[2] ?? process.env.BENCH_ONLY) === 'endpointing') {
+  await printEndpointingBench();
   await dispose();
   process.exit(0);
 }
