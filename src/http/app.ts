@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import express, { type Express } from 'express';
+import { AgentDispatchClient } from 'livekit-server-sdk';
 import { Counter, Histogram } from 'prom-client';
 import { AgentRecovery } from '../agent-api/index.js';
 import { apiKeysRouter } from '../apikeys/routes.js';
@@ -167,6 +168,12 @@ export function createApp(deps: AppDeps): Express {
     db: deps.db,
     box: deps.box,
     rooms: deps.livekit.rooms,
+    dispatch: new AgentDispatchClient(
+      deps.config.livekit.url,
+      deps.config.livekit.apiKey,
+      deps.config.livekit.apiSecret,
+    ),
+    agentName: deps.config.agent.name,
     onAuthError,
   };
   // Before the API-key router: a signed join link may stand in for a key.
