@@ -1,0 +1,35 @@
+import { Router } from 'express';
+import { requireRole } from '../http/auth.js';
+import type { LiveCallFeed } from './live-feed.js';
+
+/** A comment line every so often keeps proxies from closing an idle stream. */
+const HEARTBEAT_MS = 15_000;
+
+/**
+ * GET /api/events: Server-Sent Events of call changes (docs/admin.md). Each `call` event is one
+ * changed call (the API's view, its transcript so far, on_hold). Authorised like every API
+ * route, by the key in the Authorization header (read the stream with fetch; EventSource
+ * cannot send headers).
+ */
+export function eventsRouter(feed: LiveCallFeed): Router {
+  const r = Router();
+  r.get('/events', requireRole('viewer'), (req, res) => {
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    res.write('retry: 3000\n\n');
+    res.write(`event: ready\ndata: {}\n\n`);
+    const stop = feed.listen((calls) => {
+      for (const call of calls) res.write(`event: call\ndata: ${JSON.stringify(call)}\n\n`);
+    });
+    const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), HEARTBEAT_MS);
+    req.on('close', () => {
+      clearInterval(heartbeat);
+      stop();
+    });
+  });
+  return r;
+}
