@@ -136,6 +136,17 @@ describe('the operator console', () => {
       ).toBe(1);
       await shot(viewer, 'live-calls-viewer');
 
+      // Hold and resume from the page: the state follows over the event stream.
+      await card.locator('button', { hasText: 'Hold' }).click();
+      await card.locator('.state', { hasText: 'on hold' }).waitFor({ timeout: 15_000 });
+      await viewerCard.locator('.state', { hasText: 'on hold' }).waitFor({ timeout: 10_000 });
+      await card.locator('button', { hasText: 'Resume' }).click();
+      await card.locator('.state', { hasText: 'talking' }).waitFor({ timeout: 15_000 });
+      // A transfer the destination policy refuses shows the API's reason on the card.
+      await card.locator('input[aria-label="Transfer to"]').fill('+882345678901');
+      await card.locator('button', { hasText: 'Transfer' }).click();
+      await card.locator('.error').waitFor({ timeout: 10_000 });
+
       callId = await card.getAttribute('data-call-id');
       await card.locator('button', { hasText: 'Hang up' }).click();
       await card.waitFor({ state: 'detached', timeout: 15_000 });
@@ -234,6 +245,14 @@ describe('the operator console', () => {
     await page.locator('textarea[name="settings"]').waitFor();
     expect(await page.locator('textarea[name="settings"]').isDisabled()).toBe(true);
     expect(await page.locator('button', { hasText: 'Save' }).count()).toBe(0);
+    // The stream and the figures need a key like every route; a wrong one gets nothing.
+    for (const route of ['/api/events', '/api/stats/calls', '/api/me']) {
+      expect((await fetch(`${gw.url}${route}`)).status, route).toBe(401);
+      const forged = await fetch(`${gw.url}${route}`, {
+        headers: { authorization: 'Bearer vgk_forged_key_000000000000' },
+      });
+      expect(forged.status, route).toBe(401);
+    }
     // The API refuses what the page does not offer.
     expect(
       (
