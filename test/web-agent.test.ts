@@ -1,13 +1,15 @@
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startCoturn, type Coturn } from '../scripts/stack/coturn.js';
 import { startAgentWorker, type TestAgentWorker } from './helpers/agent-worker.js';
 import { launchChromium, speechWav } from './helpers/browser.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { eventually } from './helpers/wait.js';
 
 // A web user opens a join link that names an agent profile: the call hosts' agent is sent into
 // the room, greets them (the page hears it), and answers what the fake microphone says.
 
+const stack = inject('stack');
 const SECRET = 'web-agent-turn-secret-0000001';
 const AGENT = 'web-agent-test';
 const GREETING = 'Hello from the web agent. How can I help you today?';
@@ -29,7 +31,13 @@ interface PageStatus {
 beforeAll(async () => {
   coturn = await startCoturn(SECRET);
   gw = await startTestGateway({
-    env: { TURN_SECRET: SECRET, TURN_PORT: String(coturn.port), AGENT_NAME: AGENT },
+    // On the port LiveKit sends its webhooks to: the web call gets a call record.
+    env: {
+      API_PORT: String(stack.webhookPort),
+      TURN_SECRET: SECRET,
+      TURN_PORT: String(coturn.port),
+      AGENT_NAME: AGENT,
+    },
   });
   const profile = await gw.request('POST', '/api/agents', {
     name: 'web-greeter',
@@ -120,5 +128,19 @@ describe('a web user talks to an agent', () => {
     } finally {
       await page.close();
     }
+    // The web call is in the call history like a phone call, with what the agent said.
+    const record = await eventually(async () => {
+      const list = await gw.request('GET', `/api/calls?channel=web&status=ended`);
+      const call = (list.body.items as { id: string; room_name: string }[]).find(
+        (c) => c.room_name === room,
+      );
+      if (!call) return undefined;
+      const full = await gw.request('GET', `/api/calls/${call.id}`);
+      const said = JSON.stringify(full.body.transcript);
+      return said.includes(REPLY) ? full.body : undefined;
+    }, 20_000);
+    expect(record, 'no ended web call record with the transcript').toBeDefined();
+    expect(record.channel).toBe('web');
+    expect(record.agent_profile_id).not.toBeNull();
   });
 });
