@@ -5,6 +5,12 @@ import { serializeCall } from './serialize.js';
 export const LIVE_FEED_INTERVAL_MS = 1000;
 /** At most this many changed calls per look; the rest come on the next. */
 const BATCH = 200;
+/**
+ * Each look reads this far back before the newest change it saw: a transaction that stamped
+ * its change earlier but committed after the last look is still found. What was already sent
+ * (same call, same updated_at) is not sent again.
+ */
+const OVERLAP_MS = 3000;
 
 /** A call as the live feed sends it: the API's view, its transcript, and whether it is held. */
 export type LiveCall = ReturnType<typeof serializeCall> & {
@@ -26,6 +32,8 @@ export class LiveCallFeed {
   #timer: NodeJS.Timeout | undefined;
   #since = new Date();
   #lastEventId = 0;
+  /** Calls sent within the overlap: id -> the updated_at sent. */
+  readonly #sent = new Map<string, number>();
   #running = false;
 
   constructor(
@@ -57,6 +65,7 @@ export class LiveCallFeed {
   async #start(): Promise<void> {
     this.#running = true;
     this.#since = new Date();
+    this.#sent.clear();
     const last = await this.db
       .selectFrom('callEvents')
       .select('id')
@@ -96,14 +105,30 @@ export class LiveCallFeed {
       .limit(BATCH)
       .execute();
     if (events.length > 0) this.#lastEventId = Number(events[events.length - 1]!.id);
-    const updated = await this.db
-      .selectFrom('calls')
-      .selectAll()
-      .where('updatedAt', '>', this.#since)
-      .orderBy('updatedAt')
-      .limit(BATCH)
-      .execute();
-    if (updated.length > 0) this.#since = updated[updated.length - 1]!.updatedAt;
+    // What changed since the newest change seen, and what committed late within the overlap.
+    const since = this.#since;
+    const [fresh, late] = await Promise.all([
+      this.db
+        .selectFrom('calls')
+        .selectAll()
+        .where('updatedAt', '>', since)
+        .orderBy('updatedAt')
+        .limit(BATCH)
+        .execute(),
+      this.db
+        .selectFrom('calls')
+        .selectAll()
+        .where('updatedAt', '>', new Date(since.getTime() - OVERLAP_MS))
+        .where('updatedAt', '<=', since)
+        .limit(BATCH * 5)
+        .execute(),
+    ]);
+    if (fresh.length > 0) this.#since = fresh[fresh.length - 1]!.updatedAt;
+    const rows = [...late, ...fresh];
+    const updated = rows.filter((c) => this.#sent.get(c.id) !== c.updatedAt.getTime());
+    for (const c of updated) this.#sent.set(c.id, c.updatedAt.getTime());
+    const horizon = this.#since.getTime() - OVERLAP_MS;
+    for (const [id, at] of this.#sent) if (at < horizon) this.#sent.delete(id);
     const byId = new Map<string, Call>(updated.map((c) => [c.id, c]));
     const missing = [...new Set(events.map((e) => e.callId))].filter((id) => !byId.has(id));
     if (missing.length > 0) {

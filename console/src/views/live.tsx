@@ -27,6 +27,24 @@ interface QueueView {
 
 const OPEN = new Set(['ringing', 'active']);
 
+/**
+ * `/console/?poll=N`: read the list every N seconds with plain fetches instead of the event
+ * stream (for a proxy that buffers streams; and the benchmark's baseline). Each call's page is
+ * fetched too, for its transcript and hold state.
+ */
+const pollSeconds = Number(new URLSearchParams(location.search).get('poll') ?? 0);
+
+async function polledCalls(): Promise<CallView[]> {
+  const list = await get<{ items: CallView[] }>('/calls/active?per_page=200');
+  return Promise.all(
+    list.items.map(async (c) => {
+      const detail = await get<CallView & { events: { type: string }[] }>(`/calls/${c.id}`);
+      const holds = detail.events.filter((e) => e.type === 'hold' || e.type === 'resume');
+      return { ...detail, on_hold: holds.at(-1)?.type === 'hold' };
+    }),
+  );
+}
+
 export const transcriptOf = (c: { transcript?: CallView['transcript'] }) => {
   const t = typeof c.transcript === 'string' ? JSON.parse(c.transcript) : c.transcript;
   return Array.isArray(t) ? (t as { at: string; speaker: string; text: string }[]) : [];
@@ -54,6 +72,18 @@ export function LiveCalls(props: { profiles: Map<string, string> }) {
       setError,
     );
     void loadQueue();
+    if (pollSeconds > 0) {
+      setConnected(true);
+      const poll = window.setInterval(() => {
+        polledCalls().then((list) => setCalls(new Map(list.map((c) => [c.id, c]))), setError);
+        void loadQueue();
+      }, pollSeconds * 1000);
+      const tick = window.setInterval(() => setNow(Date.now()), 1000);
+      return () => {
+        clearInterval(poll);
+        clearInterval(tick);
+      };
+    }
     void streamEvents(
       (type, data) => {
         if (type !== 'call') return;
@@ -84,7 +114,9 @@ export function LiveCalls(props: { profiles: Map<string, string> }) {
     <section>
       <h1>
         Live calls{' '}
-        <span class={connected ? 'pill ok' : 'pill'}>{connected ? 'live' : 'connecting'}</span>
+        <span class={connected ? 'pill ok' : 'pill'}>
+          {pollSeconds > 0 ? `polled every ${pollSeconds} s` : connected ? 'live' : 'connecting'}
+        </span>
       </h1>
       <ErrorBox error={error} />
       {rows.length === 0 && <p class="muted">No calls right now.</p>}
