@@ -1,6 +1,14 @@
 import { Router } from 'express';
+import { Gauge } from 'prom-client';
+import { metricsRegistry } from '../config/metrics.js';
 import { requireRole } from '../http/auth.js';
 import type { LiveCallFeed } from './live-feed.js';
+
+const openStreams = new Gauge({
+  name: 'voice_gateway_event_streams',
+  help: 'GET /api/events streams open on this API process (consoles watching live calls)',
+  registers: [metricsRegistry],
+});
 
 /** A comment line every so often keeps proxies from closing an idle stream. */
 const HEARTBEAT_MS = 15_000;
@@ -25,10 +33,12 @@ export function eventsRouter(feed: LiveCallFeed): Router {
     const stop = feed.listen((calls) => {
       for (const call of calls) res.write(`event: call\ndata: ${JSON.stringify(call)}\n\n`);
     });
+    openStreams.inc();
     const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), HEARTBEAT_MS);
     req.on('close', () => {
       clearInterval(heartbeat);
       stop();
+      openStreams.dec();
     });
   });
   return r;
