@@ -88,11 +88,15 @@ function Shell(props: { session: Session; signOut: () => void }) {
   const allowed = VIEWS.filter((v) => RANK.indexOf(props.session.role) <= RANK.indexOf(v.role));
   const profiles = useGet<{ items: { id: string; name: string }[] }>('/agents');
   const names = new Map((profiles.data?.items ?? []).map((p) => [p.id, p.name]));
+  const trunkList = useGet<{ items: { id: string; trunk_id: string; name: string }[] }>('/trunks');
+  const trunks = new Map(
+    (trunkList.data?.items ?? []).map((t) => [t.id, `${t.name} (${t.trunk_id})`]),
+  );
   const [menu, setMenu] = useState(false);
   let body;
   if (!allowed.some((v) => v.path === view))
     body = <p>This view is not open to a {props.session.role} key.</p>;
-  else if (view === 'live') body = <LiveCalls profiles={names} />;
+  else if (view === 'live') body = <LiveCalls profiles={names} trunks={trunks} />;
   else if (view === 'calls') body = id ? <CallPage id={id} /> : <CallHistory />;
   else if (view === 'charts') body = <Charts />;
   else if (view === 'trunks') body = <Trunks />;

@@ -51,7 +51,7 @@ export const transcriptOf = (c: { transcript?: CallView['transcript'] }) => {
 };
 
 /** Live calls: the active list once, then every change from GET /api/events (no polling). */
-export function LiveCalls(props: { profiles: Map<string, string> }) {
+export function LiveCalls(props: { profiles: Map<string, string>; trunks: Map<string, string> }) {
   const [calls, setCalls] = useState(new Map<string, CallView>());
   const [queue, setQueue] = useState(new Map<string, number>());
   const [connected, setConnected] = useState(false);
@@ -128,6 +128,7 @@ export function LiveCalls(props: { profiles: Map<string, string> }) {
             now={now}
             position={queue.get(c.id)}
             profile={c.agent_profile_id ? props.profiles.get(c.agent_profile_id) : undefined}
+            trunk={c.trunk_id ? props.trunks.get(c.trunk_id) : undefined}
           />
         ))}
       </div>
@@ -146,6 +147,7 @@ function LiveCallCard(props: {
   now: number;
   position: number | undefined;
   profile: string | undefined;
+  trunk: string | undefined;
 }) {
   const c = props.call;
   const [error, setError] = useState<unknown>();
@@ -162,7 +164,7 @@ function LiveCallCard(props: {
         <dt>Duration</dt>
         <dd>{seconds((props.now - new Date(c.started_at).getTime()) / 1000)}</dd>
         <dt>Trunk</dt>
-        <dd>{c.trunk_id ?? '—'}</dd>
+        <dd>{props.trunk ?? c.trunk_id ?? '—'}</dd>
         <dt>Agent profile</dt>
         <dd>{props.profile ?? c.agent_profile_id ?? 'offline'}</dd>
         <dt>Mode</dt>

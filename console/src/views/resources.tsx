@@ -35,6 +35,8 @@ export interface RowAction {
   role: Role;
   run: (row: Row) => Promise<unknown>;
   danger?: boolean;
+  /** Offered only for rows where this holds (e.g. Activate for an inactive trunk). */
+  when?: (row: Row) => boolean;
 }
 
 /** A list from the API (`items`), its columns, and the row actions the key's role allows. */
@@ -52,7 +54,7 @@ export function ResourceList(props: {
   const { data: answer, error: loadError } = useGet<unknown>(props.path, reload);
   const items = itemsOf(answer);
   const columns: Column<Row>[] = props.fields.map((f) => ({
-    title: f.split('.').pop()!.replaceAll('_', ' '),
+    title: f.replaceAll('.', ' ').replaceAll('_', ' '),
     value: (row) => cell(f.split('.').reduce<unknown>((v, k) => (v as Row | undefined)?.[k], row)),
   }));
   if (props.actions?.length || props.detail) {
@@ -68,17 +70,19 @@ export function ResourceList(props: {
               Details
             </button>
           )}
-          {props.actions?.map((a) => (
-            <Can role={a.role} key={a.label}>
-              <ActionButton
-                label={a.label}
-                danger={a.danger}
-                action={() => a.run(row)}
-                onDone={() => setReload(reload + 1)}
-                onError={setError}
-              />
-            </Can>
-          ))}
+          {props.actions
+            ?.filter((a) => !a.when || a.when(row))
+            .map((a) => (
+              <Can role={a.role} key={a.label}>
+                <ActionButton
+                  label={a.label}
+                  danger={a.danger}
+                  action={() => a.run(row)}
+                  onDone={() => setReload(reload + 1)}
+                  onError={setError}
+                />
+              </Can>
+            ))}
         </div>
       ),
     });
@@ -174,11 +178,13 @@ export const Trunks = () => (
       {
         label: 'Activate',
         role: 'operator',
+        when: (t) => t.status !== 'active',
         run: (t) => api('POST', `/trunks/${String(t.id)}/activate`),
       },
       {
         label: 'Deactivate',
         role: 'operator',
+        when: (t) => t.status === 'active',
         run: (t) => api('POST', `/trunks/${String(t.id)}/deactivate`),
       },
     ]}
