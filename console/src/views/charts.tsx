@@ -5,7 +5,7 @@ import { ErrorBox, useGet } from '../ui';
 
 interface Hour {
   hour: string;
-  calls: Record<'answered' | 'unanswered' | 'failed' | 'blocked' | 'live', number>;
+  calls: Record<'answered' | 'unanswered' | 'failed' | 'blocked' | 'ringing', number>;
   answer_rate: number | null;
   turn_p50_ms: number | null;
   turn_p95_ms: number | null;
@@ -28,7 +28,7 @@ const hourLabel = (iso: string) =>
 
 function configs(s: Stats): Record<string, ChartConfiguration> {
   const labels = s.per_hour.map((h) => hourLabel(h.hour));
-  const outcomes = ['answered', 'unanswered', 'failed', 'blocked', 'live'] as const;
+  const outcomes = ['answered', 'unanswered', 'failed', 'blocked', 'ringing'] as const;
   const doughnut = (data: Record<string, number>): ChartConfiguration => ({
     type: 'doughnut',
     data: {
