@@ -267,6 +267,36 @@ describe('the operator console', () => {
     await page.close();
   });
 
+  it('ends the event stream of a key that is revoked while it watches', async () => {
+    const key = await gw.keyFor('viewer');
+    const id = (await gw.request('GET', '/api/me', undefined, key)).body.key_id as string;
+    const stream = await fetch(`${gw.url}/api/events`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    expect(stream.status).toBe(200);
+    const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
+    expect((await reader.read()).value).toContain('event: ready');
+    expect((await gw.request('DELETE', `/api/keys/${id}`)).status).toBe(204);
+    const revokedAt = Date.now();
+    let received = '';
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const next = await Promise.race([
+        reader.read(),
+        new Promise<{ done: true; value: undefined }>((r) =>
+          setTimeout(() => r({ done: true, value: undefined }), Math.max(0, deadline - Date.now())),
+        ),
+      ]);
+      if (next.value) received += next.value;
+      if (next.done) break;
+    }
+    expect(received).toContain('event: revoked');
+    expect(Date.now() - revokedAt).toBeLessThan(8_000);
+    expect(
+      (await fetch(`${gw.url}/api/events`, { headers: { authorization: `Bearer ${key}` } })).status,
+    ).toBe(401);
+  });
+
   it('runs diagnose and the call simulator from the page', async () => {
     const page = await signedIn(gw.adminKey);
     await page.goto(`${gw.url}/console/#/diagnostics`);

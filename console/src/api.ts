@@ -76,6 +76,11 @@ export async function streamEvents(
   while (!signal.aborted) {
     try {
       const response = await fetch('/api/events', { headers: headers(false), signal });
+      // The key is gone (revoked, or never was): no retrying with it.
+      if (response.status === 401 || response.status === 403) {
+        onState(false);
+        return;
+      }
       if (!response.ok || !response.body) throw new Error(`events: HTTP ${response.status}`);
       onState(true);
       const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();

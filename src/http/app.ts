@@ -238,6 +238,7 @@ export function createApp(deps: AppDeps): Express {
       new LiveCallFeed(deps.db, (error) =>
         deps.logger.warn({ err: error }, 'live call feed could not read the calls'),
       ),
+      deps.db,
     ),
   );
   api.use(callStatsRouter(deps.db, deps.config.calls.maxActive));
