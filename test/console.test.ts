@@ -239,6 +239,7 @@ describe('the operator console', () => {
       await page.goto(`${gw.url}/console/#/${view}`);
       await page.locator('h1').waitFor();
       await page.locator('table, p.muted').first().waitFor({ timeout: 10_000 });
+      await expect.poll(() => page.locator('.loading').count(), { timeout: 10_000 }).toBe(0);
       expect(await page.locator('main button', { hasNotText: 'Details' }).count(), view).toBe(0);
     }
     await page.goto(`${gw.url}/console/#/agents/${profileId}`);
@@ -341,6 +342,7 @@ describe('the operator console', () => {
     ]) {
       await page.goto(`${gw.url}/console/#/${view}`);
       await page.locator('table, p.muted').first().waitFor({ timeout: 10_000 });
+      await expect.poll(() => page.locator('.loading').count(), { timeout: 10_000 }).toBe(0);
       await shot(page, `view-${view}`);
     }
     expect(await page.locator('main').innerText()).toContain('call.hangup');

@@ -63,7 +63,7 @@ export interface Column<T> {
 }
 
 export function Table<T>(props: { rows: T[] | undefined; columns: Column<T>[]; empty?: string }) {
-  if (!props.rows) return <p class="muted">Loading…</p>;
+  if (!props.rows) return <p class="muted loading">Loading…</p>;
   if (props.rows.length === 0) return <p class="muted">{props.empty ?? 'Nothing here yet.'}</p>;
   return (
     <div class="table-wrap">

@@ -175,7 +175,7 @@ export function CallPage(props: { id: string }) {
   const hasRecording = call?.events.some((e) => e.type === 'recording');
   useEffect(() => () => recording && URL.revokeObjectURL(recording), [recording]);
   if (error) return <ErrorBox error={error} />;
-  if (!call) return <p class="muted">Loading…</p>;
+  if (!call) return <p class="muted loading">Loading…</p>;
   return (
     <section class="call-page">
       <h1>

@@ -47,6 +47,10 @@ export function ResourceList(props: {
   actions?: RowAction[];
   detail?: (row: Row) => ComponentChildren;
   intro?: ComponentChildren;
+  /** Columns computed from more than the row (after the fields). */
+  extra?: Column<Row>[];
+  /** A second list on the page: an h2 under the page's h1. */
+  sub?: boolean;
 }) {
   const [reload, setReload] = useState(0);
   const [error, setError] = useState<unknown>();
@@ -57,6 +61,7 @@ export function ResourceList(props: {
     title: f.replaceAll('.', ' ').replaceAll('_', ' '),
     value: (row) => cell(f.split('.').reduce<unknown>((v, k) => (v as Row | undefined)?.[k], row)),
   }));
+  columns.push(...(props.extra ?? []));
   if (props.actions?.length || props.detail) {
     columns.push({
       title: 'actions',
@@ -90,10 +95,10 @@ export function ResourceList(props: {
   const opened = items?.find((r) => String(r.id) === open);
   return (
     <section>
-      <h1>{props.title}</h1>
+      {props.sub ? <h2>{props.title}</h2> : <h1>{props.title}</h1>}
       {props.intro}
       <ErrorBox error={loadError ?? error} />
-      <Table rows={items} columns={columns} />
+      {!loadError && <Table rows={items} columns={columns} />}
       {opened && props.detail && <div class="card detail">{props.detail(opened)}</div>}
     </section>
   );
@@ -148,6 +153,23 @@ function Registrations(props: { user: string }) {
   );
 }
 
+/** A trunk's registration with its provider (GET /api/trunks/:id/status), when it registers. */
+function TrunkRegistration(props: { trunk: Row }) {
+  const { data, error } = useGet<{ registration?: Row }>(
+    props.trunk.register ? `/trunks/${String(props.trunk.id)}/status` : null,
+  );
+  if (!props.trunk.register) return <>not registering</>;
+  if (error) return <>{error.message}</>;
+  const r = data?.registration;
+  if (!r) return <>…</>;
+  return (
+    <span class={`pill ${r.state === 'registered' ? 'pass' : 'warn'}`}>
+      {String(r.state)}
+      {r.last_code ? ` (${String(r.last_code)})` : ''}
+    </span>
+  );
+}
+
 function TrunkStatus(props: { trunk: string }) {
   const { data, error } = useGet<Row>(`/trunks/${props.trunk}/status`);
   return (
@@ -174,6 +196,7 @@ export const Trunks = () => (
       'sync.last_drift',
     ]}
     detail={(t) => <TrunkStatus trunk={String(t.id)} />}
+    extra={[{ title: 'registration', value: (t) => <TrunkRegistration trunk={t} /> }]}
     actions={[
       {
         label: 'Activate',
@@ -228,28 +251,44 @@ export const Rules = () => (
   />
 );
 export const SipUsers = () => (
-  <ResourceList
-    title="SIP users"
-    path="/sip-users"
-    fields={[
-      'username',
-      'display_name',
-      'is_active',
-      'is_blocked',
-      'failed_auth_attempts',
-      'account_locked_until',
-      'last_registration',
-      'registration_expires',
-    ]}
-    detail={(u) => <Registrations user={String(u.id)} />}
-    actions={[
-      {
-        label: 'Unlock',
-        role: 'admin',
-        run: (u) => api('POST', `/sip-users/${String(u.id)}/unlock`),
-      },
-    ]}
-  />
+  <>
+    <ResourceList
+      title="SIP users"
+      path="/sip-users"
+      fields={[
+        'username',
+        'display_name',
+        'is_active',
+        'is_blocked',
+        'failed_auth_attempts',
+        'account_locked_until',
+        'last_registration',
+        'registration_expires',
+      ]}
+      detail={(u) => <Registrations user={String(u.id)} />}
+      actions={[
+        {
+          label: 'Unlock',
+          role: 'admin',
+          run: (u) => api('POST', `/sip-users/${String(u.id)}/unlock`),
+        },
+      ]}
+    />
+    <ResourceList
+      sub
+      title="Lockouts at the SIP edge"
+      path="/edge/lockouts"
+      fields={['sip_user', 'source', 'locked_at', 'expires_at']}
+      actions={[
+        {
+          label: 'Unlock',
+          role: 'operator',
+          run: (l) =>
+            api('POST', `/edge/lockouts/${encodeURIComponent(String(l.sip_user))}/unlock`),
+        },
+      ]}
+    />
+  </>
 );
 export const Blocklist = () => (
   <ResourceList
