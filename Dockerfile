@@ -20,9 +20,11 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY scripts ./scripts
+# The operator console's sources: `npm run build` bundles them (vite) into dist/console.
+COPY console ./console
 # Generate again after copying src/, so a stale src/db/generated in the build context cannot
 # replace the one made from this schema; then tsc -p tsconfig.build.json emits dist/src (the
-# generated types included, as dist/src/db/generated) and dist/scripts.
+# generated types included, as dist/src/db/generated) and dist/scripts, then vite dist/console.
 RUN npm run db:generate && npm run build
 
 # ---------------------------------------------------------------------------------------------

@@ -15,6 +15,10 @@ export default tseslint.config(
     },
   },
   {
+    files: ['console/src/**'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
     files: ['web/**'],
     languageOptions: { globals: { ...globals.browser } },
   },

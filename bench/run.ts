@@ -4,6 +4,7 @@
  */
 import { dispose } from '@livekit/rtc-node';
 import { AGENT_MEDIA_PORTS, runAgentBenches } from './agent-run.js';
+import { printConsoleBench } from './console.js';
 import { printEdgeBench } from './edge.js';
 import { printEndpointingBench } from './endpointing.js';
 import { measureFloor } from './floor.js';
@@ -57,6 +58,17 @@ if ((process.argv[2] ?? process.env.BENCH_ONLY) === 'offline') {
   process.exit(0);
 }
 
+// `npm run bench -- console`: the operator console's first load and live-view cost.
+if ((process.argv[2] ?? process.env.BENCH_ONLY) === 'console') {
+  const env = await startBenchEnv();
+  try {
+    await printConsoleBench(env);
+  } finally {
+    await env.close();
+  }
+  process.exit(0);
+}
+
 // `npm run bench -- queue`: only the cost of the concurrency limits and the queue.
 if ((process.argv[2] ?? process.env.BENCH_ONLY) === 'queue') {
   const env = await startBenchEnv();
@@ -84,6 +96,7 @@ if ((process.argv[2] ?? process.env.BENCH_ONLY) === 'sms') {
   const env = await startBenchEnv();
   try {
     await printSmsBench(env);
+    await printConsoleBench(env);
   } finally {
     await env.close();
   }
@@ -138,6 +151,7 @@ try {
   await printQueueBench(env);
   await printRateLimitBench(env);
   await printSmsBench(env);
+  await printConsoleBench(env);
 
   // Before the web join: it disposes rtc-node, which the agent benchmarks use.
   await runAgentBenches(env);

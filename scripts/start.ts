@@ -11,6 +11,7 @@ import { loadEncryptionKey } from '../src/db/secret-box.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/db/embedded.js';
 import { migrate } from '../src/db/migrate.js';
 import { packageRoot } from '../src/config/paths.js';
+import { ensureConsoleBuilt } from './stack/console-build.js';
 import { startEdge, type EdgeProcess } from './stack/kamailio.js';
 import { localStackKeys, startLocalStack, type LocalStack } from './stack/local-stack.js';
 import { startProcess, waitUntil, type ManagedProcess } from './stack/processes.js';
@@ -193,6 +194,7 @@ async function main() {
     key?: string;
   };
 
+  await ensureConsoleBuilt(root, say);
   const api = startProcess('api', tsx[0]!, [...tsx.slice(1), 'src/http/main.ts'], {
     logDir: stack.logDir,
     env: childEnv,
@@ -244,6 +246,7 @@ async function main() {
     `  LiveKit        ${stack.livekitUrl}  (key ${keys.apiKey})`,
     `  Call hosts     ${env.AGENT_NAME ?? 'voice-gateway-agent'} (offline profile: deploy/agent-offline.yaml; hosts: http://127.0.0.1:${env.AGENT_HTTP_PORT ?? '8081'}/hosts)`,
     `  Web client     ${apiUrl}/web/  (join links: POST /api/rooms/<room>/links)`,
+    `  Console        ${apiUrl}/console/  (sign in with an API key; docs/console.md)`,
     turnSecret
       ? `  TURN           turn:127.0.0.1:${turnPort} (coturn, secret in ${path.join(dataDir, 'turn-secret')})`
       : '  TURN           off (coturn not installed)',

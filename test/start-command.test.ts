@@ -93,6 +93,15 @@ describe('npm start', () => {
       [trunk.sync.livekit_inbound_trunk_id, ['74951234567']],
     ]);
 
+    // The operator console is built and served, under its strict policy.
+    expect(output).toContain('/console/');
+    const consolePage = await fetch(`${api}/console/`);
+    expect(consolePage.status).toBe(200);
+    expect(consolePage.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(await consolePage.text()).toMatch(
+      /<script type="module" crossorigin src="\/console\/assets\//,
+    );
+
     // Web users: TURN credentials from the API pass a real Allocate on the stack's coturn, and
     // LiveKit's own config carries the same secret.
     const turn = await fetch(`${api}/api/turn/credentials?user=start-test`, {

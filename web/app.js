@@ -13,6 +13,7 @@ const status = (window.__vg = {
   maxLevel: 0,
   firstRemoteAudioMs: null,
   relay: false,
+  agent: null,
 });
 const started = performance.now();
 let room;
@@ -110,7 +111,11 @@ async function join(values) {
   status.relay = values.relay;
   const headers = { 'content-type': 'application/json' };
   if (values.key) headers.authorization = `Bearer ${values.key}`;
-  const body = { name: values.name || undefined, link: values.link || undefined };
+  const body = {
+    name: values.name || undefined,
+    link: values.link || undefined,
+    agent_profile: values.agent || undefined,
+  };
   const response = await fetch(`/api/rooms/${encodeURIComponent(values.room)}/join`, {
     method: 'POST',
     headers,
@@ -118,6 +123,8 @@ async function join(values) {
   });
   const grant = await response.json();
   if (!response.ok) throw new Error(`${grant.message ?? response.statusText}`);
+  status.agent = grant.agent;
+  if (grant.agent) $('agent-name').textContent = grant.agent.profile_name;
 
   let probe;
   if (values.relay) {
@@ -171,7 +178,9 @@ async function join(values) {
 
 form.room.value = params.get('room') ?? '';
 form.relay.checked = params.get('relay') === '1';
-if (params.get('link')) $('key-field').hidden = true;
+form.agent.value = params.get('agent') ?? '';
+// A link names its agent (or none) itself.
+if (params.get('link')) $('key-field').hidden = $('agent-field').hidden = true;
 form.addEventListener('submit', (event) => {
   event.preventDefault();
   $('error').hidden = true;
@@ -179,6 +188,7 @@ form.addEventListener('submit', (event) => {
     room: form.room.value,
     name: form.name.value,
     key: form.key.value,
+    agent: params.get('link') ? '' : form.agent.value,
     link: params.get('link'),
     relay: form.relay.checked,
   }).catch((error) => {

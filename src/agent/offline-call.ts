@@ -7,6 +7,7 @@ import { EspeakTTS } from './espeak-tts.js';
 import type { JobMetadata } from './job-metadata.js';
 import { OfflineTalker } from './offline/index.js';
 import type { ProfileSettings } from './profile.js';
+import { roomTranscript } from './room-transcript.js';
 import type { TurnLatency } from './turn-latency.js';
 
 /**
@@ -49,8 +50,10 @@ export async function runOfflineCall(
 
   /** A turn's latency: from the end of the caller's turn to the agent's first audio. */
   let turnEndedAt: number | undefined;
+  const showInRoom = roomTranscript(ctx.room, caller);
   const say = (text: string) => {
     lc.transcript.said(text);
+    showInRoom?.(text);
     if (turnEndedAt !== undefined) {
       const total = Math.max(0, Date.now() - turnEndedAt);
       latency.push({

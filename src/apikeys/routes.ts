@@ -29,6 +29,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** /api/keys: admins create (the key is in the response once), list and revoke API keys. */
 export function apiKeysRouter(db: Db): Router {
   const r = Router();
+  // Any key: who it is and what its role may do (the console offers only that).
+  r.get('/me', requireRole('viewer'), (req, res) => {
+    const actor = actorOf(req);
+    res.json({ key_id: actor.keyId, name: actor.name, role: actor.role });
+  });
   r.use('/keys', requireRole('admin'));
   r.get('/keys', async (_req, res) => {
     const keys = await db.selectFrom('apiKeys').selectAll().orderBy('createdAt').execute();

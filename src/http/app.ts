@@ -1,12 +1,17 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import express, { type Express } from 'express';
+import { AgentDispatchClient } from 'livekit-server-sdk';
 import { Counter, Histogram } from 'prom-client';
 import { AgentRecovery } from '../agent-api/index.js';
 import { apiKeysRouter } from '../apikeys/routes.js';
 import type { CallControlDeps } from '../calls/control.js';
 import { callControlRouter } from '../calls/control-routes.js';
 import { callsRouter } from '../calls/routes.js';
+import { eventsRouter } from '../calls/events-routes.js';
+import { LiveCallFeed } from '../calls/live-feed.js';
+import { callStatsRouter } from '../calls/stats-routes.js';
+import { consoleRouter } from '../console/index.js';
 import { recordingDeps, recordingLinkRouter, recordingsRouter } from '../recordings/index.js';
 import { diagnosticsRouter } from '../diagnostics/routes.js';
 import { edgeDefaults, edgeRouter, type EdgeRpc } from '../edge/index.js';
@@ -159,6 +164,7 @@ export function createApp(deps: AppDeps): Express {
     res.type('text/javascript').sendFile(livekitClientBundle);
   });
   app.use('/web', express.static(path.join(packageRoot(), 'web'), { index: 'index.html' }));
+  app.use(consoleRouter());
 
   const onAuthError = (error: unknown) =>
     deps.logger.warn({ err: error }, 'could not record API key use');
@@ -167,6 +173,12 @@ export function createApp(deps: AppDeps): Express {
     db: deps.db,
     box: deps.box,
     rooms: deps.livekit.rooms,
+    dispatch: new AgentDispatchClient(
+      deps.config.livekit.url,
+      deps.config.livekit.apiKey,
+      deps.config.livekit.apiSecret,
+    ),
+    agentName: deps.config.agent.name,
     onAuthError,
   };
   // Before the API-key router: a signed join link may stand in for a key.
@@ -221,6 +233,15 @@ export function createApp(deps: AppDeps): Express {
   // Before callsRouter, like callControlRouter: /calls/queue is no call id.
   api.use(queueRouter({ db: deps.db, maxActive: deps.config.calls.maxActive }));
   api.use(callsRouter(deps.db, { rooms: deps.livekit.rooms, logger: deps.logger }));
+  api.use(
+    eventsRouter(
+      new LiveCallFeed(deps.db, (error) =>
+        deps.logger.warn({ err: error }, 'live call feed could not read the calls'),
+      ),
+      deps.db,
+    ),
+  );
+  api.use(callStatsRouter(deps.db, deps.config.calls.maxActive));
   api.use(
     smsRouter({
       db: deps.db,

@@ -1,9 +1,11 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-interface LinkClaims {
+export interface LinkClaims {
   room: string;
   identity: string | null;
   exp: number;
+  /** The agent profile (id) sent into the room when the link is used. */
+  agent_profile_id?: string | null;
 }
 
 /** A join link: base64url(claims).base64url(HMAC-SHA256(key, claims)). */

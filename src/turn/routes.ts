@@ -2,13 +2,14 @@ import { randomBytes } from 'node:crypto';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { AccessToken } from 'livekit-server-sdk';
 import { z } from 'zod';
-import type { RoomServiceClient } from 'livekit-server-sdk';
+import type { AgentDispatchClient, RoomServiceClient } from 'livekit-server-sdk';
 import { roleAllows, type Role } from '../apikeys/keys.js';
 import type { GatewayConfig } from '../config/index.js';
 import type { Db, SecretBox } from '../db/index.js';
 import { authenticate, requireRole } from '../http/auth.js';
 import { ApiError, parseBody } from '../http/errors.js';
 import { pathParam } from '../http/params.js';
+import { dispatchWebAgent, webAgentProfile } from './agent-dispatch.js';
 import { callRoomReason, MONITOR_PREFIX, RESERVED_IDENTITY } from './call-rooms.js';
 import { turnFor } from './ice-servers.js';
 import { signJoinLink, verifyJoinLink } from './links.js';
@@ -18,6 +19,9 @@ export interface TurnRoutesDeps {
   db: Db;
   box: SecretBox;
   rooms: RoomServiceClient;
+  /** Sends the call hosts' agent (`agentName`) into web rooms whose join names a profile. */
+  dispatch: AgentDispatchClient;
+  agentName: string;
   onAuthError: (error: unknown) => void;
 }
 
@@ -35,6 +39,7 @@ const joinSchema = z
     identity: identitySchema.optional(),
     name: z.string().max(100).optional(),
     link: z.string().optional(),
+    agent_profile: z.string().min(1).max(100).optional(),
   })
   .strict();
 const linkSchema = z
@@ -46,6 +51,7 @@ const linkSchema = z
       .min(60)
       .max(7 * 86400)
       .default(3600),
+    agent_profile: z.string().min(1).max(100).optional(),
   })
   .strict();
 
@@ -122,6 +128,15 @@ export function joinRouter(deps: TurnRoutesDeps): Router {
       const room = roomOf(req);
       const input = parseBody(joinSchema, req.body ?? {});
       let identity = input.identity ?? `web-${randomBytes(4).toString('hex')}`;
+      let agentRef = input.agent_profile;
+      if (input.link !== undefined && agentRef !== undefined) {
+        throw new ApiError(
+          400,
+          'validation_failed',
+          'agent_profile: a join link names its agent itself; leave agent_profile out',
+          { fields: [{ field: 'agent_profile', message: 'not allowed with a link' }] },
+        );
+      }
       if (input.link !== undefined) {
         const claims = verifyJoinLink(linkKey, input.link, room);
         if (!claims)
@@ -131,12 +146,28 @@ export function joinRouter(deps: TurnRoutesDeps): Router {
             'the join link is invalid, expired, or for another room',
           );
         if (claims.identity) identity = claims.identity;
+        agentRef = claims.agent_profile_id ?? undefined;
         // A link signed before reserved identities were refused at creation.
         if (RESERVED_IDENTITY.test(identity))
           throw new ApiError(403, 'reserved_identity', 'the join link names a reserved identity');
       }
+      const profile = agentRef === undefined ? undefined : await webAgentProfile(deps.db, agentRef);
       const grant = await joinGrant(deps, room, req.actor?.role ?? 'link', identity);
       identity = grant.identity;
+      if (profile && !grant.talk) {
+        throw new ApiError(
+          403,
+          'agent_forbidden',
+          'only a key or link that may talk in the room may send an agent into it (an operator or admin key, or a signed link, in a web room)',
+        );
+      }
+      const agent = profile
+        ? {
+            profile_id: profile.id,
+            profile_name: profile.name,
+            ...(await dispatchWebAgent(deps.dispatch, deps.agentName, room, profile.id)),
+          }
+        : null;
       const ttl = deps.config.web.joinTokenTtlSeconds;
       const token = new AccessToken(deps.config.livekit.apiKey, deps.config.livekit.apiSecret, {
         identity,
@@ -156,6 +187,7 @@ export function joinRouter(deps: TurnRoutesDeps): Router {
         room,
         identity,
         can_publish: grant.talk,
+        agent,
         token: await token.toJwt(),
         expires_at: new Date(Date.now() + ttl * 1000).toISOString(),
         ice_servers: turn?.iceServers ?? [],
@@ -192,15 +224,34 @@ export function turnRouter(deps: TurnRoutesDeps): Router {
       ice_servers: turn.iceServers,
     });
   });
-  r.post('/rooms/:room/links', requireRole('operator'), (req, res) => {
+  r.post('/rooms/:room/links', requireRole('operator'), async (req, res) => {
     const room = roomOf(req);
     const input = parseBody(linkSchema, req.body ?? {});
+    const profile =
+      input.agent_profile === undefined
+        ? undefined
+        : await webAgentProfile(deps.db, input.agent_profile);
+    if (profile) {
+      const callRoom = await callRoomReason({ db: deps.db, rooms: deps.rooms }, room);
+      if (callRoom)
+        throw new ApiError(
+          409,
+          'call_room',
+          `room ${JSON.stringify(room)} is a phone call's room (${callRoom}): an agent is sent only into web rooms`,
+        );
+    }
     const exp = Math.floor(Date.now() / 1000) + input.ttl_seconds;
-    const link = signJoinLink(linkKey, { room, identity: input.identity ?? null, exp });
+    const link = signJoinLink(linkKey, {
+      room,
+      identity: input.identity ?? null,
+      exp,
+      ...(profile && { agent_profile_id: profile.id }),
+    });
     res.status(201).json({
       room,
       link,
       join_url: `/web/?room=${encodeURIComponent(room)}&link=${encodeURIComponent(link)}`,
+      agent_profile_id: profile?.id ?? null,
       expires_at: new Date(exp * 1000).toISOString(),
     });
   });

@@ -4,13 +4,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 
-/** A speech WAV made with espeak-ng, 48 kHz mono, for Chromium's fake microphone. */
-export function speechWav(text: string): string {
+/**
+ * A speech WAV made with espeak-ng, 48 kHz mono, for Chromium's fake microphone (which plays
+ * it in a loop), after `leadingSilenceSeconds` of silence.
+ */
+export function speechWav(text: string, options: { leadingSilenceSeconds?: number } = {}): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'vg-speech-'));
   const raw = path.join(dir, 'raw.wav');
   const wav = path.join(dir, 'speech.wav');
   execFileSync('espeak-ng', ['-w', raw, text]);
-  execFileSync('sox', ['-G', raw, '-r', '48000', '-c', '1', '-b', '16', wav]);
+  const pad = options.leadingSilenceSeconds
+    ? ['pad', String(options.leadingSilenceSeconds), '0']
+    : [];
+  execFileSync('sox', ['-G', raw, '-r', '48000', '-c', '1', '-b', '16', wav, ...pad]);
   return wav;
 }
 

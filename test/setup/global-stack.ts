@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { packageRoot } from '../../src/config/paths.js';
+import { ensureConsoleBuilt } from '../../scripts/stack/console-build.js';
 import { startLocalStack } from '../../scripts/stack/local-stack.js';
 import type { StackInfo } from '../helpers/stack-info.js';
 import { freePortBlock, freeTcpPort, stackPortsFrom } from '../../scripts/stack/ports.js';
@@ -19,6 +20,7 @@ declare module 'vitest' {
  * loopback ports. A missing or unbuildable binary fails the run with the reason; nothing skips.
  */
 export default async function setup(project: TestProject) {
+  await ensureConsoleBuilt(packageRoot(), (line) => console.log(`[global-stack] ${line}`));
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vg-test-stack-'));
   const ports = stackPortsFrom(await freePortBlock(160));
   const keys = {

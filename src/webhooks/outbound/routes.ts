@@ -2,7 +2,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import { z } from 'zod';
 import { audit } from '../../audit/index.js';
-import type { Db, SecretBox } from '../../db/index.js';
+import { sql, type Db, type SecretBox } from '../../db/index.js';
+import type { WebhookDelivery as WebhookDeliveryTable } from '../../db/generated/kysely.js';
+import type { Selectable } from 'kysely';
 import { actorOf, requireRole } from '../../http/auth.js';
 import { ApiError, notFound, parseBody } from '../../http/errors.js';
 import { pathParam } from '../../http/params.js';
@@ -197,42 +199,27 @@ export function webhookEndpointsRouter(deps: EndpointRoutesDeps): Router {
       .offset((q.page - 1) * q.per_page)
       .limit(q.per_page)
       .execute();
-    const attempts = rows.length
-      ? await db
-          .selectFrom('webhookAttempts')
-          .selectAll()
-          .where(
-            'deliveryId',
-            'in',
-            rows.map((d) => d.id),
-          )
-          .orderBy('at')
-          .execute()
-      : [];
-    res.json({
-      page: q.page,
-      per_page: q.per_page,
-      items: rows.map((d) => ({
-        id: d.id,
-        message_id: d.messageId,
-        event_type: d.eventType,
-        status: d.status,
-        attempts: d.attempts,
-        next_attempt_at: d.nextAttemptAt?.toISOString() ?? null,
-        last_status: d.lastStatus,
-        last_error: d.lastError,
-        succeeded_at: d.succeededAt?.toISOString() ?? null,
-        attempt_log: attempts
-          .filter((a) => a.deliveryId === d.id)
-          .map((a) => ({
-            at: a.at.toISOString(),
-            status: a.status,
-            error: a.error,
-            duration_ms: a.durationMs,
-            response: a.response,
-          })),
-      })),
-    });
+    res.json({ page: q.page, per_page: q.per_page, items: await withAttempts(db, rows) });
+  });
+  // A call's deliveries: its per-call webhook and every endpoint's events about it.
+  r.get('/calls/:id/webhook-deliveries', requireRole('viewer'), async (req, res) => {
+    const id = pathParam(req);
+    if (!UUID.test(id)) throw notFound('call', id);
+    const rows = await db
+      .selectFrom('webhookDeliveries')
+      .innerJoin('webhookMessages', 'webhookMessages.id', 'webhookDeliveries.messageId')
+      .selectAll('webhookDeliveries')
+      .select('webhookMessages.eventType')
+      .where((eb) =>
+        eb.or([
+          eb('webhookDeliveries.callId', '=', id),
+          eb(sql<string>`webhook_messages.payload->'data'->>'call_id'`, '=', id),
+        ]),
+      )
+      .orderBy('webhookDeliveries.createdAt', 'desc')
+      .limit(200)
+      .execute();
+    res.json({ items: await withAttempts(db, rows) });
   });
   r.post('/webhook-deliveries/:id/replay', requireRole('operator'), async (req, res) => {
     const id = pathParam(req);
@@ -258,4 +245,42 @@ export function webhookEndpointsRouter(deps: EndpointRoutesDeps): Router {
     res.status(202).json({ id, status: 'pending', message_id: delivery.messageId });
   });
   return r;
+}
+
+type DeliveryRow = Selectable<WebhookDeliveryTable> & { eventType: string };
+
+/** Deliveries as the API shows them, each with its attempts. */
+async function withAttempts(db: Db, rows: DeliveryRow[]) {
+  const attempts = rows.length
+    ? await db
+        .selectFrom('webhookAttempts')
+        .selectAll()
+        .where(
+          'deliveryId',
+          'in',
+          rows.map((d) => d.id),
+        )
+        .orderBy('at')
+        .execute()
+    : [];
+  return rows.map((d) => ({
+    id: d.id,
+    message_id: d.messageId,
+    event_type: d.eventType,
+    status: d.status,
+    attempts: d.attempts,
+    next_attempt_at: d.nextAttemptAt?.toISOString() ?? null,
+    last_status: d.lastStatus,
+    last_error: d.lastError,
+    succeeded_at: d.succeededAt?.toISOString() ?? null,
+    attempt_log: attempts
+      .filter((a) => a.deliveryId === d.id)
+      .map((a) => ({
+        at: a.at.toISOString(),
+        status: a.status,
+        error: a.error,
+        duration_ms: a.durationMs,
+        response: a.response,
+      })),
+  }));
 }
