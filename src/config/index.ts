@@ -16,6 +16,8 @@ export interface GatewayConfig {
   databasePoolMax: number;
   dataDir: string;
   encryptionKey: string | undefined;
+  /** GATEWAY_INSTALLATION_ID; unset: the database's installation row (installationOf). */
+  installationId: string | undefined;
   api: { host: string; port: number; bodyLimit: string };
   /** /internal/* and /metrics: their own listener, loopback by default. */
   internal: { host: string; port: number };
@@ -154,6 +156,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     databasePoolMax: e.DATABASE_POOL_MAX,
     dataDir: path.resolve(e.GATEWAY_DATA_DIR),
     encryptionKey: e.GATEWAY_ENCRYPTION_KEY,
+    installationId: e.GATEWAY_INSTALLATION_ID,
     api: { host: e.API_HOST, port: e.API_PORT, bodyLimit: e.API_BODY_LIMIT },
     internal: { host: e.INTERNAL_HOST, port: e.INTERNAL_PORT },
     livekit: {

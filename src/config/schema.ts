@@ -33,6 +33,15 @@ export const envSchema = z.object({
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
   /** Folder for the embedded database, the generated encryption key and local-stack configs. */
   GATEWAY_DATA_DIR: z.string().min(1).default('.data'),
+  /**
+   * Marks every LiveKit object this gateway makes (trunks, dispatch rules); a reconcile touches
+   * only objects carrying it. Unset: the database's own id (its installation row), which every
+   * process on one database shares. Set it on a copy of a database that shares the LiveKit.
+   */
+  GATEWAY_INSTALLATION_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, '1-64 letters, digits, dots, dashes or underscores')
+    .optional(),
   /** 32 bytes, base64. Encrypts trunk passwords at rest. Required with DATABASE_URL. */
   GATEWAY_ENCRYPTION_KEY: z.string().optional(),
   API_HOST: z.string().min(1).default('127.0.0.1'),

@@ -4,6 +4,7 @@ import type { Express } from 'express';
 import { loadConfig, createLogger, type GatewayConfig, type Logger } from '../config/index.js';
 import {
   installationId,
+  installationOf,
   loadEncryptionKey,
   openDatabase,
   SecretBox,
@@ -60,6 +61,7 @@ export async function startApi(
   const database = await openDatabase(config);
   const box = new SecretBox(loadEncryptionKey(config.encryptionKey, config.dataDir));
   const livekit = createLivekitClients(config);
+  const installation = await installationOf(database.db, config.installationId);
   const webhookWorker = config.webhooksOut.redisUrl
     ? startDeliveryWorker(
         {
@@ -91,6 +93,7 @@ export async function startApi(
             syncSipUsersLivekit({
               db: database.db,
               sip: livekit.sip,
+              installation,
               edgeSourceAddress: config.edge.sourceAddress,
               agentName: config.agent.name,
               edgeAddress: config.edge.contactAddress,
@@ -160,6 +163,7 @@ export async function startApi(
           db: database.db,
           rpc: edge.rpc,
           sip: livekit.sip,
+          installation,
           edgeSourceAddress: config.edge.sourceAddress,
           agentName: config.agent.name,
           edgeAddress: config.edge.contactAddress,
@@ -178,6 +182,7 @@ export async function startApi(
     edgeTrunksChanged: edge && (() => void edge.syncAdmission()),
     rateLimits,
     callControl,
+    installation,
   });
   const server = await listen(app, config.api.port, config.api.host);
   const internalServer = await listen(
@@ -194,6 +199,7 @@ export async function startApi(
     db: database.db,
     sip: livekit.sip,
     box,
+    installation,
     logger: log,
     sipPublic: config.sipPublic,
     edgeSourceAddress: config.edge.enabled ? config.edge.sourceAddress : undefined,
