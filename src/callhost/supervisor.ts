@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import os from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { cappedExponential } from '../config/backoff.js';
 import { RoomServiceClient } from 'livekit-server-sdk';
@@ -52,6 +53,7 @@ export function runSupervisor(options: {
     restarts: 0,
   }));
   let stopping = false;
+  const removals = new Set<Promise<unknown>>();
 
   const start = (slot: HostSlot) => {
     const child = fork(hostEntry(), [], { stdio: 'inherit' });
@@ -67,13 +69,21 @@ export function runSupervisor(options: {
       slot.state = { registered: false, activeCalls: 0 };
       // LiveKit would wait ~20 s for the dead agent to reconnect; removing it now lets the
       // API send an agent that goes on with the call (AgentRecovery) at once.
-      for (const call of lost) {
-        rooms
-          .removeParticipant(call.room, call.identity)
-          .catch((error: unknown) => log.warn({ err: error }, 'lost agent could not be removed'));
-      }
+      const removed = Promise.all(
+        lost.map((call) =>
+          rooms
+            .removeParticipant(call.room, call.identity)
+            .catch((error: unknown) => log.warn({ err: error }, 'lost agent could not be removed')),
+        ),
+      );
+      removals.add(removed);
+      void removed.finally(() => removals.delete(removed));
       if (stopping) {
-        if (slots.every((s) => !s.child)) process.exit(0);
+        // A host that drained past CALL_HOST_DRAIN_SECONDS left calls on: free their rooms, so
+        // the API's agent recovery sends them agents on hosts that are not stopping (bounded).
+        if (slots.every((s) => !s.child)) {
+          void Promise.race([Promise.all(removals), sleep(5000)]).finally(() => process.exit(0));
+        }
         return;
       }
       if (lost.length)

@@ -34,6 +34,8 @@ export interface GatewayConfig {
     /** Host processes to run (CALL_HOSTS); undefined: one per core. */
     hosts: number | undefined;
     hostCapacity: number;
+    /** CALL_HOST_DRAIN_SECONDS: the bound on a host's drain after SIGTERM. */
+    drainSeconds: number;
     httpPort: number;
     holdMusicFile: string | undefined;
     /** Which variables and hosts a profile may send provider keys with (key-policy.ts). */
@@ -74,6 +76,9 @@ export interface GatewayConfig {
     rpcSecret: string;
     contactAddress: string;
     sourceAddress: string;
+    /** EDGE_SIP_LISTEN and EDGE_LIVEKIT_SIP_ADDRESS: read by the edge process (src/edge/main.ts). */
+    sipListen: string;
+    livekitSipAddress: string;
     pollSeconds: number;
     retryBaseSeconds: number;
     retryMaxSeconds: number;
@@ -182,6 +187,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       offlineProfile: e.AGENT_OFFLINE_PROFILE,
       hosts: e.CALL_HOSTS,
       hostCapacity: e.CALL_HOST_CAPACITY,
+      drainSeconds: e.CALL_HOST_DRAIN_SECONDS,
       httpPort: e.AGENT_HTTP_PORT,
       holdMusicFile: e.HOLD_MUSIC_FILE,
       providerKeys: providerKeyPolicy(e),
@@ -225,6 +231,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       rpcSecret: e.EDGE_RPC_SECRET ?? '',
       contactAddress: e.EDGE_CONTACT_ADDRESS,
       sourceAddress: e.EDGE_SOURCE_ADDRESS,
+      sipListen: e.EDGE_SIP_LISTEN,
+      livekitSipAddress: e.EDGE_LIVEKIT_SIP_ADDRESS,
       pollSeconds: e.EDGE_POLL_SECONDS,
       retryBaseSeconds: e.EDGE_RETRY_BASE_SECONDS,
       retryMaxSeconds: e.EDGE_RETRY_MAX_SECONDS,
