@@ -36,6 +36,10 @@ function hostEntry(): string {
 export function runSupervisor(options: {
   hosts: number | undefined;
   httpPort: number;
+  /** AGENT_HTTP_HOST: 127.0.0.1, or the pod's address for probes and Prometheus. */
+  httpHost: string;
+  /** CALL_HOST_CAPACITY of each host, for the metrics. */
+  capacity: number;
   livekit: { url: string; apiKey: string; apiSecret: string };
   log: Logger;
 }): void {
@@ -97,26 +101,37 @@ export function runSupervisor(options: {
   for (const slot of slots) start(slot);
 
   const server: Server = createServer((req, res) => {
-    const ready = slots.every((s) => s.state.registered);
+    // Draining: not ready (a load balancer or Kubernetes takes it out), but still alive.
+    const ready = !stopping && slots.every((s) => s.state.registered);
     if (req.url === '/hosts') {
       res.writeHead(200, { 'content-type': 'application/json' });
+      // Counts only: the rooms of the calls are named after callers' numbers.
       res.end(
         JSON.stringify(
-          slots.map((s) => ({ index: s.index, pid: s.child?.pid ?? null, ...s.state })),
+          slots.map((s) => ({
+            index: s.index,
+            pid: s.child?.pid ?? null,
+            registered: s.state.registered,
+            activeCalls: s.state.activeCalls,
+          })),
         ),
       );
       return;
     }
+    if (req.url === '/metrics') {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+      res.end(hostMetrics(slots, options.capacity, stopping));
+      return;
+    }
     res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' });
-    res.end(ready ? 'OK' : 'starting');
+    res.end(ready ? 'OK' : stopping ? 'draining' : 'starting');
   });
-  server.listen(options.httpPort, '127.0.0.1');
+  server.listen(options.httpPort, options.httpHost);
 
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'call hosts draining');
-    server.close();
     const alive = slots.filter((s) => s.child);
     if (alive.length === 0) process.exit(0);
     for (const slot of alive) slot.child!.kill('SIGTERM');
@@ -125,4 +140,25 @@ export function runSupervisor(options: {
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
   log.info({ hosts: count }, 'call host supervisor starting');
+}
+
+/**
+ * Prometheus text for this machine's hosts: the active calls an autoscaler divides by the
+ * capacity (the Helm chart's HPA scales on the ratio), and whether the hosts are draining.
+ */
+function hostMetrics(slots: HostSlot[], capacity: number, draining: boolean): string {
+  const calls = slots.reduce((n, s) => n + s.state.activeCalls, 0);
+  const registered = slots.filter((s) => s.state.registered).length;
+  return [
+    '# HELP voice_gateway_callhost_active_calls Calls the call hosts of this supervisor hold now',
+    '# TYPE voice_gateway_callhost_active_calls gauge',
+    `voice_gateway_callhost_active_calls ${calls}`,
+    '# HELP voice_gateway_callhost_capacity Calls they take at most (hosts registered x CALL_HOST_CAPACITY)',
+    '# TYPE voice_gateway_callhost_capacity gauge',
+    `voice_gateway_callhost_capacity ${registered * capacity}`,
+    '# HELP voice_gateway_callhost_draining 1 once a stop signal came: no new calls',
+    '# TYPE voice_gateway_callhost_draining gauge',
+    `voice_gateway_callhost_draining ${draining ? 1 : 0}`,
+    '',
+  ].join('\n');
 }

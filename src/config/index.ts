@@ -37,6 +37,8 @@ export interface GatewayConfig {
     /** CALL_HOST_DRAIN_SECONDS: the bound on a host's drain after SIGTERM. */
     drainSeconds: number;
     httpPort: number;
+    /** AGENT_HTTP_HOST: where the call hosts' health port listens. */
+    httpHost: string;
     holdMusicFile: string | undefined;
     /** Which variables and hosts a profile may send provider keys with (key-policy.ts). */
     providerKeys: ProviderKeyPolicy;
@@ -189,6 +191,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       hostCapacity: e.CALL_HOST_CAPACITY,
       drainSeconds: e.CALL_HOST_DRAIN_SECONDS,
       httpPort: e.AGENT_HTTP_PORT,
+      httpHost: e.AGENT_HTTP_HOST,
       holdMusicFile: e.HOLD_MUSIC_FILE,
       providerKeys: providerKeyPolicy(e),
     },

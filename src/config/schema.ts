@@ -144,6 +144,8 @@ export const envSchema = z.object({
   CALL_HOST_DRAIN_SECONDS: z.coerce.number().int().min(1).max(86400).default(900),
   /** The call hosts' health HTTP port on 127.0.0.1 (GET / answers 200 once all registered). */
   AGENT_HTTP_PORT: port.min(1).default(8081),
+  /** Where that port listens (GET /, /hosts, /metrics): 0.0.0.0 in a pod, for probes and scrapes. */
+  AGENT_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   /** A WAV file (PCM) the caller hears while held; unset: a gentle tone melody made in code. */
   HOLD_MUSIC_FILE: z.string().min(1).optional(),
   /** Finished call recordings (default <GATEWAY_DATA_DIR>/recordings); the worker and the API share it. */
