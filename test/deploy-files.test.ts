@@ -139,6 +139,8 @@ describe('docker-compose.yml', () => {
     expect(server.webhook.api_key).toBe(api.LIVEKIT_API_KEY);
     expect(sip.api_key).toBe(api.LIVEKIT_API_KEY);
     expect(sip.redis.address).toBe(server.redis.address);
+    // Hosts are offered calls until full, not until 70% full (LiveKit's default target load).
+    expect(server.agents.target_load).toBe(1);
     expect(`redis://${server.redis.address}`).toBe(api.REDIS_URL);
     expect(server.webhook.urls).toEqual([`http://127.0.0.1:${api.API_PORT}/webhooks/livekit`]);
     expect(`${sip.sip_port}`).toBe(
