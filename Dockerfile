@@ -1,8 +1,12 @@
-# The gateway's API as a container image. Not built by the test suite (no Docker engine in CI);
-# it runs the same build that `npm run build && node dist/src/http/main.js` runs on a machine.
+# The gateway's image: the API, the call hosts and the SIP edge, one image, three commands.
+# Not built by the test suite (no Docker engine in CI); it runs the same build that
+# `npm run build` makes on a machine.
+#   node dist/src/http/main.js     the API (the default command)
+#   node dist/src/agent/main.js    the call hosts (espeak-ng for prompts, ffmpeg for recordings)
+#   node dist/src/edge/main.js     the SIP edge: renders deploy/kamailio/edge.cfg, runs kamailio
 #   docker build -t voice-gateway .
 #   docker run --env-file .env -p 127.0.0.1:8080:8080 voice-gateway
-# docker-compose.yml builds it for a single-host deployment (docs/deploy.md).
+# docker-compose.yml and deploy/helm/voice-gateway run it (docs/deploy.md).
 
 # ---------------------------------------------------------------------------------------------
 # Build: all dependencies (TypeScript, Prisma's CLI), then tsc into dist/.
@@ -39,6 +43,11 @@ ENV NODE_ENV=production \
     API_HOST=0.0.0.0 \
     API_PORT=8080 \
     GATEWAY_DATA_DIR=/data
+# espeak-ng speaks the offline agent's prompts, ffmpeg encodes call recordings, kamailio is the
+# SIP edge (its modules, dispatcher included, are in the kamailio package).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends espeak-ng ffmpeg kamailio \
+    && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 # --ignore-scripts: postinstall would run `prisma generate`, and `prisma` is a devDependency
 # that is not installed here. The generated types are already compiled into dist/.
@@ -49,8 +58,12 @@ COPY --from=build /app/dist ./dist
 # prisma/ (here /app). web/ is the browser client served at /web/.
 COPY --from=build /app/prisma ./prisma
 COPY web ./web
-# Everything above stays owned by root and read-only to the process; only /data is writable.
-RUN mkdir -p /data && chown node:node /data
+# The edge's config template and the offline agent's default profile.
+COPY deploy/kamailio ./deploy/kamailio
+COPY deploy/agent-offline.yaml ./deploy/agent-offline.yaml
+# Everything above stays owned by root and read-only to the process; only /data and /recordings
+# (volumes) are writable.
+RUN mkdir -p /data /recordings && chown node:node /data /recordings
 USER node
 EXPOSE 8080
 # /health answers while the process runs (/ready also checks the database and LiveKit; use it

@@ -45,3 +45,15 @@ fi
 npm run --silent livekit:install
 # versitygw: the S3-compatible server the recordings tests store to (Apache-2.0, built with Go).
 npx --no-install tsx scripts/install-versitygw.ts
+
+# The deploy-files test: Helm (lint and render the chart) and compose-check (docker-compose.yml
+# through compose-go, the Compose specification's own loader), both built with Go.
+bin="${HOME}/.cache/voice-gateway/bin"
+if [[ ! -x "$bin/helm" ]] || ! "$bin/helm" version --short 2>/dev/null | grep -q '^v3\.22'; then
+  echo "setup: building helm v3.22.0"
+  GOBIN="$bin" go install helm.sh/helm/v3/cmd/helm@v3.22.0
+fi
+if [[ ! -x "$bin/compose-check" || scripts/compose-check/go.sum -nt "$bin/compose-check" || scripts/compose-check/main.go -nt "$bin/compose-check" ]]; then
+  echo "setup: building compose-check"
+  (cd scripts/compose-check && go build -o "$bin/compose-check" .)
+fi

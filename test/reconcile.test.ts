@@ -93,10 +93,12 @@ describe('reconcile with LiveKit', () => {
   });
 
   it('removes objects carrying our marker that no row claims, and leaves others alone', async () => {
+    const { installation } = (await gw.request('POST', '/api/reconcile?mode=report')).body;
     const orphan = await gw.sip.createSipInboundTrunk('left behind', ['+14155550199'], {
       allowedAddresses: ['192.0.2.9'],
       metadata: JSON.stringify({
         managed_by: 'voice-gateway',
+        installation,
         kind: 'inbound',
         id: '00000000-0000-0000-0000-000000000001',
       }),
@@ -113,7 +115,11 @@ describe('reconcile with LiveKit', () => {
       }),
     );
     expect(report.body.unmanaged).toContainEqual(
-      expect.objectContaining({ livekit_id: foreign.sipTrunkId, name: 'made by hand' }),
+      expect.objectContaining({
+        livekit_id: foreign.sipTrunkId,
+        name: 'made by hand',
+        owner: 'unmarked',
+      }),
     );
     const ids = (await gw.sip.listSipInboundTrunk()).map((t) => t.sipTrunkId);
     expect(ids).not.toContain(orphan.sipTrunkId);

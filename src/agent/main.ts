@@ -17,6 +17,8 @@ loadOfflineProfile(config.agent.offlineProfile);
 runSupervisor({
   hosts: config.agent.hosts,
   httpPort: config.agent.httpPort,
+  httpHost: config.agent.httpHost,
+  capacity: config.agent.hostCapacity,
   livekit: config.livekit,
   log: logger,
 });

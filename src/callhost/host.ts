@@ -76,12 +76,24 @@ export class CallHost {
     return this.#worker.start();
   }
 
-  /** No new calls; resolves when the last one ended. */
-  async drain(): Promise<void> {
+  /**
+   * No new calls (LiveKit sees the host full and offers are declined); resolves 'idle' when
+   * the last call ended, or 'deadline' after `maxMs` with calls still on.
+   */
+  async drain(maxMs: number): Promise<'idle' | 'deadline'> {
     this.#draining = true;
     this.#worker.drain();
-    if (this.#calls.size > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
+    let timer: NodeJS.Timeout | undefined;
+    const outcome =
+      this.#calls.size === 0
+        ? 'idle'
+        : await Promise.race([
+            new Promise<'idle'>((resolve) => (this.#idle = () => resolve('idle'))),
+            new Promise<'deadline'>((resolve) => (timer = setTimeout(resolve, maxMs, 'deadline'))),
+          ]);
+    clearTimeout(timer);
     this.#worker.close();
+    return outcome;
   }
 
   /** A job LiveKit offers: taken (and its place reserved) while the host is below capacity. */

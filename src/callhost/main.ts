@@ -77,8 +77,20 @@ let stopping = false;
 const stop = (signal: string) => {
   if (stopping) return;
   stopping = true;
-  logger.info({ signal, activeCalls: host.activeCalls }, 'call host draining');
-  void host.drain().finally(() => process.exit(0));
+  logger.info(
+    { signal, activeCalls: host.activeCalls, maxSeconds: config.agent.drainSeconds },
+    'call host draining',
+  );
+  void host
+    .drain(config.agent.drainSeconds * 1000)
+    .then((outcome) => {
+      if (outcome === 'deadline') {
+        // Exiting with calls on: the supervisor removes this host's agents from their rooms,
+        // and the API's agent recovery sends each call an agent on another host.
+        logger.warn({ activeCalls: host.activeCalls }, 'drain time is up; exiting with calls on');
+      } else logger.info('call host drained; exiting');
+    })
+    .finally(() => process.exit(0));
 };
 // on, not once: a second signal while draining must not kill the host before its calls end.
 process.on('SIGINT', () => stop('SIGINT'));

@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import os from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { cappedExponential } from '../config/backoff.js';
 import { RoomServiceClient } from 'livekit-server-sdk';
@@ -37,6 +38,10 @@ function hostEntry(): string {
 export function runSupervisor(options: {
   hosts: number | undefined;
   httpPort: number;
+  /** AGENT_HTTP_HOST: 127.0.0.1, or the pod's address for probes and Prometheus. */
+  httpHost: string;
+  /** CALL_HOST_CAPACITY of each host, for the metrics. */
+  capacity: number;
   livekit: { url: string; apiKey: string; apiSecret: string };
   log: Logger;
 }): void {
@@ -54,6 +59,7 @@ export function runSupervisor(options: {
     restarts: 0,
   }));
   let stopping = false;
+  const removals = new Set<Promise<unknown>>();
 
   const start = (slot: HostSlot) => {
     const child = fork(hostEntry(), [], { stdio: 'inherit' });
@@ -70,13 +76,21 @@ export function runSupervisor(options: {
       slot.state = { registered: false, activeCalls: 0 };
       // LiveKit would wait ~20 s for the dead agent to reconnect; removing it now lets the
       // API send an agent that goes on with the call (AgentRecovery) at once.
-      for (const call of lost) {
-        rooms
-          .removeParticipant(call.room, call.identity)
-          .catch((error: unknown) => log.warn({ err: error }, 'lost agent could not be removed'));
-      }
+      const removed = Promise.all(
+        lost.map((call) =>
+          rooms
+            .removeParticipant(call.room, call.identity)
+            .catch((error: unknown) => log.warn({ err: error }, 'lost agent could not be removed')),
+        ),
+      );
+      removals.add(removed);
+      void removed.finally(() => removals.delete(removed));
       if (stopping) {
-        if (slots.every((s) => !s.child)) process.exit(0);
+        // A host that drained past CALL_HOST_DRAIN_SECONDS left calls on: free their rooms, so
+        // the API's agent recovery sends them agents on hosts that are not stopping (bounded).
+        if (slots.every((s) => !s.child)) {
+          void Promise.race([Promise.all(removals), sleep(5000)]).finally(() => process.exit(0));
+        }
         return;
       }
       if (lost.length)
@@ -90,13 +104,30 @@ export function runSupervisor(options: {
   for (const slot of slots) start(slot);
 
   const server: Server = createServer((req, res) => {
-    const ready = slots.every((s) => s.state.registered);
+    // Draining: not ready (a load balancer or Kubernetes takes it out), but still alive.
+    const ready = !stopping && slots.every((s) => s.state.registered);
+    if (req.url === '/hosts') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      // Counts only: the rooms of the calls are named after callers' numbers.
+      res.end(
+        JSON.stringify(
+          slots.map((s) => ({
+            index: s.index,
+            pid: s.child?.pid ?? null,
+            registered: s.state.registered,
+            activeCalls: s.state.activeCalls,
+          })),
+        ),
+      );
+      return;
+    }
     if (req.url === '/metrics') {
+      // The hosts' own metrics, summed, then the supervisor's totals (what an autoscaler reads).
       const live = slots.flatMap((s) => (s.child ? [s.child] : []));
       void aggregateHostMetrics(live)
         .then(async (registry) => {
           res.writeHead(200, { 'content-type': registry.contentType });
-          res.end(await registry.metrics());
+          res.end((await registry.metrics()) + hostMetrics(slots, options.capacity, stopping));
         })
         .catch((error: unknown) => {
           log.error({ err: error }, 'host metrics could not be gathered');
@@ -104,25 +135,15 @@ export function runSupervisor(options: {
         });
       return;
     }
-    if (req.url === '/hosts') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(
-        JSON.stringify(
-          slots.map((s) => ({ index: s.index, pid: s.child?.pid ?? null, ...s.state })),
-        ),
-      );
-      return;
-    }
     res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' });
-    res.end(ready ? 'OK' : 'starting');
+    res.end(ready ? 'OK' : stopping ? 'draining' : 'starting');
   });
-  server.listen(options.httpPort, '127.0.0.1');
+  server.listen(options.httpPort, options.httpHost);
 
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'call hosts draining');
-    server.close();
     const alive = slots.filter((s) => s.child);
     if (alive.length === 0) process.exit(0);
     for (const slot of alive) slot.child!.kill('SIGTERM');
@@ -131,4 +152,25 @@ export function runSupervisor(options: {
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
   log.info({ hosts: count }, 'call host supervisor starting');
+}
+
+/**
+ * Prometheus text for this machine's hosts: the active calls an autoscaler divides by the
+ * capacity (the Helm chart's HPA scales on the ratio), and whether the hosts are draining.
+ */
+function hostMetrics(slots: HostSlot[], capacity: number, draining: boolean): string {
+  const calls = slots.reduce((n, s) => n + s.state.activeCalls, 0);
+  const registered = slots.filter((s) => s.state.registered).length;
+  return [
+    '# HELP voice_gateway_callhost_active_calls Calls the call hosts of this supervisor hold now',
+    '# TYPE voice_gateway_callhost_active_calls gauge',
+    `voice_gateway_callhost_active_calls ${calls}`,
+    '# HELP voice_gateway_callhost_capacity Calls they take at most (hosts registered x CALL_HOST_CAPACITY)',
+    '# TYPE voice_gateway_callhost_capacity gauge',
+    `voice_gateway_callhost_capacity ${registered * capacity}`,
+    '# HELP voice_gateway_callhost_draining 1 once a stop signal came: no new calls',
+    '# TYPE voice_gateway_callhost_draining gauge',
+    `voice_gateway_callhost_draining ${draining ? 1 : 0}`,
+    '',
+  ].join('\n');
 }

@@ -4,7 +4,13 @@ import { Command, Option } from 'commander';
 import { createApiKey, roles, type Role } from '../apikeys/keys.js';
 import { audit, systemActor } from '../audit/index.js';
 import { ConfigError, createLogger, loadConfig, type GatewayConfig } from '../config/index.js';
-import { loadEncryptionKey, openDatabase, SecretBox, type Database } from '../db/index.js';
+import {
+  installationOf,
+  loadEncryptionKey,
+  openDatabase,
+  SecretBox,
+  type Database,
+} from '../db/index.js';
 import { createLivekitClients } from '../livekit/index.js';
 import {
   areas,
@@ -161,6 +167,7 @@ program
           db: db.db,
           sip: createLivekitClients(config).sip,
           box,
+          installation: await installationOf(db.db, config.installationId),
           logger,
           sipPublic: config.sipPublic,
           edgeSourceAddress: config.edge.enabled ? config.edge.sourceAddress : undefined,

@@ -16,6 +16,8 @@ export interface GatewayConfig {
   databasePoolMax: number;
   dataDir: string;
   encryptionKey: string | undefined;
+  /** GATEWAY_INSTALLATION_ID; unset: the database's installation row (installationOf). */
+  installationId: string | undefined;
   api: { host: string; port: number; bodyLimit: string };
   /** /internal/* and /metrics: their own listener, loopback by default. */
   internal: { host: string; port: number };
@@ -32,7 +34,11 @@ export interface GatewayConfig {
     /** Host processes to run (CALL_HOSTS); undefined: one per core. */
     hosts: number | undefined;
     hostCapacity: number;
+    /** CALL_HOST_DRAIN_SECONDS: the bound on a host's drain after SIGTERM. */
+    drainSeconds: number;
     httpPort: number;
+    /** AGENT_HTTP_HOST: where the call hosts' health port listens. */
+    httpHost: string;
     holdMusicFile: string | undefined;
     /** Which variables and hosts a profile may send provider keys with (key-policy.ts). */
     providerKeys: ProviderKeyPolicy;
@@ -72,6 +78,9 @@ export interface GatewayConfig {
     rpcSecret: string;
     contactAddress: string;
     sourceAddress: string;
+    /** EDGE_SIP_LISTEN and EDGE_LIVEKIT_SIP_ADDRESS: read by the edge process (src/edge/main.ts). */
+    sipListen: string;
+    livekitSipAddress: string;
     pollSeconds: number;
     retryBaseSeconds: number;
     retryMaxSeconds: number;
@@ -154,6 +163,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     databasePoolMax: e.DATABASE_POOL_MAX,
     dataDir: path.resolve(e.GATEWAY_DATA_DIR),
     encryptionKey: e.GATEWAY_ENCRYPTION_KEY,
+    installationId: e.GATEWAY_INSTALLATION_ID,
     api: { host: e.API_HOST, port: e.API_PORT, bodyLimit: e.API_BODY_LIMIT },
     internal: { host: e.INTERNAL_HOST, port: e.INTERNAL_PORT },
     livekit: {
@@ -179,7 +189,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       offlineProfile: e.AGENT_OFFLINE_PROFILE,
       hosts: e.CALL_HOSTS,
       hostCapacity: e.CALL_HOST_CAPACITY,
+      drainSeconds: e.CALL_HOST_DRAIN_SECONDS,
       httpPort: e.AGENT_HTTP_PORT,
+      httpHost: e.AGENT_HTTP_HOST,
       holdMusicFile: e.HOLD_MUSIC_FILE,
       providerKeys: providerKeyPolicy(e),
     },
@@ -222,6 +234,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       rpcSecret: e.EDGE_RPC_SECRET ?? '',
       contactAddress: e.EDGE_CONTACT_ADDRESS,
       sourceAddress: e.EDGE_SOURCE_ADDRESS,
+      sipListen: e.EDGE_SIP_LISTEN,
+      livekitSipAddress: e.EDGE_LIVEKIT_SIP_ADDRESS,
       pollSeconds: e.EDGE_POLL_SECONDS,
       retryBaseSeconds: e.EDGE_RETRY_BASE_SECONDS,
       retryMaxSeconds: e.EDGE_RETRY_MAX_SECONDS,

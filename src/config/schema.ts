@@ -33,6 +33,15 @@ export const envSchema = z.object({
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
   /** Folder for the embedded database, the generated encryption key and local-stack configs. */
   GATEWAY_DATA_DIR: z.string().min(1).default('.data'),
+  /**
+   * Marks every LiveKit object this gateway makes (trunks, dispatch rules); a reconcile touches
+   * only objects carrying it. Unset: the database's own id (its installation row), which every
+   * process on one database shares. Set it on a copy of a database that shares the LiveKit.
+   */
+  GATEWAY_INSTALLATION_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, '1-64 letters, digits, dots, dashes or underscores')
+    .optional(),
   /** 32 bytes, base64. Encrypts trunk passwords at rest. Required with DATABASE_URL. */
   GATEWAY_ENCRYPTION_KEY: z.string().optional(),
   API_HOST: z.string().min(1).default('127.0.0.1'),
@@ -126,8 +135,17 @@ export const envSchema = z.object({
    * skipped by LiveKit. The default is what `npm run bench -- agent` held on one core.
    */
   CALL_HOST_CAPACITY: z.coerce.number().int().min(1).max(1000).default(10),
+  /**
+   * Longest a call host drains after SIGTERM (no new calls, waits for its calls to end). Then
+   * it exits with calls still on: the supervisor frees their rooms and the API's agent recovery
+   * sends each an agent on another host (docs/agents.md). Keep Kubernetes'
+   * terminationGracePeriodSeconds above it.
+   */
+  CALL_HOST_DRAIN_SECONDS: z.coerce.number().int().min(1).max(86400).default(900),
   /** The call hosts' health HTTP port on 127.0.0.1 (GET / answers 200 once all registered). */
   AGENT_HTTP_PORT: port.min(1).default(8081),
+  /** Where that port listens (GET /, /hosts, /metrics): 0.0.0.0 in a pod, for probes and scrapes. */
+  AGENT_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   /** A WAV file (PCM) the caller hears while held; unset: a gentle tone melody made in code. */
   HOLD_MUSIC_FILE: z.string().min(1).optional(),
   /** Finished call recordings (default <GATEWAY_DATA_DIR>/recordings); the worker and the API share it. */
@@ -171,6 +189,16 @@ export const envSchema = z.object({
     .optional(),
   /** host:port providers reach the edge at: the Contact of its REGISTERs. */
   EDGE_CONTACT_ADDRESS: z.string().min(1).default('127.0.0.1:5070'),
+  /** The edge process (src/edge/main.ts, containers): the ip:port its SIP listens on. */
+  EDGE_SIP_LISTEN: z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:.]+\]|[0-9.]+):\d{1,5}$/, 'ip:port, e.g. 0.0.0.0:5070')
+    .default('127.0.0.1:5070'),
+  /** The edge process: LiveKit SIP's ip:port, where it relays calls (an IP address: docs/edge.md). */
+  EDGE_LIVEKIT_SIP_ADDRESS: z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:.]+\]|[0-9.]+):\d{1,5}$/, 'ip:port, e.g. 127.0.0.1:5060')
+    .default('127.0.0.1:5060'),
   /** The address LiveKit SIP sees the edge's INVITEs come from; added to registering trunks. */
   EDGE_SOURCE_ADDRESS: z.string().min(1).default('127.0.0.1'),
   /** Seconds between the supervisor's checks of the edge's registrations. */

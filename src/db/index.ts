@@ -79,6 +79,15 @@ export async function openDatabase(
   };
 }
 
+/**
+ * The id that marks this installation's LiveKit objects: GATEWAY_INSTALLATION_ID, else the
+ * database's own id. Kept in the database, not the data folder, because every process of one
+ * installation (API processes on several machines) shares the database and nothing else.
+ */
+export async function installationOf(db: Db, configured: string | undefined): Promise<string> {
+  return configured ?? (await installationId(db));
+}
+
 /** This database's identity (its installation row): the same whatever URL reaches it. */
 export async function installationId(db: Db): Promise<string> {
   const row = await db.selectFrom('installation').select('id').executeTakeFirstOrThrow();

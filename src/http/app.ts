@@ -58,6 +58,8 @@ export interface AppDeps {
   rateLimits: RateLimits;
   /** Outbound calls and transfers, the API's and the agent's: one destination policy decides. */
   callControl: CallControlDeps;
+  /** This installation's id, marking its LiveKit objects (installationOf in src/db). */
+  installation: string;
 }
 
 const requests = new Counter({
@@ -94,6 +96,7 @@ function sipUsersDeps(deps: AppDeps): SipUsersDeps {
           syncSipUsersLivekit({
             db: deps.db,
             sip: deps.livekit.sip,
+            installation: deps.installation,
             edgeSourceAddress: deps.config.edge.sourceAddress,
             agentName: deps.config.agent.name,
             edgeAddress: deps.config.edge.contactAddress,
@@ -206,6 +209,7 @@ export function createApp(deps: AppDeps): Express {
         db: deps.db,
         sip: deps.livekit.sip,
         box: deps.box,
+        installation: deps.installation,
         logger: deps.logger,
         sipPublic: deps.config.sipPublic,
         edgeSourceAddress: deps.config.edge.enabled ? deps.config.edge.sourceAddress : undefined,

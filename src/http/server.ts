@@ -4,6 +4,7 @@ import type { Express } from 'express';
 import { loadConfig, createLogger, type GatewayConfig, type Logger } from '../config/index.js';
 import {
   installationId,
+  installationOf,
   loadEncryptionKey,
   openDatabase,
   SecretBox,
@@ -61,6 +62,7 @@ export async function startApi(
   const database = await openDatabase(config);
   const box = new SecretBox(loadEncryptionKey(config.encryptionKey, config.dataDir));
   const livekit = createLivekitClients(config);
+  const installation = await installationOf(database.db, config.installationId);
   const webhookWorker = config.webhooksOut.redisUrl
     ? startDeliveryWorker(
         {
@@ -92,6 +94,7 @@ export async function startApi(
             syncSipUsersLivekit({
               db: database.db,
               sip: livekit.sip,
+              installation,
               edgeSourceAddress: config.edge.sourceAddress,
               agentName: config.agent.name,
               edgeAddress: config.edge.contactAddress,
@@ -161,6 +164,7 @@ export async function startApi(
           db: database.db,
           rpc: edge.rpc,
           sip: livekit.sip,
+          installation,
           edgeSourceAddress: config.edge.sourceAddress,
           agentName: config.agent.name,
           edgeAddress: config.edge.contactAddress,
@@ -179,6 +183,7 @@ export async function startApi(
     edgeTrunksChanged: edge && (() => void edge.syncAdmission()),
     rateLimits,
     callControl,
+    installation,
   });
   const server = await listen(app, config.api.port, config.api.host);
   const internalServer = await listen(
@@ -195,6 +200,7 @@ export async function startApi(
     db: database.db,
     sip: livekit.sip,
     box,
+    installation,
     logger: log,
     sipPublic: config.sipPublic,
     edgeSourceAddress: config.edge.enabled ? config.edge.sourceAddress : undefined,

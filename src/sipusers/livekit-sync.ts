@@ -15,7 +15,10 @@ import type { GatewaySipClient } from '../livekit/index.js';
  * address, and one dispatch rule scoped to it that dispatches the agent with that profile.
  * The edge sets that called number on a user's authenticated INVITE (route FROM_USER), so
  * nobody else reaches these trunks. Their metadata marker is not the trunks area's, so its
- * reconcile lists them as unmanaged and leaves them alone.
+ * reconcile lists them as unmanaged and leaves them alone. The marker names the installation;
+ * another installation's objects are never touched. A marker naming none (made before markers
+ * named installations) counts as ours: these objects are derived, not stored, and a leftover
+ * would answer the same called number as its replacement.
  */
 export const SIP_USERS_MARKER = 'voice-gateway-sipusers';
 export const SIP_USER_ATTRIBUTE = 'vg.sip_user';
@@ -24,9 +27,14 @@ export const SIP_USER_HEADER = 'X-VG-SIP-User';
 export const agentKey = (profileId: string | null) => profileId ?? 'default';
 export const calledNumber = (key: string) => `vgusers-${key}`;
 
-function markerOf(metadata: string | undefined): string | undefined {
+function markerOf(metadata: string | undefined, installation: string): string | undefined {
   try {
-    const m = JSON.parse(metadata ?? '') as { managed_by?: string; key?: string };
+    const m = JSON.parse(metadata ?? '') as {
+      managed_by?: string;
+      installation?: string;
+      key?: string;
+    };
+    if (m.installation !== undefined && m.installation !== installation) return undefined;
     return m.managed_by === SIP_USERS_MARKER ? m.key : undefined;
   } catch {
     return undefined;
@@ -36,6 +44,8 @@ function markerOf(metadata: string | undefined): string | undefined {
 export interface SipUsersLivekitDeps {
   db: Db;
   sip: GatewaySipClient;
+  /** This installation's id: it marks the objects (src/trunks/deps.ts). */
+  installation: string;
   /** The address LiveKit sees the edge's INVITEs from (EDGE_SOURCE_ADDRESS). */
   edgeSourceAddress: string;
   /** AGENT_NAME: the worker dispatched to SIP users' calls. */
@@ -50,18 +60,24 @@ export const OUTBOUND_FROM = 'agent';
 /** The LiveKit outbound trunk that dials the edge for calls to SIP users; made when missing. */
 export async function sipUsersOutboundTrunk(deps: SipUsersLivekitDeps): Promise<string> {
   const found = (await deps.sip.listSipOutboundTrunk()).filter(
-    (t) => markerOf(t.metadata) === 'outbound',
+    (t) => markerOf(t.metadata, deps.installation) === 'outbound',
   );
   for (const extra of found.slice(1)) await deps.sip.deleteSipTrunk(extra.sipTrunkId);
   const current = found[0];
-  if (current && current.address === deps.edgeAddress) return current.sipTrunkId;
+  const metadata = JSON.stringify({
+    managed_by: SIP_USERS_MARKER,
+    installation: deps.installation,
+    key: 'outbound',
+  });
+  if (current && current.address === deps.edgeAddress && current.metadata === metadata)
+    return current.sipTrunkId;
   if (current) await deps.sip.deleteSipTrunk(current.sipTrunkId);
   const created = await deps.sip.createSipOutboundTrunk(
     'voice-gateway SIP users outbound',
     deps.edgeAddress,
     [OUTBOUND_FROM],
     {
-      metadata: JSON.stringify({ managed_by: SIP_USERS_MARKER, key: 'outbound' }),
+      metadata,
       transport: SIPTransport.SIP_TRANSPORT_UDP,
     },
   );
@@ -89,18 +105,31 @@ async function syncOnce(deps: SipUsersLivekitDeps): Promise<void> {
   if (rows.length > 0) await sipUsersOutboundTrunk(deps);
   else
     for (const t of await deps.sip.listSipOutboundTrunk())
-      if (markerOf(t.metadata)) await deps.sip.deleteSipTrunk(t.sipTrunkId);
-  const trunks = (await deps.sip.listSipInboundTrunk()).filter((t) => markerOf(t.metadata));
-  const rules = (await deps.sip.listSipDispatchRule()).filter((r) => markerOf(r.metadata));
+      if (markerOf(t.metadata, deps.installation)) await deps.sip.deleteSipTrunk(t.sipTrunkId);
+  const trunks = (await deps.sip.listSipInboundTrunk()).filter((t) =>
+    markerOf(t.metadata, deps.installation),
+  );
+  const rules = (await deps.sip.listSipDispatchRule()).filter((r) =>
+    markerOf(r.metadata, deps.installation),
+  );
   for (const rule of rules)
-    if (!wanted.has(markerOf(rule.metadata)!))
+    if (!wanted.has(markerOf(rule.metadata, deps.installation)!))
       await deps.sip.deleteSipDispatchRule(rule.sipDispatchRuleId);
   for (const trunk of trunks)
-    if (!wanted.has(markerOf(trunk.metadata)!)) await deps.sip.deleteSipTrunk(trunk.sipTrunkId);
+    if (!wanted.has(markerOf(trunk.metadata, deps.installation)!))
+      await deps.sip.deleteSipTrunk(trunk.sipTrunkId);
   for (const key of wanted) {
-    const metadata = JSON.stringify({ managed_by: SIP_USERS_MARKER, key });
-    let trunk = trunks.find((t) => markerOf(t.metadata) === key);
-    if (trunk && !trunk.allowedAddresses.includes(deps.edgeSourceAddress)) {
+    const metadata = JSON.stringify({
+      managed_by: SIP_USERS_MARKER,
+      installation: deps.installation,
+      key,
+    });
+    let trunk = trunks.find((t) => markerOf(t.metadata, deps.installation) === key);
+    // A legacy object (its marker names no installation) is replaced by one naming ours.
+    if (
+      trunk &&
+      (!trunk.allowedAddresses.includes(deps.edgeSourceAddress) || trunk.metadata !== metadata)
+    ) {
       await deps.sip.deleteSipTrunk(trunk.sipTrunkId);
       trunk = undefined;
     }
@@ -114,8 +143,8 @@ async function syncOnce(deps: SipUsersLivekitDeps): Promise<void> {
           headersToAttributes: { [SIP_USER_HEADER]: SIP_USER_ATTRIBUTE },
         },
       );
-    const rule = rules.find((r) => markerOf(r.metadata) === key);
-    if (rule && rule.trunkIds.includes(trunk.sipTrunkId)) continue;
+    const rule = rules.find((r) => markerOf(r.metadata, deps.installation) === key);
+    if (rule && rule.trunkIds.includes(trunk.sipTrunkId) && rule.metadata === metadata) continue;
     if (rule) await deps.sip.deleteSipDispatchRule(rule.sipDispatchRuleId);
     await deps.sip.createDispatchRuleInfo(
       new SIPDispatchRuleInfo({

@@ -6,6 +6,11 @@ export interface SyncDeps {
   db: Db;
   sip: GatewaySipClient;
   box: SecretBox;
+  /**
+   * This installation's id (GATEWAY_INSTALLATION_ID, else the database's installation row): it
+   * marks every LiveKit object we make, and a reconcile touches only objects carrying it.
+   */
+  installation: string;
   /** With the SIP edge on: the address LiveKit sees its INVITEs from (registering trunks). */
   edgeSourceAddress?: string;
 }

@@ -19,15 +19,20 @@ import type { RuleWithTrunks, TrunkWithNumbers } from './store.js';
 
 export type ObjectKind = 'inbound' | 'outbound' | 'rule';
 
-/** Written into each LiveKit object's metadata: it says which of our rows the object is. */
+/**
+ * Written into each LiveKit object's metadata: it says which installation made the object and
+ * which of its rows the object is. Objects made before installations were marked carry no
+ * `installation` (legacy).
+ */
 export interface Marker {
   managed_by: 'voice-gateway';
+  installation?: string;
   kind: ObjectKind;
   id: string;
 }
 
-export function marker(kind: ObjectKind, id: string): string {
-  return JSON.stringify({ managed_by: 'voice-gateway', kind, id } satisfies Marker);
+export function marker(installation: string, kind: ObjectKind, id: string): string {
+  return JSON.stringify({ managed_by: 'voice-gateway', installation, kind, id } satisfies Marker);
 }
 
 export function readMarker(metadata: string | undefined): Marker | undefined {
@@ -39,6 +44,20 @@ export function readMarker(metadata: string | undefined): Marker | undefined {
     // someone else's metadata
   }
   return undefined;
+}
+
+/**
+ * Whose object this is: ours (our installation's marker), legacy (our marker without an
+ * installation: made before markers named one, by us or by another gateway on this LiveKit),
+ * foreign (another installation's marker), or unmarked (made by hand or by another tool).
+ */
+export type Ownership = 'ours' | 'legacy' | 'foreign' | 'unmarked';
+
+export function ownershipOf(metadata: string | undefined, installation: string): Ownership {
+  const m = readMarker(metadata);
+  if (!m) return 'unmarked';
+  if (m.installation === undefined) return 'legacy';
+  return m.installation === installation ? 'ours' : 'foreign';
 }
 
 const transports: Record<string, SIPTransport> = {
@@ -66,6 +85,7 @@ function wireNumbers(trunk: TrunkWithNumbers): string[] {
 
 /** The inbound trunk LiveKit should hold for this row, or null when it should hold none. */
 export function desiredInbound(
+  installation: string,
   trunk: TrunkWithNumbers,
   box: SecretBox,
   edgeSourceAddress?: string,
@@ -78,7 +98,7 @@ export function desiredInbound(
       : [];
   return new SIPInboundTrunkInfo({
     name: livekitName(trunk),
-    metadata: marker('inbound', trunk.id),
+    metadata: marker(installation, 'inbound', trunk.id),
     numbers: wireNumbers(trunk),
     allowedAddresses: [...trunk.allowedAddresses, ...edge].sort(),
     authUsername: trunk.inboundUsername ?? '',
@@ -93,13 +113,14 @@ export function outboundAddress(trunk: Pick<Trunk, 'proxyAddress' | 'proxyPort'>
 }
 
 export function desiredOutbound(
+  installation: string,
   trunk: TrunkWithNumbers,
   box: SecretBox,
 ): SIPOutboundTrunkInfo | null {
   if (trunk.status !== 'active' || !trunk.supportsOutbound || !trunk.proxyAddress) return null;
   return new SIPOutboundTrunkInfo({
     name: livekitName(trunk),
-    metadata: marker('outbound', trunk.id),
+    metadata: marker(installation, 'outbound', trunk.id),
     address: outboundAddress(trunk),
     transport: transports[trunk.transport] ?? SIPTransport.SIP_TRANSPORT_AUTO,
     numbers: wireNumbers(trunk),
@@ -158,14 +179,17 @@ export function agentDispatchMetadata(rule: Pick<DispatchRule, 'id' | 'agentProf
  * Null when disabled, or when none of its trunks is in LiveKit: a rule with no trunk ids would
  * accept calls from every trunk.
  */
-export function desiredRule(rule: RuleWithTrunks): SIPDispatchRuleInfo | null {
+export function desiredRule(
+  installation: string,
+  rule: RuleWithTrunks,
+): SIPDispatchRuleInfo | null {
   const trunks = rule.trunks.filter(
     (t) => t.livekitInboundId && t.status === 'active' && t.supportsInbound,
   );
   if (!rule.enabled || trunks.length === 0) return null;
   return new SIPDispatchRuleInfo({
     name: rule.name,
-    metadata: marker('rule', rule.id),
+    metadata: marker(installation, 'rule', rule.id),
     trunkIds: trunks.map((t) => t.livekitInboundId!).sort(),
     rule: ruleBody(rule),
     inboundNumbers: ruleNumbers(rule.inboundNumbers, trunks),

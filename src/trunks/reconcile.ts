@@ -15,6 +15,7 @@ import {
   desiredRule,
   inboundDiff,
   outboundDiff,
+  ownershipOf,
   readMarker,
   ruleDiff,
   type ObjectKind,
@@ -40,6 +41,8 @@ export interface DriftItem {
 
 export interface ReconcileReport {
   mode: ReconcileMode;
+  /** The installation whose objects this reconcile manages (GATEWAY_INSTALLATION_ID). */
+  installation: string;
   started_at: string;
   finished_at: string;
   livekit_reachable: boolean;
@@ -48,8 +51,17 @@ export interface ReconcileReport {
   /** Objects that had never reached LiveKit (pending) and were written now. */
   applied_pending: number;
   drift: DriftItem[];
-  /** LiveKit objects without our marker: someone else's, left alone. */
-  unmanaged: { kind: ObjectKind; livekit_id: string; name: string }[];
+  /**
+   * LiveKit objects no row of ours claims that are not ours to delete, left alone: unmarked
+   * (made by hand or another tool), other_installation (another gateway's marker), legacy (a
+   * marker naming no installation, from a gateway before installation ids).
+   */
+  unmanaged: {
+    kind: ObjectKind;
+    livekit_id: string;
+    name: string;
+    owner: 'unmarked' | 'other_installation' | 'legacy';
+  }[];
 }
 
 const driftCounter = new Counter({
@@ -85,7 +97,10 @@ async function inventory(deps: TrunksDeps): Promise<Inventory> {
   const add = (kind: ObjectKind, object: Actual) => {
     inv.byId.set(idOf(object), { kind, object });
     const m = readMarker(object.metadata);
-    if (m && m.kind === kind) {
+    // Adopted by marker: our installation's, or a legacy one naming one of our rows (row ids are
+    // UUIDs, so a legacy marker with our row's id was made for this database).
+    const adoptable = ['ours', 'legacy'].includes(ownershipOf(object.metadata, deps.installation));
+    if (m && m.kind === kind && adoptable) {
       const key = `${kind}:${m.id}`;
       inv.byMarker.set(key, [...(inv.byMarker.get(key) ?? []), object]);
     }
@@ -99,11 +114,17 @@ async function inventory(deps: TrunksDeps): Promise<Inventory> {
 /** The LiveKit object holding our row's part: by the stored id, else adopted by marker. */
 function locate(
   inv: Inventory,
+  installation: string,
   kind: ObjectKind,
   rowId: string,
   storedId: string | null,
 ): Actual | undefined {
-  const stored = storedId ? inv.byId.get(storedId) : undefined;
+  const atStored = storedId ? inv.byId.get(storedId) : undefined;
+  // Another installation's object is never ours, even at an id we stored (a copied database).
+  const stored =
+    atStored && ownershipOf(atStored.object.metadata, installation) !== 'foreign'
+      ? atStored
+      : undefined;
   const found = stored?.kind === kind ? stored.object : inv.byMarker.get(`${kind}:${rowId}`)?.[0];
   if (found) inv.claimed.add(idOf(found));
   return found;
@@ -150,17 +171,17 @@ async function reconcileTrunks(
       {
         kind: 'inbound' as const,
         stored: trunk.livekitInboundId,
-        desired: desiredInbound(trunk, deps.box, deps.edgeSourceAddress),
+        desired: desiredInbound(deps.installation, trunk, deps.box, deps.edgeSourceAddress),
       },
       {
         kind: 'outbound' as const,
         stored: trunk.livekitOutboundId,
-        desired: desiredOutbound(trunk, deps.box),
+        desired: desiredOutbound(deps.installation, trunk, deps.box),
       },
     ];
     const located: Record<string, string | null> = {};
     for (const part of parts) {
-      const actual = locate(inv, part.kind, trunk.id, part.stored);
+      const actual = locate(inv, deps.installation, part.kind, trunk.id, part.stored);
       located[part.kind] = actual ? idOf(actual) : null;
       const found = compare(part.kind, actual, part.desired, part.stored);
       if (found) {
@@ -225,10 +246,10 @@ async function reconcileRules(
   report.checked.dispatch_rules = rules.length;
   const startedAt = new Date(report.started_at);
   for (const rule of rules) {
-    const actual = locate(inv, 'rule', rule.id, rule.livekitId);
+    const actual = locate(inv, deps.installation, 'rule', rule.id, rule.livekitId);
     // Already rewritten in this run because one of its trunks was: the listing is stale for it.
     if (rule.lastSyncedAt && rule.lastSyncedAt >= startedAt) continue;
-    const found = compare('rule', actual, desiredRule(rule), rule.livekitId);
+    const found = compare('rule', actual, desiredRule(deps.installation, rule), rule.livekitId);
     const items: DriftItem[] = found
       ? [
           {
@@ -284,7 +305,17 @@ async function reconcileRules(
   }
 }
 
-/** LiveKit objects with our marker that no row claims: left behind by a crash or a hand edit. */
+const unmanagedOwner = {
+  unmarked: 'unmarked',
+  foreign: 'other_installation',
+  legacy: 'legacy',
+} as const;
+
+/**
+ * LiveKit objects with our installation's marker that no row claims: left behind by a crash or a
+ * hand edit, deleted. Everything else unclaimed is listed and left alone: another gateway
+ * sharing this LiveKit owns it, or nobody we know does.
+ */
 async function removeOrphans(
   deps: TrunksDeps,
   inv: Inventory,
@@ -293,8 +324,14 @@ async function removeOrphans(
 ) {
   for (const [id, { kind, object }] of inv.byId) {
     if (inv.claimed.has(id)) continue;
-    if (!readMarker(object.metadata)) {
-      report.unmanaged.push({ kind, livekit_id: id, name: object.name });
+    const owner = ownershipOf(object.metadata, deps.installation);
+    if (owner !== 'ours') {
+      report.unmanaged.push({
+        kind,
+        livekit_id: id,
+        name: object.name,
+        owner: unmanagedOwner[owner],
+      });
       continue;
     }
     const item: DriftItem = {
@@ -337,6 +374,7 @@ export async function reconcile(
 ): Promise<ReconcileReport> {
   const report: ReconcileReport = {
     mode,
+    installation: deps.installation,
     started_at: new Date().toISOString(),
     finished_at: '',
     livekit_reachable: true,

@@ -88,13 +88,13 @@ export async function syncTrunk(
     const inboundId = await applyInbound(
       deps.sip,
       trunk.livekitInboundId,
-      desiredInbound(trunk, deps.box, deps.edgeSourceAddress),
+      desiredInbound(deps.installation, trunk, deps.box, deps.edgeSourceAddress),
     );
     if (inboundId && inboundId !== trunk.livekitInboundId) createdHere.push(inboundId);
     const outboundId = await applyOutbound(
       deps.sip,
       trunk.livekitOutboundId,
-      desiredOutbound(trunk, deps.box),
+      desiredOutbound(deps.installation, trunk, deps.box),
     );
     const previousInbound = trunk.livekitInboundId;
     await recordOutcome(
@@ -129,7 +129,7 @@ export async function syncTrunk(
 
 export async function syncRule(tx: Tx, deps: SyncDeps, ruleId: string): Promise<SyncOutcome> {
   const rule = await getRule(tx, ruleId);
-  const desired = desiredRule(rule);
+  const desired = desiredRule(deps.installation, rule);
   try {
     const livekitId = await applyRule(deps.sip, rule.livekitId, desired);
     const heldBack = rule.enabled && !desired;
