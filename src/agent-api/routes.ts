@@ -1,7 +1,11 @@
 import { Router } from 'express';
 import { transferCall, type CallControlDeps } from '../calls/control.js';
 import { serializeCall } from '../calls/serialize.js';
-import { agentTransferSchema, callReportSchema } from '../contract/index.js';
+import {
+  agentTransferSchema,
+  callProfileRequestSchema,
+  callReportSchema,
+} from '../contract/index.js';
 import type { Db } from '../db/index.js';
 import { ApiError, notFound, parseBody } from '../http/errors.js';
 import { pathParam } from '../http/params.js';
@@ -9,6 +13,7 @@ import type { RecordingDeps } from '../recordings/index.js';
 import { admitCall } from '../queue/admission.js';
 import { admissionRequestSchema } from '../queue/internal.js';
 import { requireAgent } from './auth.js';
+import { profileForCall } from './call-profile.js';
 import { applyCallReport } from './report.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -54,6 +59,11 @@ export function agentInternalRouter(
     const transfer = { to: input.to, play_dialtone: false };
     const done = await transferCall(options.callControl, call.id, transfer, AGENT_ACTOR, 'agent');
     res.json(serializeCall(done));
+  });
+
+  // An inbound call's profile: the called number's, else its dispatch rule's.
+  r.post('/internal/agent/calls/profile', async (req, res) => {
+    res.json(await profileForCall(db, parseBody(callProfileRequestSchema, req.body)));
   });
 
   r.get('/internal/agent/profiles/:id', async (req, res) => {

@@ -4,11 +4,14 @@ import type { z } from 'zod';
 import {
   admitAnswerSchema,
   apiErrorBodySchema,
+  callProfileAnswerSchema,
   callTranscriptAnswerSchema,
   signAgentToken,
   type AdmitAnswer,
   type AdmitRequest,
   type AgentTransfer,
+  type CallProfileAnswer,
+  type CallProfileRequest,
   type CallReport,
   type TranscriptLine,
 } from '../contract/index.js';
@@ -87,6 +90,12 @@ export class GatewayApi {
       name: string;
       settings: unknown;
     };
+  }
+
+  /** An inbound call's profile: the called number's, else the dispatch rule's (or none). */
+  async profileForCall(request: CallProfileRequest): Promise<CallProfileAnswer> {
+    const path = '/internal/agent/calls/profile';
+    return answer(callProfileAnswerSchema, await this.request('POST', path, request), path);
   }
 
   /** The call's transcript so far (an agent taking over a call from a lost one reads it). */

@@ -26,3 +26,6 @@ export * from './admission.js';
 
 /** RFC 3261 grammar for what the API stores and the hosts dial: user parts, realms, sip: targets. */
 export * from './sip-grammar.js';
+
+/** Which agent profile answers an inbound call: the called number's, else the rule's. */
+export * from './call-profile.js';
