@@ -5,6 +5,7 @@ import {
   agentTransferSchema,
   callProfileRequestSchema,
   callReportSchema,
+  hostBeatSchema,
 } from '../contract/index.js';
 import type { Db } from '../db/index.js';
 import { ApiError, notFound, parseBody } from '../http/errors.js';
@@ -14,6 +15,7 @@ import { admitCall } from '../queue/admission.js';
 import { admissionRequestSchema } from '../queue/internal.js';
 import { requireAgent } from './auth.js';
 import { profileForCall } from './call-profile.js';
+import type { HostBeats } from './host-beats.js';
 import { applyCallReport } from './report.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -27,6 +29,8 @@ export function agentInternalRouter(
     recordings?: RecordingDeps;
     maxActiveCalls?: number;
     callControl?: CallControlDeps;
+    /** Where the hosts' beats go (GET /api/config/status reads them). */
+    hostBeats?: HostBeats;
   } = {},
 ): Router {
   const r = Router();
@@ -59,6 +63,12 @@ export function agentInternalRouter(
     const transfer = { to: input.to, play_dialtone: false };
     const done = await transferCall(options.callControl, call.id, transfer, AGENT_ACTOR, 'agent');
     res.json(serializeCall(done));
+  });
+
+  r.post('/internal/agent/hosts/beat', async (req, res) => {
+    const beat = parseBody(hostBeatSchema, req.body);
+    await options.hostBeats?.record(beat);
+    res.status(204).end();
   });
 
   // An inbound call's profile: the called number's, else its dispatch rule's.

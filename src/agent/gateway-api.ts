@@ -13,6 +13,7 @@ import {
   type CallProfileAnswer,
   type CallProfileRequest,
   type CallReport,
+  type HostBeat,
   type TranscriptLine,
 } from '../contract/index.js';
 
@@ -96,6 +97,11 @@ export class GatewayApi {
   async profileForCall(request: CallProfileRequest): Promise<CallProfileAnswer> {
     const path = '/internal/agent/calls/profile';
     return answer(callProfileAnswerSchema, await this.request('POST', path, request), path);
+  }
+
+  /** This host is up (GET /api/config/status lists the hosts from these). */
+  async hostBeat(beat: HostBeat): Promise<void> {
+    await this.request('POST', '/internal/agent/hosts/beat', beat);
   }
 
   /** The call's transcript so far (an agent taking over a call from a lost one reads it). */

@@ -20,12 +20,13 @@ const activeQuerySchema = z.object({
   per_page: z.coerce.number().int().min(1).max(200).default(50),
 });
 
-/** POST /api/calls, GET /api/calls/active, POST /api/calls/:id/hangup, /transfer, /hold, /resume. */
+/** POST /api/calls (and /api/calls/initiate), GET /api/calls/active, POST /api/calls/:id/hangup, /transfer, /hold, /resume. */
 export function callControlRouter(deps: CallControlDeps): Router {
   const r = Router();
   const { db } = deps;
 
-  r.post('/calls', requireRole('operator'), async (req, res) => {
+  // POST /api/calls/initiate: the spec's name for the same call.
+  r.post(['/calls', '/calls/initiate'], requireRole('operator'), async (req, res) => {
     const input = parseBody(outboundCallSchema, req.body);
     const call = await placeOutboundCall(deps, input, actorOf(req));
     res.status(201).json(serializeCall(call));

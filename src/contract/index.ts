@@ -29,3 +29,6 @@ export * from './sip-grammar.js';
 
 /** Which agent profile answers an inbound call: the called number's, else the rule's. */
 export * from './call-profile.js';
+
+/** The call hosts' beats: which hosts are up, what they run. */
+export * from './host-beat.js';
