@@ -106,6 +106,7 @@ export async function runOfflineCall(
     talker.interrupt();
     pressMenuKey(lc, settings.ivr, digit, say);
   });
+  talker.on('dtmf', ({ digit }) => lc.inbandKey(digit));
 
   // The script goes on where the call was: replies already said are not said again.
   let nextReply = call.earlier.filter(

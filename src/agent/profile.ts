@@ -158,6 +158,12 @@ export const profileSettingsSchema = z
     llm: llmSettingsSchema.optional(),
     tts: ttsSettingsSchema.optional(),
     ivr: ivrSchema.optional(),
+    /**
+     * Where key presses come from: RFC 2833/4733 events (which LiveKit SIP turns into DTMF data),
+     * tones in the caller's audio (inband: providers that send no events), or both, a key
+     * heard both ways counted once. Inband detection runs on the offline path only.
+     */
+    dtmf_mode: z.enum(['rfc2833', 'inband', 'both']).default('both'),
     /** Offline mode: lines said in turn after each thing the caller says (the last repeats). */
     replies: z.array(z.string().trim().min(1).max(2000)).max(50).default([]),
     tools: z

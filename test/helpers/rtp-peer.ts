@@ -141,3 +141,20 @@ export class RtpPeer {
     this.socket.close();
   }
 }
+
+/** A 16-bit sample to G.711 mu-law (ITU-T G.711, with the usual bias of 0x84). */
+export function linearToUlaw(sample: number): number {
+  const sign = sample < 0 ? 0x80 : 0;
+  const magnitude = Math.min(32635, Math.abs(sample)) + 0x84;
+  let exponent = 7;
+  for (let mask = 0x4000; (magnitude & mask) === 0 && exponent > 0; mask >>= 1) exponent--;
+  const mantissa = (magnitude >> (exponent + 3)) & 0x0f;
+  return ~(sign | (exponent << 4) | mantissa) & 0xff;
+}
+
+/** 8 kHz 16-bit samples as mu-law bytes, ready for RtpPeer.say. */
+export function samplesAsUlaw(samples: Int16Array): Buffer {
+  const out = Buffer.alloc(samples.length);
+  for (let i = 0; i < samples.length; i++) out[i] = linearToUlaw(samples[i]!);
+  return out;
+}

@@ -11,6 +11,7 @@ import type { JobMetadata } from '../job-metadata.js';
 import type { ProfileSettings } from '../profile.js';
 import { CallControl, waitUntilAnswered } from '../telephony.js';
 import type { CallDeps } from './deps.js';
+import { KeyFilter, type KeySource } from './keys.js';
 import type { CallTalker } from './talker.js';
 import { CallTranscript } from './transcript.js';
 
@@ -54,6 +55,8 @@ export class CallLifecycle {
   #recording: CallRecording | undefined;
   #hold: CallHold | undefined;
   #earlyAdmission: EarlyAdmission | undefined;
+  #keyHandler: ((digit: string) => void) | undefined;
+  #keys: KeyFilter | undefined;
 
   constructor(
     private readonly ctx: CallContext,
@@ -242,12 +245,30 @@ export class CallLifecycle {
     }
   }
 
-  /** The caller's key presses while the call runs and is not held; each goes in the transcript. */
+  /**
+   * The caller's key presses while the call runs and is not held; each goes in the transcript.
+   * RFC 2833 events come from the room; tones in the audio from the talker (inbandKey), as the
+   * profile's dtmf_mode says, a key heard both ways once.
+   */
   onKey(handle: (digit: string) => void): void {
+    this.#keyHandler = handle;
+    this.#keys = new KeyFilter(this.#options.settings.dtmf_mode);
     this.room.on(RoomEvent.DtmfReceived, (_code, digit, participant) => {
-      if (participant.identity !== this.caller.identity || this.#ended || this.held) return;
-      this.transcript.heard(`[DTMF ${digit}]`);
-      handle(digit);
+      if (participant.identity !== this.caller.identity) return;
+      this.#key(digit, 'rfc2833');
     });
+  }
+
+  /** A key's tones heard in the caller's audio (in-band DTMF). */
+  inbandKey(digit: string): void {
+    this.#key(digit, 'inband');
+  }
+
+  #key(digit: string, source: KeySource): void {
+    if (this.#ended || this.held || !this.#keyHandler) return;
+    if (!this.#keys?.accept(digit, source)) return;
+    this.#options.log.info({ source }, 'key pressed');
+    this.transcript.heard(`[DTMF ${digit}]`);
+    this.#keyHandler(digit);
   }
 }
