@@ -6,6 +6,7 @@ import {
   callProfileRequestSchema,
   callReportSchema,
   hostBeatSchema,
+  ivrWebhookRequestSchema,
 } from '../contract/index.js';
 import type { Db } from '../db/index.js';
 import { ApiError, notFound, parseBody } from '../http/errors.js';
@@ -16,6 +17,7 @@ import { admissionRequestSchema } from '../queue/internal.js';
 import { requireAgent } from './auth.js';
 import { profileForCall } from './call-profile.js';
 import type { HostBeats } from './host-beats.js';
+import { callIvrWebhook, type IvrWebhookDeps } from './ivr-webhook.js';
 import { applyCallReport } from './report.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -31,6 +33,8 @@ export function agentInternalRouter(
     callControl?: CallControlDeps;
     /** Where the hosts' beats go (GET /api/config/status reads them). */
     hostBeats?: HostBeats;
+    /** Menu webhooks: the SSRF setting and the signing secret of customer webhooks. */
+    ivrWebhooks?: Omit<IvrWebhookDeps, 'db'>;
   } = {},
 ): Router {
   const r = Router();
@@ -69,6 +73,14 @@ export function agentInternalRouter(
     const beat = parseBody(hostBeatSchema, req.body);
     await options.hostBeats?.record(beat);
     res.status(204).end();
+  });
+
+  // A menu's webhook action: the API makes the request, with the customer webhooks' checks.
+  r.post('/internal/agent/calls/ivr-webhook', async (req, res) => {
+    const input = parseBody(ivrWebhookRequestSchema, req.body);
+    if (!options.ivrWebhooks)
+      throw new ApiError(503, 'webhooks_off', 'menu webhooks are not set up');
+    res.json(await callIvrWebhook({ db, ...options.ivrWebhooks }, input));
   });
 
   // An inbound call's profile: the called number's, else its dispatch rule's.

@@ -5,6 +5,7 @@ import {
   admitAnswerSchema,
   apiErrorBodySchema,
   callProfileAnswerSchema,
+  ivrWebhookAnswerSchema,
   callTranscriptAnswerSchema,
   signAgentToken,
   type AdmitAnswer,
@@ -14,6 +15,8 @@ import {
   type CallProfileRequest,
   type CallReport,
   type HostBeat,
+  type IvrWebhookAnswer,
+  type IvrWebhookRequest,
   type TranscriptLine,
 } from '../contract/index.js';
 
@@ -97,6 +100,13 @@ export class GatewayApi {
   async profileForCall(request: CallProfileRequest): Promise<CallProfileAnswer> {
     const path = '/internal/agent/calls/profile';
     return answer(callProfileAnswerSchema, await this.request('POST', path, request), path);
+  }
+
+  /** A menu's webhook action, made by the API (its URL checks); the line to say. */
+  async ivrWebhook(request: IvrWebhookRequest): Promise<IvrWebhookAnswer> {
+    const path = '/internal/agent/calls/ivr-webhook';
+    const timeout = request.timeout_seconds * 1000 + 2000;
+    return answer(ivrWebhookAnswerSchema, await this.request('POST', path, request, timeout), path);
   }
 
   /** This host is up (GET /api/config/status lists the hosts from these). */

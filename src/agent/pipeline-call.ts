@@ -4,8 +4,8 @@ import type { Logger } from '../config/logger.js';
 import type { TranscriptLine } from '../contract/index.js';
 import {
   CallLifecycle,
+  IvrRunner,
   joinedCaller,
-  pressMenuKey,
   RESUME_LINE,
   type CallDeps,
 } from './call-lifecycle/index.js';
@@ -148,12 +148,19 @@ export async function runPipelineCall(
   });
   actions.current = { hangUp: (reason) => lc.finish(reason), transfer: (to) => lc.transfer(to) };
 
+  const ivr = new IvrRunner(lc, settings.ivr, {
+    say: sayThrough,
+    // The LLM takes over from the menu, told what the caller chose there.
+    handToAgent: (context) => {
+      if (settings.mode === 'pipeline') session.generateReply({ userInput: context });
+    },
+  });
   lc.onKey((digit) => {
     latency.turnEndedAt(Date.now());
     lc.cancel(silenceTimer);
     silenceTimer = undefined;
     session.interrupt();
-    if (!pressMenuKey(lc, settings.ivr, digit, sayThrough) && settings.mode === 'pipeline') {
+    if (!ivr.press(digit) && settings.mode === 'pipeline') {
       session.generateReply({ userInput: `The caller pressed the key ${digit}.` });
     }
   });
@@ -176,6 +183,6 @@ export async function runPipelineCall(
     return;
   }
   if (recording.announce) say(recording.announce);
-  if (settings.greeting) say(settings.greeting);
+  if (settings.greeting) ivr.start(say(settings.greeting).waitForPlayout());
   else if (settings.mode === 'pipeline') session.generateReply();
 }

@@ -32,3 +32,6 @@ export * from './call-profile.js';
 
 /** The call hosts' beats: which hosts are up, what they run. */
 export * from './host-beat.js';
+
+/** A menu's webhook action, made by the API for the host. */
+export * from './ivr-webhook.js';

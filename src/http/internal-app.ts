@@ -5,6 +5,7 @@ import type { GatewayConfig, Logger } from '../config/index.js';
 import { metricsRegistry } from '../config/metrics.js';
 import type { Db, SecretBox } from '../db/index.js';
 import { recordingDeps } from '../recordings/index.js';
+import { loadCallWebhookSecret } from '../webhooks/outbound/index.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import type { RateLimits } from './rate-limit.js';
 
@@ -44,6 +45,10 @@ export function createInternalApp(deps: InternalAppDeps): Express {
       maxActiveCalls: deps.config.calls.maxActive,
       callControl: deps.callControl,
       ...(deps.hostBeats && { hostBeats: deps.hostBeats }),
+      ivrWebhooks: {
+        allowPrivateTargets: deps.config.webhooksOut.allowPrivateTargets,
+        secret: deps.config.webhooksOut.callSecret ?? loadCallWebhookSecret(deps.config.dataDir),
+      },
     }),
   );
   app.use(notFoundHandler);

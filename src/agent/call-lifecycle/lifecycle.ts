@@ -6,6 +6,7 @@ import { askForPlace, takePlace, type EarlyAdmission } from '../call-queue.js';
 import type { CallRecording } from '../call-recording.js';
 import type { EspeakTTS } from '../espeak-tts.js';
 import { callReporter, type CallReport } from '../gateway-api.js';
+import type { IvrWebhookAnswer, IvrWebhookRequest } from '../../contract/index.js';
 import { attachCallHold, type CallHold, type HoldTarget } from '../hold.js';
 import type { JobMetadata } from '../job-metadata.js';
 import type { ProfileSettings } from '../profile.js';
@@ -230,6 +231,17 @@ export class CallLifecycle {
   limitDuration(say: (text: string) => Promise<unknown>): void {
     this.later(this.#options.settings.max_call_duration_seconds * 1000, () => {
       void say(TIME_LIMIT_LINE).finally(() => void this.finish('max_duration'));
+    });
+  }
+
+  /** A menu's webhook for this call (the API makes the request). */
+  ivrWebhook(
+    request: Omit<IvrWebhookRequest, 'room_name' | 'participant_identity'>,
+  ): Promise<IvrWebhookAnswer> {
+    return this.deps.api.ivrWebhook({
+      ...request,
+      room_name: this.roomName,
+      participant_identity: this.caller.identity,
     });
   }
 
