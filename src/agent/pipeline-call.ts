@@ -12,6 +12,7 @@ import {
 import { prepareCallRecording } from './call-recording.js';
 import { callTools, type CallActions } from './call-tools.js';
 import { speakDirectly } from './direct-speech.js';
+import { sendDigits } from './send-dtmf.js';
 import { EspeakTTS } from './espeak-tts.js';
 import { agentSessionHold } from './hold.js';
 import type { JobMetadata } from './job-metadata.js';
@@ -146,7 +147,11 @@ export async function runPipelineCall(
       silenceTimer = undefined;
     }
   });
-  actions.current = { hangUp: (reason) => lc.finish(reason), transfer: (to) => lc.transfer(to) };
+  actions.current = {
+    hangUp: (reason) => lc.finish(reason),
+    transfer: (to) => lc.transfer(to),
+    sendDigits: (digits) => sendDigits(room, digits),
+  };
 
   const ivr = new IvrRunner(lc, settings.ivr, {
     say: sayThrough,

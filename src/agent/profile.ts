@@ -146,11 +146,13 @@ export const profileSettingsSchema = z
       .object({
         transfer: z.boolean().default(false),
         hangup: z.boolean().default(true),
+        /** send_dtmf: press keys (another company's menu on an outbound call). */
+        dtmf: z.boolean().default(false),
         /** Targets the LLM may transfer to, by name. */
         transfer_targets: z.record(z.string().max(50), transferTargetSchema).default({}),
       })
       .strict()
-      .default({ transfer: false, hangup: true, transfer_targets: {} }),
+      .default({ transfer: false, hangup: true, dtmf: false, transfer_targets: {} }),
     max_call_duration_seconds: seconds(86400).default(3600),
     /** Caller silent this long: the agent asks once, then hangs up after as long again. */
     silence_timeout_seconds: seconds(3600).default(30),

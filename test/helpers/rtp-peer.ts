@@ -41,6 +41,9 @@ export class RtpPeer {
   readonly heard: HeardAudio = { firstSoundAt: undefined, frames: 0, soundFrames: 0 };
   /** Sound frames per second of the call, by second since the first packet. */
   readonly soundBySecond: number[] = [];
+  /** RFC 4733 key presses received (once each, at their end packet), in order. */
+  readonly keysReceived: string[] = [];
+  #lastKeyTimestamp: number | undefined;
   private remote: { address: string; port: number } | undefined;
   private firstPacketAt: number | undefined;
   private seq = 0;
@@ -69,6 +72,10 @@ export class RtpPeer {
   private onPacket(msg: Buffer, rinfo: dgram.RemoteInfo) {
     if (msg.length < 12 || (msg[0]! & 0xc0) !== 0x80) return;
     this.remote ??= { address: rinfo.address, port: rinfo.port };
+    if ((msg[1]! & 0x7f) === TELEPHONE_EVENT) {
+      this.#onKeyEvent(msg);
+      return;
+    }
     if ((msg[1]! & 0x7f) !== PCMU) return;
     const now = Date.now();
     this.firstPacketAt ??= now;
@@ -84,6 +91,17 @@ export class RtpPeer {
       const second = Math.floor((now - this.firstPacketAt) / 1000);
       this.soundBySecond[second] = (this.soundBySecond[second] ?? 0) + 1;
     }
+  }
+
+  /** An event's end packet (sent three times, one RTP timestamp) is one key press. */
+  #onKeyEvent(msg: Buffer) {
+    const cc = msg[0]! & 0x0f;
+    const payload = msg.subarray(12 + cc * 4);
+    if (payload.length < 4 || (payload[1]! & 0x80) === 0) return;
+    const timestamp = msg.readUInt32BE(4);
+    if (timestamp === this.#lastKeyTimestamp) return;
+    this.#lastKeyTimestamp = timestamp;
+    this.keysReceived.push('0123456789*#ABCD'[payload[0]!] ?? '?');
   }
 
   /** Sound frames heard since `since` (unix ms), approximately by second buckets. */

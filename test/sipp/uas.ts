@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePortBlock } from '../../scripts/stack/ports.js';
@@ -20,14 +20,24 @@ export interface SippUas {
  */
 export async function startSippUas(
   scenario: string,
-  options: { timeoutSeconds?: number } = {},
+  /** rtpPort: the SDP's media port is the test's own RtpPeer there, not sipp's. */
+  options: { timeoutSeconds?: number; rtpPort?: number } = {},
 ): Promise<SippUas> {
   const start = await freePortBlock(4);
   const cwd = mkdtempSync(path.join(os.tmpdir(), 'vg-sipp-uas-'));
   const messageFile = path.join(cwd, 'messages.log');
+  let file = path.join(import.meta.dirname, scenario);
+  if (options.rtpPort !== undefined) {
+    const text = readFileSync(file, 'utf8').replaceAll(
+      'm=audio [media_port]',
+      `m=audio ${options.rtpPort}`,
+    );
+    file = path.join(cwd, scenario);
+    writeFileSync(file, text);
+  }
   const args = [
     '-sf',
-    path.join(import.meta.dirname, scenario),
+    file,
     '-i',
     '127.0.0.1',
     '-p',

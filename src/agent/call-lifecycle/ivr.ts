@@ -189,6 +189,10 @@ export class IvrRunner {
       await playing;
       playing = this.hooks.say(await this.#webhook(action.webhook, from, key, digits));
     }
+    if (action.send_dtmf) {
+      await playing;
+      await this.call.sendDigits(action.send_dtmf).catch(() => undefined);
+    }
     if (action.transfer) {
       await playing;
       if (!(await this.call.transfer(action.transfer))) void this.hooks.say(TRANSFER_FAILED_LINE);

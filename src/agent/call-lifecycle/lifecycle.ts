@@ -5,6 +5,7 @@ import type { TranscriptLine } from '../../contract/index.js';
 import { askForPlace, takePlace, type EarlyAdmission } from '../call-queue.js';
 import type { CallRecording } from '../call-recording.js';
 import type { EspeakTTS } from '../espeak-tts.js';
+import { sendDigits } from '../send-dtmf.js';
 import { callReporter, type CallReport } from '../gateway-api.js';
 import type { IvrWebhookAnswer, IvrWebhookRequest } from '../../contract/index.js';
 import { attachCallHold, type CallHold, type HoldTarget } from '../hold.js';
@@ -232,6 +233,11 @@ export class CallLifecycle {
     this.later(this.#options.settings.max_call_duration_seconds * 1000, () => {
       void say(TIME_LIMIT_LINE).finally(() => void this.finish('max_duration'));
     });
+  }
+
+  /** Keys to the far end of the call (RFC 2833 through LiveKit SIP). */
+  sendDigits(digits: string): Promise<void> {
+    return sendDigits(this.room, digits);
   }
 
   /** A menu's webhook for this call (the API makes the request). */

@@ -62,6 +62,11 @@ export const menuActionSchema = z
     collect: collectSchema.optional(),
     say: line(2000).optional(),
     webhook: webhookActionSchema.optional(),
+    /** Keys sent to the far end (RFC 2833), e.g. an extension on an outbound call. */
+    send_dtmf: z
+      .string()
+      .regex(/^[0-9*#A-D]{1,32}$/, 'send_dtmf is 1 to 32 of 0-9, *, # and A-D')
+      .optional(),
     go_to: menuNameSchema.optional(),
     transfer: transferTargetSchema.optional(),
     hangup: z.boolean().optional(),
@@ -80,11 +85,11 @@ export const menuActionSchema = z
         message: `a menu action ends one way: ${ends.join(' and ')} cannot both be set`,
       });
     }
-    if (!a.say && !a.collect && !a.webhook && !a.repeat && ends.length === 0) {
+    if (!a.say && !a.collect && !a.webhook && !a.send_dtmf && !a.repeat && ends.length === 0) {
       ctx.addIssue({
         code: 'custom',
         message:
-          'a menu action needs at least one of say, collect, webhook, go_to, transfer, hangup, agent or repeat',
+          'a menu action needs at least one of say, collect, webhook, send_dtmf, go_to, transfer, hangup, agent or repeat',
       });
     }
   });
