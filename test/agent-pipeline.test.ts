@@ -18,9 +18,12 @@ import { OpenaiStandin } from './standins/openai.js';
 const stack = inject('stack');
 const AGENT = 'agent-pipeline-test';
 const NUMBER = '+15551240000';
+/** Named its own profile (the menu one) through its number, not the rule. */
+const MENU_NUMBER = '+15551240009';
 const UTTERANCE = 'I would like to book a table for two people tonight';
 const REPLY = 'Certainly, a table for two tonight. What time would you like?';
 const GREETING = 'Good evening, this is the restaurant line.';
+const MENU_GREETING = 'Press 2 to enter your PIN.';
 const SYSTEM_PROMPT = 'You take restaurant bookings by phone. Keep answers short.';
 /** The operator's allowance for the test key names and the stand-ins' host (key-policy.ts). */
 const PROVIDER_POLICY = {
@@ -43,7 +46,7 @@ beforeAll(async () => {
     env: { API_PORT: String(stack.webhookPort), AGENT_NAME: AGENT, ...PROVIDER_POLICY },
   });
   await clearLivekitSip(gw.sip);
-  await loopbackTrunk(gw, 'pipeline_test', [NUMBER]);
+  await loopbackTrunk(gw, 'pipeline_test', [NUMBER, MENU_NUMBER]);
   await agentLine(gw, {
     trunkId: 'pipeline_test',
     name: 'restaurant',
@@ -61,6 +64,24 @@ beforeAll(async () => {
       },
     },
   });
+  const menuProfile = await gw.request('POST', '/api/agents', {
+    name: 'menu-desk',
+    settings: {
+      ...(await gw.request('GET', '/api/agents')).body.items?.[0]?.settings,
+      greeting: MENU_GREETING,
+      ivr: {
+        prompt: MENU_GREETING,
+        options: {
+          '2': { collect: { prompt: 'Enter your PIN.', digits: 4 }, agent: true },
+        },
+      },
+    },
+  });
+  expect(menuProfile.status, JSON.stringify(menuProfile.body)).toBe(201);
+  const numbered = await gw.request('PUT', `/api/numbers/${encodeURIComponent(MENU_NUMBER)}`, {
+    agent_profile_id: menuProfile.body.id,
+  });
+  expect(numbered.status).toBe(200);
   worker = await startAgentWorker({
     gatewayUrl: gw.internalUrl,
     agentName: AGENT,
@@ -161,4 +182,42 @@ describe('a phone call through STT, LLM and TTS providers', () => {
     expect(turn.llm_ms, JSON.stringify(record.latency)).not.toBeNull();
     expect(turn.tts_ms).not.toBeNull();
   }, 90_000);
+
+  it('hands the call from the menu to the LLM with the key and the digits as context', async () => {
+    const caller = '+15557100002';
+    const phone = await RtpPeer.open();
+    const asked = openai.chatRequests.length;
+    const call = sippAgentCall({
+      host: stack.sipHost,
+      port: stack.sipPort,
+      number: MENU_NUMBER,
+      caller,
+      rtpPort: phone.port,
+      holdMs: 14_000,
+    });
+    try {
+      expect(await eventually(async () => phone.heard.firstSoundAt, 20_000)).toBeDefined();
+      await new Promise((r) => setTimeout(r, MENU_GREETING.length * 50 + 800));
+      phone.pressKey('2');
+      await new Promise((r) => setTimeout(r, 1500));
+      for (const key of '1234') {
+        phone.pressKey(key);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      const handed = await eventually(
+        async () => (openai.chatRequests.length > asked ? true : undefined),
+        8000,
+      );
+      expect(handed, 'the LLM was never asked after the menu').toBe(true);
+      const sipp = await call.done;
+      expect(sipp.code, sipp.stderr).toBe(0);
+    } finally {
+      call.stop();
+      phone.close();
+    }
+    const chat = openai.chatRequests[asked]!;
+    expect(JSON.stringify(chat.body.messages.at(-1))).toContain(
+      'The caller pressed 2 at the menu main and entered 1234.',
+    );
+  }, 60_000);
 });

@@ -67,7 +67,7 @@ afterAll(async () => {
 
 /** POST /api/calls to a sipp UAS whose media is `callee`; LiveKit SIP's "cpu" refusals retried. */
 async function dialCallee(callee: RtpPeer, to: string) {
-  const uas = await startSippUas('uas-answer.xml', { timeoutSeconds: 60, mediaPort: callee.port });
+  const uas = await startSippUas('uas-answer.xml', { timeoutSeconds: 60, rtpPort: callee.port });
   const point = await gw.request('PUT', '/api/trunks/amd_out', {
     proxy_address: `127.0.0.1:${uas.port}`,
   });

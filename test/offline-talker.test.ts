@@ -126,6 +126,37 @@ describe('offline talker on a real LiveKit room', () => {
     }
   });
 
+  it("hears key tones in the caller's audio (in-band DTMF) through Opus, none in speech or music", async () => {
+    const call = await startCall();
+    try {
+      const keys: string[] = [];
+      call.talker.on('dtmf', ({ digit }) => keys.push(digit));
+      const pressed = '159#0*';
+      await call.caller.play(
+        concat(
+          silence(500, RATE),
+          ...[...pressed].flatMap((k) => [dtmfTone(k, 80, RATE), silence(120, RATE)]),
+          silence(300, RATE),
+        ),
+        RATE,
+      );
+      await until(() => keys.length >= pressed.length, 2000);
+      expect(keys.join('')).toBe(pressed);
+      await call.caller.play(
+        concat(
+          espeakSpeech('Please transfer me to someone in the billing department.', RATE),
+          defaultHoldMelody(RATE),
+          defaultHoldMelody(RATE),
+          silence(500, RATE),
+        ),
+        RATE,
+      );
+      expect(keys.join('')).toBe(pressed);
+    } finally {
+      await call.hangUp();
+    }
+  });
+
   it('takes neither key tones under 400 ms nor the hold music for speech', async () => {
     const call = await startCall();
     try {

@@ -4,3 +4,4 @@
  */
 export { agentInternalRouter } from './routes.js';
 export { AgentRecovery } from './recovery.js';
+export { HostBeats, type SeenHost } from './host-beats.js';

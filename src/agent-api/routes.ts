@@ -1,7 +1,13 @@
 import { Router } from 'express';
 import { transferCall, type CallControlDeps } from '../calls/control.js';
 import { serializeCall } from '../calls/serialize.js';
-import { agentTransferSchema, callReportSchema } from '../contract/index.js';
+import {
+  agentTransferSchema,
+  callProfileRequestSchema,
+  callReportSchema,
+  hostBeatSchema,
+  ivrWebhookRequestSchema,
+} from '../contract/index.js';
 import type { Db } from '../db/index.js';
 import { ApiError, notFound, parseBody } from '../http/errors.js';
 import { pathParam } from '../http/params.js';
@@ -9,6 +15,9 @@ import type { RecordingDeps } from '../recordings/index.js';
 import { admitCall } from '../queue/admission.js';
 import { admissionRequestSchema } from '../queue/internal.js';
 import { requireAgent } from './auth.js';
+import { profileForCall } from './call-profile.js';
+import type { HostBeats } from './host-beats.js';
+import { callIvrWebhook, type IvrWebhookDeps } from './ivr-webhook.js';
 import { applyCallReport } from './report.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -22,6 +31,10 @@ export function agentInternalRouter(
     recordings?: RecordingDeps;
     maxActiveCalls?: number;
     callControl?: CallControlDeps;
+    /** Where the hosts' beats go (GET /api/config/status reads them). */
+    hostBeats?: HostBeats;
+    /** Menu webhooks: the SSRF setting and the signing secret of customer webhooks. */
+    ivrWebhooks?: Omit<IvrWebhookDeps, 'db'>;
   } = {},
 ): Router {
   const r = Router();
@@ -54,6 +67,25 @@ export function agentInternalRouter(
     const transfer = { to: input.to, play_dialtone: false };
     const done = await transferCall(options.callControl, call.id, transfer, AGENT_ACTOR, 'agent');
     res.json(serializeCall(done));
+  });
+
+  r.post('/internal/agent/hosts/beat', async (req, res) => {
+    const beat = parseBody(hostBeatSchema, req.body);
+    await options.hostBeats?.record(beat);
+    res.status(204).end();
+  });
+
+  // A menu's webhook action: the API makes the request, with the customer webhooks' checks.
+  r.post('/internal/agent/calls/ivr-webhook', async (req, res) => {
+    const input = parseBody(ivrWebhookRequestSchema, req.body);
+    if (!options.ivrWebhooks)
+      throw new ApiError(503, 'webhooks_off', 'menu webhooks are not set up');
+    res.json(await callIvrWebhook({ db, ...options.ivrWebhooks }, input));
+  });
+
+  // An inbound call's profile: the called number's, else its dispatch rule's.
+  r.post('/internal/agent/calls/profile', async (req, res) => {
+    res.json(await profileForCall(db, parseBody(callProfileRequestSchema, req.body)));
   });
 
   r.get('/internal/agent/profiles/:id', async (req, res) => {

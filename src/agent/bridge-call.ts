@@ -5,7 +5,7 @@ import { prepareBridgeRecording } from './call-recording.js';
 import { speakDirectly } from './direct-speech.js';
 import { EspeakTTS } from './espeak-tts.js';
 import type { JobMetadata } from './job-metadata.js';
-import { menuActionSchema, type ProfileSettings } from './profile.js';
+import { transferTargetSchema, type ProfileSettings } from './profile.js';
 import { isSipParticipant } from './telephony.js';
 
 /**
@@ -97,7 +97,7 @@ export async function runBridgeCall(
   session.on('agentText', (text) => lc.transcript.said(text));
   session.on('hangup', () => void lc.finish('agent_hangup'));
   session.on('transfer', ({ to }) => {
-    if (!menuActionSchema.shape.transfer.safeParse(to).success) {
+    if (!transferTargetSchema.safeParse(to).success) {
       log.warn('platform asked to transfer to an invalid target; ignored');
       return;
     }

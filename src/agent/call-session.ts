@@ -4,16 +4,42 @@ import type { TranscriptLine } from '../contract/index.js';
 import { runBridgeCall } from './bridge-call.js';
 import { joinedCaller, type CallDeps } from './call-lifecycle/index.js';
 import { effectiveRecording } from './call-recording.js';
-import { parseJobMetadata } from './job-metadata.js';
+import { attachDtmfCommands } from './dtmf-commands.js';
+import { parseJobMetadata, type JobMetadata } from './job-metadata.js';
 import { runOfflineCall } from './offline-call.js';
 import { runPipelineCall } from './pipeline-call.js';
 import { profileSettingsSchema, type ProfileSettings } from './profile.js';
 
 export type { CallDeps } from './call-lifecycle/index.js';
 
-async function loadProfile(deps: CallDeps, ref: string | null | undefined) {
-  if (!ref) return { id: null, settings: deps.offlineProfile };
-  const profile = await deps.api.profile(ref);
+/**
+ * The call's profile. An inbound call one of our dispatch rules sent is answered by the called
+ * number's profile when it names one, else by the rule's: the number is known only from the
+ * caller's SIP attributes, so this waits for the caller (for a SIP call, in the room before the
+ * agent is dispatched). Outbound calls, recoveries and SIP users' rules name theirs.
+ */
+async function loadProfile(
+  ctx: CallContext,
+  deps: CallDeps,
+  meta: JobMetadata,
+  log: Logger,
+): Promise<{ id: string | null; settings: ProfileSettings }> {
+  const ruleProfile = meta.agent_profile_id;
+  if (meta.dispatch_rule_id && meta.direction !== 'outbound' && !meta.recovery) {
+    const caller = await joinedCaller(ctx, log);
+    if (caller) {
+      const { profile, source } = await deps.api.profileForCall({
+        to_number: caller.attributes['sip.trunkPhoneNumber'] ?? null,
+        livekit_trunk_id: caller.attributes['sip.trunkID'] ?? null,
+        rule_profile_id: ruleProfile ?? null,
+      });
+      log.info({ source, profile: profile?.id ?? null }, 'agent profile chosen');
+      if (!profile) return { id: null, settings: deps.offlineProfile };
+      return { id: profile.id, settings: profileSettingsSchema.parse(profile.settings) };
+    }
+  }
+  if (!ruleProfile) return { id: null, settings: deps.offlineProfile };
+  const profile = await deps.api.profile(ruleProfile);
   return { id: profile.id, settings: profileSettingsSchema.parse(profile.settings) };
 }
 
@@ -38,12 +64,13 @@ async function earlierTranscript(
 export async function runCall(ctx: CallContext, deps: CallDeps): Promise<void> {
   const meta = parseJobMetadata(ctx.job.metadata);
   const log = deps.logger.child({ room: ctx.job.room?.name, job: ctx.jobId });
+  attachDtmfCommands(ctx.room, log);
 
   let profileId: string | null = null;
   let settings: ProfileSettings = deps.offlineProfile;
   let profileError: unknown;
   try {
-    ({ id: profileId, settings } = await loadProfile(deps, meta.agent_profile_id));
+    ({ id: profileId, settings } = await loadProfile(ctx, deps, meta, log));
   } catch (error) {
     profileError = error;
   }

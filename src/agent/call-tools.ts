@@ -5,9 +5,11 @@ import type { ProfileSettings } from './profile.js';
 export interface CallActions {
   hangUp(reason: string): Promise<void>;
   transfer(to: string): Promise<boolean>;
+  /** Keys to the far end (RFC 2833 through LiveKit SIP). */
+  sendDigits(digits: string): Promise<void>;
 }
 
-/** The tools a profile allows the LLM: hang up, and transfer to the profile's named targets. */
+/** The tools a profile allows the LLM: hang up, transfer to the profile's named targets, press keys. */
 export function callTools(settings: ProfileSettings, actions: () => CallActions | undefined) {
   const tools: Record<string, ReturnType<typeof llm.tool>> = {};
   if (settings.tools.hangup) {
@@ -33,6 +35,19 @@ export function callTools(settings: ProfileSettings, actions: () => CallActions 
         const a = actions();
         if (!to || !a) return 'transfer is not possible';
         return (await a.transfer(to)) ? 'transferred' : 'the transfer failed; tell the caller';
+      },
+    });
+  }
+  if (settings.tools.dtmf) {
+    tools.send_dtmf = llm.tool({
+      description:
+        'Press keys on the phone, e.g. to choose an option of an automated menu you hear on an outbound call. Digits 0-9, * and #.',
+      parameters: z.object({ digits: z.string().regex(/^[0-9*#]{1,32}$/) }),
+      execute: async ({ digits }) => {
+        const a = actions();
+        if (!a) return 'the call is not connected';
+        await a.sendDigits(digits);
+        return `pressed ${digits}`;
       },
     });
   }

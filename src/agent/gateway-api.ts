@@ -4,12 +4,19 @@ import type { z } from 'zod';
 import {
   admitAnswerSchema,
   apiErrorBodySchema,
+  callProfileAnswerSchema,
+  ivrWebhookAnswerSchema,
   callTranscriptAnswerSchema,
   signAgentToken,
   type AdmitAnswer,
   type AdmitRequest,
   type AgentTransfer,
+  type CallProfileAnswer,
+  type CallProfileRequest,
   type CallReport,
+  type HostBeat,
+  type IvrWebhookAnswer,
+  type IvrWebhookRequest,
   type TranscriptLine,
 } from '../contract/index.js';
 
@@ -87,6 +94,24 @@ export class GatewayApi {
       name: string;
       settings: unknown;
     };
+  }
+
+  /** An inbound call's profile: the called number's, else the dispatch rule's (or none). */
+  async profileForCall(request: CallProfileRequest): Promise<CallProfileAnswer> {
+    const path = '/internal/agent/calls/profile';
+    return answer(callProfileAnswerSchema, await this.request('POST', path, request), path);
+  }
+
+  /** A menu's webhook action, made by the API (its URL checks); the line to say. */
+  async ivrWebhook(request: IvrWebhookRequest): Promise<IvrWebhookAnswer> {
+    const path = '/internal/agent/calls/ivr-webhook';
+    const timeout = request.timeout_seconds * 1000 + 2000;
+    return answer(ivrWebhookAnswerSchema, await this.request('POST', path, request, timeout), path);
+  }
+
+  /** This host is up (GET /api/config/status lists the hosts from these). */
+  async hostBeat(beat: HostBeat): Promise<void> {
+    await this.request('POST', '/internal/agent/hosts/beat', beat);
   }
 
   /** The call's transcript so far (an agent taking over a call from a lost one reads it). */

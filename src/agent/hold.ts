@@ -71,7 +71,7 @@ export function attachCallHold(options: {
     state.held = false;
   };
 
-  const run = async (message: ControlMessage) => {
+  const run = async (message: ControlMessage & { action: 'hold' | 'resume' }) => {
     try {
       await (message.action === 'hold' ? hold() : resume());
       await room.localParticipant!.setAttributes({
@@ -95,7 +95,8 @@ export function attachCallHold(options: {
         log.warn({ err: error }, 'malformed call control message ignored');
         return;
       }
-      // One command at a time, in the order they came.
+      // Keys are src/agent/dtmf-commands.ts's. One command at a time, in the order they came.
+      if (message.action === 'dtmf') return;
       queue = queue.then(() => run(message));
     },
   );

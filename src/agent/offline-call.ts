@@ -2,7 +2,7 @@ import type { RemoteParticipant } from '@livekit/rtc-node';
 import type { CallContext } from '../callhost/call-context.js';
 import type { Logger } from '../config/logger.js';
 import type { TranscriptLine } from '../contract/index.js';
-import { CallLifecycle, pressMenuKey, RESUME_LINE, type CallDeps } from './call-lifecycle/index.js';
+import { CallLifecycle, IvrRunner, RESUME_LINE, type CallDeps } from './call-lifecycle/index.js';
 import { EspeakTTS } from './espeak-tts.js';
 import type { JobMetadata } from './job-metadata.js';
 import { OfflineTalker } from './offline/index.js';
@@ -104,12 +104,15 @@ export async function runOfflineCall(
     lc.cancel(silenceTimer);
   });
 
+  // Handed to the agent, an offline call goes on with its scripted replies.
+  const ivr = new IvrRunner(lc, settings.ivr, { say });
   lc.onKey((digit) => {
     turnEndedAt = Date.now();
     lc.cancel(silenceTimer);
     talker.interrupt();
-    pressMenuKey(lc, settings.ivr, digit, say);
+    ivr.press(digit);
   });
+  talker.on('dtmf', ({ digit }) => lc.inbandKey(digit));
 
   // The script goes on where the call was: replies already said are not said again.
   let nextReply = call.earlier.filter(
@@ -128,6 +131,9 @@ export async function runOfflineCall(
     void say(RESUME_LINE);
     return;
   }
-  if (settings.greeting) void say(settings.greeting);
-  else armSilence();
+  if (settings.greeting) ivr.start(say(settings.greeting));
+  else {
+    ivr.start();
+    armSilence();
+  }
 }

@@ -4,14 +4,15 @@ import type { Logger } from '../config/logger.js';
 import type { TranscriptLine } from '../contract/index.js';
 import {
   CallLifecycle,
+  IvrRunner,
   joinedCaller,
-  pressMenuKey,
   RESUME_LINE,
   type CallDeps,
 } from './call-lifecycle/index.js';
 import { prepareCallRecording } from './call-recording.js';
 import { callTools, type CallActions } from './call-tools.js';
 import { speakDirectly } from './direct-speech.js';
+import { sendDigits } from './send-dtmf.js';
 import { EspeakTTS } from './espeak-tts.js';
 import { agentSessionHold } from './hold.js';
 import type { JobMetadata } from './job-metadata.js';
@@ -147,14 +148,25 @@ export async function runPipelineCall(
       silenceTimer = undefined;
     }
   });
-  actions.current = { hangUp: (reason) => lc.finish(reason), transfer: (to) => lc.transfer(to) };
+  actions.current = {
+    hangUp: (reason) => lc.finish(reason),
+    transfer: (to) => lc.transfer(to),
+    sendDigits: (digits) => sendDigits(room, digits),
+  };
 
+  const ivr = new IvrRunner(lc, settings.ivr, {
+    say: sayThrough,
+    // The LLM takes over from the menu, told what the caller chose there.
+    handToAgent: (context) => {
+      if (settings.mode === 'pipeline') session.generateReply({ userInput: context });
+    },
+  });
   lc.onKey((digit) => {
     latency.turnEndedAt(Date.now());
     lc.cancel(silenceTimer);
     silenceTimer = undefined;
     session.interrupt();
-    if (!pressMenuKey(lc, settings.ivr, digit, sayThrough) && settings.mode === 'pipeline') {
+    if (!ivr.press(digit) && settings.mode === 'pipeline') {
       session.generateReply({ userInput: `The caller pressed the key ${digit}.` });
     }
   });
@@ -177,6 +189,6 @@ export async function runPipelineCall(
     return;
   }
   if (recording.announce) say(recording.announce);
-  if (settings.greeting) say(settings.greeting);
+  if (settings.greeting) ivr.start(say(settings.greeting).waitForPlayout());
   else if (settings.mode === 'pipeline') session.generateReply();
 }

@@ -5,44 +5,20 @@ import {
   type ProviderKeyPolicy,
 } from './providers/key-policy.js';
 import { llmSettingsSchema, sttSettingsSchema, ttsSettingsSchema } from './providers/settings.js';
-import { recordingSettingsSchema, sipTransferUriProblem } from '../contract/index.js';
+import { recordingSettingsSchema } from '../contract/index.js';
+import { ivrSchema, transferTargetSchema } from './ivr/schema.js';
+
+export {
+  dtmfKey,
+  ivrSchema,
+  menuActionSchema,
+  transferTargetSchema,
+  type Ivr,
+  type Menu,
+  type MenuAction,
+} from './ivr/schema.js';
 
 const seconds = (max: number) => z.number().positive().max(max);
-
-/** An E.164 number, a tel: URI, or a SIP URI that can carry no headers or other hosts. */
-function transferTargetIssue(target: string, ctx: z.RefinementCtx): void {
-  if (/^(\+[1-9]\d{1,14}|tel:\+?[0-9*#]+)$/.test(target)) return;
-  const message = /^sips?:/i.test(target)
-    ? sipTransferUriProblem(target)
-    : 'is not an E.164 number (+15551234567), a tel: URI or a sip:user@host URI';
-  if (message) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(target)} ${message}` });
-}
-
-/** A DTMF key's action in an IVR menu. */
-export const menuActionSchema = z
-  .object({
-    say: z.string().trim().min(1).max(2000).optional(),
-    /** Cold transfer (SIP REFER) to an E.164 number, tel: or sip: URI. */
-    transfer: z.string().superRefine(transferTargetIssue).optional(),
-    hangup: z.boolean().optional(),
-    /** Say the menu's prompt again. */
-    repeat: z.boolean().optional(),
-  })
-  .strict()
-  .refine((a) => a.say || a.transfer || a.hangup || a.repeat, {
-    message: 'a menu action needs at least one of say, transfer, hangup or repeat',
-  });
-
-export const dtmfKey = z.string().regex(/^[0-9*#A-D]$/, 'DTMF keys are 0-9, *, # and A-D');
-
-export const ivrSchema = z
-  .object({
-    prompt: z.string().trim().min(1).max(2000),
-    options: z.record(dtmfKey, menuActionSchema),
-    /** Said when a key has no action. */
-    invalid: z.string().trim().min(1).max(500).default('Sorry, that key is not an option.'),
-  })
-  .strict();
 
 export const endpointingSchema = z
   .object({
@@ -100,7 +76,7 @@ export const queueSettingsSchema = z
       .max(500)
       .default('Sorry, all our agents are still busy. Please call again later. Goodbye.'),
     /** Instead of hanging up after the longest wait: transfer here. */
-    timeout_transfer_to: menuActionSchema.shape.transfer,
+    timeout_transfer_to: transferTargetSchema.optional(),
   })
   .strict();
 
@@ -175,17 +151,25 @@ export const profileSettingsSchema = z
     llm: llmSettingsSchema.optional(),
     tts: ttsSettingsSchema.optional(),
     ivr: ivrSchema.optional(),
+    /**
+     * Where key presses come from: RFC 2833/4733 events (which LiveKit SIP turns into DTMF data),
+     * tones in the caller's audio (inband: providers that send no events), or both, a key
+     * heard both ways counted once. Inband detection runs on the offline path only.
+     */
+    dtmf_mode: z.enum(['rfc2833', 'inband', 'both']).default('both'),
     /** Offline mode: lines said in turn after each thing the caller says (the last repeats). */
     replies: z.array(z.string().trim().min(1).max(2000)).max(50).default([]),
     tools: z
       .object({
         transfer: z.boolean().default(false),
         hangup: z.boolean().default(true),
+        /** send_dtmf: press keys (another company's menu on an outbound call). */
+        dtmf: z.boolean().default(false),
         /** Targets the LLM may transfer to, by name. */
-        transfer_targets: z.record(z.string().max(50), menuActionSchema.shape.transfer).default({}),
+        transfer_targets: z.record(z.string().max(50), transferTargetSchema).default({}),
       })
       .strict()
-      .default({ transfer: false, hangup: true, transfer_targets: {} }),
+      .default({ transfer: false, hangup: true, dtmf: false, transfer_targets: {} }),
     max_call_duration_seconds: seconds(86400).default(3600),
     /** Caller silent this long: the agent asks once, then hangs up after as long again. */
     silence_timeout_seconds: seconds(3600).default(30),
@@ -220,7 +204,6 @@ export const profileSettingsSchema = z
   });
 
 export type ProfileSettings = z.infer<typeof profileSettingsSchema>;
-export type MenuAction = z.infer<typeof menuActionSchema>;
 
 /**
  * Where the profile's provider keys would go, against the operator's policy: each refusal names

@@ -72,6 +72,15 @@ export class CallHost {
     return this.#worker.registered;
   }
 
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** The LiveKit server's version once registered. */
+  get livekitServerVersion(): string | undefined {
+    return this.#worker.serverVersion;
+  }
+
   start(): Promise<void> {
     return this.#worker.start();
   }

@@ -3,7 +3,12 @@
  * (src/agent/main.ts, one host per core) or alone.
  */
 import { initializeLogger } from '@livekit/agents';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { HOST_BEAT_MS } from '../contract/index.js';
 import { loadConfig } from '../config/index.js';
+import { packageRoot } from '../config/paths.js';
 import { createLogger } from '../config/logger.js';
 import { GatewayApi } from '../agent/gateway-api.js';
 import { loadOfflineProfile } from '../agent/offline-profile.js';
@@ -46,6 +51,7 @@ void prompts
   .warm(offlineProfile)
   .catch((error: unknown) => logger.error({ err: error }, 'offline prompts could not be rendered'));
 
+const api = new GatewayApi(config.agent.gatewayApiUrl, config.livekit.apiSecret);
 const host = new CallHost({
   agentName: config.agent.name,
   capacity: config.agent.hostCapacity,
@@ -53,7 +59,7 @@ const host = new CallHost({
   deps: {
     vads,
     prompts,
-    api: new GatewayApi(config.agent.gatewayApiUrl, config.livekit.apiSecret),
+    api,
     livekit: config.livekit,
     offlineProfile,
     logger,
@@ -101,7 +107,28 @@ logger.info(
   { agent: config.agent.name, capacity: config.agent.hostCapacity },
   'call host starting',
 );
+const version = (
+  JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }
+).version;
+const hostId = `${os.hostname()}:${process.pid}`;
+/** Tells the API this host is up (GET /api/config/status); a missed beat is only logged. */
+const beat = () =>
+  api
+    .hostBeat({
+      host_id: hostId,
+      agent_name: config.agent.name,
+      registered: host.registered,
+      draining: host.draining,
+      active_calls: host.activeCalls,
+      capacity: config.agent.hostCapacity,
+      version,
+      livekit_server_version: host.livekitServerVersion ?? null,
+    })
+    .catch((error: unknown) => logger.debug({ err: error }, 'host beat not delivered'));
+
 await host.start();
 tellSupervisor();
+void beat();
+setInterval(() => void beat(), HOST_BEAT_MS).unref();
 // Often: if this host dies, the supervisor frees its calls' rooms for the agents taking over.
 setInterval(tellSupervisor, 500).unref();

@@ -54,11 +54,17 @@ export class WorkerConnection extends EventEmitter<WorkerConnectionEvents> {
   #closed = false;
   #draining = false;
   #workerId: string | undefined;
+  #serverVersion: string | undefined;
   /** Jobs accepted whose assignment has not come yet. */
   readonly #pending = new Map<string, NodeJS.Timeout>();
 
   constructor(private readonly options: WorkerConnectionOptions) {
     super();
+  }
+
+  /** The LiveKit server's version, as its register answer gave it. */
+  get serverVersion(): string | undefined {
+    return this.#serverVersion;
   }
 
   get registered(): boolean {
@@ -198,6 +204,7 @@ export class WorkerConnection extends EventEmitter<WorkerConnectionEvents> {
     switch (m.case) {
       case 'register':
         this.#workerId = m.value.workerId;
+        this.#serverVersion = m.value.serverInfo?.version || undefined;
         this.options.log.info(
           { workerId: m.value.workerId, agentName: this.options.agentName },
           'registered worker',

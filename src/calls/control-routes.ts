@@ -10,6 +10,7 @@ import {
   transferSchema,
   type CallControlDeps,
 } from './control.js';
+import { dtmfSchema, sendCallDtmf } from './dtmf.js';
 import { setCallHold } from './hold.js';
 import { outboundCallSchema, placeOutboundCall } from './outbound.js';
 import { serializeCall } from './serialize.js';
@@ -20,12 +21,13 @@ const activeQuerySchema = z.object({
   per_page: z.coerce.number().int().min(1).max(200).default(50),
 });
 
-/** POST /api/calls, GET /api/calls/active, POST /api/calls/:id/hangup, /transfer, /hold, /resume. */
+/** POST /api/calls (and /api/calls/initiate), GET /api/calls/active, POST /api/calls/:id/hangup, /transfer, /dtmf, /hold, /resume. */
 export function callControlRouter(deps: CallControlDeps): Router {
   const r = Router();
   const { db } = deps;
 
-  r.post('/calls', requireRole('operator'), async (req, res) => {
+  // POST /api/calls/initiate: the spec's name for the same call.
+  r.post(['/calls', '/calls/initiate'], requireRole('operator'), async (req, res) => {
     const input = parseBody(outboundCallSchema, req.body);
     const call = await placeOutboundCall(deps, input, actorOf(req));
     res.status(201).json(serializeCall(call));
@@ -54,6 +56,11 @@ export function callControlRouter(deps: CallControlDeps): Router {
     res.json(serializeCall(await hangupCall(deps, pathParam(req), actorOf(req))));
   });
 
+  r.post('/calls/:id/dtmf', requireRole('operator'), async (req, res) => {
+    const input = parseBody(dtmfSchema, req.body);
+    const { call, sent } = await sendCallDtmf(deps, pathParam(req), input, actorOf(req));
+    res.json({ ...serializeCall(call), dtmf_sent: sent });
+  });
   r.post('/calls/:id/transfer', requireRole('operator'), async (req, res) => {
     const input = parseBody(transferSchema, req.body ?? {});
     res.json(serializeCall(await transferCall(deps, pathParam(req), input, actorOf(req))));

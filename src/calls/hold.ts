@@ -17,9 +17,9 @@ import { isOpen, loadCall, type CallControlDeps } from './control.js';
 export const HOLD_ACK_TIMEOUT_MS = 8_000;
 const POLL_MS = 150;
 
-type HoldAction = ControlMessage['action'];
+type HoldAction = 'hold' | 'resume';
 
-async function callAgent(
+export async function callAgent(
   deps: CallControlDeps,
   room: string,
 ): Promise<ParticipantInfo | undefined> {
@@ -33,7 +33,12 @@ async function callAgent(
 }
 
 /** Polls the agent's attributes until it acknowledged `requestId`; false after the timeout. */
-async function acknowledged(deps: CallControlDeps, room: string, identity: string, id: string) {
+export async function acknowledged(
+  deps: CallControlDeps,
+  room: string,
+  identity: string,
+  id: string,
+) {
   const deadline = Date.now() + HOLD_ACK_TIMEOUT_MS;
   while (Date.now() < deadline) {
     await sleep(POLL_MS);

@@ -26,3 +26,12 @@ export * from './admission.js';
 
 /** RFC 3261 grammar for what the API stores and the hosts dial: user parts, realms, sip: targets. */
 export * from './sip-grammar.js';
+
+/** Which agent profile answers an inbound call: the called number's, else the rule's. */
+export * from './call-profile.js';
+
+/** The call hosts' beats: which hosts are up, what they run. */
+export * from './host-beat.js';
+
+/** A menu's webhook action, made by the API for the host. */
+export * from './ivr-webhook.js';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import express, { type Express } from 'express';
 import { AgentDispatchClient } from 'livekit-server-sdk';
 import { Counter, Histogram } from 'prom-client';
-import { AgentRecovery } from '../agent-api/index.js';
+import { AgentRecovery, type HostBeats } from '../agent-api/index.js';
 import { apiKeysRouter } from '../apikeys/routes.js';
 import type { CallControlDeps } from '../calls/control.js';
 import { callControlRouter } from '../calls/control-routes.js';
@@ -26,6 +26,7 @@ import type { LivekitClients } from '../livekit/index.js';
 import { agentProfilesRouter } from '../profiles/index.js';
 import { sipUsersRouter, syncSipUsersLivekit, type SipUsersDeps } from '../sipusers/index.js';
 import { smsRouter, type SmsRouteDeps } from '../sms/index.js';
+import { statusRouter } from '../status/index.js';
 import { trunksRouter } from '../trunks/index.js';
 import { joinRouter, turnRouter } from '../turn/routes.js';
 import { livekitWebhookRouter } from '../webhooks/livekit/routes.js';
@@ -60,6 +61,9 @@ export interface AppDeps {
   callControl: CallControlDeps;
   /** This installation's id, marking its LiveKit objects (installationOf in src/db). */
   installation: string;
+  /** The call hosts' beats (GET /api/config/status). */
+  hostBeats?: HostBeats;
+  databaseKind?: 'postgres' | 'embedded';
 }
 
 const requests = new Counter({
@@ -255,6 +259,15 @@ export function createApp(deps: AppDeps): Express {
   );
   api.use(turnRouter(turnDeps));
   api.use(diagnosticsRouter(deps.config, deps.db));
+  api.use(
+    statusRouter({
+      config: deps.config,
+      db: deps.db,
+      databaseKind: deps.databaseKind ?? 'postgres',
+      ...(deps.edgeRpc && { edgeRpc: deps.edgeRpc }),
+      ...(deps.hostBeats && { hostBeats: deps.hostBeats }),
+    }),
+  );
   api.use(
     webhookEndpointsRouter({
       db: deps.db,

@@ -1,10 +1,11 @@
 import express, { type Express } from 'express';
-import { agentInternalRouter } from '../agent-api/index.js';
+import { agentInternalRouter, type HostBeats } from '../agent-api/index.js';
 import type { CallControlDeps } from '../calls/control.js';
 import type { GatewayConfig, Logger } from '../config/index.js';
 import { metricsRegistry } from '../config/metrics.js';
 import type { Db, SecretBox } from '../db/index.js';
 import { recordingDeps } from '../recordings/index.js';
+import { loadCallWebhookSecret } from '../webhooks/outbound/index.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import type { RateLimits } from './rate-limit.js';
 
@@ -16,6 +17,8 @@ export interface InternalAppDeps {
   callControl: CallControlDeps;
   /** Its per-source ceiling for the call hosts (RATE_LIMIT_INTERNAL_PER_SOURCE). */
   rateLimits: RateLimits;
+  /** The call hosts' beats (shared with GET /api/config/status). */
+  hostBeats?: HostBeats;
 }
 
 /**
@@ -41,6 +44,11 @@ export function createInternalApp(deps: InternalAppDeps): Express {
       recordings: recordingDeps(deps.config, deps.db, deps.box, deps.logger),
       maxActiveCalls: deps.config.calls.maxActive,
       callControl: deps.callControl,
+      ...(deps.hostBeats && { hostBeats: deps.hostBeats }),
+      ivrWebhooks: {
+        allowPrivateTargets: deps.config.webhooksOut.allowPrivateTargets,
+        secret: deps.config.webhooksOut.callSecret ?? loadCallWebhookSecret(deps.config.dataDir),
+      },
     }),
   );
   app.use(notFoundHandler);

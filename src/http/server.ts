@@ -27,6 +27,7 @@ import { startSmsListener, startSmsWorker, type SmsListener } from '../sms/index
 import type { DestinationPolicy } from '../destinations/index.js';
 import { recordingDeps, startRecordingsSweep } from '../recordings/index.js';
 import { startRetentionSweep } from '../retention/index.js';
+import { HostBeats } from '../agent-api/index.js';
 import { createApp } from './app.js';
 import { createInternalApp } from './internal-app.js';
 import { assertStrongLivekitSecret } from '../config/livekit-secret.js';
@@ -150,6 +151,7 @@ export async function startApi(
       )
     : undefined;
   const rateLimits = createRateLimits(config, log);
+  const hostBeats = new HostBeats(config.webhooksOut.redisUrl, log);
   // Outbound calls and transfers, the API's and the agent's: one destination policy decides.
   const callControl: CallControlDeps = {
     db: database.db,
@@ -184,10 +186,20 @@ export async function startApi(
     rateLimits,
     callControl,
     installation,
+    hostBeats,
+    databaseKind: database.kind,
   });
   const server = await listen(app, config.api.port, config.api.host);
   const internalServer = await listen(
-    createInternalApp({ config, db: database.db, box, logger: log, callControl, rateLimits }),
+    createInternalApp({
+      config,
+      db: database.db,
+      box,
+      logger: log,
+      callControl,
+      rateLimits,
+      hostBeats,
+    }),
     config.internal.port,
     config.internal.host,
   ).catch(async (error: unknown) => {
@@ -255,6 +267,7 @@ export async function startApi(
       await edge?.stop();
       await Promise.all([closeServer(server), closeServer(internalServer)]);
       await rateLimits.close();
+      await hostBeats.close();
       await database.close();
     },
   };

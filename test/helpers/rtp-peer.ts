@@ -92,6 +92,9 @@ export class RtpPeer {
   readonly soundBySecond: number[] = [];
   /** Unix ms of every frame with sound, in order (PCMU and PCMA). */
   readonly soundAt: number[] = [];
+  /** RFC 4733 key presses received (once each, at their end packet), in order. */
+  readonly keysReceived: string[] = [];
+  #lastKeyTimestamp: number | undefined;
   private remote: { address: string; port: number } | undefined;
   private firstPacketAt: number | undefined;
   private seq = 0;
@@ -133,7 +136,11 @@ export class RtpPeer {
     if (msg.length < 12 || (msg[0]! & 0xc0) !== 0x80) return;
     this.remote ??= { address: rinfo.address, port: rinfo.port };
     const type = msg[1]! & 0x7f;
-    if (type !== TELEPHONE_EVENT) this.payloadTypes.add(type);
+    if (type === TELEPHONE_EVENT) {
+      this.#onKeyEvent(msg);
+      return;
+    }
+    this.payloadTypes.add(type);
     if (type !== this.payloadType) return;
     const now = Date.now();
     this.firstPacketAt ??= now;
@@ -156,6 +163,17 @@ export class RtpPeer {
       const second = Math.floor((now - this.firstPacketAt) / 1000);
       this.soundBySecond[second] = (this.soundBySecond[second] ?? 0) + 1;
     }
+  }
+
+  /** An event's end packet (sent three times, one RTP timestamp) is one key press. */
+  #onKeyEvent(msg: Buffer) {
+    const cc = msg[0]! & 0x0f;
+    const payload = msg.subarray(12 + cc * 4);
+    if (payload.length < 4 || (payload[1]! & 0x80) === 0) return;
+    const timestamp = msg.readUInt32BE(4);
+    if (timestamp === this.#lastKeyTimestamp) return;
+    this.#lastKeyTimestamp = timestamp;
+    this.keysReceived.push('0123456789*#ABCD'[payload[0]!] ?? '?');
   }
 
   /** Sound frames heard since `since` (unix ms), approximately by second buckets. */
@@ -233,4 +251,21 @@ export class RtpPeer {
     clearInterval(this.pacer);
     this.socket.close();
   }
+}
+
+/** A 16-bit sample to G.711 mu-law (ITU-T G.711, with the usual bias of 0x84). */
+export function linearToUlaw(sample: number): number {
+  const sign = sample < 0 ? 0x80 : 0;
+  const magnitude = Math.min(32635, Math.abs(sample)) + 0x84;
+  let exponent = 7;
+  for (let mask = 0x4000; (magnitude & mask) === 0 && exponent > 0; mask >>= 1) exponent--;
+  const mantissa = (magnitude >> (exponent + 3)) & 0x0f;
+  return ~(sign | (exponent << 4) | mantissa) & 0xff;
+}
+
+/** 8 kHz 16-bit samples as mu-law bytes, ready for RtpPeer.say. */
+export function samplesAsUlaw(samples: Int16Array): Buffer {
+  const out = Buffer.alloc(samples.length);
+  for (let i = 0; i < samples.length; i++) out[i] = linearToUlaw(samples[i]!);
+  return out;
 }

@@ -49,14 +49,11 @@ export function soxSynth(seconds: number, rate: number, synth: string[], volume 
 
 /** The DTMF pair of a key, `ms` long. */
 export function dtmfTone(key: string, ms: number, rate: number): Int16Array {
-  const rows: Record<string, [number, number]> = {
-    '1': [697, 1209],
-    '5': [770, 1336],
-    '9': [852, 1477],
-    '0': [941, 1336],
-    '#': [941, 1477],
-  };
-  const [low, high] = rows[key] ?? [697, 1209];
+  const keys = ['123A', '456B', '789C', '*0#D'];
+  const row = keys.findIndex((k) => k.includes(key));
+  if (row < 0) throw new Error(`not a DTMF key: ${key}`);
+  const low = [697, 770, 852, 941][row]!;
+  const high = [1209, 1336, 1477, 1633][keys[row]!.indexOf(key)]!;
   return soxSynth(ms / 1000, rate, ['sine', String(low), 'sine', String(high)], 0.5);
 }
 

@@ -20,27 +20,24 @@ export interface SippUas {
  */
 export async function startSippUas(
   scenario: string,
-  options: {
-    timeoutSeconds?: number;
-    /** The RTP port the answer's SDP names: the test's own media peer instead of sipp's. */
-    mediaPort?: number;
-  } = {},
+  /** rtpPort: the SDP's media port is the test's own RtpPeer there, not sipp's. */
+  options: { timeoutSeconds?: number; rtpPort?: number } = {},
 ): Promise<SippUas> {
   const start = await freePortBlock(4);
   const cwd = mkdtempSync(path.join(os.tmpdir(), 'vg-sipp-uas-'));
   const messageFile = path.join(cwd, 'messages.log');
-  let scenarioFile = path.join(import.meta.dirname, scenario);
-  if (options.mediaPort !== undefined) {
-    const text = readFileSync(scenarioFile, 'utf8').replaceAll(
-      '[media_port]',
-      String(options.mediaPort),
+  let file = path.join(import.meta.dirname, scenario);
+  if (options.rtpPort !== undefined) {
+    const text = readFileSync(file, 'utf8').replaceAll(
+      'm=audio [media_port]',
+      `m=audio ${options.rtpPort}`,
     );
-    scenarioFile = path.join(cwd, scenario);
-    writeFileSync(scenarioFile, text);
+    file = path.join(cwd, scenario);
+    writeFileSync(file, text);
   }
   const args = [
     '-sf',
-    scenarioFile,
+    file,
     '-i',
     '127.0.0.1',
     '-p',

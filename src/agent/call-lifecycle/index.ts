@@ -2,5 +2,5 @@ export { joinedCaller } from './caller.js';
 export type { CallDeps } from './deps.js';
 export { CallLifecycle, RESUME_LINE } from './lifecycle.js';
 export type { CallLifecycleOptions } from './lifecycle.js';
-export { pressMenuKey } from './menu.js';
+export { IvrRunner, type IvrHooks } from './ivr.js';
 export type { CallTalker } from './talker.js';

@@ -6,7 +6,9 @@ import { callRunning, observeTurns } from '../call-metrics.js';
 import { askForPlace, takePlace, type EarlyAdmission } from '../call-queue.js';
 import type { CallRecording } from '../call-recording.js';
 import type { EspeakTTS } from '../espeak-tts.js';
+import { sendDigits } from '../send-dtmf.js';
 import { callReporter, type CallReport } from '../gateway-api.js';
+import type { IvrWebhookAnswer, IvrWebhookRequest } from '../../contract/index.js';
 import { attachCallHold, type CallHold, type HoldTarget } from '../hold.js';
 import {
   startMachineDetection,
@@ -17,6 +19,7 @@ import type { JobMetadata } from '../job-metadata.js';
 import type { ProfileSettings } from '../profile.js';
 import { CallControl, waitUntilAnswered } from '../telephony.js';
 import type { CallDeps } from './deps.js';
+import { KeyFilter, type KeySource } from './keys.js';
 import type { CallTalker } from './talker.js';
 import { CallTranscript } from './transcript.js';
 
@@ -62,6 +65,8 @@ export class CallLifecycle {
   #earlyAdmission: EarlyAdmission | undefined;
   #machineDetection: MachineDetection | undefined;
   readonly #stopCounting: () => void;
+  #keyHandler: ((digit: string) => void) | undefined;
+  #keys: KeyFilter | undefined;
 
   constructor(
     private readonly ctx: CallContext,
@@ -285,6 +290,22 @@ export class CallLifecycle {
     });
   }
 
+  /** Keys to the far end of the call (RFC 2833 through LiveKit SIP). */
+  sendDigits(digits: string): Promise<void> {
+    return sendDigits(this.room, digits);
+  }
+
+  /** A menu's webhook for this call (the API makes the request). */
+  ivrWebhook(
+    request: Omit<IvrWebhookRequest, 'room_name' | 'participant_identity'>,
+  ): Promise<IvrWebhookAnswer> {
+    return this.deps.api.ivrWebhook({
+      ...request,
+      room_name: this.roomName,
+      participant_identity: this.caller.identity,
+    });
+  }
+
   /** A cold transfer the agent asked for: the call ends once it went through; false if not. */
   async transfer(to: string): Promise<boolean> {
     try {
@@ -297,12 +318,30 @@ export class CallLifecycle {
     }
   }
 
-  /** The caller's key presses while the call runs and is not held; each goes in the transcript. */
+  /**
+   * The caller's key presses while the call runs and is not held; each goes in the transcript.
+   * RFC 2833 events come from the room; tones in the audio from the talker (inbandKey), as the
+   * profile's dtmf_mode says, a key heard both ways once.
+   */
   onKey(handle: (digit: string) => void): void {
+    this.#keyHandler = handle;
+    this.#keys = new KeyFilter(this.#options.settings.dtmf_mode);
     this.room.on(RoomEvent.DtmfReceived, (_code, digit, participant) => {
-      if (participant.identity !== this.caller.identity || this.#ended || this.held) return;
-      this.transcript.heard(`[DTMF ${digit}]`);
-      handle(digit);
+      if (participant.identity !== this.caller.identity) return;
+      this.#key(digit, 'rfc2833');
     });
+  }
+
+  /** A key's tones heard in the caller's audio (in-band DTMF). */
+  inbandKey(digit: string): void {
+    this.#key(digit, 'inband');
+  }
+
+  #key(digit: string, source: KeySource): void {
+    if (this.#ended || this.held || !this.#keyHandler) return;
+    if (!this.#keys?.accept(digit, source)) return;
+    this.#options.log.info({ source }, 'key pressed');
+    this.transcript.heard(`[DTMF ${digit}]`);
+    this.#keyHandler(digit);
   }
 }

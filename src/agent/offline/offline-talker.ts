@@ -4,6 +4,7 @@ import type { Logger } from '../../config/logger.js';
 import type { HoldTarget } from '../hold.js';
 import type { ProfileSettings } from '../profile.js';
 import { CallerListener, LISTEN_RATE } from './caller-listener.js';
+import { DtmfDetector } from './dtmf-detector.js';
 import type { PromptCache } from './prompt-cache.js';
 import { PromptPlayer, type Playback } from './prompt-player.js';
 import { SpeechDetector, type SpeechEvent } from './speech-detector.js';
@@ -13,6 +14,8 @@ export interface OfflineTalkerEvents {
   speechStarted: [info: { startedAt: number }];
   /** The caller stopped (after the profile's endpointing.vad_silence_seconds of silence). */
   speechEnded: [info: { durationMs: number; endedAt: number }];
+  /** A key's tones in the caller's audio (in-band DTMF; with dtmf_mode inband or both). */
+  dtmf: [info: { digit: string }];
   /** close() ran, or the room disconnected. */
   closed: [];
 }
@@ -47,6 +50,8 @@ export class OfflineTalker extends EventEmitter<OfflineTalkerEvents> implements 
   readonly #room: Room;
   readonly #player: PromptPlayer;
   readonly #detector: SpeechDetector;
+  /** On the same 8 kHz frames as the speech detector: no second stream of the caller. */
+  readonly #keys: DtmfDetector | undefined;
   readonly #listener: CallerListener;
   /** What was asked to be said, oldest first; each drops out once done. */
   readonly #said: Speaking[] = [];
@@ -74,6 +79,8 @@ export class OfflineTalker extends EventEmitter<OfflineTalkerEvents> implements 
       sampleRate: LISTEN_RATE,
       minSilenceMs: settings.endpointing.vad_silence_seconds * 1000,
     });
+    if (settings.dtmf_mode !== 'rfc2833')
+      this.#keys = new DtmfDetector({ sampleRate: LISTEN_RATE });
     this.#listener = new CallerListener(room, caller, (frame) => this.#hear(frame), log);
     room.on(RoomEvent.Disconnected, this.#onDisconnected);
   }
@@ -118,7 +125,10 @@ export class OfflineTalker extends EventEmitter<OfflineTalkerEvents> implements 
   setListening(on: boolean): void {
     if (this.#listening === on) return;
     this.#listening = on;
-    if (!on) this.#detector.reset();
+    if (!on) {
+      this.#detector.reset();
+      this.#keys?.reset();
+    }
   }
 
   async pause(): Promise<void> {
@@ -147,6 +157,7 @@ export class OfflineTalker extends EventEmitter<OfflineTalkerEvents> implements 
   #hear(frame: Int16Array): void {
     if (!this.#listening || this.#closed) return;
     const events = this.#detector.push(frame);
+    for (const digit of this.#keys?.push(frame) ?? []) this.emit('dtmf', { digit });
     this.#clock.audioMs += (frame.length * 1000) / LISTEN_RATE;
     this.#clock.at = Date.now();
     for (const event of events) this.#onSpeech(event);

@@ -1,0 +1,1 @@
+export { statusRouter, type StatusDeps } from './routes.js';
