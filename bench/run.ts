@@ -8,6 +8,7 @@ import { printEdgeBench } from './edge.js';
 import { measureFloor } from './floor.js';
 import { printQueueBench } from './queue.js';
 import { printRateLimitBench } from './rate-limits.js';
+import { printRegistrationsBench } from './registrations.js';
 import { printSmsBench } from './sms.js';
 import { startBenchEnv } from './setup.js';
 import { printSpeechDetectorBench } from './speech-detector.js';
@@ -76,6 +77,18 @@ if ((process.argv[2] ?? process.env.BENCH_ONLY) === 'sms') {
   const env = await startBenchEnv();
   try {
     await printSmsBench(env);
+    await printRegistrationsBench(env);
+  } finally {
+    await env.close();
+  }
+  process.exit(0);
+}
+
+// `npm run bench -- registrations`: SIP users' REGISTERs per second, our edge vs a bare registrar.
+if ((process.argv[2] ?? process.env.BENCH_ONLY) === 'registrations') {
+  const env = await startBenchEnv();
+  try {
+    await printRegistrationsBench(env);
   } finally {
     await env.close();
   }
