@@ -24,6 +24,8 @@ export interface BaresipOptions {
   toneHz?: number;
   /** Registration interval, seconds; 0: never registers (calls only). */
   regint?: number;
+  /** How it reaches the proxy (default UDP). */
+  transport?: 'udp' | 'tcp';
 }
 
 export interface BaresipEvent {
@@ -98,7 +100,7 @@ export class BaresipPhone {
     writeFileSync(
       path.join(dir, 'accounts'),
       `<sip:${options.username}@${domain}>;auth_pass=${options.password};` +
-        `outbound="sip:${options.proxy.host}:${options.proxy.port}";` +
+        `outbound="sip:${options.proxy.host}:${options.proxy.port}${options.transport === 'tcp' ? ';transport=tcp' : ''}";` +
         `regint=${options.regint ?? 600};answermode=${options.answer ?? 'auto'}\n`,
     );
     const log = createWriteStream(path.join(dir, 'baresip.log'));
