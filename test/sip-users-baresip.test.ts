@@ -7,6 +7,8 @@ import { startEdge, type EdgeProcess } from '../scripts/stack/kamailio.js';
 import { startAgentWorker, type TestAgentWorker } from './helpers/agent-worker.js';
 import { BaresipPhone, wavLoudness, type BaresipOptions } from './helpers/baresip-phone.js';
 import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { signedTransferUser } from '../src/edge/index.js';
+import { sipRequest, statuses, udpExchange } from './helpers/sip-raw.js';
 import { runSipp } from './helpers/sipp.js';
 import { eventually } from './helpers/wait.js';
 
@@ -116,7 +118,7 @@ beforeAll(async () => {
     settings: { mode: 'offline', greeting: GREETING },
   });
   expect(profile.status, JSON.stringify(profile.body)).toBe(201);
-  for (const username of ['bs-alice', 'bs-desk', 'bs-bob', 'bs-tcp', 'sipp-tcp']) {
+  for (const username of ['bs-alice', 'bs-desk', 'bs-bob', 'bs-tcp', 'sipp-tcp', 'bs-away']) {
     const created = await gw.request('POST', '/api/sip-users', {
       username,
       password: `${username}-password`,
@@ -137,11 +139,12 @@ afterAll(async () => {
 
 describe('baresip as a SIP user', () => {
   it('registers with MD5 digest; the API shows its contact and user agent', async () => {
-    const alice = await phone({ username: 'bs-alice' });
+    // Not on LiveKit SIP's address: the edge tells phones from LiveKit by source address.
+    const alice = await phone({ username: 'bs-alice', host: '127.0.0.2' });
     const held = await registrations('bs-alice', 1);
     expect(held, `no registration (baresip log: ${alice.logFile})`).toBeDefined();
     expect(held![0]!.user_agent).toMatch(/baresip/i);
-    expect(held![0]!.contact).toContain(`127.0.0.1:${alice.sipPort}`);
+    expect(held![0]!.contact).toContain(`127.0.0.2:${alice.sipPort}`);
   }, 30_000);
 
   it('calls the agent and hears its greeting', async () => {
@@ -192,12 +195,15 @@ describe('baresip as a SIP user', () => {
     const hangup = await gw.request('POST', `/api/calls/${res.body.id}/hangup`);
     expect(hangup.status, JSON.stringify(hangup.body)).toBe(200);
     expect(await mobile.waitFor('CALL_CLOSED', 10_000)).toBeDefined();
-    expect(greeted, 'the answering phone heard no agent (a second of loud audio)').toBeDefined();
+    expect(
+      greeted,
+      `the answering phone heard no agent (a second of loud audio)\n${worker.logs().slice(-4000)}`,
+    ).toBeDefined();
   }, 150_000);
 
   it("the agent's transfer to sip:<username> rings that user's baresip and connects the caller to it", async () => {
     const alice = phones[0]!;
-    const bob = await phone({ username: 'bs-bob', toneHz: 880 });
+    const bob = await phone({ username: 'bs-bob', toneHz: 880, host: '127.0.0.3' });
     expect(await registrations('bs-bob', 1)).toBeDefined();
     expect(await callAgent(alice), `${alice.logFile}\n${worker.logs().slice(-3000)}`).toBe(true);
     const call = await activeCallOf('bs-alice');
@@ -224,8 +230,9 @@ describe('baresip as a SIP user', () => {
     expect(rang!.peeruri).toContain('bs-alice');
     // alice followed the REFER with a new call of its own: it now hears bob's 880 Hz tone.
     await new Promise((resolve) => setTimeout(resolve, 4000));
+    // alice's BYE reaches bob through the edge (not LiveKit SIP, which this call left).
     await alice.command('hangup');
-    expect(await bob.waitFor('CALL_CLOSED', 10_000)).toBeDefined();
+    expect(await bob.waitFor('CALL_CLOSED', 10_000), bob.logFile).toBeDefined();
     const recordings = alice.receivedRecordings();
     expect(recordings.length).toBeGreaterThan(recordingsBefore);
     const heard = wavLoudness(recordings.at(-1)!);
@@ -233,6 +240,35 @@ describe('baresip as a SIP user', () => {
     expect(heard.toneHz).toBeGreaterThan(800);
     expect(heard.toneHz).toBeLessThan(960);
   }, 300_000);
+});
+
+describe('signed transfer targets at the edge', () => {
+  it('a forged, expired or reused transfer target rings nobody', async () => {
+    const secret = edge.settings.rpcSecret;
+    const now = Math.floor(Date.now() / 1000);
+    const invite = async (user: string) =>
+      statuses(
+        await udpExchange({
+          localHost: '127.0.0.12',
+          host: '127.0.0.1',
+          port: edge.sipPort,
+          message: sipRequest({
+            method: 'INVITE',
+            uri: `sip:${user}@127.0.0.1:${edge.sipPort}`,
+            headers: [`To: <sip:${user}@127.0.0.1>`, 'CSeq: 1 INVITE', 'Contact: <sip:x@{local}>'],
+          }),
+          waitMs: 1500,
+        }),
+      ).filter((status) => status >= 200);
+    const forged = `vgxfer-${now + 60}.${'0'.repeat(32)}.bs-bob`;
+    expect(await invite(forged)).toEqual([403]);
+    expect(await invite(signedTransferUser(secret, 'bs-bob', now - 5))).toEqual([403]);
+    expect(await invite(signedTransferUser(`${secret}-not-it`, 'bs-bob', now + 60))).toEqual([403]);
+    // A good one for a user with no phone registered: 480 at once; the same again: used.
+    const good = signedTransferUser(secret, 'bs-away', now + 60);
+    expect(await invite(good)).toEqual([480]);
+    expect(await invite(good)).toEqual([403]);
+  }, 30_000);
 });
 
 describe('over TCP', () => {

@@ -169,6 +169,8 @@ function templateValues(s: EdgeKamailioSettings): Record<string, string> {
     SIP_USERS_REALM: v.sipUsersRealm,
     NONCE_SECRET: createHmac('sha256', s.rpcSecret).update('edge digest nonces').digest('hex'),
     NONCE_EXPIRE: String(v.nonceExpireSeconds),
+    TRANSFER_PREFIX: transferPrefix,
+    TRANSFER_SECRET: transferKey(s.rpcSecret),
     NONCE_MEMORY: String(v.nonceExpireSeconds + 60),
     REG_MIN_EXPIRES: String(v.registerMinExpires),
     REG_MAX_EXPIRES: String(v.registerMaxExpires),
@@ -179,6 +181,26 @@ function templateValues(s: EdgeKamailioSettings): Record<string, string> {
     SMS_TARGET: s.smsTarget ?? `${s.rpcIp}:5092`,
     SMS_TOKEN: smsEdgeToken(s.rpcSecret),
   };
+}
+
+/** Refer-To users of transfers to SIP users: `vgxfer-<expiry>.<signature>.<username>`. */
+export const transferPrefix = 'vgxfer-';
+
+function transferKey(secret: string): string {
+  return createHmac('sha256', secret).update('edge transfers to SIP users').digest('hex');
+}
+
+/**
+ * The user part of a Refer-To that makes the edge ring `username`'s phones for whoever sends
+ * it (a trunk's provider following the agent's REFER), until `expiresAt` (unix seconds), once.
+ * The edge recomputes the signature from the shared secret; nothing else can make one.
+ */
+export function signedTransferUser(secret: string, username: string, expiresAt: number): string {
+  const signature = createHash('sha256')
+    .update(`${transferKey(secret)}:${expiresAt}:${username}`)
+    .digest('hex')
+    .slice(0, 32);
+  return `${transferPrefix}${expiresAt}.${signature}.${username}`;
 }
 
 /** What the edge compares an X-Edge-Token with (lower-case hex SHA-256). */

@@ -163,6 +163,7 @@ export async function startApi(
           edgeSourceAddress: config.edge.sourceAddress,
           agentName: config.agent.name,
           edgeAddress: config.edge.contactAddress,
+          edgeSecret: config.edge.rpcSecret,
         })
       : undefined,
   };

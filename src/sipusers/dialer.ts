@@ -1,5 +1,5 @@
 import type { Db } from '../db/index.js';
-import type { EdgeRpc } from '../edge/index.js';
+import { signedTransferUser, type EdgeRpc } from '../edge/index.js';
 import { ApiError, badRequest } from '../http/errors.js';
 import type { GatewaySipClient } from '../livekit/index.js';
 import { lookupContacts } from './edge-sync.js';
@@ -19,13 +19,24 @@ export interface SipUserDialer {
   }>;
   /**
    * A transfer to sip:<username> (the API's or the agent's): the same checks, naming the field
-   * `to`, then the Refer-To URI `sip:<username>@<edge>` the caller's side dials.
+   * `to`, then the Refer-To URI the caller's side dials: the edge with a signed user part, good
+   * for one call within TRANSFER_URI_SECONDS, so that a trunk's provider (no SIP user) may
+   * follow the REFER too.
    */
   transferUri(username: string): Promise<string>;
 }
 
+/** How long the Refer-To of a transfer to a SIP user is good for. */
+export const TRANSFER_URI_SECONDS = 120;
+
 export function sipUserDialer(
-  deps: Omit<SipUsersLivekitDeps, 'sip'> & { sip: GatewaySipClient; rpc: EdgeRpc; db: Db },
+  deps: Omit<SipUsersLivekitDeps, 'sip'> & {
+    sip: GatewaySipClient;
+    rpc: EdgeRpc;
+    db: Db;
+    /** EDGE_RPC_SECRET: signs the Refer-To of transfers to SIP users. */
+    edgeSecret: string;
+  },
 ): SipUserDialer {
   const callable = async (username: string, field: string) => {
     const u = await deps.db
@@ -87,7 +98,8 @@ export function sipUserDialer(
     },
     async transferUri(username) {
       await callable(username, 'to');
-      return `sip:${username}@${deps.edgeAddress}`;
+      const expiresAt = Math.floor(Date.now() / 1000) + TRANSFER_URI_SECONDS;
+      return `sip:${signedTransferUser(deps.edgeSecret, username, expiresAt)}@${deps.edgeAddress}`;
     },
   };
 }

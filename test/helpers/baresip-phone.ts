@@ -24,6 +24,8 @@ export interface BaresipOptions {
   toneHz?: number;
   /** Registration interval, seconds; 0: never registers (calls only). */
   regint?: number;
+  /** The loopback address it binds (default 127.0.0.1). */
+  host?: string;
   /** How it reaches the proxy (default UDP). */
   transport?: 'udp' | 'tcp';
 }
@@ -43,6 +45,7 @@ export class BaresipPhone {
 
   private constructor(
     readonly dir: string,
+    readonly host: string,
     readonly sipPort: number,
     private readonly child: ChildProcess,
     private readonly socket: net.Socket,
@@ -65,6 +68,7 @@ export class BaresipPhone {
 
   static async start(options: BaresipOptions): Promise<BaresipPhone> {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'vg-baresip-'));
+    const host = options.host ?? '127.0.0.1';
     // baresip listens on the SIP port for UDP and TCP, and on the next one for TLS.
     const sipPort = await freePortBlock(2);
     const ctrlPort = await freeTcpPort();
@@ -72,8 +76,8 @@ export class BaresipPhone {
       path.join(dir, 'config'),
       [
         'poll_method epoll',
-        `sip_listen 127.0.0.1:${sipPort}`,
-        'net_interface 127.0.0.1',
+        `sip_listen ${host}:${sipPort}`,
+        `net_interface ${host}`,
         'audio_player aubridge,nowhere',
         'audio_alert aubridge,nowhere',
         `audio_source ausine,${options.toneHz ?? 440}`,
@@ -110,7 +114,7 @@ export class BaresipPhone {
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     try {
       const socket = await connectWithin(ctrlPort, 10_000, exited);
-      return new BaresipPhone(dir, sipPort, child, socket, exited);
+      return new BaresipPhone(dir, host, sipPort, child, socket, exited);
     } catch (error) {
       child.kill('SIGKILL');
       throw new Error(`baresip did not start (log: ${path.join(dir, 'baresip.log')})`, {
