@@ -10,6 +10,7 @@ import { printEndpointingBench } from './endpointing.js';
 import { measureFloor } from './floor.js';
 import { printQueueBench } from './queue.js';
 import { printRateLimitBench } from './rate-limits.js';
+import { printRegistrationsBench } from './registrations.js';
 import { printSmsBench } from './sms.js';
 import { startBenchEnv } from './setup.js';
 import { printSpeechDetectorBench } from './speech-detector.js';
@@ -96,7 +97,17 @@ if ((process.argv[2] ?? process.env.BENCH_ONLY) === 'sms') {
   const env = await startBenchEnv();
   try {
     await printSmsBench(env);
-    await printConsoleBench(env);
+  } finally {
+    await env.close();
+  }
+  process.exit(0);
+}
+
+// `npm run bench -- registrations`: SIP users' REGISTERs per second, our edge vs a bare registrar.
+if ((process.argv[2] ?? process.env.BENCH_ONLY) === 'registrations') {
+  const env = await startBenchEnv();
+  try {
+    await printRegistrationsBench(env);
   } finally {
     await env.close();
   }
@@ -152,6 +163,8 @@ try {
   await printRateLimitBench(env);
   await printSmsBench(env);
   await printConsoleBench(env);
+  await printRegistrationsBench(env);
+  await printEndpointingBench();
 
   // Before the web join: it disposes rtc-node, which the agent benchmarks use.
   await runAgentBenches(env);

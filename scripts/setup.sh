@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(pkg-config libopus-dev libopusfile-dev libsoxr-dev sip-tester redis-server coturn chromium espeak-ng sox iptables nginx-light libnginx-mod-stream kamailio ffmpeg faketime)
+packages=(pkg-config libopus-dev libopusfile-dev libsoxr-dev sip-tester redis-server coturn chromium espeak-ng sox iptables nginx-light libnginx-mod-stream kamailio ffmpeg faketime baresip-core)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -12,6 +12,7 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/db/embedded
 import { migrate } from '../src/db/migrate.js';
 import { packageRoot } from '../src/config/paths.js';
 import { ensureConsoleBuilt } from './stack/console-build.js';
+import { digestAlgorithmsFrom } from '../src/edge/kamailio-config.js';
 import { startEdge, type EdgeProcess } from './stack/kamailio.js';
 import { localStackKeys, startLocalStack, type LocalStack } from './stack/local-stack.js';
 import { startProcess, waitUntil, type ManagedProcess } from './stack/processes.js';
@@ -129,6 +130,7 @@ async function main() {
       logDir: stack.logDir,
       sipUsersRealm: env.SIP_USERS_REALM,
       digestMd5First: env.EDGE_DIGEST_MD5_FIRST === 'true',
+      digestAlgorithms: digestAlgorithmsFrom(env.EDGE_DIGEST_ALGORITHMS),
     }).catch((error: unknown) => {
       say(`SIP edge not started: ${error instanceof Error ? error.message : String(error)}`);
       return undefined;

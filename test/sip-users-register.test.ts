@@ -256,6 +256,29 @@ describe('SIP users register at the edge', () => {
     expect(again.final?.status).toBe(200);
   });
 
+  it('a stranger cannot tell a user on the default realm from no user: same challenges, same refusals, same lock', async () => {
+    await createUser('quiet');
+    const probe = async (username: string, host: string) => {
+      const p = await phone(host);
+      const seen: string[] = [];
+      for (let i = 0; i < 5; i += 1) {
+        const { challenge, final } = await p.register(at, { username, password: `guess-${i}` });
+        // Everything but the nonce (fresh each time) and the tags and Via of this request.
+        const shape = (m: typeof challenge) =>
+          `${m?.status} ${m?.reason} ${m
+            ?.headers('WWW-Authenticate')
+            .map((h) => h.replace(/nonce="[^"]+"/, 'nonce=N'))
+            .join(' | ')}`;
+        seen.push(`${shape(challenge)} => ${shape(final)}`);
+      }
+      return seen;
+    };
+    const known = await probe('quiet', '127.0.0.6');
+    const unknown = await probe('no-such-user', '127.0.0.7');
+    expect(unknown).toEqual(known);
+    expect(known.at(-1)).toMatch(/=> 403 Forbidden - locked out after repeated failures/);
+  });
+
   it('refuses blocked and inactive users with 403 and the reason', async () => {
     const p = await phone();
     const blocked = await p.register(at, { username: 'barred', password: 'barred-password' });

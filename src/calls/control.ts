@@ -30,6 +30,9 @@ export interface CallControlDeps {
   sipUsers?: SipUserDialer;
 }
 
+/** `sip:<username>` with no host: a SIP user registered at the edge (docs/sip-users.md). */
+export const SIP_USER_TARGET = /^sip:([^@;:?\s<>]+)$/;
+
 export const OPEN_STATUSES = ['ringing', 'active'] as const;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** LiveKit stamps its events in whole seconds: a close this far before an action is still its. */
@@ -186,7 +189,12 @@ export async function transferCall(
   actor: Actor,
   by: 'api' | 'agent' = 'api',
 ) {
-  const target = transferTarget(input.to);
+  // sip:<username>: one of our SIP users, rung by the edge (no toll, so no destination policy);
+  // refused at once when it has no phone registered.
+  const sipUser = SIP_USER_TARGET.exec(input.to.trim())?.[1];
+  if (sipUser && !deps.sipUsers)
+    throw badTarget('transfers to SIP users need the SIP edge (EDGE_ENABLED=true)');
+  const target = sipUser ? await deps.sipUsers!.transferUri(sipUser) : transferTarget(input.to);
   const since = new Date();
   const call = await loadCall(deps.db, id);
   const room = openRoom(call);
@@ -206,14 +214,15 @@ export async function transferCall(
     );
   }
   try {
-    await assertDestination(deps, {
-      trunkId: call.trunkId,
-      target,
-      field: 'to',
-      actor,
-      action: 'call.transfer',
-      callId: call.id,
-    });
+    if (!sipUser)
+      await assertDestination(deps, {
+        trunkId: call.trunkId,
+        target,
+        field: 'to',
+        actor,
+        action: 'call.transfer',
+        callId: call.id,
+      });
   } catch (error) {
     const rule = error instanceof ApiError ? error.extra.rule : undefined;
     await deps.db

@@ -21,7 +21,8 @@ import { placeSipUserCall } from './outbound-sip-user.js';
 import { countSipFailure } from './metrics.js';
 
 /** to_number "sip:<username>": a SIP user registered at the edge (src/sipusers). */
-export const SIP_USER_TARGET = /^sip:([^@;:?\s<>]+)$/;
+export { SIP_USER_TARGET } from './control.js';
+import { SIP_USER_TARGET } from './control.js';
 
 /** The identity LiveKit SIP gives the dialled party in the call's room. */
 export const CALLEE_IDENTITY = 'callee';

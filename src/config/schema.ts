@@ -222,6 +222,11 @@ export const envSchema = z.object({
     .optional(),
   /** npm start's edge challenges SIP users with MD5 first (phones that read only the first). */
   EDGE_DIGEST_MD5_FIRST: bool.default(false),
+  /** npm start's edge: the challenges, in order (overrides EDGE_DIGEST_MD5_FIRST); MD5 alone for baresip 1.0. */
+  EDGE_DIGEST_ALGORITHMS: z
+    .string()
+    .regex(/^(SHA-256|MD5)(,(SHA-256|MD5))?$/, 'SHA-256, MD5, or both in order (SHA-256,MD5)')
+    .optional(),
   /** Registration expiry phones are told to ask for (the edge bounds it, docs/sip-users.md). */
   SIP_USERS_REGISTER_EXPIRES: z.coerce.number().int().min(60).max(86400).default(3600),
   /** SIP status the edge answers a blocked caller with, unless the entry names one (docs/edge.md). */

@@ -9,9 +9,12 @@ export const admitRequestSchema = z
     room_name: z.string().min(1).max(200),
     /** sip.trunkID: LiveKit's inbound trunk id. */
     livekit_trunk_id: z.string().max(100).nullable().optional(),
-    /** sip.trunkPhoneNumber (called) and sip.phoneNumber (caller). */
-    to_number: z.string().max(40).nullable().optional(),
-    from_number: z.string().max(40).nullable().optional(),
+    /**
+     * sip.trunkPhoneNumber (called) and sip.phoneNumber (caller). A SIP user's call is to
+     * `vgusers-<profile uuid>` (44 characters) and from its username.
+     */
+    to_number: z.string().max(80).nullable().optional(),
+    from_number: z.string().max(80).nullable().optional(),
     agent_profile_id: z.uuid().nullable().optional(),
     /** The call is talking already (an admitted call's heartbeat): it is never queued. */
     in_call: z.boolean().optional(),

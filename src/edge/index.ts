@@ -18,4 +18,5 @@ export {
   type DigestChallenge,
 } from './digest.js';
 export type { EdgeKamailioSettings } from './kamailio-config.js';
+export { signedTransferUser } from './kamailio-config.js';
 export { unlockUsers, listLockouts } from './protection.js';

@@ -76,6 +76,40 @@ export interface EdgeKamailioSettings {
    * (sipp 3.6, older desk phones) then cannot register.
    */
   digestMd5First?: boolean;
+  /**
+   * The challenges SIP users get, most preferred first (overrides digestMd5First). `['MD5']`
+   * is for phones that give up on a challenge they cannot answer instead of skipping it:
+   * baresip 1.0 (libre 1.1, Debian 12) fails on any SHA-256 challenge in a 401.
+   */
+  digestAlgorithms?: readonly DigestAlgorithm[];
+}
+
+export type DigestAlgorithm = 'SHA-256' | 'MD5';
+
+/** The algorithms of the edge's digest challenges, in order (none twice, at least one). */
+export function digestChallengeOrder(s: EdgeKamailioSettings): DigestAlgorithm[] {
+  const order = s.digestAlgorithms
+    ? [...new Set(s.digestAlgorithms)]
+    : s.digestMd5First
+      ? (['MD5', 'SHA-256'] as const)
+      : (['SHA-256', 'MD5'] as const);
+  if (order.length === 0) throw new Error('digestAlgorithms: name at least one algorithm');
+  return [...order];
+}
+
+/** EDGE_DIGEST_ALGORITHMS ("SHA-256,MD5", "MD5", ...) as a list; undefined when unset. */
+export function digestAlgorithmsFrom(text: string | undefined): DigestAlgorithm[] | undefined {
+  if (text === undefined || text.trim() === '') return undefined;
+  return text.split(',').map((part) => {
+    const alg = part.trim().toUpperCase();
+    if (alg !== 'SHA-256' && alg !== 'MD5')
+      throw new Error(`EDGE_DIGEST_ALGORITHMS: ${JSON.stringify(part)} is neither SHA-256 nor MD5`);
+    return alg;
+  });
+}
+
+function challengeHeaders(name: string, order: readonly DigestAlgorithm[]): string {
+  return order.map((alg) => `${name}: Digest $var(params), algorithm=${alg}\\r\\n`).join('');
 }
 
 /** Defaults of the protection settings (issue 7): 5 digest failures lock a user for 30 minutes. */
@@ -135,16 +169,38 @@ function templateValues(s: EdgeKamailioSettings): Record<string, string> {
     SIP_USERS_REALM: v.sipUsersRealm,
     NONCE_SECRET: createHmac('sha256', s.rpcSecret).update('edge digest nonces').digest('hex'),
     NONCE_EXPIRE: String(v.nonceExpireSeconds),
+    TRANSFER_PREFIX: transferPrefix,
+    TRANSFER_SECRET: transferKey(s.rpcSecret),
     NONCE_MEMORY: String(v.nonceExpireSeconds + 60),
     REG_MIN_EXPIRES: String(v.registerMinExpires),
     REG_MAX_EXPIRES: String(v.registerMaxExpires),
     REG_DEFAULT_EXPIRES: String(v.registerDefaultExpires),
     REG_MAX_CONTACTS: String(v.registerMaxContacts),
-    DIGEST_FIRST: s.digestMd5First ? 'MD5' : 'SHA-256',
-    DIGEST_SECOND: s.digestMd5First ? 'SHA-256' : 'MD5',
+    WWW_CHALLENGES: challengeHeaders('WWW-Authenticate', digestChallengeOrder(s)),
+    PROXY_CHALLENGES: challengeHeaders('Proxy-Authenticate', digestChallengeOrder(s)),
     SMS_TARGET: s.smsTarget ?? `${s.rpcIp}:5092`,
     SMS_TOKEN: smsEdgeToken(s.rpcSecret),
   };
+}
+
+/** Refer-To users of transfers to SIP users: `vgxfer-<expiry>.<signature>.<username>`. */
+export const transferPrefix = 'vgxfer-';
+
+function transferKey(secret: string): string {
+  return createHmac('sha256', secret).update('edge transfers to SIP users').digest('hex');
+}
+
+/**
+ * The user part of a Refer-To that makes the edge ring `username`'s phones for whoever sends
+ * it (a trunk's provider following the agent's REFER), until `expiresAt` (unix seconds), once.
+ * The edge recomputes the signature from the shared secret; nothing else can make one.
+ */
+export function signedTransferUser(secret: string, username: string, expiresAt: number): string {
+  const signature = createHash('sha256')
+    .update(`${transferKey(secret)}:${expiresAt}:${username}`)
+    .digest('hex')
+    .slice(0, 32);
+  return `${transferPrefix}${expiresAt}.${signature}.${username}`;
 }
 
 /** What the edge compares an X-Edge-Token with (lower-case hex SHA-256). */

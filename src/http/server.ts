@@ -170,6 +170,7 @@ export async function startApi(
           edgeSourceAddress: config.edge.sourceAddress,
           agentName: config.agent.name,
           edgeAddress: config.edge.contactAddress,
+          edgeSecret: config.edge.rpcSecret,
         })
       : undefined,
   };

@@ -3,7 +3,7 @@ import { e164OfSipUser } from '../blocklist/patterns.js';
 import { admitRequestSchema } from '../contract/index.js';
 
 /** As the SIP participant's attribute gives it: '+' and its digits, or null if it is no number. */
-const sipNumber = z.string().max(40).transform(e164OfSipUser);
+const sipNumber = z.string().max(80).transform(e164OfSipUser);
 
 /** POST /internal/agent/calls/admit (src/contract), with the numbers read as E.164. */
 export const admissionRequestSchema = admitRequestSchema

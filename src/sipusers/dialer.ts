@@ -1,5 +1,5 @@
 import type { Db } from '../db/index.js';
-import type { EdgeRpc } from '../edge/index.js';
+import { signedTransferUser, type EdgeRpc } from '../edge/index.js';
 import { ApiError, badRequest } from '../http/errors.js';
 import type { GatewaySipClient } from '../livekit/index.js';
 import { lookupContacts } from './edge-sync.js';
@@ -17,64 +17,89 @@ export interface SipUserDialer {
     livekitOutboundId: string;
     fromUser: string;
   }>;
+  /**
+   * A transfer to sip:<username> (the API's or the agent's): the same checks, naming the field
+   * `to`, then the Refer-To URI the caller's side dials: the edge with a signed user part, good
+   * for one call within TRANSFER_URI_SECONDS, so that a trunk's provider (no SIP user) may
+   * follow the REFER too.
+   */
+  transferUri(username: string): Promise<string>;
 }
 
+/** How long the Refer-To of a transfer to a SIP user is good for. */
+export const TRANSFER_URI_SECONDS = 120;
+
 export function sipUserDialer(
-  deps: Omit<SipUsersLivekitDeps, 'sip'> & { sip: GatewaySipClient; rpc: EdgeRpc; db: Db },
+  deps: Omit<SipUsersLivekitDeps, 'sip'> & {
+    sip: GatewaySipClient;
+    rpc: EdgeRpc;
+    db: Db;
+    /** EDGE_RPC_SECRET: signs the Refer-To of transfers to SIP users. */
+    edgeSecret: string;
+  },
 ): SipUserDialer {
+  const callable = async (username: string, field: string) => {
+    const u = await deps.db
+      .selectFrom('sipUsers')
+      .selectAll()
+      .where('username', '=', username)
+      .executeTakeFirst();
+    if (!u) {
+      const message = `no SIP user ${JSON.stringify(username)} (see GET /api/sip-users)`;
+      throw badRequest(`${field}: ${message}`, [{ field, message }]);
+    }
+    if (u.isBlocked || !u.isActive)
+      throw new ApiError(
+        409,
+        u.isBlocked ? 'sip_user_blocked' : 'sip_user_inactive',
+        `SIP user ${JSON.stringify(username)} is ${u.isBlocked ? 'blocked' : 'inactive'}: the edge would refuse the call`,
+      );
+    const contacts = await lookupContacts(deps.rpc, username).catch((error: unknown) => {
+      throw new ApiError(
+        503,
+        'edge_unavailable',
+        `the SIP edge does not answer: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    });
+    if (contacts.length === 0)
+      throw new ApiError(
+        409,
+        'sip_user_not_registered',
+        `SIP user ${JSON.stringify(username)} has no registration: no phone of it can ring${
+          u.registrationExpires
+            ? ` (its last registration expired at ${u.registrationExpires.toISOString()})`
+            : ' (it never registered)'
+        }`,
+        { sip_status: 480 },
+      );
+    const { open } = await deps.db
+      .selectFrom('calls')
+      .select((eb) => eb.fn.countAll<number>().as('open'))
+      .where('sipUser', '=', username)
+      .where('status', 'in', ['ringing', 'active'])
+      .executeTakeFirstOrThrow();
+    if (Number(open) >= u.maxConcurrentCalls)
+      throw new ApiError(
+        409,
+        'sip_user_call_limit',
+        `SIP user ${JSON.stringify(username)} already has ${open} calls (max_concurrent_calls ${u.maxConcurrentCalls})`,
+      );
+    return u;
+  };
   return {
     async prepare(username) {
-      const u = await deps.db
-        .selectFrom('sipUsers')
-        .selectAll()
-        .where('username', '=', username)
-        .executeTakeFirst();
-      if (!u) {
-        const message = `no SIP user ${JSON.stringify(username)} (see GET /api/sip-users)`;
-        throw badRequest(`to_number: ${message}`, [{ field: 'to_number', message }]);
-      }
-      if (u.isBlocked || !u.isActive)
-        throw new ApiError(
-          409,
-          u.isBlocked ? 'sip_user_blocked' : 'sip_user_inactive',
-          `SIP user ${JSON.stringify(username)} is ${u.isBlocked ? 'blocked' : 'inactive'}: the edge would refuse the call`,
-        );
-      const contacts = await lookupContacts(deps.rpc, username).catch((error: unknown) => {
-        throw new ApiError(
-          503,
-          'edge_unavailable',
-          `the SIP edge does not answer: ${error instanceof Error ? error.message : String(error)}`,
-        );
-      });
-      if (contacts.length === 0)
-        throw new ApiError(
-          409,
-          'sip_user_not_registered',
-          `SIP user ${JSON.stringify(username)} has no registration: no phone of it can ring${
-            u.registrationExpires
-              ? ` (its last registration expired at ${u.registrationExpires.toISOString()})`
-              : ' (it never registered)'
-          }`,
-          { sip_status: 480 },
-        );
-      const { open } = await deps.db
-        .selectFrom('calls')
-        .select((eb) => eb.fn.countAll<number>().as('open'))
-        .where('sipUser', '=', username)
-        .where('status', 'in', ['ringing', 'active'])
-        .executeTakeFirstOrThrow();
-      if (Number(open) >= u.maxConcurrentCalls)
-        throw new ApiError(
-          409,
-          'sip_user_call_limit',
-          `SIP user ${JSON.stringify(username)} already has ${open} calls (max_concurrent_calls ${u.maxConcurrentCalls})`,
-        );
+      const u = await callable(username, 'to_number');
       return {
         username,
         agentProfileId: u.agentProfileId,
         livekitOutboundId: await sipUsersOutboundTrunk(deps),
         fromUser: OUTBOUND_FROM,
       };
+    },
+    async transferUri(username) {
+      await callable(username, 'to');
+      const expiresAt = Math.floor(Date.now() / 1000) + TRANSFER_URI_SECONDS;
+      return `sip:${signedTransferUser(deps.edgeSecret, username, expiresAt)}@${deps.edgeAddress}`;
     },
   };
 }

@@ -1,9 +1,13 @@
 import { z } from 'zod';
 import { sipTransferUriProblem } from '../../contract/index.js';
 
-/** An E.164 number, a tel: URI, or a SIP URI that can carry no headers or other hosts. */
+/**
+ * An E.164 number, a tel: URI, a SIP URI that can carry no headers or other hosts, or
+ * sip:<username> (a SIP user registered at the edge: its phones ring, docs/sip-users.md).
+ */
 function transferTargetIssue(target: string, ctx: z.RefinementCtx): void {
   if (/^(\+[1-9]\d{1,14}|tel:\+?[0-9*#]+)$/.test(target)) return;
+  if (/^sip:[A-Za-z0-9._~!$&'()*+,=-]{1,64}$/.test(target)) return;
   const message = /^sips?:/i.test(target)
     ? sipTransferUriProblem(target)
     : 'is not an E.164 number (+15551234567), a tel: URI or a sip:user@host URI';
