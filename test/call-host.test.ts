@@ -13,9 +13,10 @@ import { eventually } from './helpers/wait.js';
 
 const stack = inject('stack');
 const AGENT = 'call-host-test';
-// What one host holds on this 2-core machine beside LiveKit and the callers: at ten, arriving one
-// a second, the last calls went unheard (the machine saturated; docs/agents.md).
-const LINES = 6;
+// What one host holds on this 2-core machine beside LiveKit and the callers (CALL_HOST_CAPACITY's
+// default). Its last calls once went unheard: LiveKit offered jobs only below its target_load of
+// 0.7, which deploy/livekit.yaml now raises to 1.0 (docs/agents.md).
+const LINES = 10;
 const DIGITS = ['1', '2', '3', '4', '5', '6', '7', '0', '#', '*'];
 const number = (i: number) => `+1555124${String(i).padStart(4, '0')}`;
 const FAULT = fileURLToPath(new URL('./helpers/call-fault.ts', import.meta.url));
@@ -93,7 +94,7 @@ const callsStarted = (host: TestAgentWorker) =>
     .filter((l) => l.includes('"call started"')).length;
 
 describe('the call host', () => {
-  it('runs six concurrent calls in one process, each with its own greeting and key answers', async () => {
+  it('runs ten concurrent calls in one process, each with its own greeting and key answers', async () => {
     const host = await startHost();
     const calls: PhoneCall[] = [];
     try {

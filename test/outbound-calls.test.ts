@@ -224,10 +224,11 @@ describe('outbound calls through the API', { timeout: 150_000 }, () => {
           operation: 'dial',
           sip_status: '486',
         }),
+        // Summed over end reasons: LiveKit's webhook may close the record (with its reason)
+        // before the API writes `busy`, and a counter counts the close once.
         ended: sample(text, 'voice_gateway_calls_ended_total', {
           direction: 'outbound',
           outcome: 'failed',
-          end_reason: 'busy',
         }),
       };
     };
