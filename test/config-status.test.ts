@@ -35,7 +35,9 @@ describe('GET /api/config/status', () => {
       const res = await gw.request('GET', '/api/config/status');
       expect(res.status).toBe(200);
       const body = res.body as Status;
-      return body.parts.call_hosts!.status === 'up' && body.parts.livekit!.version
+      const hosts = (body.parts.call_hosts!.hosts ?? []) as { agent_name: string }[];
+      // Its own host: another file's, stopped a moment ago, may not have gone stale yet.
+      return hosts.some((h) => h.agent_name === AGENT) && body.parts.livekit!.version
         ? body
         : undefined;
     }, 20_000);
@@ -54,8 +56,11 @@ describe('GET /api/config/status', () => {
     expect(parts.sip!.answer).toMatch(/^200 /);
     expect(parts.edge!.status).toBe('disabled');
     const hosts = parts.call_hosts!.hosts as { agent_name: string; registered: boolean }[];
-    expect(hosts).toHaveLength(1);
-    expect(hosts[0]).toMatchObject({ agent_name: AGENT, registered: true, capacity: 10 });
+    expect(hosts.filter((h) => h.agent_name === AGENT)).toHaveLength(1);
+    expect(hosts.find((h) => h.agent_name === AGENT)).toMatchObject({
+      registered: true,
+      capacity: 10,
+    });
   }, 40_000);
 
   it('answers viewers, and no one without a key', async () => {

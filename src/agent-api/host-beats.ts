@@ -12,13 +12,16 @@ export interface SeenHost extends HostBeat {
 
 /**
  * The call hosts' last beats. In Redis when the API has one (every API process sees every
- * host, and a host gone stale simply expires), else in this process's memory.
+ * host, and a host gone stale simply expires), else in this process's memory. Keyed by the
+ * installation: two gateways sharing a Redis do not list each other's hosts.
  */
 export class HostBeats {
   readonly #redis: Redis | undefined;
   readonly #memory = new Map<string, SeenHost>();
+  readonly #prefix: string;
 
-  constructor(redisUrl: string | undefined, logger: Logger) {
+  constructor(redisUrl: string | undefined, logger: Logger, installation: string) {
+    this.#prefix = `${KEY_PREFIX}${installation}:`;
     if (!redisUrl) return;
     this.#redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
     this.#redis.on('error', (error: unknown) =>
@@ -32,7 +35,7 @@ export class HostBeats {
       this.#memory.set(beat.host_id, seen);
       return;
     }
-    await this.#redis.set(KEY_PREFIX + beat.host_id, JSON.stringify(seen), 'PX', HOST_STALE_MS);
+    await this.#redis.set(this.#prefix + beat.host_id, JSON.stringify(seen), 'PX', HOST_STALE_MS);
   }
 
   /** The hosts that beat within the last three beats, by id. */
@@ -46,7 +49,13 @@ export class HostBeats {
     let cursor = '0';
     // Bounded: a few hundred hosts at most, 100 keys a round.
     for (let round = 0; round < 100; round++) {
-      const [next, batch] = await this.#redis.scan(cursor, 'MATCH', `${KEY_PREFIX}*`, 'COUNT', 100);
+      const [next, batch] = await this.#redis.scan(
+        cursor,
+        'MATCH',
+        `${this.#prefix}*`,
+        'COUNT',
+        100,
+      );
       keys.push(...batch);
       cursor = next;
       if (cursor === '0') break;

@@ -151,7 +151,7 @@ export async function startApi(
       )
     : undefined;
   const rateLimits = createRateLimits(config, log);
-  const hostBeats = new HostBeats(config.webhooksOut.redisUrl, log);
+  const hostBeats = new HostBeats(config.webhooksOut.redisUrl, log, installation);
   // Outbound calls and transfers, the API's and the agent's: one destination policy decides.
   const callControl: CallControlDeps = {
     db: database.db,
