@@ -6,11 +6,15 @@ import { endedCallRecord } from './helpers/call-records.js';
 import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { RtpPeer, speechAsUlaw, ulawToLinear } from './helpers/rtp-peer.js';
 import { sippAgentCall } from './helpers/sipp-caller.js';
+import {
+  PROVIDER_KEYS,
+  PROVIDER_POLICY,
+  pipelineSettings,
+  startPipelineProviders,
+  type PipelineProviders,
+} from './helpers/pipeline-providers.js';
 import { eventually } from './helpers/wait.js';
 import { speechSpan } from './standins/audio.js';
-import { DeepgramStandin } from './standins/deepgram.js';
-import { ElevenlabsStandin } from './standins/elevenlabs.js';
-import { OpenaiStandin } from './standins/openai.js';
 
 // Barge-in on a phone call through the pipeline: the caller talks over the agent's long reply
 // and the agent stops; a cough-length noise does not stop it. The real plugins talk to local
@@ -27,15 +31,9 @@ const INTERRUPTION = 'Sorry, wait a moment please';
 // Silence the agent's audio must keep for the reply to count as stopped (its words have gaps
 // of a frame or two only; the stand-in speaks one tone per character).
 const STOPPED_GAP_MS = 300;
-const PROVIDER_POLICY = {
-  AGENT_PROVIDER_KEY_ENVS: 'TEST_DEEPGRAM_KEY,TEST_OPENAI_KEY,TEST_ELEVEN_KEY',
-  AGENT_PROVIDER_HOSTS: '127.0.0.1',
-};
 let gw: TestGateway;
 let worker: TestAgentWorker;
-let openai: OpenaiStandin;
-let deepgram: DeepgramStandin;
-let elevenlabs: ElevenlabsStandin;
+let providers: PipelineProviders;
 
 /** A cough-length burst of noise (150 ms), as 8 kHz mu-law. */
 function coughAsUlaw(): Buffer {
@@ -57,11 +55,7 @@ function coughAsUlaw(): Buffer {
 }
 
 beforeAll(async () => {
-  [openai, deepgram, elevenlabs] = await Promise.all([
-    OpenaiStandin.start({ chatReply: REPLY }),
-    DeepgramStandin.start({ transcript: QUESTION, endpointSilenceMs: 300 }),
-    ElevenlabsStandin.start(),
-  ]);
+  providers = await startPipelineProviders({ chatReply: REPLY, transcript: QUESTION });
   gw = await startTestGateway({
     env: { API_PORT: String(stack.webhookPort), AGENT_NAME: AGENT, ...PROVIDER_POLICY },
   });
@@ -70,36 +64,22 @@ beforeAll(async () => {
   await agentLine(gw, {
     trunkId: 'barge_in_test',
     name: 'opening-hours',
-    settings: {
-      mode: 'pipeline',
+    settings: pipelineSettings(providers, {
       greeting: GREETING,
       system_prompt: 'You answer questions about opening hours.',
-      stt: { provider: 'deepgram', base_url: deepgram.url, api_key_env: 'TEST_DEEPGRAM_KEY' },
-      llm: { provider: 'openai', base_url: openai.url, api_key_env: 'TEST_OPENAI_KEY' },
-      tts: {
-        provider: 'elevenlabs',
-        base_url: elevenlabs.url,
-        api_key_env: 'TEST_ELEVEN_KEY',
-        encoding: 'pcm_16000',
-      },
-    },
+    }),
   });
   worker = await startAgentWorker({
     gatewayUrl: gw.internalUrl,
     agentName: AGENT,
-    env: {
-      ...PROVIDER_POLICY,
-      TEST_DEEPGRAM_KEY: 'dg-test-key',
-      TEST_OPENAI_KEY: 'sk-test-key',
-      TEST_ELEVEN_KEY: 'xi-test-key',
-    },
+    env: PROVIDER_KEYS,
   });
 }, 120_000);
 
 afterAll(async () => {
   await worker?.stop();
   await gw?.close();
-  await Promise.all([openai?.close(), deepgram?.close(), elevenlabs?.close()]);
+  await providers?.close();
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

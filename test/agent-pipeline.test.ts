@@ -5,11 +5,15 @@ import { endedCallRecord } from './helpers/call-records.js';
 import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { RtpPeer, speechAsUlaw, ulawToLinear } from './helpers/rtp-peer.js';
 import { sippAgentCall } from './helpers/sipp-caller.js';
+import {
+  PROVIDER_KEYS,
+  PROVIDER_POLICY,
+  pipelineSettings,
+  startPipelineProviders,
+  type PipelineProviders,
+} from './helpers/pipeline-providers.js';
 import { eventually } from './helpers/wait.js';
 import { speechSpan } from './standins/audio.js';
-import { DeepgramStandin } from './standins/deepgram.js';
-import { ElevenlabsStandin } from './standins/elevenlabs.js';
-import { OpenaiStandin } from './standins/openai.js';
 
 // A phone call through the pipeline profile: the real Deepgram, OpenAI and ElevenLabs plugins,
 // pointed at local stand-ins for those paid cloud APIs (test/standins), which record what the
@@ -25,23 +29,12 @@ const REPLY = 'Certainly, a table for two tonight. What time would you like?';
 const GREETING = 'Good evening, this is the restaurant line.';
 const MENU_GREETING = 'Press 2 to enter your PIN.';
 const SYSTEM_PROMPT = 'You take restaurant bookings by phone. Keep answers short.';
-/** The operator's allowance for the test key names and the stand-ins' host (key-policy.ts). */
-const PROVIDER_POLICY = {
-  AGENT_PROVIDER_KEY_ENVS: 'TEST_DEEPGRAM_KEY,TEST_OPENAI_KEY,TEST_ELEVEN_KEY',
-  AGENT_PROVIDER_HOSTS: '127.0.0.1',
-};
 let gw: TestGateway;
 let worker: TestAgentWorker;
-let openai: OpenaiStandin;
-let deepgram: DeepgramStandin;
-let elevenlabs: ElevenlabsStandin;
+let providers: PipelineProviders;
 
 beforeAll(async () => {
-  [openai, deepgram, elevenlabs] = await Promise.all([
-    OpenaiStandin.start({ chatReply: REPLY }),
-    DeepgramStandin.start({ transcript: UTTERANCE, endpointSilenceMs: 300 }),
-    ElevenlabsStandin.start(),
-  ]);
+  providers = await startPipelineProviders({ chatReply: REPLY, transcript: UTTERANCE });
   gw = await startTestGateway({
     env: { API_PORT: String(stack.webhookPort), AGENT_NAME: AGENT, ...PROVIDER_POLICY },
   });
@@ -50,19 +43,7 @@ beforeAll(async () => {
   await agentLine(gw, {
     trunkId: 'pipeline_test',
     name: 'restaurant',
-    settings: {
-      mode: 'pipeline',
-      greeting: GREETING,
-      system_prompt: SYSTEM_PROMPT,
-      stt: { provider: 'deepgram', base_url: deepgram.url, api_key_env: 'TEST_DEEPGRAM_KEY' },
-      llm: { provider: 'openai', base_url: openai.url, api_key_env: 'TEST_OPENAI_KEY' },
-      tts: {
-        provider: 'elevenlabs',
-        base_url: elevenlabs.url,
-        api_key_env: 'TEST_ELEVEN_KEY',
-        encoding: 'pcm_16000',
-      },
-    },
+    settings: pipelineSettings(providers, { greeting: GREETING, system_prompt: SYSTEM_PROMPT }),
   });
   const menuProfile = await gw.request('POST', '/api/agents', {
     name: 'menu-desk',
@@ -85,19 +66,14 @@ beforeAll(async () => {
   worker = await startAgentWorker({
     gatewayUrl: gw.internalUrl,
     agentName: AGENT,
-    env: {
-      ...PROVIDER_POLICY,
-      TEST_DEEPGRAM_KEY: 'dg-test-key',
-      TEST_OPENAI_KEY: 'sk-test-key',
-      TEST_ELEVEN_KEY: 'xi-test-key',
-    },
+    env: PROVIDER_KEYS,
   });
 }, 120_000);
 
 afterAll(async () => {
   await worker?.stop();
   await gw?.close();
-  await Promise.all([openai?.close(), deepgram?.close(), elevenlabs?.close()]);
+  await providers?.close();
 });
 
 describe('a phone call through STT, LLM and TTS providers', () => {
@@ -120,7 +96,9 @@ describe('a phone call through STT, LLM and TTS providers', () => {
       await new Promise((r) => setTimeout(r, GREETING.length * 50 + 1000));
       saidAt = Date.now();
       phone.say(utterance);
-      const replied = await eventually(async () => (openai.chatRequests.length ? true : undefined));
+      const replied = await eventually(async () =>
+        providers.openai.chatRequests.length ? true : undefined,
+      );
       expect(replied, 'the LLM was never asked').toBe(true);
       const sipp = await call.done;
       expect(sipp.code, sipp.stderr).toBe(0);
@@ -130,7 +108,7 @@ describe('a phone call through STT, LLM and TTS providers', () => {
     }
 
     // Deepgram received the caller's audio at the rate it was told, and the whole utterance.
-    const listen = deepgram.listenSessions[0]!;
+    const listen = providers.deepgram.listenSessions[0]!;
     expect(listen.authorization).toBe('Token dg-test-key');
     expect(listen.encoding).toBe('linear16');
     expect(listen.sampleRate).toBe(16000);
@@ -146,14 +124,14 @@ describe('a phone call through STT, LLM and TTS providers', () => {
     expect(heard).toBeLessThan(spoken + 1.5);
 
     // The LLM got the profile's prompt and the caller's words.
-    const chat = openai.chatRequests[0]!;
+    const chat = providers.openai.chatRequests[0]!;
     expect(chat.authorization).toBe('Bearer sk-test-key');
     expect(chat.body.messages[0]).toMatchObject({ role: 'system' });
     expect(JSON.stringify(chat.body.messages[0])).toContain(SYSTEM_PROMPT);
     expect(JSON.stringify(chat.body.messages.at(-1))).toContain(UTTERANCE);
 
     // ElevenLabs was asked to say the greeting and the reply; the caller heard the reply.
-    const spoken16k = elevenlabs.sessions.flatMap((s) =>
+    const spoken16k = providers.elevenlabs.sessions.flatMap((s) =>
       [...s.contexts.values()].map((c) => c.spoken.join('').replace(/\s+/g, ' ').trim()),
     );
     expect(spoken16k.join(' ')).toContain(GREETING);
@@ -186,7 +164,7 @@ describe('a phone call through STT, LLM and TTS providers', () => {
   it('hands the call from the menu to the LLM with the key and the digits as context', async () => {
     const caller = '+15557100002';
     const phone = await RtpPeer.open();
-    const asked = openai.chatRequests.length;
+    const asked = providers.openai.chatRequests.length;
     const call = sippAgentCall({
       host: stack.sipHost,
       port: stack.sipPort,
@@ -205,7 +183,7 @@ describe('a phone call through STT, LLM and TTS providers', () => {
         await new Promise((r) => setTimeout(r, 250));
       }
       const handed = await eventually(
-        async () => (openai.chatRequests.length > asked ? true : undefined),
+        async () => (providers.openai.chatRequests.length > asked ? true : undefined),
         8000,
       );
       expect(handed, 'the LLM was never asked after the menu').toBe(true);
@@ -215,7 +193,7 @@ describe('a phone call through STT, LLM and TTS providers', () => {
       call.stop();
       phone.close();
     }
-    const chat = openai.chatRequests[asked]!;
+    const chat = providers.openai.chatRequests[asked]!;
     expect(JSON.stringify(chat.body.messages.at(-1))).toContain(
       'The caller pressed 2 at the menu main and entered 1234.',
     );
