@@ -1,12 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { DataPacket_Kind } from '@livekit/protocol';
 import { z } from 'zod';
 import { audit, type Actor } from '../audit/index.js';
 import { ApiError } from '../http/errors.js';
-import { livekitCall } from '../livekit/index.js';
-import { CONTROL_TOPIC, DTMF_DIGITS, type ControlMessage } from '../livekit/control-protocol.js';
+import { DTMF_DIGITS, type ControlMessage } from '../livekit/control-protocol.js';
 import { isOpen, loadCall, type CallControlDeps } from './control.js';
-import { acknowledged, callAgent } from './hold.js';
+import { callAgent, tellAgent } from './hold.js';
 
 export const dtmfSchema = z
   .object({
@@ -41,15 +39,7 @@ export async function sendCallDtmf(
     digits: input.digits,
     request_id: randomUUID(),
   };
-  await livekitCall(() =>
-    deps.livekit.rooms.sendData(
-      room,
-      Buffer.from(JSON.stringify(message)),
-      DataPacket_Kind.RELIABLE,
-      { destinationIdentities: [agent.identity], topic: CONTROL_TOPIC },
-    ),
-  );
-  if (!(await acknowledged(deps, room, agent.identity, message.request_id))) {
+  if (!(await tellAgent(deps, room, agent.identity, message))) {
     throw new ApiError(
       504,
       'agent_timeout',

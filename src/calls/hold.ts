@@ -32,6 +32,30 @@ export async function callAgent(
   }
 }
 
+/**
+ * Sends a control message to the call's agent over the room's data channel and waits for its
+ * acknowledgement; false when none came within the timeout.
+ */
+export async function tellAgent(
+  deps: CallControlDeps,
+  room: string,
+  identity: string,
+  message: ControlMessage,
+): Promise<boolean> {
+  await livekitCall(() =>
+    deps.livekit.rooms.sendData(
+      room,
+      Buffer.from(JSON.stringify(message)),
+      DataPacket_Kind.RELIABLE,
+      {
+        destinationIdentities: [identity],
+        topic: CONTROL_TOPIC,
+      },
+    ),
+  );
+  return acknowledged(deps, room, identity, message.request_id);
+}
+
 /** Polls the agent's attributes until it acknowledged `requestId`; false after the timeout. */
 export async function acknowledged(
   deps: CallControlDeps,
@@ -92,15 +116,7 @@ export async function setCallHold(
     throw new ApiError(409, 'not_on_hold', `call ${call.id} is not on hold; nothing to resume`);
   }
   const message: ControlMessage = { action, request_id: randomUUID() };
-  await livekitCall(() =>
-    deps.livekit.rooms.sendData(
-      room,
-      Buffer.from(JSON.stringify(message)),
-      DataPacket_Kind.RELIABLE,
-      { destinationIdentities: [agent.identity], topic: CONTROL_TOPIC },
-    ),
-  );
-  if (!(await acknowledged(deps, room, agent.identity, message.request_id))) {
+  if (!(await tellAgent(deps, room, agent.identity, message))) {
     throw new ApiError(
       504,
       'agent_timeout',
