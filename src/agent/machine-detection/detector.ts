@@ -1,4 +1,5 @@
 import { FRAME_MS, SpeechDetector } from '../offline/speech-detector.js';
+import { FrameCutter } from '../offline/frames.js';
 import { PeakConcentration } from '../offline/spectrum.js';
 
 /** Who answered an outbound call. */
@@ -46,10 +47,6 @@ export class MachineDetector {
     this.#timings = { ...defaultMachineDetectionTimings, ...timings };
   }
 
-  get verdict(): AnsweredBy | undefined {
-    return this.#verdict;
-  }
-
   push(samples: Int16Array): AnsweredBy | undefined {
     if (this.#verdict) return this.#verdict;
     for (const event of this.#speech.push(samples)) {
@@ -82,8 +79,7 @@ export type GreetingEnd = 'beep' | 'silence' | 'timeout';
  */
 export class BeepWaiter {
   readonly #peaks = new PeakConcentration((SAMPLE_RATE * FRAME_MS) / 1000);
-  readonly #frame = new Int16Array((SAMPLE_RATE * FRAME_MS) / 1000);
-  #filled = 0;
+  readonly #frames = new FrameCutter((SAMPLE_RATE * FRAME_MS) / 1000);
   #clockMs = 0;
   #toneMs = 0;
   #quietMs = 0;
@@ -98,15 +94,11 @@ export class BeepWaiter {
   ) {}
 
   push(samples: Int16Array): GreetingEnd | undefined {
-    let at = 0;
-    while (!this.#end && at < samples.length) {
-      const take = Math.min(this.#frame.length - this.#filled, samples.length - at);
-      this.#frame.set(samples.subarray(at, at + take), this.#filled);
-      this.#filled += take;
-      at += take;
-      if (this.#filled < this.#frame.length) break;
-      this.#filled = 0;
-      this.#end = this.#onFrame(this.#frame);
+    if (!this.#end) {
+      this.#frames.push(samples, (frame) => {
+        this.#end = this.#onFrame(frame);
+        return this.#end !== undefined;
+      });
     }
     return this.#end;
   }

@@ -1,3 +1,4 @@
+import { FrameCutter } from './frames.js';
 import { PeakConcentration } from './spectrum.js';
 
 export const FRAME_MS = 20;
@@ -73,9 +74,7 @@ class NoiseFloor {
  */
 export class SpeechDetector {
   readonly #opts: Required<SpeechDetectorOptions>;
-  readonly #frameSamples: number;
-  readonly #pending: Int16Array;
-  #filled = 0;
+  readonly #frames: FrameCutter;
   readonly #floor = new NoiseFloor();
   readonly #peaks: PeakConcentration;
   /** Audio pushed so far, in ms, at the start of the next frame. */
@@ -92,12 +91,12 @@ export class SpeechDetector {
 
   constructor(options: SpeechDetectorOptions) {
     this.#opts = { ...defaultSpeechDetectorOptions, ...options };
-    this.#frameSamples = (options.sampleRate * FRAME_MS) / 1000;
-    if (!Number.isInteger(this.#frameSamples)) {
+    const frameSamples = (options.sampleRate * FRAME_MS) / 1000;
+    if (!Number.isInteger(frameSamples)) {
       throw new Error(`sampleRate ${options.sampleRate} has no whole 20 ms frame`);
     }
-    this.#pending = new Int16Array(this.#frameSamples);
-    this.#peaks = new PeakConcentration(this.#frameSamples);
+    this.#frames = new FrameCutter(frameSamples);
+    this.#peaks = new PeakConcentration(frameSamples);
   }
 
   /** True between an utterance's start event and its end event. */
@@ -107,17 +106,10 @@ export class SpeechDetector {
 
   push(samples: Int16Array): SpeechEvent[] {
     const events: SpeechEvent[] = [];
-    let at = 0;
-    while (at < samples.length) {
-      const take = Math.min(this.#frameSamples - this.#filled, samples.length - at);
-      this.#pending.set(samples.subarray(at, at + take), this.#filled);
-      this.#filled += take;
-      at += take;
-      if (this.#filled < this.#frameSamples) break;
-      this.#filled = 0;
-      const event = this.#frame(this.#pending);
+    this.#frames.push(samples, (frame) => {
+      const event = this.#frame(frame);
       if (event) events.push(event);
-    }
+    });
     return events;
   }
 
@@ -127,7 +119,7 @@ export class SpeechDetector {
     this.#started = false;
     this.#loudRunMs = 0;
     this.#quietRunMs = 0;
-    this.#filled = 0;
+    this.#frames.reset();
   }
 
   #frame(frame: Int16Array): SpeechEvent | undefined {
