@@ -4,7 +4,6 @@ import type { TranscriptLine } from '../contract/index.js';
 import { runBridgeCall } from './bridge-call.js';
 import { joinedCaller, type CallDeps } from './call-lifecycle/index.js';
 import { effectiveRecording } from './call-recording.js';
-import { attachDtmfCommands } from './dtmf-commands.js';
 import { parseJobMetadata, type JobMetadata } from './job-metadata.js';
 import { runOfflineCall } from './offline-call.js';
 import { runPipelineCall } from './pipeline-call.js';
@@ -64,8 +63,6 @@ async function earlierTranscript(
 export async function runCall(ctx: CallContext, deps: CallDeps): Promise<void> {
   const meta = parseJobMetadata(ctx.job.metadata);
   const log = deps.logger.child({ room: ctx.job.room?.name, job: ctx.jobId });
-  attachDtmfCommands(ctx.room, log);
-
   let profileId: string | null = null;
   let settings: ProfileSettings = deps.offlineProfile;
   let profileError: unknown;

@@ -1,13 +1,8 @@
 import { voice } from '@livekit/agents';
-import { RoomEvent, type RemoteParticipant, type Room } from '@livekit/rtc-node';
+import type { Room } from '@livekit/rtc-node';
 import type { Logger } from '../config/logger.js';
-import {
-  ACK_ATTRIBUTE,
-  CONTROL_TOPIC,
-  HOLD_ATTRIBUTE,
-  controlMessageSchema,
-  type ControlMessage,
-} from '../livekit/control-protocol.js';
+import { ACK_ATTRIBUTE, HOLD_ATTRIBUTE, type ControlMessage } from '../livekit/control-protocol.js';
+import { onControlCommand } from './control-commands.js';
 import { HoldMusicError, defaultHoldMelody, loadHoldMusic, playHoldMusic } from './hold-music.js';
 
 let music: Promise<Int16Array> | undefined;
@@ -38,8 +33,7 @@ export interface HoldTarget {
 }
 
 /**
- * Hold and resume on the API's command (a data packet on CONTROL_TOPIC, sent by the server:
- * packets from participants are ignored). On hold the talker stops speaking and listening and
+ * Hold and resume on the API's command (see onControlCommand). On hold the talker stops speaking and listening and
  * the caller hears music on a track of its own; on resume the music stops and the talker
  * listens again where it was. Each command is acknowledged through the agent's attributes.
  */
@@ -54,7 +48,6 @@ export function attachCallHold(options: {
   const { room, target, log } = options;
   const state = { held: false };
   let stopMusic: (() => Promise<void>) | undefined;
-  let queue = Promise.resolve();
 
   const hold = async () => {
     if (state.held) return;
@@ -84,22 +77,7 @@ export function attachCallHold(options: {
     }
   };
 
-  room.on(
-    RoomEvent.DataReceived,
-    (payload: Uint8Array, participant?: RemoteParticipant, _kind?: unknown, topic?: string) => {
-      if (topic !== CONTROL_TOPIC || participant) return;
-      let message: ControlMessage;
-      try {
-        message = controlMessageSchema.parse(JSON.parse(Buffer.from(payload).toString('utf8')));
-      } catch (error) {
-        log.warn({ err: error }, 'malformed call control message ignored');
-        return;
-      }
-      // Keys are src/agent/dtmf-commands.ts's. One command at a time, in the order they came.
-      if (message.action === 'dtmf') return;
-      queue = queue.then(() => run(message));
-    },
-  );
+  onControlCommand(room, log, ['hold', 'resume'], run);
   target.onClose(() => void stopMusic?.());
   return state;
 }

@@ -7,6 +7,7 @@ import { runCall } from '../agent/call-session.js';
 import { speakDirectly } from '../agent/direct-speech.js';
 import { EspeakTTS } from '../agent/espeak-tts.js';
 import { callReporter } from '../agent/gateway-api.js';
+import { attachDtmfCommands } from '../agent/dtmf-commands.js';
 import { CallControl, watchVoiceSubscription } from '../agent/telephony.js';
 import { CallContext } from './call-context.js';
 import { CallSetupTimeline } from './call-setup.js';
@@ -119,6 +120,8 @@ export class CallHost {
     const log = this.options.log.child({ job: job.id, room: job.room?.name });
     const room = new Room();
     isolateRoomEvents(room, call);
+    // Before joining: the API may send keys the moment it sees the agent in the room.
+    attachDtmfCommands(room, log);
     watchVoiceSubscription(room);
     const setup = new CallSetupTimeline(log);
     setup.watch(room);

@@ -16,6 +16,8 @@ import { isOpen, loadCall, type CallControlDeps } from './control.js';
 /** How long the API waits for the agent to confirm a hold or resume before answering 504. */
 export const HOLD_ACK_TIMEOUT_MS = 8_000;
 const POLL_MS = 150;
+/** Long enough for a few keys (250 ms apart) to be sent and acknowledged before a resend. */
+const RESEND_MS = 2_000;
 
 type HoldAction = 'hold' | 'resume';
 
@@ -34,7 +36,10 @@ export async function callAgent(
 
 /**
  * Sends a control message to the call's agent over the room's data channel and waits for its
- * acknowledgement; false when none came within the timeout.
+ * acknowledgement; false when none came within the timeout. LiveKit drops server data for a
+ * participant that has joined but is not active yet (ErrDataChannelUnavailable, not reported
+ * to the sender), so the message is sent again every RESEND_MS until acknowledged; the agent
+ * carries out each request id once.
  */
 export async function tellAgent(
   deps: CallControlDeps,
@@ -42,34 +47,24 @@ export async function tellAgent(
   identity: string,
   message: ControlMessage,
 ): Promise<boolean> {
-  await livekitCall(() =>
-    deps.livekit.rooms.sendData(
-      room,
-      Buffer.from(JSON.stringify(message)),
-      DataPacket_Kind.RELIABLE,
-      {
-        destinationIdentities: [identity],
-        topic: CONTROL_TOPIC,
-      },
-    ),
-  );
-  return acknowledged(deps, room, identity, message.request_id);
-}
-
-/** Polls the agent's attributes until it acknowledged `requestId`; false after the timeout. */
-export async function acknowledged(
-  deps: CallControlDeps,
-  room: string,
-  identity: string,
-  id: string,
-) {
+  const payload = Buffer.from(JSON.stringify(message));
   const deadline = Date.now() + HOLD_ACK_TIMEOUT_MS;
+  let resendAt = 0;
   while (Date.now() < deadline) {
+    if (Date.now() >= resendAt) {
+      resendAt = Date.now() + RESEND_MS;
+      await livekitCall(() =>
+        deps.livekit.rooms.sendData(room, payload, DataPacket_Kind.RELIABLE, {
+          destinationIdentities: [identity],
+          topic: CONTROL_TOPIC,
+        }),
+      );
+    }
     await sleep(POLL_MS);
     const agent = await livekitCall(() => deps.livekit.rooms.getParticipant(room, identity)).catch(
       () => undefined,
     );
-    if (agent?.attributes[ACK_ATTRIBUTE] === id) return true;
+    if (agent?.attributes[ACK_ATTRIBUTE] === message.request_id) return true;
   }
   return false;
 }
