@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -184,7 +184,10 @@ describe('baresip as a SIP user', () => {
     expect(answered, 'the mobile did not ring').toBeDefined();
     expect(answered!.direction).toBe('incoming');
     // The answer elsewhere stops the desk phone ringing (CANCEL); it never answered.
-    expect(await desk.waitFor('CALL_CLOSED', 10_000)).toBeDefined();
+    expect(
+      await desk.waitFor('CALL_CLOSED', 10_000),
+      `the desk phone rang on (${JSON.stringify(desk.events)}): ${readFileSync(desk.logFile, 'utf8').slice(-3000)}`,
+    ).toBeDefined();
     expect(desk.events.some((e) => e.type === 'CALL_ESTABLISHED')).toBe(false);
     // The agent joins the outbound call's room and greets (slowly on a busy machine).
     const greeted = await eventually(async () => {
