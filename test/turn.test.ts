@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { TokenVerifier } from 'livekit-server-sdk';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../src/config/index.js';
@@ -69,6 +70,17 @@ describe('against a real coturn', () => {
     );
     expect(allocation).toMatchObject({ ok: true, realm: 'voice-gateway' });
     expect(allocation.relayedAddress).toMatch(/^127\.0\.0\.1:\d+$/);
+  });
+
+  it("coturn's secret is not on its command line, where any local user reads it with ps", () => {
+    const pid = coturn.process.child.pid!;
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    expect(cmdline.join(' ')).not.toContain(SECRET);
+    // The config it reads the secret from is for coturn's user alone.
+    const config = cmdline[cmdline.indexOf('-c') + 1]!;
+    expect(readFileSync(config, 'utf8')).toContain(`static-auth-secret=${SECRET}`);
+    expect(statSync(config).mode & 0o077).toBe(0);
+    expect(statSync(path.dirname(config)).mode & 0o077).toBe(0);
   });
 
   it('a wrong secret, an expired username and a malformed one get 401', async () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../../src/config/paths.js';
@@ -13,6 +13,20 @@ export interface Coturn {
   port: number;
   process: ManagedProcess;
   stop(): Promise<void>;
+}
+
+/**
+ * The repository's config with the secret appended, in a directory only this user can read:
+ * on the command line (--static-auth-secret) any local user would read it with `ps`.
+ */
+function configWithSecret(secret: string): { file: string; remove: () => void } {
+  // A line break would start another coturn option.
+  if (/[\r\n]/.test(secret)) throw new Error('the TURN secret must be one line');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'vg-coturn-conf-'));
+  const file = path.join(dir, 'turnserver.conf');
+  const base = readFileSync(path.join(packageRoot(), 'coturn', 'turnserver.conf'), 'utf8');
+  writeFileSync(file, `${base}\nstatic-auth-secret=${secret}\n`, { mode: 0o600 });
+  return { file, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /**
@@ -37,13 +51,13 @@ export async function startCoturn(
 ): Promise<Coturn> {
   const base = options.port ?? (await freePortBlock(50));
   const port = base;
+  const config = configWithSecret(secret);
   const proc = startProcess(
     'coturn',
     'turnserver',
     [
       '-c',
-      path.join(packageRoot(), 'coturn', 'turnserver.conf'),
-      `--static-auth-secret=${secret}`,
+      config.file,
       '--listening-ip=127.0.0.1',
       '--relay-ip=127.0.0.1',
       `--listening-port=${port}`,
@@ -62,6 +76,7 @@ export async function startCoturn(
       }),
     },
   );
+  void proc.exited.then(config.remove);
   await waitUntil(
     `coturn (log: ${proc.logFile})`,
     async () =>

@@ -49,7 +49,7 @@ export function checkTurnPair(
           cause:
             "the credential was not made with the gateway's TURN secret: the API and whoever made it hold different secrets",
           evidence: 'HMAC-SHA1 over the username does not match (values not shown)',
-          fix: 'use one secret everywhere: TURN_SECRET for the API, --static-auth-secret for coturn, rtc.turn_servers for LiveKit; watch for a trailing newline in secret files',
+          fix: 'use one secret everywhere: TURN_SECRET for the API, static-auth-secret for coturn, rtc.turn_servers for LiveKit; watch for a trailing newline in secret files',
         },
   );
   return findings;
@@ -143,7 +143,7 @@ export async function checkTurn(turn: GatewayConfig['turn']): Promise<Finding[]>
       cause:
         "coturn refuses credentials made with the API's secret (401): the two hold different secrets",
       evidence: `Allocate on ${server} answered 401 ${reason} (realm ${realm}), also with credentials valid for ${shorter} s`,
-      fix: 'give coturn --static-auth-secret the exact TURN_SECRET string (trimmed, no CR/LF); check `echo -n "$USERNAME" | openssl dgst -sha1 -hmac "$TURN_SECRET" -binary | base64` against a credential',
+      fix: 'give coturn the exact TURN_SECRET string as static-auth-secret (trimmed, no CR/LF); check `echo -n "$USERNAME" | openssl dgst -sha1 -hmac "$TURN_SECRET" -binary | base64` against a credential',
     };
   }
 }
