@@ -1,5 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../config/paths.js';
 
@@ -243,13 +243,19 @@ export function renderEdgeConfig(settings: EdgeKamailioSettings, template?: stri
 const UACREG_COLUMNS =
   'id(int,auto) l_uuid(str) l_username(str) l_domain(str) r_username(str) r_domain(str) realm(str) auth_username(str) auth_password(str) auth_ha1(str,null) auth_proxy(str) expires(int) flags(int) reg_delay(int) contact_addr(str,null) socket(str,null)';
 
-/** Writes `<dir>/edge.cfg` and the empty uacreg table; returns the config path. */
+/**
+ * Writes `<dir>/edge.cfg` and the empty uacreg table; returns the config path. The config holds
+ * the nonce, transfer and SMS secrets: the directory and the file are for this user alone (a
+ * directory left by an older run is tightened too).
+ */
 export function writeEdgeConfig(settings: EdgeKamailioSettings): string {
   const dbDir = path.join(settings.dir, 'db');
-  mkdirSync(dbDir, { recursive: true });
+  mkdirSync(dbDir, { recursive: true, mode: 0o700 });
+  chmodSync(settings.dir, 0o700);
   writeFileSync(path.join(dbDir, 'version'), 'table_name(str) table_version(int)\nuacreg:5\n');
   writeFileSync(path.join(dbDir, 'uacreg'), `${UACREG_COLUMNS}\n`);
   const file = path.join(settings.dir, 'edge.cfg');
-  writeFileSync(file, renderEdgeConfig(settings));
+  writeFileSync(file, renderEdgeConfig(settings), { mode: 0o600 });
+  chmodSync(file, 0o600);
   return file;
 }

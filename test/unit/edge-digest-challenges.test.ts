@@ -1,5 +1,12 @@
+import { mkdtempSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { digestAlgorithmsFrom, renderEdgeConfig } from '../../src/edge/kamailio-config.js';
+import {
+  digestAlgorithmsFrom,
+  renderEdgeConfig,
+  writeEdgeConfig,
+} from '../../src/edge/kamailio-config.js';
 
 const base = {
   sipListenIp: '127.0.0.1',
@@ -36,5 +43,14 @@ describe('the edge digest challenges', () => {
     expect(digestAlgorithmsFrom('md5, SHA-256')).toEqual(['MD5', 'SHA-256']);
     expect(digestAlgorithmsFrom(undefined)).toBeUndefined();
     expect(() => digestAlgorithmsFrom('SHA-1')).toThrow(/"SHA-1" is neither SHA-256 nor MD5/);
+  });
+});
+
+describe('the rendered edge config', () => {
+  it('holds secrets, so only its owner can read it or list its directory', () => {
+    const dir = path.join(mkdtempSync(path.join(os.tmpdir(), 'vg-edge-cfg-')), 'edge');
+    const file = writeEdgeConfig({ ...base, dir });
+    expect(statSync(file).mode & 0o077).toBe(0);
+    expect(statSync(dir).mode & 0o077).toBe(0);
   });
 });
