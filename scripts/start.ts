@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { loadEncryptionKey } from '../src/db/secret-box.js';
@@ -37,6 +37,9 @@ const env = process.env;
 const num = (name: string, fallback: number) => (env[name] ? Number(env[name]) : fallback);
 const dataDir = path.resolve(env.GATEWAY_DATA_DIR ?? '.data');
 const stackDir = path.join(dataDir, 'stack');
+// The database, keys and logs (which carry room names) are the owner's alone.
+mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+chmodSync(dataDir, 0o700);
 const say = (line: string) => console.log(`[stack] ${line}`);
 
 const ports = {

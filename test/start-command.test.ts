@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SipClient } from 'livekit-server-sdk';
@@ -19,7 +19,8 @@ afterAll(() => {
 /** The README's first command as a new user runs it: the whole stack, embedded database. */
 describe('npm start', () => {
   it('brings the stack up, provisions a Novofon trunk that LiveKit lists, and stops on Ctrl-C', async () => {
-    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vg-start-'));
+    // A folder the command makes itself, as `.data` is on a fresh clone.
+    const dataDir = path.join(mkdtempSync(path.join(os.tmpdir(), 'vg-start-')), 'data');
     const ports = stackPortsFrom(await freePortBlock(160));
     const apiPort = await freeTcpPort();
     const turnBase = await freePortBlock(50);
@@ -110,6 +111,8 @@ describe('npm start', () => {
     const allocation = await turnAllocate('127.0.0.1', turnBase, turn.username, turn.credential);
     expect(allocation.ok).toBe(true);
     const secret = readFileSync(path.join(dataDir, 'turn-secret'), 'utf8').trim();
+    // The database, keys and rendered configs are for the user who started it alone.
+    expect(statSync(dataDir).mode & 0o077).toBe(0);
     expect(readFileSync(path.join(dataDir, 'stack', 'livekit.yaml'), 'utf8')).toContain(secret);
     const page = await fetch(`${api}/web/`);
     expect(page.status).toBe(200);
