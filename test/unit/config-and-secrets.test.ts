@@ -24,6 +24,17 @@ describe('configuration', () => {
     const documented = [...example.matchAll(/^#?\s*([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]);
     expect(documented.sort()).toEqual(Object.keys(envSchema.shape).sort());
   });
+
+  it(".env.example's uncommented values are the schema's defaults (commented ones are examples)", () => {
+    const example = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
+    const defaults: Record<string, unknown> = envSchema.parse({});
+    const set = [...example.matchAll(/^([A-Z][A-Z0-9_]+)=(.*)$/gm)];
+    expect(set.length).toBeGreaterThan(20);
+    const differ = set
+      .filter(([, name, value]) => String(defaults[name!]) !== value!.trim())
+      .map(([, name, value]) => `${name}: example ${value}, default ${String(defaults[name!])}`);
+    expect(differ).toEqual([]);
+  });
 });
 
 describe('secrets at rest', () => {
