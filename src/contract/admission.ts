@@ -22,9 +22,11 @@ export const admitRequestSchema = z
   .strict();
 export type AdmitRequest = z.infer<typeof admitRequestSchema>;
 
-/** The admission's answer: a place, or the call's place in the queue. */
+/** The admission's answer: a place, the call's place in the queue, or a forward. */
 export const admitAnswerSchema = z.discriminatedUnion('state', [
   z.object({ state: z.literal('active'), waited_seconds: z.number() }),
   z.object({ state: z.literal('queued'), position: z.number(), waited_seconds: z.number() }),
+  /** The number forwards the call (docs/call-control.md, "Forwarding"): no agent takes it. */
+  z.object({ state: z.literal('forwarded'), reason: z.string() }),
 ]);
 export type AdmitAnswer = z.infer<typeof admitAnswerSchema>;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { destinationPolicySchema } from '../destinations/index.js';
 import { providerIds } from './provider-presets.js';
+import { forwardingSchema } from '../forwarding/schema.js';
 import { sipRealmProblem, sipSecretProblem, sipUserProblem } from '../contract/index.js';
 
 /** A string that must also pass one of the SIP grammar checks (src/contract/sip-grammar.ts). */
@@ -155,6 +156,8 @@ export const trunkListQuerySchema = z.object({
 const numberCallControl = {
   max_concurrent_calls: z.number().int().positive().max(100000).nullable().optional(),
   queue_priority: z.number().int().min(-1000).max(1000).optional(),
+  /** Forwarding without an agent (docs/call-control.md, "Forwarding"); null removes it. */
+  forwarding: forwardingSchema.nullable().optional(),
 };
 
 export const numberCreateSchema = z

@@ -61,6 +61,7 @@ export function serializeNumber(number: PhoneNumber & { trunkSlug: string }) {
     label: number.label,
     max_concurrent_calls: number.maxConcurrentCalls,
     queue_priority: number.queuePriority,
+    forwarding: number.forwarding ?? null,
     created_at: iso(number.createdAt),
     updated_at: iso(number.updatedAt),
   };
