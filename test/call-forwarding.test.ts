@@ -22,6 +22,7 @@ const AGENT = 'call-forwarding-test';
 const ALWAYS = '+15551250001';
 const HOURS = '+15551250002';
 const IDLE = '+15551250003';
+const FULL = '+15551250004';
 const TARGET = '+15557654321';
 const GREETING = 'Hello from the forwarding test agent.';
 let gw: TestGateway;
@@ -37,7 +38,7 @@ beforeAll(async () => {
     },
   });
   await clearLivekitSip(gw.sip);
-  await loopbackTrunk(gw, 'fwd_main', [ALWAYS, HOURS]);
+  await loopbackTrunk(gw, 'fwd_main', [ALWAYS, HOURS, FULL]);
   await loopbackTrunk(gw, 'fwd_idle', [IDLE]);
   const profile = await gw.request('POST', '/api/agents', {
     name: 'forwarding-line',
@@ -149,7 +150,10 @@ describe('forwarding without an agent', () => {
     expectReferTo(call.messages, `tel:${TARGET}`);
     expect(call.code, `sipp did not finish the forwarded call: ${call.stderr}`).toBe(0);
     const record = await recordOf(caller);
-    expect(record).toMatchObject({ status: 'ended', end_reason: 'forwarded' });
+    expect(record, JSON.stringify(record.events)).toMatchObject({
+      status: 'ended',
+      end_reason: 'forwarded',
+    });
     expect(record.transcript).toEqual([]);
     const events = record.events as CallEvent[];
     expect(events.find((e) => e.type === 'forwarded')?.data).toMatchObject({
@@ -184,7 +188,7 @@ describe('forwarding without an agent', () => {
     expectReferTo(closed.messages, `tel:${TARGET}`);
     expect(closed.code, closed.stderr).toBe(0);
     const forwarded = await recordOf(closedCaller);
-    expect(forwarded.end_reason).toBe('forwarded');
+    expect(forwarded.end_reason, JSON.stringify(forwarded.events)).toBe('forwarded');
     expect((forwarded.events as CallEvent[]).find((e) => e.type === 'forwarded')?.data.reason).toBe(
       'outside_hours',
     );
@@ -219,7 +223,7 @@ describe('forwarding without an agent', () => {
     expectReferTo(call.messages, `tel:${TARGET}`);
     expect(call.code, call.stderr).toBe(0);
     const record = await recordOf(caller);
-    expect(record.end_reason).toBe('forwarded');
+    expect(record.end_reason, JSON.stringify(record.events)).toBe('forwarded');
     const events = record.events as CallEvent[];
     expect(events.map((e) => e.type)).not.toContain('agent_joined');
     const forwardedAt = Date.parse(events.find((e) => e.type === 'forwarded')!.at);
@@ -228,6 +232,38 @@ describe('forwarding without an agent', () => {
     // Not before the wait, and within a bound that covers a busy machine.
     expect(waited).toBeGreaterThanOrEqual(2.5);
     expect(waited).toBeLessThan(20);
+  }, 120_000);
+
+  it('no_capacity: a call the limits would queue is forwarded instead of waiting', async () => {
+    const res = await gw.request('PUT', `/api/numbers/${encodeURIComponent(FULL)}`, {
+      max_concurrent_calls: 1,
+      forwarding: { mode: 'no_capacity', to: TARGET },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const talking = await dialFromPhone(
+      { host: stack.sipHost, port: stack.sipPort },
+      FULL,
+      '+15557200005',
+      20_000,
+    );
+    try {
+      // The first call holds the number's one place: the agent greets it.
+      expect(await eventually(async () => talking.phone.heard.firstSoundAt, 20_000)).toBeDefined();
+      const caller = '+15557200006';
+      const call = await forwardedCall(FULL, caller);
+      expectReferTo(call.messages, `tel:${TARGET}`);
+      expect(call.code, call.stderr).toBe(0);
+      const record = await recordOf(caller);
+      expect(record.end_reason, JSON.stringify(record.events)).toBe('forwarded');
+      const events = record.events as CallEvent[];
+      expect(events.find((e) => e.type === 'forwarded')?.data.reason).toBe('no_capacity');
+      expect(record.transcript).toEqual([]);
+      expect((await talking.call.done).code).toBe(0);
+    } finally {
+      talking.hangUp();
+    }
+    const first = await endedCallRecord(gw, '+15557200005');
+    expect(first.transcript[0]).toMatchObject({ speaker: 'agent', text: GREETING });
   }, 120_000);
 
   it('refuses bad forwarding with a 400 naming the field', async () => {

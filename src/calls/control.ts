@@ -157,6 +157,19 @@ export const transferSchema = z
   .strict();
 export type TransferInput = z.infer<typeof transferSchema>;
 
+/** Whether the caller's leg leaves its room within a few seconds. */
+async function legEnds(deps: CallControlDeps, room: string, identity: string): Promise<boolean> {
+  for (let i = 0; i < 20; i++) {
+    try {
+      await livekitCall(() => deps.livekit.rooms.getParticipant(room, identity));
+    } catch (error) {
+      if (error instanceof LivekitError && error.kind === 'not_found') return true;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return false;
+}
+
 /**
  * POST /api/calls/:id/transfer, and the agent's transfers (/internal/agent/calls/transfer):
  * the destination policy of the call's trunk decides, then LiveKit SIP sends a REFER to the
@@ -221,6 +234,7 @@ export async function transferCall(
     throw error;
   }
   const identity = call.participantIdentity;
+  let answerLost = false;
   try {
     await deps.livekit.sip.transferSipParticipant(room, identity, target, {
       playDialtone: input.play_dialtone,
@@ -228,30 +242,38 @@ export async function transferCall(
     });
   } catch (error) {
     const { apiError, failure } = sipApiError(error, { call_id: call.id });
-    countSipFailure('transfer', failure?.sipStatus ?? null);
-    deps.logger.warn(
-      {
-        callId: call.id,
-        sipStatus: failure?.sipStatus ?? null,
-        code: apiError.code,
-        pii: { to: target },
-      },
-      'call transfer failed',
-    );
-    await deps.db
-      .insertInto('callEvents')
-      .values({
-        callId: call.id,
-        at: new Date(),
-        type: `${kind}_failed`,
-        data: JSON.stringify({
-          to: target,
+    // livekit/sip v1.8.0 sometimes loses a REFER's fast final answer: a forward whose leg
+    // LiveKit then ends (as it does once the far end reports the transfer done) went through.
+    answerLost =
+      forwarded !== undefined &&
+      apiError.code === 'sip_no_final_response' &&
+      (await legEnds(deps, room, identity));
+    if (!answerLost) {
+      countSipFailure('transfer', failure?.sipStatus ?? null);
+      deps.logger.warn(
+        {
+          callId: call.id,
+          sipStatus: failure?.sipStatus ?? null,
           code: apiError.code,
-          sip_status: failure?.sipStatus ?? null,
-        }),
-      })
-      .execute();
-    throw apiError;
+          pii: { to: target },
+        },
+        'call transfer failed',
+      );
+      await deps.db
+        .insertInto('callEvents')
+        .values({
+          callId: call.id,
+          at: new Date(),
+          type: `${kind}_failed`,
+          data: JSON.stringify({
+            to: target,
+            code: apiError.code,
+            sip_status: failure?.sipStatus ?? null,
+          }),
+        })
+        .execute();
+      throw apiError;
+    }
   }
   await deps.db.transaction().execute(async (tx) => {
     await finishCall(tx, call.id, {
@@ -260,7 +282,12 @@ export async function transferCall(
       since,
       event: {
         type: forwarded ? 'forwarded' : 'transferred',
-        data: { to: target, actor: actor.name, ...forwarded },
+        data: {
+          to: target,
+          actor: actor.name,
+          ...forwarded,
+          ...(answerLost && { refer_answer_lost: true }),
+        },
       },
     });
     const ended = await loadCall(tx, call.id);
