@@ -23,11 +23,13 @@ const ALWAYS = '+15551250001';
 const HOURS = '+15551250002';
 const IDLE = '+15551250003';
 const FULL = '+15551250004';
+const RULED = '+15551250005';
 const TARGET = '+15557654321';
 const GREETING = 'Hello from the forwarding test agent.';
 let gw: TestGateway;
 let worker: TestAgentWorker;
 let hooks: Receiver;
+let ruleId: string;
 
 beforeAll(async () => {
   gw = await startTestGateway({
@@ -40,6 +42,7 @@ beforeAll(async () => {
   await clearLivekitSip(gw.sip);
   await loopbackTrunk(gw, 'fwd_main', [ALWAYS, HOURS, FULL]);
   await loopbackTrunk(gw, 'fwd_idle', [IDLE]);
+  await loopbackTrunk(gw, 'fwd_rule', [RULED]);
   const profile = await gw.request('POST', '/api/agents', {
     name: 'forwarding-line',
     settings: { mode: 'offline', greeting: GREETING },
@@ -49,9 +52,17 @@ beforeAll(async () => {
     { name: 'fwd-main', trunk_ids: ['fwd_main'], agent_profile_id: profile.body.id },
     // An agent name no call host serves: no agent ever joins these calls.
     { name: 'fwd-idle', trunk_ids: ['fwd_idle'], agent_name: 'forwarding-nobody' },
+    // The rule forwards: its number has no forwarding of its own.
+    {
+      name: 'fwd-rule',
+      trunk_ids: ['fwd_rule'],
+      agent_profile_id: profile.body.id,
+      forwarding: { mode: 'always', to: '+15557654322' },
+    },
   ]) {
     const res = await gw.request('POST', '/api/dispatch-rules', { type: 'individual', ...rule });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
+    ruleId = res.body.id as string;
   }
   hooks = await startReceiver(() => 200);
   const endpoint = await gw.request('POST', '/api/webhook-endpoints', {
@@ -266,6 +277,16 @@ describe('forwarding without an agent', () => {
     expect(first.transcript[0]).toMatchObject({ speaker: 'agent', text: GREETING });
   }, 120_000);
 
+  it("a dispatch rule's forwarding forwards calls to its numbers", async () => {
+    const caller = '+15557200007';
+    const call = await forwardedCall(RULED, caller);
+    expectReferTo(call.messages, 'tel:+15557654322');
+    expect(call.code, call.stderr).toBe(0);
+    const record = await recordOf(caller);
+    expect(record.end_reason, JSON.stringify(record.events)).toBe('forwarded');
+    expect(record.transcript).toEqual([]);
+  }, 120_000);
+
   it('refuses bad forwarding with a 400 naming the field', async () => {
     const cases: [unknown, string][] = [
       [{ mode: 'sometimes', to: TARGET }, 'forwarding.mode'],
@@ -324,5 +345,12 @@ describe('forwarding without an agent', () => {
     expect(after.forwarding).toEqual(before.forwarding);
     const audit = await gw.request('GET', '/api/audit?action=number.forwarding_refused');
     expect(audit.body.items.length).toBeGreaterThan(0);
+    const rule = await gw.request('PUT', `/api/dispatch-rules/${ruleId}`, {
+      forwarding: { mode: 'always', to: '+19005550123' },
+    });
+    expect(rule.status, JSON.stringify(rule.body)).toBe(403);
+    expect(rule.body).toMatchObject({ error: 'destination_refused', rule: 'premium_rate' });
+    const kept = await gw.request('GET', `/api/dispatch-rules/${ruleId}`);
+    expect(kept.body.forwarding).toMatchObject({ to: 'tel:+15557654322' });
   });
 });

@@ -13,7 +13,7 @@ import { ApiError, notFound, parseBody } from '../http/errors.js';
 import { pathParam } from '../http/params.js';
 import type { RecordingDeps } from '../recordings/index.js';
 import { admitCall, releaseCall } from '../queue/admission.js';
-import { CallForwarder, forwardsNow, numberForwarding } from '../forwarding/index.js';
+import { CallForwarder, callForwarding, forwardsNow } from '../forwarding/index.js';
 import { admissionRequestSchema } from '../queue/internal.js';
 import { requireAgent } from './auth.js';
 import { profileForCall } from './call-profile.js';
@@ -45,7 +45,7 @@ export function agentInternalRouter(
   const forwarder = options.callControl && new CallForwarder(options.callControl);
   r.post('/internal/agent/calls/admit', async (req, res) => {
     const input = parseBody(admissionRequestSchema, req.body);
-    const forwarding = input.inCall ? undefined : await numberForwarding(db, input.toNumber);
+    const forwarding = input.inCall ? undefined : await callForwarding(db, input);
     // A call the number forwards gets no agent: the agent stays silent and leaves.
     const now = forwarding && forwarder && forwardsNow(forwarding, new Date());
     if (now) {

@@ -124,6 +124,7 @@ function admissionRequest(
   return {
     room_name: roomName,
     livekit_trunk_id: caller.attributes['sip.trunkID'] ?? null,
+    livekit_rule_id: caller.attributes['sip.ruleID'] ?? null,
     to_number: caller.attributes['sip.trunkPhoneNumber'] ?? null,
     from_number: caller.attributes['sip.phoneNumber'] ?? null,
     agent_profile_id: profileId,

@@ -9,6 +9,8 @@ export const admitRequestSchema = z
     room_name: z.string().min(1).max(200),
     /** sip.trunkID: LiveKit's inbound trunk id. */
     livekit_trunk_id: z.string().max(100).nullable().optional(),
+    /** sip.ruleID: the LiveKit dispatch rule that took the call (its forwarding applies). */
+    livekit_rule_id: z.string().max(100).nullable().optional(),
     /**
      * sip.trunkPhoneNumber (called) and sip.phoneNumber (caller). A SIP user's call is to
      * `vgusers-<profile uuid>` (44 characters) and from its username.

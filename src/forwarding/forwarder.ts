@@ -15,18 +15,30 @@ export type ForwardReason = 'always' | 'outside_hours' | 'no_capacity';
 const ANSWER_WAIT_MS = 20_000;
 const POLL_MS = 200;
 
-/** The forwarding of the number an inbound call was made to (E.164), if it has one. */
-export async function numberForwarding(
+/**
+ * An inbound call's forwarding: its number's (E.164), else its dispatch rule's (LiveKit's
+ * sip.ruleID), if either has one.
+ */
+export async function callForwarding(
   db: Db,
-  toNumber: string | null | undefined,
+  call: { toNumber: string | null | undefined; livekitRuleId: string | null | undefined },
 ): Promise<Forwarding | undefined> {
-  if (!toNumber) return undefined;
-  const row = await db
-    .selectFrom('phoneNumbers')
-    .select('forwarding')
-    .where('number', '=', toNumber)
-    .executeTakeFirst();
-  return (row?.forwarding as Forwarding | null | undefined) ?? undefined;
+  const number = call.toNumber
+    ? await db
+        .selectFrom('phoneNumbers')
+        .select('forwarding')
+        .where('number', '=', call.toNumber)
+        .executeTakeFirst()
+    : undefined;
+  if (number?.forwarding) return number.forwarding as Forwarding;
+  const rule = call.livekitRuleId
+    ? await db
+        .selectFrom('dispatchRules')
+        .select('forwarding')
+        .where('livekitId', '=', call.livekitRuleId)
+        .executeTakeFirst()
+    : undefined;
+  return (rule?.forwarding as Forwarding | null | undefined) ?? undefined;
 }
 
 /** Whether a call forwards at once, with no agent asked: always, or the line is closed. */
@@ -60,12 +72,13 @@ export class CallForwarder {
     const room = event.room?.name;
     if (event.event !== 'participant_joined' || !room || p?.kind !== ParticipantInfo_Kind.SIP)
       return;
-    void this.#considerCaller(room, p.identity).catch((error: unknown) =>
+    const ruleId = p.attributes['sip.ruleID'] || null;
+    void this.#considerCaller(room, p.identity, ruleId).catch((error: unknown) =>
       this.deps.logger.warn({ err: error }, 'call forwarding check failed'),
     );
   }
 
-  async #considerCaller(roomName: string, identity: string): Promise<void> {
+  async #considerCaller(roomName: string, identity: string, livekitRuleId: string | null) {
     const call = await this.deps.db
       .selectFrom('calls')
       .select(['id', 'direction', 'toNumber'])
@@ -74,7 +87,10 @@ export class CallForwarder {
       .orderBy('startedAt', 'desc')
       .executeTakeFirst();
     if (!call || call.direction !== 'inbound') return;
-    const forwarding = await numberForwarding(this.deps.db, call.toNumber);
+    const forwarding = await callForwarding(this.deps.db, {
+      toNumber: call.toNumber,
+      livekitRuleId,
+    });
     if (!forwarding) return;
     const reason = forwardsNow(forwarding, new Date());
     if (reason) {

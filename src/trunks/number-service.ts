@@ -1,12 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { audit, type Actor } from '../audit/index.js';
-import { assertDestination } from '../calls/destinations.js';
-import { transferTarget } from '../calls/transfer-target.js';
 import type { Db } from '../db/index.js';
-import type { Forwarding } from '../forwarding/schema.js';
 import { badRequest, conflict, livekitToApiError, notFound } from '../http/errors.js';
 import type { TrunksDeps } from './deps.js';
+import { checkedForwarding } from './forwarding-target.js';
 import { toE164 } from './phone.js';
 import { getProviderPreset, type ProviderId } from './provider-presets.js';
 import type { numberCreateSchema, numberListQuerySchema, numberUpdateSchema } from './schemas.js';
@@ -55,28 +53,6 @@ async function assertProfile(db: Db, id: string | null | undefined): Promise<voi
       { field: 'agent_profile_id', message: 'no such agent profile' },
     ]);
   }
-}
-
-/**
- * A forwarding as stored: its target read as a transfer target (400 naming forwarding.to) and
- * passed by the destination policy of the number's trunk (403, as a transfer to it would be).
- * A refusal's audit entry is written outside the caller's transaction, which rolls back.
- */
-async function checkedForwarding(
-  deps: TrunksDeps,
-  trunkId: string,
-  forwarding: Forwarding | null | undefined,
-  actor: Actor,
-): Promise<Forwarding | null | undefined> {
-  if (!forwarding) return forwarding;
-  const to = transferTarget(forwarding.to, 'forwarding.to');
-  if (deps.destinations) {
-    await assertDestination(
-      { db: deps.db, destinations: deps.destinations },
-      { trunkId, target: to, field: 'forwarding.to', actor, action: 'number.forwarding' },
-    );
-  }
-  return { ...forwarding, to };
 }
 
 function finish<T>(outcomes: SyncOutcome[], view: T): T {
@@ -136,7 +112,13 @@ export async function createNumber(
       .executeTakeFirst();
     if (existing) throw conflict(`${parsed.e164} already belongs to trunk ${existing.trunkSlug}`);
     await assertProfile(tx, input.agent_profile_id);
-    const forwarding = await checkedForwarding(deps, trunk.id, input.forwarding, actor);
+    const forwarding = await checkedForwarding(
+      deps,
+      [trunk.id],
+      input.forwarding,
+      actor,
+      'number.forwarding',
+    );
     const id = randomUUID();
     await tx
       .insertInto('phoneNumbers')
@@ -180,9 +162,10 @@ export async function updateNumber(
     await assertProfile(tx, input.agent_profile_id);
     const forwarding = await checkedForwarding(
       deps,
-      target?.id ?? current.trunkId,
+      [target?.id ?? current.trunkId],
       input.forwarding,
       actor,
+      'number.forwarding',
     );
     await tx
       .updateTable('phoneNumbers')
