@@ -99,7 +99,11 @@ export class CallForwarder {
     }
     if (forwarding.mode !== 'no_capacity') return;
     const waitMs = (forwarding.agent_wait_seconds ?? DEFAULT_AGENT_WAIT_SECONDS) * 1000;
-    setTimeout(() => void this.#forwardUnlessAgent(call.id, roomName, forwarding), waitMs).unref();
+    const check = () =>
+      this.#forwardUnlessAgent(call.id, roomName, forwarding).catch((error: unknown) =>
+        this.deps.logger.warn({ err: error }, 'call forwarding without an agent failed'),
+      );
+    setTimeout(() => void check(), waitMs).unref();
   }
 
   /** no_capacity: no call host took the call in time (none runs, or none had room). */
