@@ -12,7 +12,8 @@ import type { Db } from '../db/index.js';
 import { ApiError, notFound, parseBody } from '../http/errors.js';
 import { pathParam } from '../http/params.js';
 import type { RecordingDeps } from '../recordings/index.js';
-import { admitCall } from '../queue/admission.js';
+import { admitCall, releaseCall } from '../queue/admission.js';
+import { CallForwarder, callForwarding, forwardsNow } from '../forwarding/index.js';
 import { admissionRequestSchema } from '../queue/internal.js';
 import { requireAgent } from './auth.js';
 import { profileForCall } from './call-profile.js';
@@ -41,9 +42,24 @@ export function agentInternalRouter(
   r.use('/internal/agent', requireAgent(livekitApiSecret));
 
   // An inbound call asks for a place under the concurrency limits, then polls while it waits.
+  const forwarder = options.callControl && new CallForwarder(options.callControl);
   r.post('/internal/agent/calls/admit', async (req, res) => {
     const input = parseBody(admissionRequestSchema, req.body);
+    const forwarding = input.inCall ? undefined : await callForwarding(db, input);
+    // A call the number forwards gets no agent: the agent stays silent and leaves.
+    const now = forwarding && forwarder && forwardsNow(forwarding, new Date());
+    if (now) {
+      forwarder.forward(input.roomName, forwarding, now);
+      res.json({ state: 'forwarded', reason: now });
+      return;
+    }
     const admission = await admitCall(db, input, options.maxActiveCalls);
+    if (admission.state === 'queued' && forwarding?.mode === 'no_capacity' && forwarder) {
+      await db.transaction().execute((tx) => releaseCall(tx, input.roomName, 'forwarded'));
+      forwarder.forward(input.roomName, forwarding, 'no_capacity');
+      res.json({ state: 'forwarded', reason: 'no_capacity' });
+      return;
+    }
     res.json({
       state: admission.state,
       ...(admission.state === 'queued' && { position: admission.position }),

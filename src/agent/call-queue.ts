@@ -12,13 +12,14 @@ const POLL_MS = 1000;
 /** An admitted call's heartbeat: its place is given back if these stop (the agent died). */
 const ADMITTED_BEAT_MS = 10_000;
 
-type QueueOutcome = 'admitted' | 'timeout' | 'caller_left';
+type QueueOutcome = 'admitted' | 'timeout' | 'caller_left' | 'forwarded';
 
 /**
  * Holds the call until the limits give it a place: the caller hears music on hold and, at the
  * profile's interval, their place in the queue; the agent does not listen meanwhile. Returns
  * once admitted, when the longest wait ran out, or when the caller left. An API that cannot be
- * reached lets the call through: the limits are a service, not a reason to drop calls.
+ * reached lets the call through: the limits are a service, not a reason to drop calls. A call
+ * its number forwards (always, closed, or no room left) gets no agent: the API forwards it.
  */
 async function waitForPlace(options: {
   api: GatewayApi;
@@ -38,6 +39,7 @@ async function waitForPlace(options: {
   const ask = () => admitOrLetThrough(api, request, log);
   let answer = await (options.firstAnswer ?? ask());
   if (answer.state === 'active') return 'admitted';
+  if (answer.state === 'forwarded') return 'forwarded';
 
   log.info({ position: answer.position }, 'call waits in the queue');
   options.pauseListening?.(true);
@@ -66,6 +68,7 @@ async function waitForPlace(options: {
       await sleep(POLL_MS);
       answer = await ask();
       if (answer.state === 'active') return 'admitted';
+      if (answer.state === 'forwarded') return 'forwarded';
       if (announceEveryMs > 0 && Date.now() - announcedAt >= announceEveryMs) {
         announcedAt = Date.now();
         await announce(answer.position);
@@ -121,6 +124,7 @@ function admissionRequest(
   return {
     room_name: roomName,
     livekit_trunk_id: caller.attributes['sip.trunkID'] ?? null,
+    livekit_rule_id: caller.attributes['sip.ruleID'] ?? null,
     to_number: caller.attributes['sip.trunkPhoneNumber'] ?? null,
     from_number: caller.attributes['sip.phoneNumber'] ?? null,
     agent_profile_id: profileId,
@@ -145,6 +149,11 @@ async function leaveQueue(options: {
   spoke: (text: string) => void;
   transfer: (to: string) => Promise<void>;
   finish: (reason: string) => Promise<void>;
+  /**
+   * The API forwards the call: the agent stays (an agent leaving a live call is replaced, see
+   * src/agent-api/recovery.ts) until the forward ends it.
+   */
+  awaitForward: () => void;
   callerGone: () => boolean;
 }): Promise<void> {
   const { settings, log } = options;
@@ -190,6 +199,12 @@ export async function takePlace(
     ...(options.early && { firstAnswer: options.early.answer }),
   });
   if (outcome === 'caller_left' || options.callerGone()) return undefined;
+  if (outcome === 'forwarded') {
+    options.log.info('the number forwards this call; the agent stays silent');
+    options.pauseListening?.(true);
+    options.awaitForward();
+    return undefined;
+  }
   if (outcome === 'timeout') {
     await leaveQueue(options);
     return undefined;

@@ -4,15 +4,17 @@ import { audit, type Actor } from '../audit/index.js';
 import type { Logger } from '../config/index.js';
 import type { Call, Db, Tx } from '../db/index.js';
 import type { DestinationPolicy } from '../destinations/index.js';
-import { ApiError, badRequest, notFound } from '../http/errors.js';
+import { ApiError, notFound } from '../http/errors.js';
 import { LivekitError, livekitCall, type LivekitClients } from '../livekit/index.js';
-import { sipTransferUriProblem, toE164 } from '../trunks/index.js';
+import { badTarget, transferTarget } from './transfer-target.js';
 import { publish } from '../webhooks/outbound/index.js';
 import { assertDestination } from './destinations.js';
 import { closeCall } from './livekit-events.js';
 import { serializeCall } from './serialize.js';
 import { sipApiError } from './sip-errors.js';
 import { countSipFailure } from './metrics.js';
+
+export { transferTarget } from './transfer-target.js';
 
 export interface CallControlDeps {
   db: Db;
@@ -155,40 +157,34 @@ export const transferSchema = z
   .strict();
 export type TransferInput = z.infer<typeof transferSchema>;
 
-function badTarget(message: string): ApiError {
-  return badRequest(`to: ${message}`, [{ field: 'to', message }]);
-}
-
-/** "+E.164", "tel:+E.164" or "sip:user@host[:port]" as the URI LiveKit puts in Refer-To. */
-export function transferTarget(raw: string): string {
-  const to = raw.trim();
-  const telNumber = /^tel:/i.test(to) ? to.slice(4) : to.startsWith('+') ? to : undefined;
-  if (telNumber !== undefined) {
-    if (!telNumber.startsWith('+')) throw badTarget('a tel: target needs a number with +');
-    const parsed = toE164(telNumber);
-    if (!parsed.ok) throw badTarget(parsed.error);
-    return `tel:${parsed.e164}`;
+/** Whether the caller's leg leaves its room within a few seconds. */
+async function legEnds(deps: CallControlDeps, room: string, identity: string): Promise<boolean> {
+  for (let i = 0; i < 20; i++) {
+    try {
+      await livekitCall(() => deps.livekit.rooms.getParticipant(room, identity));
+    } catch (error) {
+      if (error instanceof LivekitError && error.kind === 'not_found') return true;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  if (/^sips?:/i.test(to)) {
-    const problem = sipTransferUriProblem(to);
-    if (problem) throw badTarget(`${JSON.stringify(raw)} ${problem}`);
-    return to;
-  }
-  throw badTarget(`${JSON.stringify(raw)} is not +E.164, tel:+E.164 or sip:user@host`);
+  return false;
 }
 
 /**
  * POST /api/calls/:id/transfer, and the agent's transfers (/internal/agent/calls/transfer):
  * the destination policy of the call's trunk decides, then LiveKit SIP sends a REFER to the
- * caller's side.
+ * caller's side. A number's forwarding (src/forwarding) is the same REFER, recorded as
+ * `forwarded` with its reason.
  */
 export async function transferCall(
   deps: CallControlDeps,
   id: string,
   input: TransferInput,
   actor: Actor,
-  by: 'api' | 'agent' = 'api',
+  by: 'api' | 'agent' | 'forwarding' = 'api',
+  forwarded?: { reason: string },
 ) {
+  const kind = forwarded ? 'forward' : 'transfer';
   // sip:<username>: one of our SIP users, rung by the edge (no toll, so no destination policy);
   // refused at once when it has no phone registered.
   const sipUser = SIP_USER_TARGET.exec(input.to.trim())?.[1];
@@ -218,9 +214,9 @@ export async function transferCall(
       await assertDestination(deps, {
         trunkId: call.trunkId,
         target,
-        field: 'to',
+        field: forwarded ? 'forwarding.to' : 'to',
         actor,
-        action: 'call.transfer',
+        action: `call.${kind}`,
         callId: call.id,
       });
   } catch (error) {
@@ -230,14 +226,15 @@ export async function transferCall(
       .values({
         callId: call.id,
         at: new Date(),
-        type: 'transfer_refused',
-        data: JSON.stringify({ to: target, rule, by }),
+        type: `${kind}_refused`,
+        data: JSON.stringify({ to: target, rule, by, ...forwarded }),
       })
       .execute();
     deps.logger.warn({ callId: call.id, rule, by, pii: { to: target } }, 'call transfer refused');
     throw error;
   }
   const identity = call.participantIdentity;
+  let answerLost = false;
   try {
     await deps.livekit.sip.transferSipParticipant(room, identity, target, {
       playDialtone: input.play_dialtone,
@@ -245,53 +242,69 @@ export async function transferCall(
     });
   } catch (error) {
     const { apiError, failure } = sipApiError(error, { call_id: call.id });
-    countSipFailure('transfer', failure?.sipStatus ?? null);
-    deps.logger.warn(
-      {
-        callId: call.id,
-        sipStatus: failure?.sipStatus ?? null,
-        code: apiError.code,
-        pii: { to: target },
-      },
-      'call transfer failed',
-    );
-    await deps.db
-      .insertInto('callEvents')
-      .values({
-        callId: call.id,
-        at: new Date(),
-        type: 'transfer_failed',
-        data: JSON.stringify({
-          to: target,
+    // livekit/sip v1.8.0 sometimes loses a REFER's fast final answer: a forward whose leg
+    // LiveKit then ends (as it does once the far end reports the transfer done) went through.
+    answerLost =
+      forwarded !== undefined &&
+      apiError.code === 'sip_no_final_response' &&
+      (await legEnds(deps, room, identity));
+    if (!answerLost) {
+      countSipFailure('transfer', failure?.sipStatus ?? null);
+      deps.logger.warn(
+        {
+          callId: call.id,
+          sipStatus: failure?.sipStatus ?? null,
           code: apiError.code,
-          sip_status: failure?.sipStatus ?? null,
-        }),
-      })
-      .execute();
-    throw apiError;
+          pii: { to: target },
+        },
+        'call transfer failed',
+      );
+      await deps.db
+        .insertInto('callEvents')
+        .values({
+          callId: call.id,
+          at: new Date(),
+          type: `${kind}_failed`,
+          data: JSON.stringify({
+            to: target,
+            code: apiError.code,
+            sip_status: failure?.sipStatus ?? null,
+          }),
+        })
+        .execute();
+      throw apiError;
+    }
   }
   await deps.db.transaction().execute(async (tx) => {
     await finishCall(tx, call.id, {
-      endReason: 'transferred',
+      endReason: forwarded ? 'forwarded' : 'transferred',
       hungUpBy: by,
       since,
-      event: { type: 'transferred', data: { to: target, actor: actor.name } },
+      event: {
+        type: forwarded ? 'forwarded' : 'transferred',
+        data: {
+          to: target,
+          actor: actor.name,
+          ...forwarded,
+          ...(answerLost && { refer_answer_lost: true }),
+        },
+      },
     });
     const ended = await loadCall(tx, call.id);
     await publish(
       tx,
-      'call.transfer',
-      { call: serializeCall(ended), to: target },
+      forwarded ? 'call.forwarded' : 'call.transfer',
+      { call: serializeCall(ended), to: target, ...forwarded },
       {
         callWebhookUrl: ended.webhookUrl,
         callId: ended.id,
       },
     );
     await audit(tx, actor, {
-      action: 'call.transfer',
+      action: `call.${kind}`,
       entityType: 'call',
       entityId: call.id,
-      details: { to: target, play_dialtone: input.play_dialtone },
+      details: { to: target, play_dialtone: input.play_dialtone, ...forwarded },
     });
   });
   deps.logger.info({ callId: call.id, by, pii: { to: target } }, 'call transferred');

@@ -6,6 +6,7 @@ import { publish } from '../webhooks/outbound/index.js';
 import { serializeCall } from './serialize.js';
 import { releaseCall } from '../queue/admission.js';
 import { callsEnded } from './metrics.js';
+import { ANSWERING_IDENTITY_PREFIX } from '../forwarding/identity.js';
 
 /** LiveKit's events that change call records; other verified events are stored only. */
 export const callEventNames = new Set([
@@ -18,8 +19,12 @@ export const callEventNames = new Set([
 
 const OPEN = ['ringing', 'active'] as const;
 
-/** A phone caller (SIP) or a web user (standard participant): each is a call. */
+/**
+ * A phone caller (SIP) or a web user (standard participant): each is a call. The participant
+ * that makes LiveKit SIP answer a call to forward (src/forwarding) is neither.
+ */
 function isCaller(p: ParticipantInfo): boolean {
+  if (p.identity.startsWith(ANSWERING_IDENTITY_PREFIX)) return false;
   return p.kind === ParticipantInfo_Kind.SIP || p.kind === ParticipantInfo_Kind.STANDARD;
 }
 

@@ -9,6 +9,8 @@ export const admitRequestSchema = z
     room_name: z.string().min(1).max(200),
     /** sip.trunkID: LiveKit's inbound trunk id. */
     livekit_trunk_id: z.string().max(100).nullable().optional(),
+    /** sip.ruleID: the LiveKit dispatch rule that took the call (its forwarding applies). */
+    livekit_rule_id: z.string().max(100).nullable().optional(),
     /**
      * sip.trunkPhoneNumber (called) and sip.phoneNumber (caller). A SIP user's call is to
      * `vgusers-<profile uuid>` (44 characters) and from its username.
@@ -22,9 +24,11 @@ export const admitRequestSchema = z
   .strict();
 export type AdmitRequest = z.infer<typeof admitRequestSchema>;
 
-/** The admission's answer: a place, or the call's place in the queue. */
+/** The admission's answer: a place, the call's place in the queue, or a forward. */
 export const admitAnswerSchema = z.discriminatedUnion('state', [
   z.object({ state: z.literal('active'), waited_seconds: z.number() }),
   z.object({ state: z.literal('queued'), position: z.number(), waited_seconds: z.number() }),
+  /** The number forwards the call (docs/call-control.md, "Forwarding"): no agent takes it. */
+  z.object({ state: z.literal('forwarded'), reason: z.string() }),
 ]);
 export type AdmitAnswer = z.infer<typeof admitAnswerSchema>;

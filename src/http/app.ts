@@ -7,6 +7,7 @@ import { AgentRecovery, type HostBeats } from '../agent-api/index.js';
 import { apiKeysRouter } from '../apikeys/routes.js';
 import type { CallControlDeps } from '../calls/control.js';
 import { callControlRouter } from '../calls/control-routes.js';
+import { CallForwarder } from '../forwarding/index.js';
 import { callsRouter } from '../calls/routes.js';
 import { eventsRouter } from '../calls/events-routes.js';
 import { LiveCallFeed } from '../calls/live-feed.js';
@@ -125,6 +126,7 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
   app.use(deps.rateLimits.perSource);
+  const forwarder = new CallForwarder(deps.callControl, deps.config.livekit);
   const agentRecovery = new AgentRecovery({
     db: deps.db,
     rooms: deps.livekit.rooms,
@@ -141,7 +143,10 @@ export function createApp(deps: AppDeps): Express {
       apiSecret: deps.config.livekit.apiSecret,
       bodyLimit: deps.config.webhooks.livekitBodyLimit,
       clockToleranceSeconds: deps.config.webhooks.livekitClockToleranceSeconds,
-      onApplied: (event) => agentRecovery.consider(event),
+      onApplied: (event) => {
+        agentRecovery.consider(event);
+        forwarder.consider(event);
+      },
     }),
   );
   app.use(express.json({ limit: deps.config.api.bodyLimit, strict: true }));
@@ -219,6 +224,7 @@ export function createApp(deps: AppDeps): Express {
         edgeSourceAddress: deps.config.edge.enabled ? deps.config.edge.sourceAddress : undefined,
         defaultAgentName: deps.config.agent.name,
         onChange: deps.edgeTrunksChanged,
+        destinations: deps.callControl.destinations,
       },
       deps.config.reconcile.mode,
     ),

@@ -15,6 +15,7 @@ export const admissionRequestSchema = admitRequestSchema
   .transform((b) => ({
     roomName: b.room_name,
     livekitTrunkId: b.livekit_trunk_id,
+    livekitRuleId: b.livekit_rule_id,
     toNumber: b.to_number,
     fromNumber: b.from_number,
     agentProfileId: b.agent_profile_id,

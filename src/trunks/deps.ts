@@ -1,5 +1,6 @@
 import type { Logger } from '../config/index.js';
 import type { Db, SecretBox } from '../db/index.js';
+import type { DestinationPolicy } from '../destinations/index.js';
 import type { GatewaySipClient } from '../livekit/index.js';
 
 export interface SyncDeps {
@@ -23,4 +24,6 @@ export interface TrunksDeps extends SyncDeps {
   defaultAgentName?: string;
   /** Called after a change to trunks or numbers succeeded (the SIP edge re-reads admission). */
   onChange?: () => void;
+  /** The global destination policy: a number's forwarding target must pass it. */
+  destinations?: DestinationPolicy;
 }

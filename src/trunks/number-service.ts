@@ -4,6 +4,7 @@ import { audit, type Actor } from '../audit/index.js';
 import type { Db } from '../db/index.js';
 import { badRequest, conflict, livekitToApiError, notFound } from '../http/errors.js';
 import type { TrunksDeps } from './deps.js';
+import { checkedForwarding } from './forwarding-target.js';
 import { toE164 } from './phone.js';
 import { getProviderPreset, type ProviderId } from './provider-presets.js';
 import type { numberCreateSchema, numberListQuerySchema, numberUpdateSchema } from './schemas.js';
@@ -111,6 +112,13 @@ export async function createNumber(
       .executeTakeFirst();
     if (existing) throw conflict(`${parsed.e164} already belongs to trunk ${existing.trunkSlug}`);
     await assertProfile(tx, input.agent_profile_id);
+    const forwarding = await checkedForwarding(
+      deps,
+      [trunk.id],
+      input.forwarding,
+      actor,
+      'number.forwarding',
+    );
     const id = randomUUID();
     await tx
       .insertInto('phoneNumbers')
@@ -122,6 +130,7 @@ export async function createNumber(
         label: input.label ?? null,
         maxConcurrentCalls: input.max_concurrent_calls ?? null,
         queuePriority: input.queue_priority ?? 0,
+        forwarding: forwarding ? JSON.stringify(forwarding) : null,
         updatedAt: new Date(),
       })
       .execute();
@@ -151,6 +160,13 @@ export async function updateNumber(
     const current = await loadNumber(tx, ref);
     const target = input.trunk_id ? await trunkForField(tx, input.trunk_id, 'trunk_id') : undefined;
     await assertProfile(tx, input.agent_profile_id);
+    const forwarding = await checkedForwarding(
+      deps,
+      [target?.id ?? current.trunkId],
+      input.forwarding,
+      actor,
+      'number.forwarding',
+    );
     await tx
       .updateTable('phoneNumbers')
       .set({
@@ -161,6 +177,9 @@ export async function updateNumber(
           ? { maxConcurrentCalls: input.max_concurrent_calls }
           : {}),
         ...(input.queue_priority !== undefined ? { queuePriority: input.queue_priority } : {}),
+        ...(forwarding !== undefined
+          ? { forwarding: forwarding ? JSON.stringify(forwarding) : null }
+          : {}),
         updatedAt: new Date(),
       })
       .where('id', '=', current.id)

@@ -3,6 +3,7 @@ import { audit, type Actor } from '../audit/index.js';
 import type { DispatchRule, Tx } from '../db/index.js';
 import { badRequest, conflict, livekitToApiError, type FieldProblem } from '../http/errors.js';
 import type { TrunksDeps } from './deps.js';
+import { checkedForwarding } from './forwarding-target.js';
 import { toE164 } from './phone.js';
 import type { RuleCreateInput, RuleUpdateInput } from './schemas.js';
 import { serializeRule } from './serialize.js';
@@ -25,6 +26,8 @@ type RuleColumns = Omit<
 >;
 
 async function resolveRule(
+  deps: TrunksDeps,
+  actor: Actor,
   tx: Tx,
   input: RuleUpdateInput,
   current?: RuleWithTrunks,
@@ -79,9 +82,20 @@ async function resolveRule(
       problems,
     );
   }
+  const forwarding =
+    input.forwarding === undefined
+      ? (current?.forwarding ?? null)
+      : ((await checkedForwarding(
+          deps,
+          trunkIds,
+          input.forwarding,
+          actor,
+          'dispatch_rule.forwarding',
+        )) ?? null);
   return {
     trunkIds,
     columns: {
+      forwarding: forwarding === null ? null : JSON.stringify(forwarding),
       name: input.name ?? current!.name,
       type: type!,
       roomPrefix: input.room_prefix ?? current?.roomPrefix ?? 'call-',
@@ -136,7 +150,7 @@ export async function createRule(deps: TrunksDeps, actor: Actor, input: RuleCrea
   const { outcome, view } = await withSyncLock(deps.db, async (tx) => {
     await assertNameFree(tx, input.name);
     // A rule that names no agent dispatches the gateway's own worker; agent_name: null opts out.
-    const spec = await resolveRule(tx, {
+    const spec = await resolveRule(deps, actor, tx, {
       ...input,
       agent_name:
         input.agent_name === undefined ? (deps.defaultAgentName ?? null) : input.agent_name,
@@ -169,7 +183,7 @@ export async function updateRule(
   const { outcome, view } = await withSyncLock(deps.db, async (tx) => {
     const current = await getRule(tx, ref);
     if (input.name && input.name !== current.name) await assertNameFree(tx, input.name);
-    const spec = await resolveRule(tx, input, current);
+    const spec = await resolveRule(deps, actor, tx, input, current);
     await tx.updateTable('dispatchRules').set(spec.columns).where('id', '=', current.id).execute();
     await linkTrunks(tx, current.id, spec.trunkIds);
     const outcome = await syncRule(tx, deps, current.id);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { destinationPolicySchema } from '../destinations/index.js';
 import { providerIds } from './provider-presets.js';
+import { forwardingSchema } from '../forwarding/schema.js';
 import { sipRealmProblem, sipSecretProblem, sipUserProblem } from '../contract/index.js';
 
 /** A string that must also pass one of the SIP grammar checks (src/contract/sip-grammar.ts). */
@@ -155,6 +156,8 @@ export const trunkListQuerySchema = z.object({
 const numberCallControl = {
   max_concurrent_calls: z.number().int().positive().max(100000).nullable().optional(),
   queue_priority: z.number().int().min(-1000).max(1000).optional(),
+  /** Forwarding without an agent (docs/call-control.md, "Forwarding"); null removes it. */
+  forwarding: forwardingSchema.nullable().optional(),
 };
 
 export const numberCreateSchema = z
@@ -214,6 +217,7 @@ export const ruleCreateSchema = z
     randomize: ruleFields.randomize.optional(),
     agent_name: ruleFields.agent_name.nullable().optional(),
     agent_profile_id: ruleFields.agent_profile_id.optional(),
+    forwarding: forwardingSchema.nullable().optional(),
     trunk_ids: ruleFields.trunk_ids,
     inbound_numbers: ruleFields.inbound_numbers.optional(),
     numbers: ruleFields.numbers.optional(),
@@ -232,6 +236,7 @@ export const ruleUpdateSchema = z
     randomize: ruleFields.randomize.optional(),
     agent_name: ruleFields.agent_name.nullable().optional(),
     agent_profile_id: ruleFields.agent_profile_id.nullable().optional(),
+    forwarding: forwardingSchema.nullable().optional(),
     trunk_ids: ruleFields.trunk_ids.optional(),
     inbound_numbers: ruleFields.inbound_numbers.optional(),
     numbers: ruleFields.numbers.optional(),

@@ -61,6 +61,7 @@ export function serializeNumber(number: PhoneNumber & { trunkSlug: string }) {
     label: number.label,
     max_concurrent_calls: number.maxConcurrentCalls,
     queue_priority: number.queuePriority,
+    forwarding: number.forwarding ?? null,
     created_at: iso(number.createdAt),
     updated_at: iso(number.updatedAt),
   };
@@ -77,6 +78,7 @@ export function serializeRule(rule: DispatchRule | RuleWithTrunks) {
     randomize: rule.randomize,
     agent_name: rule.agentName,
     agent_profile_id: rule.agentProfileId,
+    forwarding: rule.forwarding ?? null,
     trunk_ids: 'trunks' in rule ? rule.trunks.map((t) => t.trunkId).sort() : undefined,
     inbound_numbers: rule.inboundNumbers,
     numbers: rule.numbers,

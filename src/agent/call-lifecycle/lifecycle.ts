@@ -28,6 +28,8 @@ const ANSWER_TIMEOUT_MS = 120_000;
 /** What an agent taking over a call from a lost one says first. */
 export { RESUME_LINE } from '../offline/prompt-cache.js';
 const TIME_LIMIT_LINE = 'We have reached the time limit for this call. Goodbye.';
+/** A call the API forwards is hung up if the forward has not ended it by then. */
+const FORWARD_WAIT_MS = 60_000;
 
 export interface CallLifecycleOptions {
   caller: RemoteParticipant;
@@ -252,6 +254,7 @@ export class CallLifecycle {
       spoke: (text) => this.transcript.said(text),
       transfer: (to) => this.control.transfer(this.roomName, this.caller.identity, to),
       finish: (reason) => this.finish(reason),
+      awaitForward: () => this.later(FORWARD_WAIT_MS, () => void this.finish('forward_timeout')),
       callerGone: () => this.#ended,
     });
     if (!beat) return false;

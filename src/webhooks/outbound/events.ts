@@ -5,6 +5,7 @@ export const webhookEventTypes = [
   'call.ended',
   'call.transcript',
   'call.transfer',
+  'call.forwarded',
   'call.hold',
   'call.resume',
   'call.recording_ready',

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "dispatch_rules" ADD COLUMN     "forwarding" JSONB;
+
