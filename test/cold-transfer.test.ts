@@ -1,7 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startEdge, type EdgeProcess } from '../scripts/stack/kamailio.js';
 import { agentLine } from './helpers/agent-line.js';
@@ -20,12 +23,37 @@ const stack = inject('stack');
 const AGENT = 'cold-transfer-test';
 const IVR_NUMBER = '+15551270001';
 const TARGET = '+15551230000';
+const QUEUE_NUMBER = '+15551270002';
+const BRIDGE_NUMBER = '+15551270003';
 const COSTLY = '+19005550123';
+/** The target the stand-in AI platform asks for, by the caller's number. */
+const PLATFORM_TARGETS: Record<string, string> = {
+  '+15557400005': TARGET,
+  '+15557400006': COSTLY,
+};
 const scenarios = path.join(path.dirname(fileURLToPath(import.meta.url)), 'sipp');
 
 let edge: EdgeProcess;
 let gw: TestGateway;
 let worker: TestAgentWorker;
+let platform: WebSocketServer;
+
+/** A customer's AI platform that asks for a transfer as soon as a call is bridged to it. */
+async function startTransferringPlatform(): Promise<WebSocketServer> {
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise((r) => server.once('listening', r));
+  server.on('connection', (socket: WebSocket) => {
+    socket.on('message', (data) => {
+      const frame = JSON.parse(String(data)) as { type: string; call?: { from_number: string } };
+      const to = frame.type === 'auth' && PLATFORM_TARGETS[frame.call?.from_number ?? ''];
+      if (!to) return;
+      socket.send(JSON.stringify({ type: 'response', data: { text: 'One moment.' } }));
+      // As a platform does after a turn or two: the call is answered and talking by then.
+      setTimeout(() => socket.send(JSON.stringify({ type: 'transfer', data: { to } })), 3000);
+    });
+  });
+  return server;
+}
 
 beforeAll(async () => {
   edge = await startEdge({ livekitHost: stack.sipHost, livekitPort: stack.sipPort });
@@ -45,7 +73,7 @@ beforeAll(async () => {
     trunk_id: 'xfer_in',
     name: 'xfer_in',
     provider: 'generic',
-    numbers: [IVR_NUMBER],
+    numbers: [IVR_NUMBER, QUEUE_NUMBER, BRIDGE_NUMBER],
     allowed_addresses: ['127.0.0.1'],
   });
   expect(trunk.status, JSON.stringify(trunk.body)).toBe(201);
@@ -67,13 +95,49 @@ beforeAll(async () => {
       },
     },
   });
-  worker = await startAgentWorker({ gatewayUrl: gw.internalUrl, agentName: AGENT });
+  await agentLine(gw, {
+    trunkId: 'xfer_in',
+    name: 'xfer-queue',
+    numbers: [QUEUE_NUMBER],
+    settings: {
+      mode: 'offline',
+      greeting: 'This is the queue line.',
+      silence_timeout_seconds: 60,
+      max_concurrent_calls: 1,
+      queue: {
+        max_wait_seconds: 4,
+        announce_position_seconds: 30,
+        timeout_message: 'Everyone is busy. Transferring you.',
+        timeout_transfer_to: TARGET,
+      },
+    },
+  });
+  platform = await startTransferringPlatform();
+  await agentLine(gw, {
+    trunkId: 'xfer_in',
+    name: 'xfer-bridge',
+    numbers: [BRIDGE_NUMBER],
+    settings: {
+      mode: 'bridge',
+      bridge: { url: `ws://127.0.0.1:${(platform.address() as AddressInfo).port}/calls` },
+    },
+  });
+  worker = await startAgentWorker({
+    gatewayUrl: gw.internalUrl,
+    agentName: AGENT,
+    env: {
+      BRIDGE_JWT_SECRET: randomBytes(32).toString('hex'),
+      BRIDGE_HMAC_SECRET: randomBytes(32).toString('hex'),
+    },
+  });
 }, 120_000);
 
 afterAll(async () => {
   await worker?.stop();
   await gw?.close();
   await edge?.stop();
+  for (const client of platform?.clients ?? []) client.terminate();
+  await new Promise((r) => platform?.close(r));
 });
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -191,5 +255,83 @@ describe('cold transfer of an inbound provider call', () => {
       'Sorry, the transfer did not go through.',
     );
     expect(record.end_reason).toBe('caller_hangup');
+  }, 120_000);
+
+  it('the queue timeout transfers the waiting caller through the edge; the record ends transferred', async () => {
+    // The first caller takes the line's only place and stays; no REFER is expected for it.
+    const first = await dialThroughEdge({
+      number: QUEUE_NUMBER,
+      caller: '+15557400003',
+      referTo: '.*',
+      holdMs: 25_000,
+      refused: true,
+    });
+    try {
+      expect(await eventually(async () => first.phone.heard.firstSoundAt, 30_000)).toBeDefined();
+      const caller = '+15557400004';
+      const waiting = await dialThroughEdge({
+        number: QUEUE_NUMBER,
+        caller,
+        referTo: referToTel(TARGET),
+        holdMs: 40_000,
+      });
+      try {
+        const sipp = await waiting.call.done;
+        expect(sipp.code, `sipp: ${sipp.stderr}`).toBe(0);
+      } finally {
+        waiting.hangUp();
+      }
+      const record = await endedCallRecord(gw, caller, 1, 30_000);
+      expect(record.end_reason).toBe('transferred');
+      const transferred = record.events.find((e: { type: string }) => e.type === 'transferred');
+      expect(transferred?.data).toMatchObject({ to: `tel:${TARGET}` });
+      expect(record.transcript.map((t: { text: string }) => t.text)).toContain(
+        'Everyone is busy. Transferring you.',
+      );
+    } finally {
+      first.hangUp();
+    }
+  }, 120_000);
+
+  it("a bridge platform's transfer frame sends the REFER through the edge; the record ends transferred", async () => {
+    const caller = '+15557400005';
+    const dial = await dialThroughEdge({
+      number: BRIDGE_NUMBER,
+      caller,
+      referTo: referToTel(TARGET),
+      holdMs: 20_000,
+    });
+    try {
+      const sipp = await dial.call.done;
+      expect(sipp.code, `sipp: ${sipp.stderr}`).toBe(0);
+    } finally {
+      dial.hangUp();
+    }
+    const record = await endedCallRecord(gw, caller, 0, 30_000);
+    expect(record.end_reason).toBe('transferred');
+    const transferred = record.events.find((e: { type: string }) => e.type === 'transferred');
+    expect(transferred?.data).toMatchObject({ to: `tel:${TARGET}` });
+  }, 120_000);
+
+  it("a bridge platform's transfer to a refused number sends no REFER; the call goes on", async () => {
+    const caller = '+15557400006';
+    const dial = await dialThroughEdge({
+      number: BRIDGE_NUMBER,
+      caller,
+      referTo: '.*',
+      holdMs: 10_000,
+      refused: true,
+    });
+    try {
+      const sipp = await dial.call.done;
+      expect(sipp.code, `sipp: ${sipp.stderr}`).toBe(0);
+    } finally {
+      dial.hangUp();
+    }
+    const record = await endedCallRecord(gw, caller, 0, 30_000);
+    expect(record.end_reason).toBe('caller_hangup');
+    const types = record.events.map((e: { type: string }) => e.type);
+    expect(types).toContain('transfer_refused');
+    expect(types).not.toContain('transferred');
   }, 120_000);
 });
