@@ -11,7 +11,14 @@ import { agentLine } from './helpers/agent-line.js';
 import { startAgentWorker, type TestAgentWorker } from './helpers/agent-worker.js';
 import { endedCallRecord } from './helpers/call-records.js';
 import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
-import { RtpPeer } from './helpers/rtp-peer.js';
+import {
+  PROVIDER_KEYS,
+  PROVIDER_POLICY,
+  pipelineSettings,
+  startPipelineProviders,
+  type PipelineProviders,
+} from './helpers/pipeline-providers.js';
+import { RtpPeer, speechAsUlaw } from './helpers/rtp-peer.js';
 import { runSipp, type SippRun } from './helpers/sipp.js';
 import { eventually } from './helpers/wait.js';
 
@@ -25,6 +32,9 @@ const IVR_NUMBER = '+15551270001';
 const TARGET = '+15551230000';
 const QUEUE_NUMBER = '+15551270002';
 const BRIDGE_NUMBER = '+15551270003';
+const LLM_NUMBER = '+15551270004';
+const LLM_GREETING = 'Hello, this is the front desk.';
+const ASK = 'Please put me through to sales';
 const COSTLY = '+19005550123';
 /** The target the stand-in AI platform asks for, by the caller's number. */
 const PLATFORM_TARGETS: Record<string, string> = {
@@ -37,6 +47,7 @@ let edge: EdgeProcess;
 let gw: TestGateway;
 let worker: TestAgentWorker;
 let platform: WebSocketServer;
+let providers: PipelineProviders;
 
 /** A customer's AI platform that asks for a transfer as soon as a call is bridged to it. */
 async function startTransferringPlatform(): Promise<WebSocketServer> {
@@ -61,6 +72,7 @@ beforeAll(async () => {
     env: {
       API_PORT: String(stack.webhookPort),
       AGENT_NAME: AGENT,
+      ...PROVIDER_POLICY,
       EDGE_ENABLED: 'true',
       EDGE_RPC_URL: edge.rpcUrl,
       EDGE_RPC_SECRET: edge.settings.rpcSecret,
@@ -73,7 +85,7 @@ beforeAll(async () => {
     trunk_id: 'xfer_in',
     name: 'xfer_in',
     provider: 'generic',
-    numbers: [IVR_NUMBER, QUEUE_NUMBER, BRIDGE_NUMBER],
+    numbers: [IVR_NUMBER, QUEUE_NUMBER, BRIDGE_NUMBER, LLM_NUMBER],
     allowed_addresses: ['127.0.0.1'],
   });
   expect(trunk.status, JSON.stringify(trunk.body)).toBe(201);
@@ -112,6 +124,21 @@ beforeAll(async () => {
       },
     },
   });
+  providers = await startPipelineProviders({ chatReply: 'Putting you through.', transcript: ASK });
+  // The stand-in model answers the caller's ask with the transfer tool.
+  providers.openai.toolCall = { name: 'transfer_call', arguments: { target: 'sales' } };
+  await agentLine(gw, {
+    trunkId: 'xfer_in',
+    name: 'xfer-llm',
+    numbers: [LLM_NUMBER],
+    settings: {
+      ...pipelineSettings(providers, {
+        greeting: LLM_GREETING,
+        system_prompt: 'You put callers through to sales.',
+      }),
+      tools: { transfer: true, hangup: true, dtmf: false, transfer_targets: { sales: TARGET } },
+    },
+  });
   platform = await startTransferringPlatform();
   await agentLine(gw, {
     trunkId: 'xfer_in',
@@ -126,6 +153,7 @@ beforeAll(async () => {
     gatewayUrl: gw.internalUrl,
     agentName: AGENT,
     env: {
+      ...PROVIDER_KEYS,
       BRIDGE_JWT_SECRET: randomBytes(32).toString('hex'),
       BRIDGE_HMAC_SECRET: randomBytes(32).toString('hex'),
     },
@@ -138,6 +166,7 @@ afterAll(async () => {
   await edge?.stop();
   for (const client of platform?.clients ?? []) client.terminate();
   await new Promise((r) => platform?.close(r));
+  await providers?.close();
 });
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -333,5 +362,29 @@ describe('cold transfer of an inbound provider call', () => {
     const types = record.events.map((e: { type: string }) => e.type);
     expect(types).toContain('transfer_refused');
     expect(types).not.toContain('transferred');
+  }, 120_000);
+
+  it('the LLM tool transfer_call sends the REFER through the edge; the record ends transferred', async () => {
+    const caller = '+15557400007';
+    const dial = await dialThroughEdge({
+      number: LLM_NUMBER,
+      caller,
+      referTo: referToTel(TARGET),
+      holdMs: 40_000,
+    });
+    try {
+      expect(await eventually(async () => dial.phone.heard.firstSoundAt, 30_000)).toBeDefined();
+      // After the greeting (0.05 s of stand-in audio per character), the caller asks.
+      await pause(LLM_GREETING.length * 50 + 1000);
+      dial.phone.say(speechAsUlaw(ASK));
+      const sipp = await dial.call.done;
+      expect(sipp.code, `sipp: ${sipp.stderr}`).toBe(0);
+    } finally {
+      dial.hangUp();
+    }
+    const record = await endedCallRecord(gw, caller, 1, 30_000);
+    expect(record.end_reason).toBe('transferred');
+    const transferred = record.events.find((e: { type: string }) => e.type === 'transferred');
+    expect(transferred?.data).toMatchObject({ to: `tel:${TARGET}` });
   }, 120_000);
 });
