@@ -50,6 +50,8 @@ export interface TranscriptionRequest {
 
 export interface OpenaiStandinOptions {
   chatReply?: string;
+  /** A tool the model calls (when the request offers it and no tool result is in yet). */
+  toolCall?: { name: string; arguments: Record<string, unknown> };
   transcript?: string;
   secondsPerCharacter?: number;
 }
@@ -59,12 +61,14 @@ export class OpenaiStandin {
   readonly speechRequests: SpeechRequest[] = [];
   readonly transcriptionRequests: TranscriptionRequest[] = [];
   chatReply: string;
+  toolCall: OpenaiStandinOptions['toolCall'];
   transcript: string;
   secondsPerCharacter: number;
   #server: Server;
 
   private constructor(options: OpenaiStandinOptions) {
     this.chatReply = options.chatReply ?? 'Hello from the stand-in.';
+    this.toolCall = options.toolCall;
     this.transcript = options.transcript ?? 'hello';
     this.secondsPerCharacter = options.secondsPerCharacter ?? 0.05;
     this.#server = createServer((req, res) => {
@@ -125,8 +129,27 @@ export class OpenaiStandin {
     const words = this.chatReply.split(/(?<= )/);
     const events = [
       chunk({ role: 'assistant', content: '' }, null),
-      ...words.map((word) => chunk({ content: word }, null)),
-      chunk({}, 'stop'),
+      ...(this.#callsTool(request)
+        ? [
+            chunk(
+              {
+                tool_calls: [
+                  {
+                    index: 0,
+                    id: `call_standin_${this.chatRequests.length}`,
+                    type: 'function',
+                    function: {
+                      name: this.toolCall!.name,
+                      arguments: JSON.stringify(this.toolCall!.arguments),
+                    },
+                  },
+                ],
+              },
+              null,
+            ),
+            chunk({}, 'tool_calls'),
+          ]
+        : [...words.map((word) => chunk({ content: word }, null)), chunk({}, 'stop')]),
       {
         id,
         object: 'chat.completion.chunk',
@@ -143,6 +166,16 @@ export class OpenaiStandin {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     for (const event of events) res.write(`data: ${JSON.stringify(event)}\n\n`);
     res.end('data: [DONE]\n\n');
+  }
+
+  #callsTool(request: ChatRequest): boolean {
+    const body = request.body as {
+      tools?: { function?: { name?: string } }[];
+      messages?: { role?: string }[];
+    };
+    if (!this.toolCall) return false;
+    const offered = body.tools?.some((t) => t.function?.name === this.toolCall!.name) ?? false;
+    return offered && !(body.messages ?? []).some((m) => m.role === 'tool');
   }
 
   #speech(res: ServerResponse, authorization: string | undefined, body: SpeechRequest['body']) {
