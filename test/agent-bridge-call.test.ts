@@ -24,6 +24,8 @@ const AGENT = 'agent-bridge-test';
 const NUMBER = '+15551250000';
 const LIMITED_NUMBER = '+15551250001';
 const RECORDED_NUMBER = '+15551250002';
+/** A profile whose bridge secret the worker does not have: the bridge cannot start. */
+const UNCONFIGURED_NUMBER = '+15551250003';
 const recordingsDir = mkdtempSync(path.join(os.tmpdir(), 'vg-bridge-recordings-'));
 const JWT_SECRET = randomBytes(32).toString('hex');
 const HMAC_SECRET = randomBytes(32).toString('hex');
@@ -72,7 +74,12 @@ beforeAll(async () => {
     env: { API_PORT: String(stack.webhookPort), AGENT_NAME: AGENT, RECORDINGS_DIR: recordingsDir },
   });
   await clearLivekitSip(gw.sip);
-  await loopbackTrunk(gw, 'bridge_test', [NUMBER, LIMITED_NUMBER, RECORDED_NUMBER]);
+  await loopbackTrunk(gw, 'bridge_test', [
+    NUMBER,
+    LIMITED_NUMBER,
+    RECORDED_NUMBER,
+    UNCONFIGURED_NUMBER,
+  ]);
   const port = (platform.address() as AddressInfo).port;
   await agentLine(gw, {
     trunkId: 'bridge_test',
@@ -101,6 +108,15 @@ beforeAll(async () => {
       recording: { enabled: true, format: 'ogg', channels: 'stereo', retention_days: 1 },
     },
   });
+  await agentLine(gw, {
+    trunkId: 'bridge_test',
+    name: 'platform-unconfigured',
+    numbers: [UNCONFIGURED_NUMBER],
+    settings: {
+      mode: 'bridge',
+      bridge: { url: `ws://127.0.0.1:${port}/calls`, jwt_secret_env: 'BRIDGE_JWT_SECRET_UNSET' },
+    },
+  });
   worker = await startAgentWorker({
     gatewayUrl: gw.internalUrl,
     agentName: AGENT,
@@ -120,6 +136,21 @@ afterAll(async () => {
 });
 
 describe('bridge mode on a phone call', () => {
+  it('a bridge that cannot start answers the caller with the apology and hangs up, not ringing on', async () => {
+    const caller = '+15557200009';
+    const { phone, call, hangUp } = await dialFromPhone(sip, UNCONFIGURED_NUMBER, caller, 40_000);
+    try {
+      const apology = await eventually(async () => phone.heard.firstSoundAt, 20_000);
+      expect(apology, worker.logs().slice(-3000)).toBeDefined();
+      const record = await endedCallRecord(gw, caller, 1, 30_000);
+      expect(record.end_reason).toBe('agent_failed');
+      expect(record.answered_at).toBeTruthy();
+      await call.done;
+    } finally {
+      hangUp();
+    }
+  }, 90_000);
+
   it('authenticates, streams the caller as 16 kHz frames, plays the answer, obeys hangup', async () => {
     const caller = '+15557200001';
     const utterance = speechAsUlaw('Hello platform, this is the caller speaking.');

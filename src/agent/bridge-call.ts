@@ -84,7 +84,12 @@ export async function runBridgeCall(
     });
   } catch (error) {
     log.error({ err: error }, 'bridge could not start');
-    if (await lc.waitForAnswer()) await lc.apologizeAndHangUp('agent_failed');
+    // LiveKit SIP answers an inbound call once the agent publishes: the apology answers it (and
+    // the answer is reported). An outbound call is answered by the callee, or never.
+    if (meta.direction !== 'outbound') {
+      void lc.answered();
+      await lc.apologizeAndHangUp('agent_failed');
+    } else if (await lc.waitForAnswer()) await lc.apologizeAndHangUp('agent_failed');
     else await lc.finish(undefined);
     return;
   }
