@@ -57,7 +57,7 @@ export async function loadCall(db: Db, id: string, options: { lock?: boolean } =
 }
 
 /** The room of a call still going on; a 409 naming how it ended otherwise. */
-function openRoom(call: Call): string {
+export function openRoom(call: Call): string {
   if (isOpen(call) && call.roomName) return call.roomName;
   throw new ApiError(
     409,
@@ -151,8 +151,16 @@ export const transferSchema = z
     to: z.string().min(1).max(300),
     play_dialtone: z.boolean().default(false),
     ringing_timeout_seconds: z.number().int().min(1).max(300).optional(),
+    /** cold: a SIP REFER hands the caller over. warm: the agent asks a human first (warm-transfer.ts). */
+    mode: z.enum(['cold', 'warm']).default('cold'),
+    /** warm: what the agent tells the human; a summary of the transcript otherwise. */
+    summary: z.string().min(1).max(1000).optional(),
   })
-  .strict();
+  .strict()
+  .refine((b) => b.mode === 'warm' || b.summary === undefined, {
+    message: 'summary is only for warm transfers (mode "warm")',
+    path: ['summary'],
+  });
 export type TransferInput = z.infer<typeof transferSchema>;
 
 function badTarget(message: string): ApiError {
@@ -177,6 +185,39 @@ export function transferTarget(raw: string): string {
   throw badTarget(`${JSON.stringify(raw)} is not +E.164, tel:+E.164 or sip:user@host`);
 }
 
+/** The destination policy of the call's trunk on a transfer target; a refusal is recorded. */
+export async function checkTransferDestination(
+  deps: CallControlDeps,
+  call: Call,
+  target: string,
+  actor: Actor,
+  by: 'api' | 'agent',
+): Promise<void> {
+  try {
+    await assertDestination(deps, {
+      trunkId: call.trunkId,
+      target,
+      field: 'to',
+      actor,
+      action: 'call.transfer',
+      callId: call.id,
+    });
+  } catch (error) {
+    const rule = error instanceof ApiError ? error.extra.rule : undefined;
+    await deps.db
+      .insertInto('callEvents')
+      .values({
+        callId: call.id,
+        at: new Date(),
+        type: 'transfer_refused',
+        data: JSON.stringify({ to: target, rule, by }),
+      })
+      .execute();
+    deps.logger.warn({ callId: call.id, rule, by, pii: { to: target } }, 'call transfer refused');
+    throw error;
+  }
+}
+
 /**
  * POST /api/calls/:id/transfer, and the agent's transfers (/internal/agent/calls/transfer):
  * the destination policy of the call's trunk decides, then LiveKit SIP sends a REFER to the
@@ -185,7 +226,7 @@ export function transferTarget(raw: string): string {
 export async function transferCall(
   deps: CallControlDeps,
   id: string,
-  input: TransferInput,
+  input: Pick<TransferInput, 'to' | 'play_dialtone' | 'ringing_timeout_seconds'>,
   actor: Actor,
   by: 'api' | 'agent' = 'api',
 ) {
@@ -213,30 +254,7 @@ export async function transferCall(
       `call ${call.id} is not answered yet; only answered calls transfer`,
     );
   }
-  try {
-    if (!sipUser)
-      await assertDestination(deps, {
-        trunkId: call.trunkId,
-        target,
-        field: 'to',
-        actor,
-        action: 'call.transfer',
-        callId: call.id,
-      });
-  } catch (error) {
-    const rule = error instanceof ApiError ? error.extra.rule : undefined;
-    await deps.db
-      .insertInto('callEvents')
-      .values({
-        callId: call.id,
-        at: new Date(),
-        type: 'transfer_refused',
-        data: JSON.stringify({ to: target, rule, by }),
-      })
-      .execute();
-    deps.logger.warn({ callId: call.id, rule, by, pii: { to: target } }, 'call transfer refused');
-    throw error;
-  }
+  if (!sipUser) await checkTransferDestination(deps, call, target, actor, by);
   const identity = call.participantIdentity;
   try {
     await deps.livekit.sip.transferSipParticipant(room, identity, target, {

@@ -266,6 +266,7 @@ export class CallLifecycle {
       target,
       musicFile: this.deps.holdMusicFile,
       log: this.#options.log,
+      language: this.#options.settings.language,
       ...(onHold && { onHold }),
     });
   }

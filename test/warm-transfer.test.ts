@@ -1,0 +1,237 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startAgentWorker, type TestAgentWorker } from './helpers/agent-worker.js';
+import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { RtpPeer, speechAsUlaw } from './helpers/rtp-peer.js';
+import { eventually } from './helpers/wait.js';
+import { startSippUas, type SippUas } from './sipp/uas.js';
+
+// Warm transfer on the real stack: the agent's outbound call reaches a sipp UAS (the caller,
+// with the test's RTP peer as its ear and voice); the API dials a second sipp UAS (the human)
+// into the caller's room, the agent speaks the summary to the human alone while the caller hears
+// hold music, and the human's RFC 2833 key decides.
+
+const stack = inject('stack');
+const AGENT = 'warm-transfer-test';
+const HUMAN = '+15551230502';
+let gw: TestGateway;
+let worker: TestAgentWorker;
+
+beforeAll(async () => {
+  gw = await startTestGateway({ env: { API_PORT: String(stack.webhookPort), AGENT_NAME: AGENT } });
+  await clearLivekitSip(gw.sip);
+  const trunk = await gw.request('POST', '/api/trunks', {
+    trunk_id: 'warm_out',
+    name: 'sipp UAS',
+    provider: 'generic',
+    supports_inbound: false,
+    proxy_address: '127.0.0.1:5060',
+    numbers: ['+15550100500'],
+  });
+  expect(trunk.status, JSON.stringify(trunk.body)).toBe(201);
+  worker = await startAgentWorker({
+    gatewayUrl: gw.internalUrl,
+    agentName: AGENT,
+    env: { CALL_HOST_CAPACITY: '60' },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await worker?.stop();
+  await gw?.close();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function soundFramesDuring(ear: RtpPeer, ms: number): Promise<number> {
+  const before = ear.heard.soundFrames;
+  await sleep(ms);
+  return ear.heard.soundFrames - before;
+}
+
+async function pointTrunkAt(uas: SippUas) {
+  const moved = await gw.request('PUT', '/api/trunks/warm_out', {
+    proxy_address: `127.0.0.1:${uas.port}`,
+  });
+  expect(moved.status).toBe(200);
+}
+
+/** An answered outbound call whose agent is talking: the caller's side of each case. */
+async function callWithAgent(ear: RtpPeer, uas: SippUas): Promise<string> {
+  await pointTrunkAt(uas);
+  const body = { trunk_id: 'warm_out', to_number: '+15551230501' };
+  let call = await gw.request('POST', '/api/calls', body);
+  // LiveKit SIP refuses calls while the machine's CPU is high: retried, bounded.
+  for (let i = 0; i < 40 && call.status === 503; i++) {
+    await sleep(2000);
+    call = await gw.request('POST', '/api/calls', body);
+  }
+  expect(call.status, JSON.stringify(call.body)).toBe(201);
+  // The agent greets: it is in the call.
+  expect(await eventually(async () => ear.heard.firstSoundAt, 45_000)).toBeDefined();
+  return call.body.id as string;
+}
+
+/** Starts the warm transfer (retrying LiveKit's busy refusals); returns the human's leg id. */
+async function warmTransfer(id: string, extra: Record<string, unknown> = {}): Promise<string> {
+  const body = { to: HUMAN, mode: 'warm', summary: 'Alice is asking about her invoice.', ...extra };
+  const res = await gw.request('POST', `/api/calls/${id}/transfer`, body);
+  expect(res.status, JSON.stringify(res.body)).toBe(202);
+  expect(res.body.transfer_leg).toMatchObject({ parent_call_id: id, status: 'ringing' });
+  return res.body.transfer_leg.id as string;
+}
+
+async function outcomeOf(id: string, timeoutMs: number): Promise<string | undefined> {
+  const ended = await eventually(async () => {
+    const record = (await gw.request('GET', `/api/calls/${id}`)).body;
+    return record.events.find((e: { type: string }) => e.type === 'warm_transfer_ended');
+  }, timeoutMs);
+  return ended?.data.outcome;
+}
+
+describe('warm transfer', () => {
+  it('refuses a summary on a cold transfer and a SIP URI on a warm one', async () => {
+    const id = '00000000-0000-4000-8000-000000000000';
+    const cold = await gw.request('POST', `/api/calls/${id}/transfer`, { to: HUMAN, summary: 'x' });
+    expect(cold.status).toBe(400);
+    expect(cold.body.fields[0].field).toBe('summary');
+    const sip = await gw.request('POST', `/api/calls/${id}/transfer`, {
+      to: 'sip:someone@127.0.0.1',
+      mode: 'warm',
+    });
+    expect(sip.status).toBe(400);
+    expect(sip.body.fields[0].field).toBe('to');
+  });
+
+  it('the human hears the summary, presses 1, and caller and human are connected', async () => {
+    const callerEar = await RtpPeer.open();
+    const humanEar = await RtpPeer.open();
+    const callerUas = await startSippUas('uas-answer.xml', {
+      timeoutSeconds: 180,
+      rtpPort: callerEar.port,
+    });
+    const humanUas = await startSippUas('uas-answer.xml', {
+      timeoutSeconds: 180,
+      rtpPort: humanEar.port,
+    });
+    try {
+      const id = await callWithAgent(callerEar, callerUas);
+      await pointTrunkAt(humanUas);
+      const legId = await warmTransfer(id);
+
+      // The human answers and hears the agent; meanwhile the caller hears the music.
+      const humanHeard = await eventually(async () => humanEar.heard.firstSoundAt, 60_000);
+      expect(humanHeard).toBeDefined();
+      const music = await soundFramesDuring(callerEar, 4000);
+      const summary = humanEar.heard.soundFrames;
+      console.log(
+        `caller during the summary: ${music} of 200 frames with sound; human: ${summary}`,
+      );
+      expect(music).toBeGreaterThan(120);
+      // Summary and question are several seconds of speech.
+      expect(summary).toBeGreaterThan(100);
+
+      humanEar.pressKey('1');
+      expect(await outcomeOf(id, 20_000)).toBe('accepted');
+
+      // The music stops and the agent is silent; then each hears the other speak.
+      await sleep(1500);
+      const quiet = await soundFramesDuring(callerEar, 2000);
+      humanEar.say(speechAsUlaw('Hello, this is Bob from billing. How can I help you today?'));
+      const fromHuman = await soundFramesDuring(callerEar, 4000);
+      callerEar.say(speechAsUlaw('Hi Bob, I have a question about my invoice from last month.'));
+      const humanBefore = humanEar.heard.soundFrames;
+      await sleep(4000);
+      const fromCaller = humanEar.heard.soundFrames - humanBefore;
+      console.log(
+        `after accept: quiet ${quiet}/100, human->caller ${fromHuman}, caller->human ${fromCaller}`,
+      );
+      expect(quiet).toBeLessThan(20);
+      expect(fromHuman).toBeGreaterThan(60);
+      expect(fromCaller).toBeGreaterThan(60);
+
+      const record = (await gw.request('GET', `/api/calls/${id}`)).body;
+      expect(record.status).toBe('active');
+      expect(record.transfer_legs).toHaveLength(1);
+      expect(record.transfer_legs[0]).toMatchObject({
+        id: legId,
+        status: 'active',
+        parent_call_id: id,
+      });
+      const leg = (await gw.request('GET', `/api/calls/${legId}`)).body;
+      expect(leg).toMatchObject({ parent_call_id: id, to_number: HUMAN, status: 'active' });
+      expect((await gw.request('POST', `/api/calls/${id}/hangup`)).status).toBe(200);
+    } finally {
+      callerUas.stop();
+      humanUas.stop();
+      callerEar.close();
+      humanEar.close();
+    }
+  }, 300_000);
+
+  it('the human presses 2: the caller gets the agent back and the records say declined', async () => {
+    const callerEar = await RtpPeer.open();
+    const humanEar = await RtpPeer.open();
+    const callerUas = await startSippUas('uas-answer.xml', {
+      timeoutSeconds: 180,
+      rtpPort: callerEar.port,
+    });
+    const humanUas = await startSippUas('uas-answer.xml', {
+      timeoutSeconds: 180,
+      rtpPort: humanEar.port,
+    });
+    try {
+      const id = await callWithAgent(callerEar, callerUas);
+      await pointTrunkAt(humanUas);
+      const legId = await warmTransfer(id);
+      expect(await eventually(async () => humanEar.heard.firstSoundAt, 60_000)).toBeDefined();
+      humanEar.pressKey('2');
+      expect(await outcomeOf(id, 20_000)).toBe('declined');
+      const leg = await eventually(async () => {
+        const body = (await gw.request('GET', `/api/calls/${legId}`)).body;
+        return body.status === 'ended' ? body : undefined;
+      }, 20_000);
+      expect(leg).toMatchObject({ end_reason: 'transfer_declined', parent_call_id: id });
+      // The agent is back with the caller: it says so, and the call is no longer on hold.
+      expect(await soundFramesDuring(callerEar, 3000)).toBeGreaterThan(20);
+      const hold = await gw.request('POST', `/api/calls/${id}/hold`);
+      expect(hold.status, JSON.stringify(hold.body)).toBe(200);
+      const record = (await gw.request('GET', `/api/calls/${id}`)).body;
+      expect(record.status).toBe('active');
+      expect(record.transfer_legs[0]).toMatchObject({ id: legId, end_reason: 'transfer_declined' });
+      expect((await gw.request('POST', `/api/calls/${id}/hangup`)).status).toBe(200);
+    } finally {
+      callerUas.stop();
+      humanUas.stop();
+      callerEar.close();
+      humanEar.close();
+    }
+  }, 300_000);
+
+  it('nobody answers: the caller gets the agent back and the leg says no answer', async () => {
+    const callerEar = await RtpPeer.open();
+    const callerUas = await startSippUas('uas-answer.xml', {
+      timeoutSeconds: 180,
+      rtpPort: callerEar.port,
+    });
+    const humanUas = await startSippUas('uas-no-answer.xml', { timeoutSeconds: 120 });
+    try {
+      const id = await callWithAgent(callerEar, callerUas);
+      await pointTrunkAt(humanUas);
+      const legId = await warmTransfer(id, { ringing_timeout_seconds: 5 });
+      // Music while it rings.
+      await sleep(2500);
+      expect(await soundFramesDuring(callerEar, 2000)).toBeGreaterThan(60);
+      expect(await outcomeOf(id, 60_000)).toBe('no_answer');
+      const leg = (await gw.request('GET', `/api/calls/${legId}`)).body;
+      expect(leg).toMatchObject({ status: 'failed', parent_call_id: id });
+      expect(leg.end_reason).toMatch(/no_answer/);
+      const hold = await gw.request('POST', `/api/calls/${id}/hold`);
+      expect(hold.status, JSON.stringify(hold.body)).toBe(200);
+      expect((await gw.request('POST', `/api/calls/${id}/hangup`)).status).toBe(200);
+    } finally {
+      callerUas.stop();
+      humanUas.stop();
+      callerEar.close();
+    }
+  }, 300_000);
+});
