@@ -120,7 +120,8 @@ describe('warm transfer', () => {
 
       // The human answers and hears the agent; meanwhile the caller hears the music.
       const humanHeard = await eventually(async () => humanEar.heard.firstSoundAt, 60_000);
-      expect(humanHeard).toBeDefined();
+      const events = (await gw.request('GET', `/api/calls/${legId}`)).body.events;
+      expect(humanHeard, JSON.stringify(events)).toBeDefined();
       const music = await soundFramesDuring(callerEar, 4000);
       const summary = humanEar.heard.soundFrames;
       console.log(
@@ -129,6 +130,15 @@ describe('warm transfer', () => {
       expect(music).toBeGreaterThan(120);
       // Summary and question are several seconds of speech.
       expect(summary).toBeGreaterThan(100);
+      // The human hears the agent alone: once the summary ends, no music reaches them.
+      const ended = await eventually(
+        async () => humanEar.soundStoppedAfter(humanHeard!, 1000),
+        30_000,
+      );
+      expect(ended).toBeDefined();
+      const humanQuiet = await soundFramesDuring(humanEar, 1500);
+      console.log(`human after the summary: ${humanQuiet} of 75 frames with sound`);
+      expect(humanQuiet).toBeLessThan(10);
 
       humanEar.pressKey('1');
       expect(await outcomeOf(id, 20_000)).toBe('accepted');
@@ -204,6 +214,36 @@ describe('warm transfer', () => {
       humanUas.stop();
       callerEar.close();
       humanEar.close();
+    }
+  }, 300_000);
+
+  it('the human hangs up before choosing: the caller gets the agent back', async () => {
+    const callerEar = await RtpPeer.open();
+    const callerUas = await startSippUas('uas-answer.xml', {
+      timeoutSeconds: 180,
+      rtpPort: callerEar.port,
+    });
+    const humanUas = await startSippUas('uas-warm-hangup.xml', { timeoutSeconds: 120 });
+    try {
+      const id = await callWithAgent(callerEar, callerUas);
+      await pointTrunkAt(humanUas);
+      const legId = await warmTransfer(id);
+      expect(await outcomeOf(id, 60_000)).toBe('hung_up');
+      const leg = await eventually(async () => {
+        const body = (await gw.request('GET', `/api/calls/${legId}`)).body;
+        return body.status === 'ended' ? body : undefined;
+      }, 20_000);
+      // LiveKit reports the BYE of the dialled human as the leg's caller hanging up.
+      expect(leg).toMatchObject({ parent_call_id: id, end_reason: 'caller_hangup' });
+      const hold = await gw.request('POST', `/api/calls/${id}/hold`);
+      expect(hold.status, JSON.stringify(hold.body)).toBe(200);
+      const record = (await gw.request('GET', `/api/calls/${id}`)).body;
+      expect(record.status).toBe('active');
+      expect((await gw.request('POST', `/api/calls/${id}/hangup`)).status).toBe(200);
+    } finally {
+      callerUas.stop();
+      humanUas.stop();
+      callerEar.close();
     }
   }, 300_000);
 
