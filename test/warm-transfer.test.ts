@@ -56,9 +56,13 @@ async function pointTrunkAt(uas: SippUas) {
 }
 
 /** An answered outbound call whose agent is talking: the caller's side of each case. */
-async function callWithAgent(ear: RtpPeer, uas: SippUas): Promise<string> {
+async function callWithAgent(
+  ear: RtpPeer,
+  uas: SippUas,
+  extra: Record<string, unknown> = {},
+): Promise<string> {
   await pointTrunkAt(uas);
-  const body = { trunk_id: 'warm_out', to_number: '+15551230501' };
+  const body = { trunk_id: 'warm_out', to_number: '+15551230501', ...extra };
   let call = await gw.request('POST', '/api/calls', body);
   // LiveKit SIP refuses calls while the machine's CPU is high: retried, bounded.
   for (let i = 0; i < 40 && call.status === 503; i++) {
@@ -244,6 +248,55 @@ describe('warm transfer', () => {
       callerUas.stop();
       humanUas.stop();
       callerEar.close();
+    }
+  }, 300_000);
+
+  it('an IVR key starts a warm transfer the human accepts', async () => {
+    const profile = await gw.request('POST', '/api/agents', {
+      name: 'warm-ivr',
+      settings: {
+        mode: 'offline',
+        greeting: 'Welcome. Press 1 for billing.',
+        ivr: {
+          prompt: 'Press 1 for billing.',
+          options: { '1': { say: 'One moment.', transfer: HUMAN, transfer_mode: 'warm' } },
+        },
+      },
+    });
+    expect(profile.status, JSON.stringify(profile.body)).toBe(201);
+    const callerEar = await RtpPeer.open();
+    const humanEar = await RtpPeer.open();
+    const callerUas = await startSippUas('uas-answer.xml', {
+      timeoutSeconds: 180,
+      rtpPort: callerEar.port,
+    });
+    const humanUas = await startSippUas('uas-answer.xml', {
+      timeoutSeconds: 180,
+      rtpPort: humanEar.port,
+    });
+    try {
+      const id = await callWithAgent(callerEar, callerUas, { agent_profile_id: profile.body.id });
+      await pointTrunkAt(humanUas);
+      await sleep(3000); // the greeting ends
+      callerEar.pressKey('1');
+      const humanHeard = await eventually(async () => humanEar.heard.firstSoundAt, 60_000);
+      expect(humanHeard).toBeDefined();
+      const started = (await gw.request('GET', `/api/calls/${id}`)).body.events.find(
+        (e: { type: string }) => e.type === 'warm_transfer_started',
+      );
+      expect(started?.data).toMatchObject({ to: `tel:${HUMAN}`, actor: 'agent' });
+      await eventually(async () => humanEar.soundStoppedAfter(humanHeard!, 1000), 30_000);
+      humanEar.pressKey('1');
+      expect(await outcomeOf(id, 20_000)).toBe('accepted');
+      await sleep(1500);
+      humanEar.say(speechAsUlaw('Hello, billing here. How can I help?'));
+      expect(await soundFramesDuring(callerEar, 3000)).toBeGreaterThan(50);
+      expect((await gw.request('POST', `/api/calls/${id}/hangup`)).status).toBe(200);
+    } finally {
+      callerUas.stop();
+      humanUas.stop();
+      callerEar.close();
+      humanEar.close();
     }
   }, 300_000);
 

@@ -41,8 +41,9 @@ const TRACK_WAIT_MS = 10_000;
 export async function startWarmTransfer(
   deps: CallControlDeps,
   id: string,
-  input: TransferInput,
+  input: Pick<TransferInput, 'to' | 'summary' | 'ringing_timeout_seconds'>,
   actor: Actor,
+  by: 'api' | 'agent' = 'api',
 ): Promise<{ call: Call; leg: Call }> {
   const target = transferTarget(input.to);
   if (!target.startsWith('tel:')) {
@@ -68,7 +69,7 @@ export async function startWarmTransfer(
   if (!trunk?.livekitOutboundId) {
     throw new ApiError(409, 'no_outbound_trunk', `call ${call.id}'s trunk does not dial out`);
   }
-  await checkTransferDestination(deps, call, target, actor, 'api');
+  await checkTransferDestination(deps, call, target, actor, by);
   const busy = await deps.db
     .selectFrom('calls')
     .select('id')
