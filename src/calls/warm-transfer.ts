@@ -254,7 +254,8 @@ class WarmTransfer {
         deps.logger,
       );
       await deps.db.transaction().execute((tx) => finishCall(tx, this.leg.id, end));
-      return ['busy', 'declined', 'rejected'].includes(end.endReason) ? 'declined' : 'no_answer';
+      if (['busy', 'declined', 'rejected'].includes(end.endReason)) return 'declined';
+      return ['no_answer', 'no_response'].includes(end.endReason) ? 'no_answer' : 'failed';
     }
     if (!(await this.#isolate())) return 'hung_up';
     const speak = randomUUID();
