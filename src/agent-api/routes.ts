@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { transferCall, type CallControlDeps } from '../calls/control.js';
+import { startWarmTransfer } from '../calls/warm-transfer.js';
 import { serializeCall } from '../calls/serialize.js';
 import {
   agentTransferSchema,
@@ -80,6 +81,19 @@ export function agentInternalRouter(
       .orderBy('startedAt', 'desc')
       .executeTakeFirst();
     if (!call) throw new ApiError(404, 'not_found', 'no call record for this room and participant');
+    if (input.mode === 'warm') {
+      const started = await startWarmTransfer(
+        options.callControl,
+        call.id,
+        { to: input.to },
+        AGENT_ACTOR,
+        'agent',
+      );
+      res
+        .status(202)
+        .json({ ...serializeCall(started.call), transfer_leg: serializeCall(started.leg) });
+      return;
+    }
     const transfer = { to: input.to, play_dialtone: false };
     const done = await transferCall(options.callControl, call.id, transfer, AGENT_ACTOR, 'agent');
     res.json(serializeCall(done));

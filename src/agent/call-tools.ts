@@ -4,7 +4,7 @@ import type { ProfileSettings } from './profile.js';
 
 export interface CallActions {
   hangUp(reason: string): Promise<void>;
-  transfer(to: string): Promise<boolean>;
+  transfer(to: string, mode: 'cold' | 'warm'): Promise<boolean>;
   /** Keys to the far end (RFC 2833 through LiveKit SIP). */
   sendDigits(digits: string): Promise<void>;
 }
@@ -34,7 +34,14 @@ export function callTools(settings: ProfileSettings, actions: () => CallActions 
         const to = settings.tools.transfer_targets[target];
         const a = actions();
         if (!to || !a) return 'transfer is not possible';
-        return (await a.transfer(to)) ? 'transferred' : 'the transfer failed; tell the caller';
+        if (settings.tools.transfer_mode === 'warm') {
+          return (await a.transfer(to, 'warm'))
+            ? 'the caller is on hold while a person is asked to take the call; if they do not, you will be back with the caller'
+            : 'the transfer failed; tell the caller';
+        }
+        return (await a.transfer(to, 'cold'))
+          ? 'transferred'
+          : 'the transfer failed; tell the caller';
       },
     });
   }

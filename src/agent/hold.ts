@@ -3,6 +3,7 @@ import type { Room } from '@livekit/rtc-node';
 import type { Logger } from '../config/logger.js';
 import { ACK_ATTRIBUTE, HOLD_ATTRIBUTE, type ControlMessage } from '../livekit/control-protocol.js';
 import { onControlCommand } from './control-commands.js';
+import { attachWarmTransfer } from './warm-transfer.js';
 import { HoldMusicError, defaultHoldMelody, loadHoldMusic, playHoldMusic } from './hold-music.js';
 
 let music: Promise<Int16Array> | undefined;
@@ -44,6 +45,8 @@ export function attachCallHold(options: {
   log: Logger;
   /** Called when the hold starts (e.g. to stop a pending silence timeout). */
   onHold?: () => void;
+  /** The language the agent speaks a warm transfer's summary in. */
+  language: string;
 }): CallHold {
   const { room, target, log } = options;
   const state = { held: false };
@@ -78,6 +81,16 @@ export function attachCallHold(options: {
   };
 
   onControlCommand(room, log, ['hold', 'resume'], run);
+  const stopOnly = async () => {
+    await stopMusic?.();
+    stopMusic = undefined;
+  };
+  attachWarmTransfer({
+    room,
+    log,
+    language: options.language,
+    hold: { hold, resume, stopMusic: stopOnly },
+  });
   target.onClose(() => void stopMusic?.());
   return state;
 }

@@ -150,7 +150,7 @@ export async function runPipelineCall(
   });
   actions.current = {
     hangUp: (reason) => lc.finish(reason),
-    transfer: (to) => lc.transfer(to),
+    transfer: (to, mode) => lc.transfer(to, mode),
     sendDigits: (digits) => sendDigits(room, digits),
   };
 

@@ -167,9 +167,17 @@ export const profileSettingsSchema = z
         dtmf: z.boolean().default(false),
         /** Targets the LLM may transfer to, by name. */
         transfer_targets: z.record(z.string().max(50), transferTargetSchema).default({}),
+        /** warm: the LLM's transfers ask the human first (phone-number targets only). */
+        transfer_mode: z.enum(['cold', 'warm']).default('cold'),
       })
       .strict()
-      .default({ transfer: false, hangup: true, dtmf: false, transfer_targets: {} }),
+      .default({
+        transfer: false,
+        hangup: true,
+        dtmf: false,
+        transfer_targets: {},
+        transfer_mode: 'cold',
+      }),
     max_call_duration_seconds: seconds(86400).default(3600),
     /** Caller silent this long: the agent asks once, then hangs up after as long again. */
     silence_timeout_seconds: seconds(3600).default(30),

@@ -89,7 +89,17 @@ export class CallControl {
    * Cold transfer (LiveKit SIP sends a REFER to the caller's side), asked of the API: its
    * destination policy decides, as for the API's own transfers (toll fraud, docs/security.md).
    */
-  async transfer(roomName: string, identity: string, to: string): Promise<void> {
-    await this.api.transfer({ room_name: roomName, participant_identity: identity, to });
+  async transfer(
+    roomName: string,
+    identity: string,
+    to: string,
+    mode: 'cold' | 'warm' = 'cold',
+  ): Promise<void> {
+    await this.api.transfer({
+      room_name: roomName,
+      participant_identity: identity,
+      to,
+      ...(mode === 'warm' && { mode }),
+    });
   }
 }

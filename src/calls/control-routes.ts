@@ -12,6 +12,7 @@ import {
 } from './control.js';
 import { dtmfSchema, sendCallDtmf } from './dtmf.js';
 import { setCallHold } from './hold.js';
+import { startWarmTransfer } from './warm-transfer.js';
 import { outboundCallSchema, placeOutboundCall } from './outbound.js';
 import { serializeCall } from './serialize.js';
 
@@ -63,6 +64,11 @@ export function callControlRouter(deps: CallControlDeps): Router {
   });
   r.post('/calls/:id/transfer', requireRole('operator'), async (req, res) => {
     const input = parseBody(transferSchema, req.body ?? {});
+    if (input.mode === 'warm') {
+      const { call, leg } = await startWarmTransfer(deps, pathParam(req), input, actorOf(req));
+      res.status(202).json({ ...serializeCall(call), transfer_leg: serializeCall(leg) });
+      return;
+    }
     res.json(serializeCall(await transferCall(deps, pathParam(req), input, actorOf(req))));
   });
   for (const action of ['hold', 'resume'] as const) {

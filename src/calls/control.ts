@@ -59,7 +59,7 @@ export async function loadCall(db: Db, id: string, options: { lock?: boolean } =
 }
 
 /** The room of a call still going on; a 409 naming how it ended otherwise. */
-function openRoom(call: Call): string {
+export function openRoom(call: Call): string {
   if (isOpen(call) && call.roomName) return call.roomName;
   throw new ApiError(
     409,
@@ -153,8 +153,16 @@ export const transferSchema = z
     to: z.string().min(1).max(300),
     play_dialtone: z.boolean().default(false),
     ringing_timeout_seconds: z.number().int().min(1).max(300).optional(),
+    /** cold: a SIP REFER hands the caller over. warm: the agent asks a human first (warm-transfer.ts). */
+    mode: z.enum(['cold', 'warm']).default('cold'),
+    /** warm: what the agent tells the human; a summary of the transcript otherwise. */
+    summary: z.string().min(1).max(1000).optional(),
   })
-  .strict();
+  .strict()
+  .refine((b) => b.mode === 'warm' || b.summary === undefined, {
+    message: 'summary is only for warm transfers (mode "warm")',
+    path: ['summary'],
+  });
 export type TransferInput = z.infer<typeof transferSchema>;
 
 /** Whether the caller's leg leaves its room within a few seconds. */
@@ -170,6 +178,41 @@ async function legEnds(deps: CallControlDeps, room: string, identity: string): P
   return false;
 }
 
+/** The destination policy of the call's trunk on a transfer target; a refusal is recorded. */
+export async function checkTransferDestination(
+  deps: CallControlDeps,
+  call: Call,
+  target: string,
+  actor: Actor,
+  by: 'api' | 'agent' | 'forwarding',
+  forwarded?: { reason: string },
+): Promise<void> {
+  const kind = forwarded ? 'forward' : 'transfer';
+  try {
+    await assertDestination(deps, {
+      trunkId: call.trunkId,
+      target,
+      field: forwarded ? 'forwarding.to' : 'to',
+      actor,
+      action: `call.${kind}`,
+      callId: call.id,
+    });
+  } catch (error) {
+    const rule = error instanceof ApiError ? error.extra.rule : undefined;
+    await deps.db
+      .insertInto('callEvents')
+      .values({
+        callId: call.id,
+        at: new Date(),
+        type: `${kind}_refused`,
+        data: JSON.stringify({ to: target, rule, by, ...forwarded }),
+      })
+      .execute();
+    deps.logger.warn({ callId: call.id, rule, by, pii: { to: target } }, 'call transfer refused');
+    throw error;
+  }
+}
+
 /**
  * POST /api/calls/:id/transfer, and the agent's transfers (/internal/agent/calls/transfer):
  * the destination policy of the call's trunk decides, then LiveKit SIP sends a REFER to the
@@ -179,7 +222,7 @@ async function legEnds(deps: CallControlDeps, room: string, identity: string): P
 export async function transferCall(
   deps: CallControlDeps,
   id: string,
-  input: TransferInput,
+  input: Pick<TransferInput, 'to' | 'play_dialtone' | 'ringing_timeout_seconds'>,
   actor: Actor,
   by: 'api' | 'agent' | 'forwarding' = 'api',
   forwarded?: { reason: string },
@@ -209,30 +252,7 @@ export async function transferCall(
       `call ${call.id} is not answered yet; only answered calls transfer`,
     );
   }
-  try {
-    if (!sipUser)
-      await assertDestination(deps, {
-        trunkId: call.trunkId,
-        target,
-        field: forwarded ? 'forwarding.to' : 'to',
-        actor,
-        action: `call.${kind}`,
-        callId: call.id,
-      });
-  } catch (error) {
-    const rule = error instanceof ApiError ? error.extra.rule : undefined;
-    await deps.db
-      .insertInto('callEvents')
-      .values({
-        callId: call.id,
-        at: new Date(),
-        type: `${kind}_refused`,
-        data: JSON.stringify({ to: target, rule, by, ...forwarded }),
-      })
-      .execute();
-    deps.logger.warn({ callId: call.id, rule, by, pii: { to: target } }, 'call transfer refused');
-    throw error;
-  }
+  if (!sipUser) await checkTransferDestination(deps, call, target, actor, by, forwarded);
   const identity = call.participantIdentity;
   let answerLost = false;
   try {

@@ -210,8 +210,9 @@ export async function callerLeft(
   at: Date,
   type: string,
 ) {
-  await releaseCall(tx, roomName, 'caller_hangup');
   const call = await openCallFor(tx, roomName, p);
+  // A warm transfer's human leaving is not the caller leaving: the caller keeps its place.
+  if (!call?.parentCallId) await releaseCall(tx, roomName, 'caller_hangup');
   // A record the calls reconcile closed before this (late) event came takes the true reason.
   const closedByReconcile = call?.endReason === 'lost_end_event';
   if (!call || (!(OPEN as readonly string[]).includes(call.status) && !closedByReconcile)) return;

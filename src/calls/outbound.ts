@@ -158,7 +158,11 @@ export async function recordDialled(
   if (answered && isOpen(call) && !call.answeredAt) await markAnswered(tx, id, new Date());
 }
 
-export function dialFailure(error: unknown, call: NewCall, logger: Logger) {
+export function dialFailure(
+  error: unknown,
+  call: Pick<NewCall, 'id' | 'startedAt'>,
+  logger: Logger,
+) {
   const { apiError, failure } = sipApiError(error, { call_id: call.id });
   countSipFailure('dial', failure?.sipStatus ?? null);
   logger.warn(

@@ -125,8 +125,15 @@ export function callsRouter(db: Db, reconcileDeps: Omit<CallsReconcileDeps, 'db'
       .orderBy('at')
       .orderBy('id')
       .execute();
+    const transferLegs = await db
+      .selectFrom('calls')
+      .selectAll()
+      .where('parentCallId', '=', id)
+      .orderBy('startedAt')
+      .execute();
     res.json({
       ...serializeCall(call),
+      transfer_legs: transferLegs.map(serializeCall),
       transcript: call.transcript,
       latency: call.latency,
       events: events.map((e) => ({ at: e.at.toISOString(), type: e.type, data: e.data })),

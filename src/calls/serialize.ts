@@ -19,6 +19,8 @@ export function serializeCall(call: Call) {
     /** The SIP user (username) that placed or received the call through the edge. */
     sip_user: call.sipUser,
     answered_by: call.answeredBy,
+    /** A warm transfer's leg to the human: the caller's call it was dialled for. */
+    parent_call_id: call.parentCallId,
     to_number: call.toNumber,
     agent_profile_id: call.agentProfileId,
     started_at: iso(call.startedAt),

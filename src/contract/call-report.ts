@@ -73,6 +73,8 @@ export const agentTransferSchema = z
     room_name: roomName,
     participant_identity: participantIdentity,
     to: z.string().min(1).max(300),
+    /** warm: the agent asks a human first (docs/call-control.md, "Warm transfer"). */
+    mode: z.enum(['cold', 'warm']).optional(),
   })
   .strict();
 export type AgentTransfer = z.infer<typeof agentTransferSchema>;

@@ -195,7 +195,8 @@ export class IvrRunner {
     }
     if (action.transfer) {
       await playing;
-      if (!(await this.call.transfer(action.transfer))) void this.hooks.say(TRANSFER_FAILED_LINE);
+      if (!(await this.call.transfer(action.transfer, action.transfer_mode ?? 'cold')))
+        void this.hooks.say(TRANSFER_FAILED_LINE);
       return;
     }
     if (action.hangup) {

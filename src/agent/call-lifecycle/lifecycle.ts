@@ -269,6 +269,7 @@ export class CallLifecycle {
       target,
       musicFile: this.deps.holdMusicFile,
       log: this.#options.log,
+      language: this.#options.settings.language,
       ...(onHold && { onHold }),
     });
   }
@@ -309,11 +310,14 @@ export class CallLifecycle {
     });
   }
 
-  /** A cold transfer the agent asked for: the call ends once it went through; false if not. */
-  async transfer(to: string): Promise<boolean> {
+  /**
+   * A transfer the agent asked for; false if it did not start. Cold: the call ends once it went
+   * through. Warm: the API holds the caller and asks the human; this agent stays in the call.
+   */
+  async transfer(to: string, mode: 'cold' | 'warm' = 'cold'): Promise<boolean> {
     try {
-      await this.control.transfer(this.roomName, this.caller.identity, to);
-      await this.finish('transferred');
+      await this.control.transfer(this.roomName, this.caller.identity, to, mode);
+      if (mode === 'cold') await this.finish('transferred');
       return true;
     } catch (error) {
       this.#options.log.warn({ err: error }, 'transfer failed');

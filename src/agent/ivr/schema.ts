@@ -73,6 +73,8 @@ export const menuActionSchema = z
       .optional(),
     go_to: menuNameSchema.optional(),
     transfer: transferTargetSchema.optional(),
+    /** warm: the agent asks a human first; `transfer` must then be a phone number. */
+    transfer_mode: z.enum(['cold', 'warm']).optional(),
     hangup: z.boolean().optional(),
     /** Leave the menu: the agent (LLM, script or platform) goes on, told the key and digits. */
     agent: z.boolean().optional(),
@@ -87,6 +89,13 @@ export const menuActionSchema = z
         code: 'custom',
         path: [ends[1]!],
         message: `a menu action ends one way: ${ends.join(' and ')} cannot both be set`,
+      });
+    }
+    if (a.transfer_mode === 'warm' && !/^(tel:)?\+/.test(a.transfer ?? '')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['transfer'],
+        message: 'a warm transfer needs transfer set to a phone number (+E.164 or tel:+E.164)',
       });
     }
     if (!a.say && !a.collect && !a.webhook && !a.send_dtmf && !a.repeat && ends.length === 0) {

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "calls" ADD COLUMN     "parent_call_id" UUID;
+

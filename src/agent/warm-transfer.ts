@@ -1,0 +1,113 @@
+import { AudioFrame, RoomEvent, type RemoteParticipant, type Room } from '@livekit/rtc-node';
+import type { Logger } from '../config/logger.js';
+import {
+  ACK_ATTRIBUTE,
+  WARM_ANSWER_ATTRIBUTE,
+  WHISPER_TRACK_ATTRIBUTE,
+  type ControlMessage,
+} from '../livekit/control-protocol.js';
+import { publishAudioSource, type PublishedAudio } from './audio-track.js';
+import { onControlCommand } from './control-commands.js';
+import { speakDirectly } from './direct-speech.js';
+import { EspeakTTS } from './espeak-tts.js';
+
+const SAMPLE_RATE = 22050;
+const FRAME = SAMPLE_RATE / 50;
+const ASK_LINE = 'Press 1 to take the call, or 2 to decline.';
+const BACK_LINE: Record<string, string> = {
+  declined: 'Sorry, they could not take your call. I am back with you.',
+  no_answer: 'Sorry, nobody answered. I am back with you.',
+  hung_up: 'Sorry, they could not take your call. I am back with you.',
+  failed: 'Sorry, the transfer did not work. I am back with you.',
+};
+
+/** What a warm transfer needs of the call's hold (src/agent/hold.ts). */
+export interface WarmHold {
+  hold(): Promise<void>;
+  resume(): Promise<void>;
+  /** Ends the music and leaves the talker paused: the caller talks to the human now. */
+  stopMusic(): Promise<void>;
+}
+
+/**
+ * The agent's part of a warm transfer (the API leads it, src/calls/warm-transfer.ts): the
+ * caller is held, the agent speaks the summary to the human on a track of its own, which the
+ * API lets only the human hear, and reports the human's key (1 accept, 2 decline) through its
+ * attributes. On accept it goes silent; otherwise it takes the caller back and says so.
+ */
+export function attachWarmTransfer(options: {
+  room: Room;
+  hold: WarmHold;
+  language: string;
+  log: Logger;
+}): void {
+  const { room, hold, log } = options;
+  const voice = new EspeakTTS({ language: options.language });
+  let whisper: PublishedAudio | undefined;
+  let stopListening: (() => void) | undefined;
+
+  const closeWhisper = async () => {
+    stopListening?.();
+    stopListening = undefined;
+    await whisper?.close().catch(() => undefined);
+    whisper = undefined;
+  };
+
+  const prepare = async (): Promise<Record<string, string>> => {
+    await hold.hold();
+    whisper ??= await publishAudioSource(room, 'whisper', SAMPLE_RATE, 1000);
+    const sid = [...room.localParticipant!.trackPublications.values()].find(
+      (p) => p.name === 'whisper',
+    )?.sid;
+    return { [WHISPER_TRACK_ATTRIBUTE]: sid ?? '' };
+  };
+
+  const speak = (message: Extract<ControlMessage, { action: 'warm_speak' }>) => {
+    const onKey = (_code: number, digit: string, participant: RemoteParticipant) => {
+      if (participant.identity !== message.human_identity || !['1', '2'].includes(digit)) return;
+      stopListening?.();
+      const answer = `${message.request_id}:${digit === '1' ? 'accepted' : 'declined'}`;
+      void room.localParticipant!.setAttributes({ [WARM_ANSWER_ATTRIBUTE]: answer });
+      log.info({ digit }, 'warm transfer answered by the human');
+    };
+    room.on(RoomEvent.DtmfReceived, onKey);
+    stopListening = () => room.off(RoomEvent.DtmfReceived, onKey);
+    const source = whisper?.source;
+    if (!source) return;
+    void (async () => {
+      const pcm = await voice.pcm(`${message.summary} ${ASK_LINE}`, AbortSignal.timeout(10_000));
+      const samples = new Int16Array(pcm.buffer, pcm.byteOffset, Math.floor(pcm.byteLength / 2));
+      for (let at = 0; at < samples.length && whisper?.source === source; at += FRAME) {
+        const chunk = new Int16Array(FRAME);
+        chunk.set(samples.subarray(at, at + FRAME));
+        await source.captureFrame(new AudioFrame(chunk, SAMPLE_RATE, 1, FRAME));
+      }
+    })().catch((error: unknown) => log.warn({ err: error }, 'warm transfer summary failed'));
+  };
+
+  const end = async (message: Extract<ControlMessage, { action: 'warm_end' }>) => {
+    await closeWhisper();
+    if (message.outcome === 'accepted') {
+      await hold.stopMusic();
+      return;
+    }
+    await hold.resume();
+    void speakDirectly(room, voice, BACK_LINE[message.outcome]!).catch(() => undefined);
+  };
+
+  onControlCommand(room, log, ['warm_prepare', 'warm_speak', 'warm_end'], async (message) => {
+    try {
+      let attributes: Record<string, string> = {};
+      if (message.action === 'warm_prepare') attributes = await prepare();
+      else if (message.action === 'warm_speak') speak(message);
+      else await end(message);
+      await room.localParticipant!.setAttributes({
+        ...attributes,
+        [ACK_ATTRIBUTE]: message.request_id,
+      });
+      log.info({ action: message.action }, 'call control command carried out');
+    } catch (error) {
+      log.error({ err: error, action: message.action }, 'call control command failed');
+    }
+  });
+}

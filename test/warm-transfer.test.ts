@@ -1,0 +1,368 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startAgentWorker, type TestAgentWorker } from './helpers/agent-worker.js';
+import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { RtpPeer, speechAsUlaw } from './helpers/rtp-peer.js';
+import { eventually } from './helpers/wait.js';
+import { startSippUas, type SippUas } from './sipp/uas.js';
+
+// Warm transfer on the real stack: the agent's outbound call reaches a sipp UAS (the caller,
+// with the test's RTP peer as its ear and voice); the API dials a second sipp UAS (the human)
+// into the caller's room, the agent speaks the summary to the human alone while the caller hears
+// hold music, and the human's RFC 2833 key decides.
+
+const stack = inject('stack');
+const AGENT = 'warm-transfer-test';
+const HUMAN = '+15551230502';
+let gw: TestGateway;
+let worker: TestAgentWorker;
+
+beforeAll(async () => {
+  gw = await startTestGateway({ env: { API_PORT: String(stack.webhookPort), AGENT_NAME: AGENT } });
+  await clearLivekitSip(gw.sip);
+  const trunk = await gw.request('POST', '/api/trunks', {
+    trunk_id: 'warm_out',
+    name: 'sipp UAS',
+    provider: 'generic',
+    supports_inbound: false,
+    proxy_address: '127.0.0.1:5060',
+    numbers: ['+15550100500'],
+  });
+  expect(trunk.status, JSON.stringify(trunk.body)).toBe(201);
+  worker = await startAgentWorker({
+    gatewayUrl: gw.internalUrl,
+    agentName: AGENT,
+    env: { CALL_HOST_CAPACITY: '60' },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await worker?.stop();
+  await gw?.close();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function soundFramesDuring(ear: RtpPeer, ms: number): Promise<number> {
+  const before = ear.heard.soundFrames;
+  await sleep(ms);
+  return ear.heard.soundFrames - before;
+}
+
+async function pointTrunkAt(uas: SippUas) {
+  const moved = await gw.request('PUT', '/api/trunks/warm_out', {
+    proxy_address: `127.0.0.1:${uas.port}`,
+  });
+  expect(moved.status).toBe(200);
+}
+
+/** An answered outbound call whose agent is talking: the caller's side of each case. */
+async function callWithAgent(
+  ear: RtpPeer,
+  uas: SippUas,
+  extra: Record<string, unknown> = {},
+): Promise<string> {
+  await pointTrunkAt(uas);
+  const body = { trunk_id: 'warm_out', to_number: '+15551230501', ...extra };
+  let call = await gw.request('POST', '/api/calls', body);
+  // LiveKit SIP refuses calls while the machine's CPU is high: retried, bounded.
+  for (let i = 0; i < 40 && call.status === 503; i++) {
+    await sleep(2000);
+    call = await gw.request('POST', '/api/calls', body);
+  }
+  expect(call.status, JSON.stringify(call.body)).toBe(201);
+  // The agent greets: it is in the call.
+  expect(await eventually(async () => ear.heard.firstSoundAt, 45_000)).toBeDefined();
+  return call.body.id as string;
+}
+
+interface CallEvent {
+  type: string;
+  data: Record<string, unknown>;
+}
+
+/** The caller's warm_transfer_ended event of one leg, once there. */
+async function endOf(id: string, legId: string): Promise<CallEvent | undefined> {
+  const record = (await gw.request('GET', `/api/calls/${id}`)).body;
+  return (record.events as CallEvent[]).find(
+    (e) => e.type === 'warm_transfer_ended' && e.data.leg_call_id === legId,
+  );
+}
+
+/** LiveKit SIP refused to dial the human (its CPU is high): that attempt says nothing. */
+async function refusedByLivekit(legId: string): Promise<boolean> {
+  const deadline = Date.now() + 8000;
+  while (Date.now() < deadline) {
+    const leg = (await gw.request('GET', `/api/calls/${legId}`)).body;
+    const failed = (leg.events as CallEvent[]).find((e) => e.type === 'dial_failed');
+    if (failed) return failed.data.code === 'livekit_unavailable';
+    if (leg.answered_at) return false;
+    await sleep(300);
+  }
+  return false;
+}
+
+/** Starts the warm transfer (retrying LiveKit's busy refusals, bounded); the human's leg id. */
+async function warmTransfer(id: string, extra: Record<string, unknown> = {}): Promise<string> {
+  const body = { to: HUMAN, mode: 'warm', summary: 'Alice is asking about her invoice.', ...extra };
+  for (let attempt = 1; ; attempt++) {
+    const res = await gw.request('POST', `/api/calls/${id}/transfer`, body);
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    expect(res.body.transfer_leg).toMatchObject({ parent_call_id: id, status: 'ringing' });
+    const legId = res.body.transfer_leg.id as string;
+    if (attempt >= 40 || !(await refusedByLivekit(legId))) return legId;
+    await eventually(() => endOf(id, legId), 20_000);
+    await sleep(2000);
+  }
+}
+
+/** The transfer's outcome; a wrong one fails naming both records' events. */
+async function expectOutcome(id: string, legId: string, timeoutMs: number, outcome: string) {
+  const ended = await eventually(() => endOf(id, legId), timeoutMs);
+  if (ended?.data.outcome === outcome) return;
+  const events = async (callId: string) =>
+    JSON.stringify((await gw.request('GET', `/api/calls/${callId}`)).body.events);
+  expect(ended?.data.outcome, `caller ${await events(id)} leg ${await events(legId)}`).toBe(
+    outcome,
+  );
+}
+
+describe('warm transfer', () => {
+  it('refuses a summary on a cold transfer and a SIP URI on a warm one', async () => {
+    const id = '00000000-0000-4000-8000-000000000000';
+    const cold = await gw.request('POST', `/api/calls/${id}/transfer`, { to: HUMAN, summary: 'x' });
+    expect(cold.status).toBe(400);
+    expect(cold.body.fields[0].field).toBe('summary');
+    const sip = await gw.request('POST', `/api/calls/${id}/transfer`, {
+      to: 'sip:someone@127.0.0.1',
+      mode: 'warm',
+    });
+    expect(sip.status).toBe(400);
+    expect(sip.body.fields[0].field).toBe('to');
+  });
+
+  it('the human hears the summary, presses 1, and caller and human are connected', async () => {
+    const callerEar = await RtpPeer.open();
+    const humanEar = await RtpPeer.open();
+    const callerUas = await startSippUas('uas-answer.xml', {
+      timeoutSeconds: 180,
+      rtpPort: callerEar.port,
+    });
+    const humanUas = await startSippUas('uas-answer.xml', {
+      timeoutSeconds: 180,
+      rtpPort: humanEar.port,
+    });
+    try {
+      const id = await callWithAgent(callerEar, callerUas);
+      await pointTrunkAt(humanUas);
+      const legId = await warmTransfer(id);
+
+      // The human answers and hears the agent; meanwhile the caller hears the music.
+      const humanHeard = await eventually(async () => humanEar.heard.firstSoundAt, 60_000);
+      const events = (await gw.request('GET', `/api/calls/${legId}`)).body.events;
+      expect(humanHeard, JSON.stringify(events)).toBeDefined();
+      const music = await soundFramesDuring(callerEar, 4000);
+      const summary = humanEar.heard.soundFrames;
+      console.log(
+        `caller during the summary: ${music} of 200 frames with sound; human: ${summary}`,
+      );
+      expect(music).toBeGreaterThan(120);
+      // Summary and question are several seconds of speech.
+      expect(summary).toBeGreaterThan(100);
+      // The human hears the agent alone: once the summary ends, no music reaches them.
+      const ended = await eventually(
+        async () => humanEar.soundStoppedAfter(humanHeard!, 1000),
+        30_000,
+      );
+      expect(ended).toBeDefined();
+      const humanQuiet = await soundFramesDuring(humanEar, 1500);
+      console.log(`human after the summary: ${humanQuiet} of 75 frames with sound`);
+      expect(humanQuiet).toBeLessThan(10);
+
+      humanEar.pressKey('1');
+      await expectOutcome(id, legId, 20_000, 'accepted');
+
+      // The music stops and the agent is silent; then each hears the other speak.
+      await sleep(1500);
+      const quiet = await soundFramesDuring(callerEar, 2000);
+      humanEar.say(speechAsUlaw('Hello, this is Bob from billing. How can I help you today?'));
+      const fromHuman = await soundFramesDuring(callerEar, 4000);
+      callerEar.say(speechAsUlaw('Hi Bob, I have a question about my invoice from last month.'));
+      const humanBefore = humanEar.heard.soundFrames;
+      await sleep(4000);
+      const fromCaller = humanEar.heard.soundFrames - humanBefore;
+      console.log(
+        `after accept: quiet ${quiet}/100, human->caller ${fromHuman}, caller->human ${fromCaller}`,
+      );
+      expect(quiet).toBeLessThan(20);
+      expect(fromHuman).toBeGreaterThan(60);
+      expect(fromCaller).toBeGreaterThan(60);
+
+      const record = (await gw.request('GET', `/api/calls/${id}`)).body;
+      expect(record.status).toBe('active');
+      expect(record.transfer_legs).toHaveLength(1);
+      expect(record.transfer_legs[0]).toMatchObject({
+        id: legId,
+        status: 'active',
+        parent_call_id: id,
+      });
+      const leg = (await gw.request('GET', `/api/calls/${legId}`)).body;
+      expect(leg).toMatchObject({ parent_call_id: id, to_number: HUMAN, status: 'active' });
+      expect((await gw.request('POST', `/api/calls/${id}/hangup`)).status).toBe(200);
+    } finally {
+      callerUas.stop();
+      humanUas.stop();
+      callerEar.close();
+      humanEar.close();
+    }
+  }, 300_000);
+
+  it('the human presses 2: the caller gets the agent back and the records say declined', async () => {
+    const callerEar = await RtpPeer.open();
+    const humanEar = await RtpPeer.open();
+    const callerUas = await startSippUas('uas-answer.xml', {
+      timeoutSeconds: 180,
+      rtpPort: callerEar.port,
+    });
+    const humanUas = await startSippUas('uas-answer.xml', {
+      timeoutSeconds: 180,
+      rtpPort: humanEar.port,
+    });
+    try {
+      const id = await callWithAgent(callerEar, callerUas);
+      await pointTrunkAt(humanUas);
+      const legId = await warmTransfer(id);
+      const humanHeard = await eventually(async () => humanEar.heard.firstSoundAt, 60_000);
+      expect(humanHeard).toBeDefined();
+      // The human listens to the summary, then declines.
+      await eventually(async () => humanEar.soundStoppedAfter(humanHeard!, 1000), 30_000);
+      humanEar.pressKey('2');
+      await expectOutcome(id, legId, 20_000, 'declined');
+      const leg = await eventually(async () => {
+        const body = (await gw.request('GET', `/api/calls/${legId}`)).body;
+        return body.status === 'ended' ? body : undefined;
+      }, 20_000);
+      expect(leg).toMatchObject({ end_reason: 'transfer_declined', parent_call_id: id });
+      // The agent is back with the caller: it says so, and the call is no longer on hold.
+      expect(await soundFramesDuring(callerEar, 3000)).toBeGreaterThan(20);
+      const hold = await gw.request('POST', `/api/calls/${id}/hold`);
+      expect(hold.status, JSON.stringify(hold.body)).toBe(200);
+      const record = (await gw.request('GET', `/api/calls/${id}`)).body;
+      expect(record.status).toBe('active');
+      expect(record.transfer_legs[0]).toMatchObject({ id: legId, end_reason: 'transfer_declined' });
+      expect((await gw.request('POST', `/api/calls/${id}/hangup`)).status).toBe(200);
+    } finally {
+      callerUas.stop();
+      humanUas.stop();
+      callerEar.close();
+      humanEar.close();
+    }
+  }, 300_000);
+
+  it('the human hangs up before choosing: the caller gets the agent back', async () => {
+    const callerEar = await RtpPeer.open();
+    const callerUas = await startSippUas('uas-answer.xml', {
+      timeoutSeconds: 180,
+      rtpPort: callerEar.port,
+    });
+    const humanUas = await startSippUas('uas-warm-hangup.xml', { timeoutSeconds: 120 });
+    try {
+      const id = await callWithAgent(callerEar, callerUas);
+      await pointTrunkAt(humanUas);
+      const legId = await warmTransfer(id);
+      await expectOutcome(id, legId, 60_000, 'hung_up');
+      const leg = await eventually(async () => {
+        const body = (await gw.request('GET', `/api/calls/${legId}`)).body;
+        return body.status === 'ended' ? body : undefined;
+      }, 20_000);
+      // LiveKit reports the BYE of the dialled human as the leg's caller hanging up.
+      expect(leg).toMatchObject({ parent_call_id: id, end_reason: 'caller_hangup' });
+      const hold = await gw.request('POST', `/api/calls/${id}/hold`);
+      expect(hold.status, JSON.stringify(hold.body)).toBe(200);
+      const record = (await gw.request('GET', `/api/calls/${id}`)).body;
+      expect(record.status).toBe('active');
+      expect((await gw.request('POST', `/api/calls/${id}/hangup`)).status).toBe(200);
+    } finally {
+      callerUas.stop();
+      humanUas.stop();
+      callerEar.close();
+    }
+  }, 300_000);
+
+  it('an IVR key starts a warm transfer the human accepts', async () => {
+    const profile = await gw.request('POST', '/api/agents', {
+      name: 'warm-ivr',
+      settings: {
+        mode: 'offline',
+        greeting: 'Welcome. Press 1 for billing.',
+        ivr: {
+          prompt: 'Press 1 for billing.',
+          options: { '1': { say: 'One moment.', transfer: HUMAN, transfer_mode: 'warm' } },
+        },
+      },
+    });
+    expect(profile.status, JSON.stringify(profile.body)).toBe(201);
+    const callerEar = await RtpPeer.open();
+    const humanEar = await RtpPeer.open();
+    const callerUas = await startSippUas('uas-answer.xml', {
+      timeoutSeconds: 180,
+      rtpPort: callerEar.port,
+    });
+    const humanUas = await startSippUas('uas-answer.xml', {
+      timeoutSeconds: 180,
+      rtpPort: humanEar.port,
+    });
+    try {
+      const id = await callWithAgent(callerEar, callerUas, { agent_profile_id: profile.body.id });
+      await pointTrunkAt(humanUas);
+      await sleep(3000); // the greeting ends
+      callerEar.pressKey('1');
+      const humanHeard = await eventually(async () => humanEar.heard.firstSoundAt, 60_000);
+      expect(humanHeard).toBeDefined();
+      const started = (await gw.request('GET', `/api/calls/${id}`)).body.events.find(
+        (e: { type: string }) => e.type === 'warm_transfer_started',
+      );
+      expect(started?.data).toMatchObject({ to: `tel:${HUMAN}`, actor: 'agent' });
+      const legId = started.data.leg_call_id as string;
+      await eventually(async () => humanEar.soundStoppedAfter(humanHeard!, 1000), 30_000);
+      humanEar.pressKey('1');
+      await expectOutcome(id, legId, 20_000, 'accepted');
+      await sleep(1500);
+      humanEar.say(speechAsUlaw('Hello, billing here. How can I help?'));
+      expect(await soundFramesDuring(callerEar, 3000)).toBeGreaterThan(50);
+      expect((await gw.request('POST', `/api/calls/${id}/hangup`)).status).toBe(200);
+    } finally {
+      callerUas.stop();
+      humanUas.stop();
+      callerEar.close();
+      humanEar.close();
+    }
+  }, 300_000);
+
+  it('nobody answers: the caller gets the agent back and the leg says no answer', async () => {
+    const callerEar = await RtpPeer.open();
+    const callerUas = await startSippUas('uas-answer.xml', {
+      timeoutSeconds: 180,
+      rtpPort: callerEar.port,
+    });
+    const humanUas = await startSippUas('uas-no-answer.xml', { timeoutSeconds: 120 });
+    try {
+      const id = await callWithAgent(callerEar, callerUas);
+      await pointTrunkAt(humanUas);
+      // Music while it rings (measured from just after the request).
+      const music = sleep(1500).then(() => soundFramesDuring(callerEar, 2500));
+      const legId = await warmTransfer(id, { ringing_timeout_seconds: 8 });
+      expect(await music).toBeGreaterThan(60);
+      await expectOutcome(id, legId, 60_000, 'no_answer');
+      const leg = (await gw.request('GET', `/api/calls/${legId}`)).body;
+      expect(leg).toMatchObject({ status: 'failed', parent_call_id: id });
+      expect(leg.end_reason).toMatch(/no_answer/);
+      const hold = await gw.request('POST', `/api/calls/${id}/hold`);
+      expect(hold.status, JSON.stringify(hold.body)).toBe(200);
+      expect((await gw.request('POST', `/api/calls/${id}/hangup`)).status).toBe(200);
+    } finally {
+      callerUas.stop();
+      humanUas.stop();
+      callerEar.close();
+    }
+  }, 300_000);
+});
