@@ -232,58 +232,86 @@ async function dialThroughEdge(options: {
 
 const referToTel = (number: string) => `^ *<?tel:\\${number}>?$`;
 
+type Dial = Awaited<ReturnType<typeof dialThroughEdge>>;
+type CallRecord = Awaited<ReturnType<typeof endedCallRecord>>;
+
+/**
+ * One call through the edge: `act` plays the caller's part, sipp's scenario must end well (the
+ * REFER it expects came, or for `refused` none did), then the call's ended record.
+ */
+async function callThroughEdge(
+  options: Parameters<typeof dialThroughEdge>[0] & { transcriptLines: number },
+  act: (dial: Dial) => Promise<void> = async () => undefined,
+): Promise<CallRecord> {
+  const dial = await dialThroughEdge(options);
+  try {
+    await act(dial);
+    const sipp = await dial.call.done;
+    expect(sipp.code, `sipp: ${sipp.stderr}`).toBe(0);
+  } finally {
+    dial.hangUp();
+  }
+  return endedCallRecord(gw, options.caller, options.transcriptLines, 30_000);
+}
+
+function expectTransferredToTarget(record: CallRecord): void {
+  expect(record.end_reason).toBe('transferred');
+  const transferred = record.events.find((e: { type: string }) => e.type === 'transferred');
+  expect(transferred?.data).toMatchObject({ to: `tel:${TARGET}` });
+}
+
+function expectRefusedAndGoingOn(record: CallRecord): void {
+  const types = record.events.map((e: { type: string }) => e.type);
+  expect(types).toContain('transfer_refused');
+  expect(types).not.toContain('transferred');
+  // The call went on until the caller hung up.
+  expect(record.end_reason).toBe('caller_hangup');
+}
+
+const heardTheAgent = async (dial: Dial) => {
+  expect(await eventually(async () => dial.phone.heard.firstSoundAt, 30_000)).toBeDefined();
+};
+
 describe('cold transfer of an inbound provider call', () => {
   it('an IVR transfer action sends the REFER to the provider through the edge; the record ends transferred', async () => {
-    const caller = '+15557400001';
-    const dial = await dialThroughEdge({
-      number: IVR_NUMBER,
-      caller,
-      referTo: referToTel(TARGET),
-      holdMs: 40_000,
-    });
-    try {
-      expect(await eventually(async () => dial.phone.heard.firstSoundAt, 30_000)).toBeDefined();
-      await pause(1500);
-      dial.phone.pressKey('1');
-      const sipp = await dial.call.done;
-      expect(sipp.code, `sipp: ${sipp.stderr}`).toBe(0);
-    } finally {
-      dial.hangUp();
-    }
-    const record = await endedCallRecord(gw, caller, 1, 30_000);
-    expect(record.end_reason).toBe('transferred');
-    const transferred = record.events.find((e: { type: string }) => e.type === 'transferred');
-    expect(transferred?.data).toMatchObject({ to: `tel:${TARGET}` });
+    const record = await callThroughEdge(
+      {
+        number: IVR_NUMBER,
+        caller: '+15557400001',
+        referTo: referToTel(TARGET),
+        holdMs: 40_000,
+        transcriptLines: 1,
+      },
+      async (dial) => {
+        await heardTheAgent(dial);
+        await pause(1500);
+        dial.phone.pressKey('1');
+      },
+    );
+    expectTransferredToTarget(record);
   }, 120_000);
 
   it('an IVR transfer to a number the destination policy refuses sends no REFER; the call goes on', async () => {
-    const caller = '+15557400002';
-    const dial = await dialThroughEdge({
-      number: IVR_NUMBER,
-      caller,
-      referTo: '.*',
-      holdMs: 15_000,
-      refused: true,
-    });
-    try {
-      expect(await eventually(async () => dial.phone.heard.firstSoundAt, 30_000)).toBeDefined();
-      await pause(1500);
-      dial.phone.pressKey('2');
-      const sipp = await dial.call.done;
-      expect(sipp.code, `sipp: ${sipp.stderr}`).toBe(0);
-    } finally {
-      dial.hangUp();
-    }
-    const record = await endedCallRecord(gw, caller, 1, 30_000);
-    expect(record.end_reason).not.toBe('transferred');
-    const types = record.events.map((e: { type: string }) => e.type);
-    expect(types).toContain('transfer_refused');
-    expect(types).not.toContain('transferred');
-    // The caller is told, and the call goes on until the caller hangs up.
+    const record = await callThroughEdge(
+      {
+        number: IVR_NUMBER,
+        caller: '+15557400002',
+        referTo: '.*',
+        holdMs: 15_000,
+        refused: true,
+        transcriptLines: 1,
+      },
+      async (dial) => {
+        await heardTheAgent(dial);
+        await pause(1500);
+        dial.phone.pressKey('2');
+      },
+    );
+    expectRefusedAndGoingOn(record);
+    // The caller is told.
     expect(record.transcript.map((t: { text: string }) => t.text)).toContain(
       'Sorry, the transfer did not go through.',
     );
-    expect(record.end_reason).toBe('caller_hangup');
   }, 120_000);
 
   it('the queue timeout transfers the waiting caller through the edge; the record ends transferred', async () => {
@@ -296,24 +324,15 @@ describe('cold transfer of an inbound provider call', () => {
       refused: true,
     });
     try {
-      expect(await eventually(async () => first.phone.heard.firstSoundAt, 30_000)).toBeDefined();
-      const caller = '+15557400004';
-      const waiting = await dialThroughEdge({
+      await heardTheAgent(first);
+      const record = await callThroughEdge({
         number: QUEUE_NUMBER,
-        caller,
+        caller: '+15557400004',
         referTo: referToTel(TARGET),
         holdMs: 40_000,
+        transcriptLines: 1,
       });
-      try {
-        const sipp = await waiting.call.done;
-        expect(sipp.code, `sipp: ${sipp.stderr}`).toBe(0);
-      } finally {
-        waiting.hangUp();
-      }
-      const record = await endedCallRecord(gw, caller, 1, 30_000);
-      expect(record.end_reason).toBe('transferred');
-      const transferred = record.events.find((e: { type: string }) => e.type === 'transferred');
-      expect(transferred?.data).toMatchObject({ to: `tel:${TARGET}` });
+      expectTransferredToTarget(record);
       expect(record.transcript.map((t: { text: string }) => t.text)).toContain(
         'Everyone is busy. Transferring you.',
       );
@@ -323,68 +342,44 @@ describe('cold transfer of an inbound provider call', () => {
   }, 120_000);
 
   it("a bridge platform's transfer frame sends the REFER through the edge; the record ends transferred", async () => {
-    const caller = '+15557400005';
-    const dial = await dialThroughEdge({
+    const record = await callThroughEdge({
       number: BRIDGE_NUMBER,
-      caller,
+      caller: '+15557400005',
       referTo: referToTel(TARGET),
       holdMs: 20_000,
+      transcriptLines: 0,
     });
-    try {
-      const sipp = await dial.call.done;
-      expect(sipp.code, `sipp: ${sipp.stderr}`).toBe(0);
-    } finally {
-      dial.hangUp();
-    }
-    const record = await endedCallRecord(gw, caller, 0, 30_000);
-    expect(record.end_reason).toBe('transferred');
-    const transferred = record.events.find((e: { type: string }) => e.type === 'transferred');
-    expect(transferred?.data).toMatchObject({ to: `tel:${TARGET}` });
+    expectTransferredToTarget(record);
   }, 120_000);
 
   it("a bridge platform's transfer to a refused number sends no REFER; the call goes on", async () => {
-    const caller = '+15557400006';
-    const dial = await dialThroughEdge({
+    const record = await callThroughEdge({
       number: BRIDGE_NUMBER,
-      caller,
+      caller: '+15557400006',
       referTo: '.*',
       holdMs: 10_000,
       refused: true,
+      transcriptLines: 0,
     });
-    try {
-      const sipp = await dial.call.done;
-      expect(sipp.code, `sipp: ${sipp.stderr}`).toBe(0);
-    } finally {
-      dial.hangUp();
-    }
-    const record = await endedCallRecord(gw, caller, 0, 30_000);
-    expect(record.end_reason).toBe('caller_hangup');
-    const types = record.events.map((e: { type: string }) => e.type);
-    expect(types).toContain('transfer_refused');
-    expect(types).not.toContain('transferred');
+    expectRefusedAndGoingOn(record);
   }, 120_000);
 
   it('the LLM tool transfer_call sends the REFER through the edge; the record ends transferred', async () => {
-    const caller = '+15557400007';
-    const dial = await dialThroughEdge({
-      number: LLM_NUMBER,
-      caller,
-      referTo: referToTel(TARGET),
-      holdMs: 40_000,
-    });
-    try {
-      expect(await eventually(async () => dial.phone.heard.firstSoundAt, 30_000)).toBeDefined();
-      // After the greeting (0.05 s of stand-in audio per character), the caller asks.
-      await pause(LLM_GREETING.length * 50 + 1000);
-      dial.phone.say(speechAsUlaw(ASK));
-      const sipp = await dial.call.done;
-      expect(sipp.code, `sipp: ${sipp.stderr}`).toBe(0);
-    } finally {
-      dial.hangUp();
-    }
-    const record = await endedCallRecord(gw, caller, 1, 30_000);
-    expect(record.end_reason).toBe('transferred');
-    const transferred = record.events.find((e: { type: string }) => e.type === 'transferred');
-    expect(transferred?.data).toMatchObject({ to: `tel:${TARGET}` });
+    const record = await callThroughEdge(
+      {
+        number: LLM_NUMBER,
+        caller: '+15557400007',
+        referTo: referToTel(TARGET),
+        holdMs: 40_000,
+        transcriptLines: 1,
+      },
+      async (dial) => {
+        await heardTheAgent(dial);
+        // After the greeting (0.05 s of stand-in audio per character), the caller asks.
+        await pause(LLM_GREETING.length * 50 + 1000);
+        dial.phone.say(speechAsUlaw(ASK));
+      },
+    );
+    expectTransferredToTarget(record);
   }, 120_000);
 });

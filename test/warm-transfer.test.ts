@@ -40,6 +40,41 @@ afterAll(async () => {
   await gw?.close();
 });
 
+interface Parties {
+  callerEar: RtpPeer;
+  callerUas: SippUas;
+  humanEar: RtpPeer;
+  humanUas: SippUas;
+}
+
+/**
+ * The caller (sipp answering the agent's outbound call, heard through `callerEar`) and the human
+ * (sipp playing `humanScenario`, heard through `humanEar`), both stopped once `run` ends.
+ */
+async function withCallerAndHuman(
+  humanScenario: string,
+  run: (parties: Parties) => Promise<void>,
+): Promise<void> {
+  const callerEar = await RtpPeer.open();
+  const humanEar = await RtpPeer.open();
+  const callerUas = await startSippUas('uas-answer.xml', {
+    timeoutSeconds: 180,
+    rtpPort: callerEar.port,
+  });
+  const humanUas = await startSippUas(humanScenario, {
+    timeoutSeconds: 180,
+    rtpPort: humanEar.port,
+  });
+  try {
+    await run({ callerEar, callerUas, humanEar, humanUas });
+  } finally {
+    callerUas.stop();
+    humanUas.stop();
+    callerEar.close();
+    humanEar.close();
+  }
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function soundFramesDuring(ear: RtpPeer, ms: number): Promise<number> {
@@ -141,131 +176,104 @@ describe('warm transfer', () => {
   });
 
   it('the human hears the summary, presses 1, and caller and human are connected', async () => {
-    const callerEar = await RtpPeer.open();
-    const humanEar = await RtpPeer.open();
-    const callerUas = await startSippUas('uas-answer.xml', {
-      timeoutSeconds: 180,
-      rtpPort: callerEar.port,
-    });
-    const humanUas = await startSippUas('uas-answer.xml', {
-      timeoutSeconds: 180,
-      rtpPort: humanEar.port,
-    });
-    try {
-      const id = await callWithAgent(callerEar, callerUas);
-      await pointTrunkAt(humanUas);
-      const legId = await warmTransfer(id);
+    await withCallerAndHuman(
+      'uas-answer.xml',
+      async ({ callerEar, callerUas, humanEar, humanUas }) => {
+        const id = await callWithAgent(callerEar, callerUas);
+        await pointTrunkAt(humanUas);
+        const legId = await warmTransfer(id);
 
-      // The human answers and hears the agent; meanwhile the caller hears the music.
-      const humanHeard = await eventually(async () => humanEar.heard.firstSoundAt, 60_000);
-      const events = (await gw.request('GET', `/api/calls/${legId}`)).body.events;
-      expect(humanHeard, JSON.stringify(events)).toBeDefined();
-      const music = await soundFramesDuring(callerEar, 4000);
-      const summary = humanEar.heard.soundFrames;
-      console.log(
-        `caller during the summary: ${music} of 200 frames with sound; human: ${summary}`,
-      );
-      expect(music).toBeGreaterThan(120);
-      // Summary and question are several seconds of speech.
-      expect(summary).toBeGreaterThan(100);
-      // The human hears the agent alone: once the summary ends, no music reaches them.
-      const ended = await eventually(
-        async () => humanEar.soundStoppedAfter(humanHeard!, 1000),
-        30_000,
-      );
-      expect(ended).toBeDefined();
-      const humanQuiet = await soundFramesDuring(humanEar, 1500);
-      console.log(`human after the summary: ${humanQuiet} of 75 frames with sound`);
-      expect(humanQuiet).toBeLessThan(10);
+        // The human answers and hears the agent; meanwhile the caller hears the music.
+        const humanHeard = await eventually(async () => humanEar.heard.firstSoundAt, 60_000);
+        const events = (await gw.request('GET', `/api/calls/${legId}`)).body.events;
+        expect(humanHeard, JSON.stringify(events)).toBeDefined();
+        const music = await soundFramesDuring(callerEar, 4000);
+        const summary = humanEar.heard.soundFrames;
+        console.log(
+          `caller during the summary: ${music} of 200 frames with sound; human: ${summary}`,
+        );
+        expect(music).toBeGreaterThan(120);
+        // Summary and question are several seconds of speech.
+        expect(summary).toBeGreaterThan(100);
+        // The human hears the agent alone: once the summary ends, no music reaches them.
+        const ended = await eventually(
+          async () => humanEar.soundStoppedAfter(humanHeard!, 1000),
+          30_000,
+        );
+        expect(ended).toBeDefined();
+        const humanQuiet = await soundFramesDuring(humanEar, 1500);
+        console.log(`human after the summary: ${humanQuiet} of 75 frames with sound`);
+        expect(humanQuiet).toBeLessThan(10);
 
-      humanEar.pressKey('1');
-      await expectOutcome(id, legId, 20_000, 'accepted');
+        humanEar.pressKey('1');
+        await expectOutcome(id, legId, 20_000, 'accepted');
 
-      // The music stops and the agent is silent; then each hears the other speak.
-      await sleep(1500);
-      const quiet = await soundFramesDuring(callerEar, 2000);
-      humanEar.say(speechAsUlaw('Hello, this is Bob from billing. How can I help you today?'));
-      const fromHuman = await soundFramesDuring(callerEar, 4000);
-      callerEar.say(speechAsUlaw('Hi Bob, I have a question about my invoice from last month.'));
-      const humanBefore = humanEar.heard.soundFrames;
-      await sleep(4000);
-      const fromCaller = humanEar.heard.soundFrames - humanBefore;
-      console.log(
-        `after accept: quiet ${quiet}/100, human->caller ${fromHuman}, caller->human ${fromCaller}`,
-      );
-      expect(quiet).toBeLessThan(20);
-      expect(fromHuman).toBeGreaterThan(60);
-      expect(fromCaller).toBeGreaterThan(60);
+        // The music stops and the agent is silent; then each hears the other speak.
+        await sleep(1500);
+        const quiet = await soundFramesDuring(callerEar, 2000);
+        humanEar.say(speechAsUlaw('Hello, this is Bob from billing. How can I help you today?'));
+        const fromHuman = await soundFramesDuring(callerEar, 4000);
+        callerEar.say(speechAsUlaw('Hi Bob, I have a question about my invoice from last month.'));
+        const humanBefore = humanEar.heard.soundFrames;
+        await sleep(4000);
+        const fromCaller = humanEar.heard.soundFrames - humanBefore;
+        console.log(
+          `after accept: quiet ${quiet}/100, human->caller ${fromHuman}, caller->human ${fromCaller}`,
+        );
+        expect(quiet).toBeLessThan(20);
+        expect(fromHuman).toBeGreaterThan(60);
+        expect(fromCaller).toBeGreaterThan(60);
 
-      const record = (await gw.request('GET', `/api/calls/${id}`)).body;
-      expect(record.status).toBe('active');
-      expect(record.transfer_legs).toHaveLength(1);
-      expect(record.transfer_legs[0]).toMatchObject({
-        id: legId,
-        status: 'active',
-        parent_call_id: id,
-      });
-      const leg = (await gw.request('GET', `/api/calls/${legId}`)).body;
-      expect(leg).toMatchObject({ parent_call_id: id, to_number: HUMAN, status: 'active' });
-      expect((await gw.request('POST', `/api/calls/${id}/hangup`)).status).toBe(200);
-    } finally {
-      callerUas.stop();
-      humanUas.stop();
-      callerEar.close();
-      humanEar.close();
-    }
+        const record = (await gw.request('GET', `/api/calls/${id}`)).body;
+        expect(record.status).toBe('active');
+        expect(record.transfer_legs).toHaveLength(1);
+        expect(record.transfer_legs[0]).toMatchObject({
+          id: legId,
+          status: 'active',
+          parent_call_id: id,
+        });
+        const leg = (await gw.request('GET', `/api/calls/${legId}`)).body;
+        expect(leg).toMatchObject({ parent_call_id: id, to_number: HUMAN, status: 'active' });
+        expect((await gw.request('POST', `/api/calls/${id}/hangup`)).status).toBe(200);
+      },
+    );
   }, 300_000);
 
   it('the human presses 2: the caller gets the agent back and the records say declined', async () => {
-    const callerEar = await RtpPeer.open();
-    const humanEar = await RtpPeer.open();
-    const callerUas = await startSippUas('uas-answer.xml', {
-      timeoutSeconds: 180,
-      rtpPort: callerEar.port,
-    });
-    const humanUas = await startSippUas('uas-answer.xml', {
-      timeoutSeconds: 180,
-      rtpPort: humanEar.port,
-    });
-    try {
-      const id = await callWithAgent(callerEar, callerUas);
-      await pointTrunkAt(humanUas);
-      const legId = await warmTransfer(id);
-      const humanHeard = await eventually(async () => humanEar.heard.firstSoundAt, 60_000);
-      expect(humanHeard).toBeDefined();
-      // The human listens to the summary, then declines.
-      await eventually(async () => humanEar.soundStoppedAfter(humanHeard!, 1000), 30_000);
-      humanEar.pressKey('2');
-      await expectOutcome(id, legId, 20_000, 'declined');
-      const leg = await eventually(async () => {
-        const body = (await gw.request('GET', `/api/calls/${legId}`)).body;
-        return body.status === 'ended' ? body : undefined;
-      }, 20_000);
-      expect(leg).toMatchObject({ end_reason: 'transfer_declined', parent_call_id: id });
-      // The agent is back with the caller: it says so, and the call is no longer on hold.
-      expect(await soundFramesDuring(callerEar, 3000)).toBeGreaterThan(20);
-      const hold = await gw.request('POST', `/api/calls/${id}/hold`);
-      expect(hold.status, JSON.stringify(hold.body)).toBe(200);
-      const record = (await gw.request('GET', `/api/calls/${id}`)).body;
-      expect(record.status).toBe('active');
-      expect(record.transfer_legs[0]).toMatchObject({ id: legId, end_reason: 'transfer_declined' });
-      expect((await gw.request('POST', `/api/calls/${id}/hangup`)).status).toBe(200);
-    } finally {
-      callerUas.stop();
-      humanUas.stop();
-      callerEar.close();
-      humanEar.close();
-    }
+    await withCallerAndHuman(
+      'uas-answer.xml',
+      async ({ callerEar, callerUas, humanEar, humanUas }) => {
+        const id = await callWithAgent(callerEar, callerUas);
+        await pointTrunkAt(humanUas);
+        const legId = await warmTransfer(id);
+        const humanHeard = await eventually(async () => humanEar.heard.firstSoundAt, 60_000);
+        expect(humanHeard).toBeDefined();
+        // The human listens to the summary, then declines.
+        await eventually(async () => humanEar.soundStoppedAfter(humanHeard!, 1000), 30_000);
+        humanEar.pressKey('2');
+        await expectOutcome(id, legId, 20_000, 'declined');
+        const leg = await eventually(async () => {
+          const body = (await gw.request('GET', `/api/calls/${legId}`)).body;
+          return body.status === 'ended' ? body : undefined;
+        }, 20_000);
+        expect(leg).toMatchObject({ end_reason: 'transfer_declined', parent_call_id: id });
+        // The agent is back with the caller: it says so, and the call is no longer on hold.
+        expect(await soundFramesDuring(callerEar, 3000)).toBeGreaterThan(20);
+        const hold = await gw.request('POST', `/api/calls/${id}/hold`);
+        expect(hold.status, JSON.stringify(hold.body)).toBe(200);
+        const record = (await gw.request('GET', `/api/calls/${id}`)).body;
+        expect(record.status).toBe('active');
+        expect(record.transfer_legs[0]).toMatchObject({
+          id: legId,
+          end_reason: 'transfer_declined',
+        });
+        expect((await gw.request('POST', `/api/calls/${id}/hangup`)).status).toBe(200);
+      },
+    );
   }, 300_000);
 
   it('the human hangs up before choosing: the caller gets the agent back', async () => {
-    const callerEar = await RtpPeer.open();
-    const callerUas = await startSippUas('uas-answer.xml', {
-      timeoutSeconds: 180,
-      rtpPort: callerEar.port,
-    });
-    const humanUas = await startSippUas('uas-warm-hangup.xml', { timeoutSeconds: 120 });
-    try {
+    await withCallerAndHuman('uas-warm-hangup.xml', async ({ callerEar, callerUas, humanUas }) => {
       const id = await callWithAgent(callerEar, callerUas);
       await pointTrunkAt(humanUas);
       const legId = await warmTransfer(id);
@@ -281,11 +289,7 @@ describe('warm transfer', () => {
       const record = (await gw.request('GET', `/api/calls/${id}`)).body;
       expect(record.status).toBe('active');
       expect((await gw.request('POST', `/api/calls/${id}/hangup`)).status).toBe(200);
-    } finally {
-      callerUas.stop();
-      humanUas.stop();
-      callerEar.close();
-    }
+    });
   }, 300_000);
 
   it('an IVR key starts a warm transfer the human accepts', async () => {
@@ -301,51 +305,33 @@ describe('warm transfer', () => {
       },
     });
     expect(profile.status, JSON.stringify(profile.body)).toBe(201);
-    const callerEar = await RtpPeer.open();
-    const humanEar = await RtpPeer.open();
-    const callerUas = await startSippUas('uas-answer.xml', {
-      timeoutSeconds: 180,
-      rtpPort: callerEar.port,
-    });
-    const humanUas = await startSippUas('uas-answer.xml', {
-      timeoutSeconds: 180,
-      rtpPort: humanEar.port,
-    });
-    try {
-      const id = await callWithAgent(callerEar, callerUas, { agent_profile_id: profile.body.id });
-      await pointTrunkAt(humanUas);
-      await sleep(3000); // the greeting ends
-      callerEar.pressKey('1');
-      const humanHeard = await eventually(async () => humanEar.heard.firstSoundAt, 60_000);
-      expect(humanHeard).toBeDefined();
-      const started = (await gw.request('GET', `/api/calls/${id}`)).body.events.find(
-        (e: { type: string }) => e.type === 'warm_transfer_started',
-      );
-      expect(started?.data).toMatchObject({ to: `tel:${HUMAN}`, actor: 'agent' });
-      const legId = started.data.leg_call_id as string;
-      await eventually(async () => humanEar.soundStoppedAfter(humanHeard!, 1000), 30_000);
-      humanEar.pressKey('1');
-      await expectOutcome(id, legId, 20_000, 'accepted');
-      await sleep(1500);
-      humanEar.say(speechAsUlaw('Hello, billing here. How can I help?'));
-      expect(await soundFramesDuring(callerEar, 3000)).toBeGreaterThan(50);
-      expect((await gw.request('POST', `/api/calls/${id}/hangup`)).status).toBe(200);
-    } finally {
-      callerUas.stop();
-      humanUas.stop();
-      callerEar.close();
-      humanEar.close();
-    }
+    await withCallerAndHuman(
+      'uas-answer.xml',
+      async ({ callerEar, callerUas, humanEar, humanUas }) => {
+        const id = await callWithAgent(callerEar, callerUas, { agent_profile_id: profile.body.id });
+        await pointTrunkAt(humanUas);
+        await sleep(3000); // the greeting ends
+        callerEar.pressKey('1');
+        const humanHeard = await eventually(async () => humanEar.heard.firstSoundAt, 60_000);
+        expect(humanHeard).toBeDefined();
+        const started = (await gw.request('GET', `/api/calls/${id}`)).body.events.find(
+          (e: { type: string }) => e.type === 'warm_transfer_started',
+        );
+        expect(started?.data).toMatchObject({ to: `tel:${HUMAN}`, actor: 'agent' });
+        const legId = started.data.leg_call_id as string;
+        await eventually(async () => humanEar.soundStoppedAfter(humanHeard!, 1000), 30_000);
+        humanEar.pressKey('1');
+        await expectOutcome(id, legId, 20_000, 'accepted');
+        await sleep(1500);
+        humanEar.say(speechAsUlaw('Hello, billing here. How can I help?'));
+        expect(await soundFramesDuring(callerEar, 3000)).toBeGreaterThan(50);
+        expect((await gw.request('POST', `/api/calls/${id}/hangup`)).status).toBe(200);
+      },
+    );
   }, 300_000);
 
   it('nobody answers: the caller gets the agent back and the leg says no answer', async () => {
-    const callerEar = await RtpPeer.open();
-    const callerUas = await startSippUas('uas-answer.xml', {
-      timeoutSeconds: 180,
-      rtpPort: callerEar.port,
-    });
-    const humanUas = await startSippUas('uas-no-answer.xml', { timeoutSeconds: 120 });
-    try {
+    await withCallerAndHuman('uas-no-answer.xml', async ({ callerEar, callerUas, humanUas }) => {
       const id = await callWithAgent(callerEar, callerUas);
       await pointTrunkAt(humanUas);
       // Music while it rings (measured from just after the request).
@@ -359,10 +345,6 @@ describe('warm transfer', () => {
       const hold = await gw.request('POST', `/api/calls/${id}/hold`);
       expect(hold.status, JSON.stringify(hold.body)).toBe(200);
       expect((await gw.request('POST', `/api/calls/${id}/hangup`)).status).toBe(200);
-    } finally {
-      callerUas.stop();
-      humanUas.stop();
-      callerEar.close();
-    }
+    });
   }, 300_000);
 });
