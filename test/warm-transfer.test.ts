@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { RoomServiceClient } from 'livekit-server-sdk';
 import { startAgentWorker, type TestAgentWorker } from './helpers/agent-worker.js';
 import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { RtpPeer, speechAsUlaw } from './helpers/rtp-peer.js';
@@ -325,7 +326,15 @@ describe('warm transfer', () => {
         await sleep(1500);
         humanEar.say(speechAsUlaw('Hello, billing here. How can I help?'));
         expect(await soundFramesDuring(callerEar, 3000)).toBeGreaterThan(50);
-        expect((await gw.request('POST', `/api/calls/${id}/hangup`)).status).toBe(200);
+        // The human hangs up: the caller's call ends too, not left with a silent agent.
+        const leg = (await gw.request('GET', `/api/calls/${legId}`)).body;
+        const rooms = new RoomServiceClient(stack.livekitUrl, stack.apiKey, stack.apiSecret);
+        await rooms.removeParticipant(leg.room_name, leg.participant_identity);
+        const ended = await eventually(async () => {
+          const body = (await gw.request('GET', `/api/calls/${id}`)).body;
+          return body.status === 'ended' ? body : undefined;
+        }, 20_000);
+        expect(ended?.end_reason).toBe('human_hangup');
       },
     );
   }, 300_000);

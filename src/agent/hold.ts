@@ -47,6 +47,8 @@ export function attachCallHold(options: {
   onHold?: () => void;
   /** The language the agent speaks a warm transfer's summary in. */
   language: string;
+  /** A warm transfer's human took the call. */
+  onConnected?: (humanIdentity: string) => void;
 }): CallHold {
   const { room, target, log } = options;
   const state = { held: false };
@@ -90,6 +92,7 @@ export function attachCallHold(options: {
     log,
     language: options.language,
     hold: { hold, resume, stopMusic: stopOnly },
+    ...(options.onConnected && { onConnected: options.onConnected }),
   });
   target.onClose(() => void stopMusic?.());
   return state;

@@ -40,8 +40,11 @@ export function attachWarmTransfer(options: {
   hold: WarmHold;
   language: string;
   log: Logger;
+  /** The human took the call: from now on it is theirs and the caller's alone. */
+  onConnected?: (humanIdentity: string) => void;
 }): void {
   const { room, hold, log } = options;
+  let human: string | undefined;
   const voice = new EspeakTTS({ language: options.language });
   let whisper: PublishedAudio | undefined;
   let stopListening: (() => void) | undefined;
@@ -63,6 +66,7 @@ export function attachWarmTransfer(options: {
   };
 
   const speak = (message: Extract<ControlMessage, { action: 'warm_speak' }>) => {
+    human = message.human_identity;
     const onKey = (_code: number, digit: string, participant: RemoteParticipant) => {
       if (participant.identity !== message.human_identity || !['1', '2'].includes(digit)) return;
       stopListening?.();
@@ -89,6 +93,7 @@ export function attachWarmTransfer(options: {
     await closeWhisper();
     if (message.outcome === 'accepted') {
       await hold.stopMusic();
+      if (human) options.onConnected?.(human);
       return;
     }
     await hold.resume();

@@ -62,6 +62,8 @@ export class CallLifecycle {
   readonly #options: CallLifecycleOptions;
   readonly #timers = new Set<NodeJS.Timeout>();
   #ended = false;
+  /** The warm transfer human the caller is connected to, if any. */
+  #connectedTo: string | undefined;
   #recording: CallRecording | undefined;
   #hold: CallHold | undefined;
   #earlyAdmission: EarlyAdmission | undefined;
@@ -100,7 +102,10 @@ export class CallLifecycle {
     // An error nobody caught in this call ends this call alone.
     ctx.onFailure = () => this.apologizeAndHangUp('agent_error');
     this.room.on(RoomEvent.ParticipantDisconnected, (p) => {
-      if (p.identity === this.caller.identity) void this.finish(undefined);
+      if (p.identity !== this.caller.identity) return;
+      // Connected to a warm transfer's human: the room goes, and the human's leg with it.
+      if (this.#connectedTo) void this.control.hangup(this.roomName).catch(() => undefined);
+      void this.finish(undefined);
     });
     this.#stopCounting = callRunning({
       mode: options.settings.mode,
@@ -271,6 +276,19 @@ export class CallLifecycle {
       log: this.#options.log,
       language: this.#options.settings.language,
       ...(onHold && { onHold }),
+      onConnected: (human) => this.#connected(human),
+    });
+  }
+
+  /**
+   * A warm transfer's human took the call and the agent went silent: when either of the two
+   * hangs up, the call ends for the other too (the room goes), instead of leaving the caller
+   * with a silent agent or the human in a room of their own.
+   */
+  #connected(human: string): void {
+    this.#connectedTo = human;
+    this.room.on(RoomEvent.ParticipantDisconnected, (p) => {
+      if (p.identity === human) void this.finish('human_hangup');
     });
   }
 
