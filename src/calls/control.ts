@@ -262,10 +262,9 @@ export async function transferCall(
     });
   } catch (error) {
     const { apiError, failure } = sipApiError(error, { call_id: call.id });
-    // livekit/sip v1.8.0 sometimes loses a REFER's fast final answer: a forward whose leg
+    // livekit/sip v1.8.0 sometimes loses a REFER's fast final answer: a transfer whose leg
     // LiveKit then ends (as it does once the far end reports the transfer done) went through.
     answerLost =
-      forwarded !== undefined &&
       apiError.code === 'sip_no_final_response' &&
       (await legEnds(deps, room, identity));
     if (!answerLost) {
