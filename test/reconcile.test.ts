@@ -1,6 +1,7 @@
 import { ListUpdate } from '@livekit/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { eventually } from './helpers/wait.js';
 
 let gw: TestGateway;
 
@@ -152,7 +153,12 @@ describe('reconcile with LiveKit', () => {
         restored = (await gw.sip.listSipInboundTrunk()).map((t) => t.sipTrunkId);
       }
       expect(restored).toHaveLength(1);
-      expect(restored[0]).toBe((await trunkView()).sync.livekit_inbound_trunk_id);
+      // The record takes the new id once LiveKit has made the trunk: a moment after it lists it.
+      const recorded = await eventually(async () => {
+        const now = (await trunkView()).sync.livekit_inbound_trunk_id;
+        return now === restored[0] ? now : undefined;
+      }, 5000);
+      expect(recorded).toBe(restored[0]);
     } finally {
       await periodic.api.close();
     }
