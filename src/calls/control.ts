@@ -264,9 +264,7 @@ export async function transferCall(
     const { apiError, failure } = sipApiError(error, { call_id: call.id });
     // livekit/sip v1.8.0 sometimes loses a REFER's fast final answer: a transfer whose leg
     // LiveKit then ends (as it does once the far end reports the transfer done) went through.
-    answerLost =
-      apiError.code === 'sip_no_final_response' &&
-      (await legEnds(deps, room, identity));
+    answerLost = apiError.code === 'sip_no_final_response' && (await legEnds(deps, room, identity));
     if (!answerLost) {
       countSipFailure('transfer', failure?.sipStatus ?? null);
       deps.logger.warn(
