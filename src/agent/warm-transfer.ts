@@ -1,4 +1,4 @@
-import { AudioFrame, RoomEvent, type RemoteParticipant, type Room } from '@livekit/rtc-node';
+import { RoomEvent, type RemoteParticipant, type Room } from '@livekit/rtc-node';
 import type { Logger } from '../config/logger.js';
 import {
   ACK_ATTRIBUTE,
@@ -8,11 +8,10 @@ import {
 } from '../livekit/control-protocol.js';
 import { publishAudioSource, type PublishedAudio } from './audio-track.js';
 import { onControlCommand } from './control-commands.js';
-import { speakDirectly } from './direct-speech.js';
+import { speakDirectly, speakOn } from './direct-speech.js';
 import { EspeakTTS } from './espeak-tts.js';
 
 const SAMPLE_RATE = 22050;
-const FRAME = SAMPLE_RATE / 50;
 const ASK_LINE = 'Press 1 to take the call, or 2 to decline.';
 const BACK_LINE: Record<string, string> = {
   declined: 'Sorry, they could not take your call. I am back with you.',
@@ -78,15 +77,12 @@ export function attachWarmTransfer(options: {
     stopListening = () => room.off(RoomEvent.DtmfReceived, onKey);
     const source = whisper?.source;
     if (!source) return;
-    void (async () => {
-      const pcm = await voice.pcm(`${message.summary} ${ASK_LINE}`, AbortSignal.timeout(10_000));
-      const samples = new Int16Array(pcm.buffer, pcm.byteOffset, Math.floor(pcm.byteLength / 2));
-      for (let at = 0; at < samples.length && whisper?.source === source; at += FRAME) {
-        const chunk = new Int16Array(FRAME);
-        chunk.set(samples.subarray(at, at + FRAME));
-        await source.captureFrame(new AudioFrame(chunk, SAMPLE_RATE, 1, FRAME));
-      }
-    })().catch((error: unknown) => log.warn({ err: error }, 'warm transfer summary failed'));
+    void speakOn(
+      source,
+      voice,
+      `${message.summary} ${ASK_LINE}`,
+      () => whisper?.source === source,
+    ).catch((error: unknown) => log.warn({ err: error }, 'warm transfer summary failed'));
   };
 
   const end = async (message: Extract<ControlMessage, { action: 'warm_end' }>) => {
