@@ -9,6 +9,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { packageRoot } from '../src/config/paths.js';
+import { readStackEnv } from '../src/config/stack-env.js';
 import { loadEncryptionKey } from '../src/db/secret-box.js';
 import { startLoopbackCluster, type LoopbackCluster } from './stack/cluster.js';
 import { localStackKeys } from './stack/local-stack.js';
@@ -17,8 +18,9 @@ import { startProcess, waitUntil, type ManagedProcess } from './stack/processes.
 
 const run = promisify(execFile);
 const root = packageRoot();
-const dataDir = path.resolve(process.env.GATEWAY_DATA_DIR ?? '.data-cluster');
-const databaseUrl = process.env.DATABASE_URL;
+const { gateway: gw, isSet } = readStackEnv();
+const dataDir = path.resolve(isSet('GATEWAY_DATA_DIR') ? gw.GATEWAY_DATA_DIR : '.data-cluster');
+const databaseUrl = gw.DATABASE_URL;
 const say = (line: string) => console.log(`[cluster] ${line}`);
 const tsx = [process.execPath, '--import', 'tsx'];
 
@@ -42,7 +44,7 @@ async function main(): Promise<void> {
     );
   }
   const keys = localStackKeys(dataDir);
-  const apiPorts = [Number(process.env.API_PORT ?? 8080), Number(process.env.API_PORT ?? 8080) + 1];
+  const apiPorts = [gw.API_PORT, gw.API_PORT + 1];
   cluster = await startLoopbackCluster({
     root,
     dataDir,
@@ -54,7 +56,7 @@ async function main(): Promise<void> {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     DATABASE_URL: databaseUrl,
-    GATEWAY_ENCRYPTION_KEY: loadEncryptionKey(process.env.GATEWAY_ENCRYPTION_KEY, dataDir),
+    GATEWAY_ENCRYPTION_KEY: loadEncryptionKey(gw.GATEWAY_ENCRYPTION_KEY, dataDir),
     LIVEKIT_API_KEY: keys.apiKey,
     LIVEKIT_API_SECRET: keys.apiSecret,
     REDIS_URL: `redis://${cluster.redisAddress}`,

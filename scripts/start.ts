@@ -11,6 +11,7 @@ import { loadEncryptionKey } from '../src/db/secret-box.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/db/embedded.js';
 import { migrate } from '../src/db/migrate.js';
 import { packageRoot } from '../src/config/paths.js';
+import { readStackEnv } from '../src/config/stack-env.js';
 import { ensureConsoleBuilt } from './stack/console-build.js';
 import { digestAlgorithmsFrom } from '../src/edge/kamailio-config.js';
 import { startEdge, type EdgeProcess } from './stack/kamailio.js';
@@ -34,8 +35,20 @@ function localSecret(file: string): string {
 }
 const root = packageRoot();
 const env = process.env;
-const num = (name: string, fallback: number) => (env[name] ? Number(env[name]) : fallback);
-const dataDir = path.resolve(env.GATEWAY_DATA_DIR ?? '.data');
+// Every value through the config schemas: a bad one stops here, naming the variable.
+const {
+  gateway: gw,
+  stack: local,
+  isSet,
+} = (() => {
+  try {
+    return readStackEnv(env);
+  } catch (error) {
+    console.error(`[stack] not started: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(2);
+  }
+})();
+const dataDir = path.resolve(gw.GATEWAY_DATA_DIR);
 const stackDir = path.join(dataDir, 'stack');
 // The database, keys and logs (which carry room names) are the owner's alone.
 mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -43,17 +56,17 @@ chmodSync(dataDir, 0o700);
 const say = (line: string) => console.log(`[stack] ${line}`);
 
 const ports = {
-  redis: num('REDIS_PORT', 6380),
-  livekit: num('LIVEKIT_PORT', 7880),
-  livekitTcp: num('LIVEKIT_TCP_PORT', 7881),
-  livekitUdpStart: num('LIVEKIT_UDP_START', 50000),
-  livekitUdpEnd: num('LIVEKIT_UDP_END', 50100),
-  sip: num('SIP_PORT', 5060),
-  rtpStart: num('RTP_PORT_START', 10000),
-  rtpEnd: num('RTP_PORT_END', 10100),
+  redis: local.REDIS_PORT,
+  livekit: local.LIVEKIT_PORT,
+  livekitTcp: local.LIVEKIT_TCP_PORT,
+  livekitUdpStart: local.LIVEKIT_UDP_START,
+  livekitUdpEnd: local.LIVEKIT_UDP_END,
+  sip: local.SIP_PORT,
+  rtpStart: local.RTP_PORT_START,
+  rtpEnd: local.RTP_PORT_END,
 };
-const apiPort = num('API_PORT', 8080);
-const internalPort = num('INTERNAL_PORT', 8082);
+const apiPort = gw.API_PORT;
+const internalPort = gw.INTERNAL_PORT;
 
 let embedded: EmbeddedPostgres | undefined;
 let stack: LocalStack | undefined;
@@ -76,7 +89,7 @@ async function shutdown(code: number): Promise<never> {
 
 async function main() {
   mkdirSync(stackDir, { recursive: true });
-  let databaseUrl = env.DATABASE_URL;
+  let databaseUrl = gw.DATABASE_URL;
   if (!databaseUrl) {
     embedded = await startEmbeddedPostgres(dataDir);
     databaseUrl = embedded.url;
@@ -84,32 +97,32 @@ async function main() {
     say(`embedded database in ${path.join(dataDir, 'pglite')}`);
   }
   await migrate(databaseUrl);
-  const encryptionKey = loadEncryptionKey(env.GATEWAY_ENCRYPTION_KEY, dataDir);
+  const encryptionKey = loadEncryptionKey(gw.GATEWAY_ENCRYPTION_KEY, dataDir);
   const keys =
-    env.LIVEKIT_API_KEY && env.LIVEKIT_API_SECRET
-      ? { apiKey: env.LIVEKIT_API_KEY, apiSecret: env.LIVEKIT_API_SECRET }
+    isSet('LIVEKIT_API_KEY') && isSet('LIVEKIT_API_SECRET')
+      ? { apiKey: gw.LIVEKIT_API_KEY, apiSecret: gw.LIVEKIT_API_SECRET }
       : localStackKeys(dataDir);
 
   // coturn when it is installed: web users behind strict NATs relay through it (TURN).
   const turnSecret = commandExists('turnserver')
-    ? (env.TURN_SECRET ?? localSecret(path.join(dataDir, 'turn-secret')))
+    ? (gw.TURN_SECRET ?? localSecret(path.join(dataDir, 'turn-secret')))
     : undefined;
   if (!turnSecret)
     say('coturn is not installed (apt-get install coturn): web users get no TURN relay');
-  const turnPort = num('TURN_PORT', 3478);
+  const turnPort = gw.TURN_PORT;
 
   stack = await startLocalStack({
     root,
     dataDir,
     ports,
     keys,
-    redisAddress: env.REDIS_ADDRESS,
+    redisAddress: local.REDIS_ADDRESS,
     webhookUrls: [`http://127.0.0.1:${apiPort}/webhooks/livekit`],
     turn: turnSecret
       ? {
           port: turnPort,
           secret: turnSecret,
-          relayPorts: [num('TURN_RELAY_START', 49152), num('TURN_RELAY_END', 49200)],
+          relayPorts: [local.TURN_RELAY_START, local.TURN_RELAY_END],
         }
       : undefined,
     log: say,
@@ -120,26 +133,29 @@ async function main() {
 
   // The SIP edge (Kamailio) when it is installed, unless EDGE_ENABLED=false (docs/edge.md).
   let edge: EdgeProcess | undefined;
-  if (commandExists('kamailio') && env.EDGE_ENABLED !== 'false') {
+  // On unless EDGE_ENABLED says otherwise (the gateway's own default is off).
+  const edgeWanted = !isSet('EDGE_ENABLED') || gw.EDGE_ENABLED;
+  if (commandExists('kamailio') && edgeWanted) {
     // Optional like coturn: a busy port or a broken install leaves the rest of the stack up.
     edge = await startEdge({
       livekitHost: stack.sipHost,
       livekitPort: stack.sipPort,
-      sipPort: num('EDGE_SIP_PORT', 5070),
-      rpcPort: num('EDGE_RPC_PORT', 5090),
+      sipPort: local.EDGE_SIP_PORT,
+      rpcPort: local.EDGE_RPC_PORT,
       // Where the edge hands texts to the API (docs/sms.md).
-      smsTarget: `127.0.0.1:${num('SMS_SIP_PORT', 5092)}`,
+      smsTarget: `127.0.0.1:${gw.SMS_SIP_PORT}`,
       dir: path.join(stackDir, 'edge'),
       logDir: stack.logDir,
-      sipUsersRealm: env.SIP_USERS_REALM,
-      digestMd5First: env.EDGE_DIGEST_MD5_FIRST === 'true',
-      digestAlgorithms: digestAlgorithmsFrom(env.EDGE_DIGEST_ALGORITHMS),
+      sipUsersRealm: gw.SIP_USERS_REALM,
+      digestMd5First: gw.EDGE_DIGEST_MD5_FIRST,
+      digestAlgorithms: digestAlgorithmsFrom(gw.EDGE_DIGEST_ALGORITHMS),
+      modulesDir: gw.KAMAILIO_MODULES_DIR,
     }).catch((error: unknown) => {
       say(`SIP edge not started: ${error instanceof Error ? error.message : String(error)}`);
       return undefined;
     });
     if (edge) children.push(edge.process);
-  } else if (env.EDGE_ENABLED !== 'false') {
+  } else if (edgeWanted) {
     say('kamailio is not installed (apt-get install kamailio): no SIP edge, no registrations');
   }
 
@@ -156,8 +172,8 @@ async function main() {
     INTERNAL_PORT: String(internalPort),
     // LiveKit is on loopback here: a weak LIVEKIT_API_SECRET of your own is tolerated.
     GATEWAY_LOCAL_STACK: 'true',
-    SIP_PUBLIC_PORT: env.SIP_PUBLIC_PORT ?? String(ports.sip),
-    REDIS_URL: env.REDIS_URL ?? `redis://${stack.redisAddress}`,
+    SIP_PUBLIC_PORT: String(isSet('SIP_PUBLIC_PORT') ? gw.SIP_PUBLIC_PORT : ports.sip),
+    REDIS_URL: gw.REDIS_URL ?? `redis://${stack.redisAddress}`,
     ...(turnSecret ? { TURN_SECRET: turnSecret, TURN_PORT: String(turnPort) } : {}),
     ...(edge && {
       EDGE_ENABLED: 'true',
@@ -166,7 +182,7 @@ async function main() {
       EDGE_CONTACT_ADDRESS: `127.0.0.1:${edge.sipPort}`,
       EDGE_SOURCE_ADDRESS: '127.0.0.1',
       SMS_SIP_HOST: '127.0.0.1',
-      SMS_SIP_PORT: String(num('SMS_SIP_PORT', 5092)),
+      SMS_SIP_PORT: String(gw.SMS_SIP_PORT),
       ...(embedded && { EDGE_SOLE_INSTANCE: 'true' }),
     }),
   };
@@ -220,14 +236,14 @@ async function main() {
     env: {
       ...childEnv,
       GATEWAY_API_URL: internalUrl,
-      AGENT_HTTP_PORT: env.AGENT_HTTP_PORT ?? '8081',
+      AGENT_HTTP_PORT: String(gw.AGENT_HTTP_PORT),
     },
     cwd: root,
   });
   children.push(agent);
   await waitUntil(
     `call hosts (log: ${agent.logFile})`,
-    async () => (await fetch(`http://127.0.0.1:${env.AGENT_HTTP_PORT ?? '8081'}/`)).ok,
+    async () => (await fetch(`http://127.0.0.1:${gw.AGENT_HTTP_PORT}/`)).ok,
     { timeoutMs: 60_000, exited: agent.exited },
   );
 
@@ -249,7 +265,7 @@ async function main() {
       ? `  SIP edge       sip:127.0.0.1:${edge.sipPort} (Kamailio: registrations, flood/brute-force protection; docs/edge.md)`
       : '  SIP edge       off (kamailio not installed, or EDGE_ENABLED=false)',
     `  LiveKit        ${stack.livekitUrl}  (key ${keys.apiKey})`,
-    `  Call hosts     ${env.AGENT_NAME ?? 'voice-gateway-agent'} (offline profile: deploy/agent-offline.yaml; hosts: http://127.0.0.1:${env.AGENT_HTTP_PORT ?? '8081'}/hosts)`,
+    `  Call hosts     ${gw.AGENT_NAME} (offline profile: deploy/agent-offline.yaml; hosts: http://127.0.0.1:${gw.AGENT_HTTP_PORT}/hosts)`,
     `  Web client     ${apiUrl}/web/  (join links: POST /api/rooms/<room>/links)`,
     `  Console        ${apiUrl}/console/  (sign in with an API key; docs/console.md)`,
     turnSecret

@@ -18,6 +18,26 @@ afterAll(() => {
 
 /** The README's first command as a new user runs it: the whole stack, embedded database. */
 describe('npm start', () => {
+  it('refuses a bad setting by name before it starts or writes anything', async () => {
+    const dataDir = path.join(mkdtempSync(path.join(os.tmpdir(), 'vg-start-bad-')), 'data');
+    const bad = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
+      cwd: packageRoot(),
+      env: {
+        ...process.env,
+        GATEWAY_DATA_DIR: dataDir,
+        LIVEKIT_PORT: 'seventy',
+        SIP_PORT: '99999',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    bad.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => bad.on('exit', resolve));
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/not started: invalid configuration: .*LIVEKIT_PORT.*SIP_PORT/);
+    expect(() => statSync(dataDir)).toThrow();
+  }, 60_000);
+
   it('brings the stack up, provisions a Novofon trunk that LiveKit lists, and stops on Ctrl-C', async () => {
     // A folder the command makes itself, as `.data` is on a fresh clone.
     const dataDir = path.join(mkdtempSync(path.join(os.tmpdir(), 'vg-start-')), 'data');

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { readStackEnv } from '../../src/config/stack-env.js';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -28,7 +29,8 @@ export class BinaryInstallError extends Error {
 
 /** Outside the repository, so fresh clones and CI on the same machine reuse the builds. */
 export function binaryCacheDir(): string {
-  const base = process.env.LIVEKIT_BIN_CACHE ?? path.join(os.homedir(), '.cache', 'voice-gateway');
+  const base =
+    readStackEnv().stack.LIVEKIT_BIN_CACHE ?? path.join(os.homedir(), '.cache', 'voice-gateway');
   return path.join(base, 'livekit', `server-${LIVEKIT_SERVER.version}_sip-${LIVEKIT_SIP.version}`);
 }
 

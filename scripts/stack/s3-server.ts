@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { readStackEnv } from '../../src/config/stack-env.js';
 import { promisify } from 'node:util';
 import { BinaryInstallError } from './binaries.js';
 import { freeTcpPort } from './ports.js';
@@ -18,7 +19,8 @@ export const VERSITYGW = { module: 'github.com/versity/versitygw', version: 'v1.
 
 /** Beside the LiveKit builds, outside the repository: clones and CI on the machine reuse it. */
 export function versitygwPath(): string {
-  const base = process.env.LIVEKIT_BIN_CACHE ?? path.join(os.homedir(), '.cache', 'voice-gateway');
+  const base =
+    readStackEnv().stack.LIVEKIT_BIN_CACHE ?? path.join(os.homedir(), '.cache', 'voice-gateway');
   return path.join(base, 'versitygw', VERSITYGW.version, 'versitygw');
 }
 

@@ -50,6 +50,7 @@ export async function runBridgeCall(
 
   made.recorder = prepareBridgeRecording(ctx, settings, {
     recordingsDir: deps.recordingsDir,
+    ffmpegPath: deps.ffmpegPath,
     recovery: meta.recovery === true,
     log,
   });

@@ -17,8 +17,12 @@ const PARTIAL_DIR = 'partial';
 type Report = (extra: Partial<CallReport>) => Promise<void>;
 type RecordingSettings = NonNullable<ProfileSettings['recording']>;
 
-/** The ffmpeg the worker converts with (LIVEKIT_FFMPEG_PATH, as the agents library reads it). */
-const ffmpegPath = () => process.env.LIVEKIT_FFMPEG_PATH || 'ffmpeg';
+interface RecordingOptions {
+  recordingsDir: string;
+  /** LIVEKIT_FFMPEG_PATH: the ffmpeg that converts the capture (the agents library reads it too). */
+  ffmpegPath: string;
+  log: Logger;
+}
 
 /** ffmpeg arguments turning the raw capture (stereo Opus, caller left) into the profile's file. */
 export function conversionArgs(
@@ -85,10 +89,10 @@ interface RecordingLifecycle {
 function recordingLifecycle(
   ctx: CallContext,
   rec: RecordingSettings,
-  options: { recordingsDir: string; log: Logger },
+  options: RecordingOptions,
   capture: () => Capture,
 ): RecordingLifecycle {
-  const { recordingsDir, log } = options;
+  const { recordingsDir, ffmpegPath, log } = options;
   const name = captureName(ctx);
   const rawPath = rawCapturePath(ctx, recordingsDir);
   let answeredAt: number | undefined;
@@ -109,7 +113,7 @@ function recordingLifecycle(
     const output = path.join(recordingsDir, file);
     try {
       await run(
-        ffmpegPath(),
+        ffmpegPath,
         conversionArgs(raw, output, rec, (answeredAt - t0) / 1000, (end - answeredAt) / 1000),
         { timeout: 120_000 },
       );
@@ -189,7 +193,7 @@ export function prepareCallRecording(
   ctx: CallContext,
   session: voice.AgentSession,
   settings: ProfileSettings,
-  options: { recordingsDir: string; recovery: boolean; log: Logger },
+  options: RecordingOptions & { recovery: boolean },
 ): CallRecording {
   const rec = effectiveRecording(settings, ctx.job.metadata);
   if (!rec?.enabled || options.recovery || settings.mode === 'bridge') return notRecorded;
@@ -214,13 +218,13 @@ export function prepareCallRecording(
 export function prepareBridgeRecording(
   ctx: CallContext,
   settings: ProfileSettings,
-  options: { recordingsDir: string; recovery: boolean; log: Logger },
+  options: RecordingOptions & { recovery: boolean },
 ): { capture: BridgeCapture | undefined; recording: CallRecording } {
   const rec = effectiveRecording(settings, ctx.job.metadata);
   if (!rec?.enabled || options.recovery) return { capture: undefined, recording: notRecorded };
   const capture = new BridgeCapture(
     rawCapturePath(ctx, options.recordingsDir),
-    ffmpegPath(),
+    options.ffmpegPath,
     options.log,
   );
   const lifecycle = recordingLifecycle(ctx, rec, options, () => capture);

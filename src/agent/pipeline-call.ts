@@ -68,6 +68,7 @@ export async function runPipelineCall(
   const latency = new TurnLatencyRecorder(session, vadSilenceMs);
   const recording = prepareCallRecording(ctx, session, settings, {
     recordingsDir: deps.recordingsDir,
+    ffmpegPath: deps.ffmpegPath,
     recovery: meta.recovery === true,
     log,
   });

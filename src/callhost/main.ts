@@ -64,6 +64,7 @@ const host = new CallHost({
     offlineProfile,
     logger,
     recordingsDir: config.recordings.dir,
+    ffmpegPath: config.recordings.ffmpegPath,
     holdMusicFile: config.agent.holdMusicFile,
   },
 });

@@ -3,7 +3,13 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { createApiKey, roles, type Role } from '../apikeys/keys.js';
 import { audit, systemActor } from '../audit/index.js';
-import { ConfigError, createLogger, loadConfig, type GatewayConfig } from '../config/index.js';
+import {
+  ConfigError,
+  createLogger,
+  dataDirOf,
+  loadConfig,
+  type GatewayConfig,
+} from '../config/index.js';
 import {
   installationOf,
   loadEncryptionKey,
@@ -31,7 +37,7 @@ import { reconcile } from '../trunks/index.js';
  * keys, ports) in the data folder; the CLI uses them for anything the environment does not set.
  */
 function cliConfig(): GatewayConfig {
-  const dataDir = path.resolve(process.env.GATEWAY_DATA_DIR ?? '.data');
+  const dataDir = dataDirOf(process.env);
   const file = path.join(dataDir, 'stack', 'env.json');
   const stack = existsSync(file)
     ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>)

@@ -45,6 +45,8 @@ export interface GatewayConfig {
   };
   recordings: {
     dir: string;
+    /** LIVEKIT_FFMPEG_PATH. */
+    ffmpegPath: string;
     sweepIntervalSeconds: number;
     linkTtlSeconds: number;
     publicApiUrl: string;
@@ -76,6 +78,8 @@ export interface GatewayConfig {
     rpcUrl: string;
     /** EDGE_RPC_SECRET ('' when the edge is off). */
     rpcSecret: string;
+    /** KAMAILIO_MODULES_DIR: read by the edge process. */
+    modulesDir: string;
     contactAddress: string;
     sourceAddress: string;
     /** EDGE_SIP_LISTEN and EDGE_LIVEKIT_SIP_ADDRESS: read by the edge process (src/edge/main.ts). */
@@ -136,6 +140,14 @@ function hostForUrl(host: string): string {
 }
 
 /** Reads and validates the environment once; every bad variable is named in the error. */
+/** GATEWAY_DATA_DIR, resolved, before the rest of the configuration is read. */
+export function dataDirOf(env: NodeJS.ProcessEnv = process.env): string {
+  const parsed = envSchema.shape.GATEWAY_DATA_DIR.safeParse(env.GATEWAY_DATA_DIR || undefined);
+  if (!parsed.success)
+    throw new ConfigError([`GATEWAY_DATA_DIR: ${parsed.error.issues[0]?.message}`]);
+  return path.resolve(parsed.data);
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const present = Object.fromEntries(
     Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
@@ -197,6 +209,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     },
     recordings: {
       dir: path.resolve(e.RECORDINGS_DIR ?? path.join(e.GATEWAY_DATA_DIR, 'recordings')),
+      ffmpegPath: e.LIVEKIT_FFMPEG_PATH,
       sweepIntervalSeconds: e.RECORDINGS_SWEEP_INTERVAL_SECONDS,
       linkTtlSeconds: e.RECORDING_LINK_TTL_SECONDS,
       publicApiUrl: e.API_PUBLIC_URL ?? `http://${hostForUrl(e.API_HOST)}:${e.API_PORT}`,
@@ -232,6 +245,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       enabled: e.EDGE_ENABLED,
       rpcUrl: e.EDGE_RPC_URL,
       rpcSecret: e.EDGE_RPC_SECRET ?? '',
+      modulesDir: e.KAMAILIO_MODULES_DIR,
       contactAddress: e.EDGE_CONTACT_ADDRESS,
       sourceAddress: e.EDGE_SOURCE_ADDRESS,
       sipListen: e.EDGE_SIP_LISTEN,

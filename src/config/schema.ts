@@ -1,6 +1,9 @@
 import { z } from 'zod';
 
-const port = z.coerce.number().int().min(0).max(65535);
+/** Where Debian's kamailio package keeps its modules. */
+export const DEBIAN_KAMAILIO_MODULES = '/usr/lib/x86_64-linux-gnu/kamailio/modules/';
+
+export const port = z.coerce.number().int().min(0).max(65535);
 /** A comma-separated list whose every entry matches `pattern`; empty: []. */
 const list = (pattern: RegExp, what: string) =>
   z
@@ -150,6 +153,8 @@ export const envSchema = z.object({
   HOLD_MUSIC_FILE: z.string().min(1).optional(),
   /** Finished call recordings (default <GATEWAY_DATA_DIR>/recordings); the worker and the API share it. */
   RECORDINGS_DIR: z.string().min(1).optional(),
+  /** The ffmpeg the call hosts convert recordings with (also what @livekit/agents reads). */
+  LIVEKIT_FFMPEG_PATH: z.string().min(1).default('ffmpeg'),
   /** Seconds between sweeps that delete recordings past their retention; 0 disables. */
   RECORDINGS_SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(3600),
   /** Lifetime of the signed recording links sent in call.recording_ready webhooks. */
@@ -180,6 +185,8 @@ export const envSchema = z.object({
   API_PUBLIC_URL: z.string().url().optional(),
   /** Run the SIP edge supervisor: registrations with providers through Kamailio (docs/edge.md). */
   EDGE_ENABLED: bool.default(false),
+  /** Kamailio's modules, as the edge config loads them (Debian's path by default). */
+  KAMAILIO_MODULES_DIR: z.string().min(1).default(DEBIAN_KAMAILIO_MODULES),
   /** Kamailio's JSON-RPC (jsonrpcs over xhttp); keep it on loopback or a private network. */
   EDGE_RPC_URL: z.string().url().default('http://127.0.0.1:5090/RPC'),
   /** Shared secret the edge checks on every JSON-RPC call (X-Edge-Token); required with the edge. */

@@ -2,6 +2,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../config/paths.js';
+import { DEBIAN_KAMAILIO_MODULES } from '../config/schema.js';
 
 /** User agents of known SIP scanners; the edge drops their requests without an answer. */
 export const scannerUserAgents = [
@@ -45,6 +46,8 @@ export interface EdgeKamailioSettings {
   smsTarget?: string;
   /** Runtime folder: the rendered config and uac's (empty) db_text table. */
   dir: string;
+  /** Kamailio's modules (KAMAILIO_MODULES_DIR; Debian's path by default). */
+  modulesDir?: string;
   /** Seconds between uac's registration timer runs: refreshes happen within this of expiry. */
   regTimerInterval?: number;
   transactionTimeoutMs?: number;
@@ -134,8 +137,6 @@ export const edgeDefaults = {
   registerMaxContacts: 10,
 } as const;
 
-const MODULES_DIR = '/usr/lib/x86_64-linux-gnu/kamailio/modules/';
-
 function templateValues(s: EdgeKamailioSettings): Record<string, string> {
   const v = { ...edgeDefaults, ...stripUndefined(s) };
   const dbDir = path.join(s.dir, 'db');
@@ -150,7 +151,7 @@ function templateValues(s: EdgeKamailioSettings): Record<string, string> {
     RPC_TOKEN_DIGEST: rpcTokenDigest(s.rpcSecret),
     PROVIDER_RATE: String(v.providerRequestsPerSecond),
     DIALOG_TIMEOUT: String(v.dialogTimeoutSeconds),
-    MODULES_DIR: process.env.KAMAILIO_MODULES_DIR ?? MODULES_DIR,
+    MODULES_DIR: s.modulesDir ?? DEBIAN_KAMAILIO_MODULES,
     TRANSACTION_TIMEOUT_MS: String(v.transactionTimeoutMs),
     DB_DIR: dbDir,
     CONTACT_ADDR: s.advertise ?? `${s.sipListenIp}:${s.sipPort}`,

@@ -14,7 +14,7 @@ import { EdgeRpc } from './rpc.js';
 
 const config = loadConfig();
 const log = createLogger({ level: config.log.level, redactPii: config.log.redactPii });
-const secret = config.edge.rpcSecret || process.env.EDGE_RPC_SECRET;
+const secret = config.edge.rpcSecret;
 if (!secret) {
   log.fatal('EDGE_RPC_SECRET is unset: the edge needs the secret the gateway calls it with');
   process.exit(2);
@@ -53,6 +53,7 @@ const configFile = writeEdgeConfig({
   smsTarget: `${config.sms.sipHost}:${config.sms.sipPort}`,
   sipUsersRealm: config.sipUsers.realm,
   dir: path.join(config.dataDir, 'edge'),
+  modulesDir: config.edge.modulesDir,
 });
 const runDir = path.join(config.dataDir, 'edge', 'run');
 mkdirSync(runDir, { recursive: true });

@@ -16,5 +16,7 @@ export interface CallDeps {
   offlineProfile: ProfileSettings;
   logger: Logger;
   recordingsDir: string;
+  /** The ffmpeg recordings are converted with (LIVEKIT_FFMPEG_PATH). */
+  ffmpegPath: string;
   holdMusicFile: string | undefined;
 }
