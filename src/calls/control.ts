@@ -165,9 +165,13 @@ export const transferSchema = z
   });
 export type TransferInput = z.infer<typeof transferSchema>;
 
-/** Whether the caller's leg leaves its room within a few seconds. */
+/**
+ * Whether the caller's leg leaves its room within 10 s: LiveKit's BYE a second after the far
+ * end's NOTIFY, or the far end's own BYE once it has transferred (many transferees end the old
+ * dialog themselves, and livekit/sip sends none when it lost the REFER's answer).
+ */
 async function legEnds(deps: CallControlDeps, room: string, identity: string): Promise<boolean> {
-  for (let i = 0; i < 20; i++) {
+  for (let i = 0; i < 40; i++) {
     try {
       await livekitCall(() => deps.livekit.rooms.getParticipant(room, identity));
     } catch (error) {
@@ -262,9 +266,11 @@ export async function transferCall(
     });
   } catch (error) {
     const { apiError, failure } = sipApiError(error, { call_id: call.id });
-    // livekit/sip v1.8.0 sometimes loses a REFER's fast final answer: a transfer whose leg
-    // LiveKit then ends (as it does once the far end reports the transfer done) went through.
-    answerLost = apiError.code === 'sip_no_final_response' && (await legEnds(deps, room, identity));
+    // livekit/sip v1.8.0 sometimes loses the REFER's answer: its SIP transaction ends as the
+    // answer arrives and the answer is dropped unread (more often on a loaded machine). A leg that
+    // ends within 10 s went through; one that stays is reported failed, with the cause named.
+    const unread = apiError.code === 'sip_no_final_response';
+    answerLost = unread && (await legEnds(deps, room, identity));
     if (!answerLost) {
       countSipFailure('transfer', failure?.sipStatus ?? null);
       deps.logger.warn(
@@ -286,9 +292,18 @@ export async function transferCall(
             to: target,
             code: apiError.code,
             sip_status: failure?.sipStatus ?? null,
+            ...(unread && { refer_answer_lost: true }),
           }),
         })
         .execute();
+      if (unread) {
+        throw new ApiError(
+          apiError.status,
+          apiError.code,
+          "LiveKit SIP lost the far end's answer to the transfer (REFER) and the caller's leg is still up 10 s later: the far end refused it, or transferred the caller and waits for LiveKit to end the old call (docs/call-control.md)",
+          apiError.extra,
+        );
+      }
       throw apiError;
     }
   }
