@@ -1,5 +1,5 @@
 import { Room, dispose } from '@livekit/rtc-node';
-import { ParticipantInfo_Kind, SIPDispatchRuleInfo } from '@livekit/protocol';
+import { ParticipantInfo_Kind, type SIPDispatchRuleInfo } from '@livekit/protocol';
 import { RoomServiceClient } from 'livekit-server-sdk';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { GatewaySipClient } from '../src/livekit/index.js';
