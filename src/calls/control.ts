@@ -30,6 +30,8 @@ export interface CallControlDeps {
   callsPerSecond?: (trunkId: string, limit: number) => Promise<number | undefined>;
   /** Calls to sip:<username> (SIP users registered at the edge); undefined without the edge. */
   sipUsers?: SipUserDialer;
+  /** This installation's id: every leg it dials carries it (INSTALLATION_ATTRIBUTE). */
+  installation: string;
 }
 
 /** `sip:<username>` with no host: a SIP user registered at the edge (docs/sip-users.md). */

@@ -7,6 +7,7 @@ import { serializeCall } from './serialize.js';
 import { releaseCall } from '../queue/admission.js';
 import { callsEnded } from './metrics.js';
 import { ANSWERING_IDENTITY_PREFIX } from '../forwarding/identity.js';
+import { INSTALLATION_ATTRIBUTE } from '../trunks/livekit-objects.js';
 
 /** LiveKit's events that change call records; other verified events are stored only. */
 export const callEventNames = new Set([
@@ -26,6 +27,79 @@ const OPEN = ['ringing', 'active'] as const;
 function isCaller(p: ParticipantInfo): boolean {
   if (p.identity.startsWith(ANSWERING_IDENTITY_PREFIX)) return false;
   return p.kind === ParticipantInfo_Kind.SIP || p.kind === ParticipantInfo_Kind.STANDARD;
+}
+
+/**
+ * The installation a caller's call belongs to, as LiveKit carries it: the installation attribute
+ * (set by the gateway's dispatch rules, dialled legs and web tokens), or for a SIP caller the
+ * installation in the dispatch rule's marker, which LiveKit copies into the participant's
+ * metadata (rules written before calls were marked carry it there only).
+ */
+function installationMark(p: ParticipantInfo): string | undefined {
+  const attribute = p.attributes[INSTALLATION_ATTRIBUTE];
+  if (attribute) return attribute;
+  if (p.kind !== ParticipantInfo_Kind.SIP || !p.metadata.startsWith('{')) return undefined;
+  try {
+    const m = JSON.parse(p.metadata) as { managed_by?: unknown; installation?: unknown };
+    if (typeof m.managed_by === 'string' && m.managed_by.startsWith('voice-gateway'))
+      return typeof m.installation === 'string' ? m.installation : undefined;
+  } catch {
+    // metadata someone else set
+  }
+  return undefined;
+}
+
+/**
+ * Whether a caller in a shared LiveKit is this installation's call (docs/architecture.md,
+ * "Sharing one LiveKit"). A mark decides. Without one (a call placed or answered by a gateway
+ * before calls were marked, or a participant whose token no gateway made), a SIP caller is ours
+ * when we already hold its record or its LiveKit trunk (sip.trunkID) or dispatch rule
+ * (sip.ruleID) is one of ours, and another's when it names a trunk or rule we do not hold; one
+ * naming neither, and an unmarked web user, could be anyone's and is recorded, as before marks.
+ */
+export async function isOwnCaller(
+  db: Db,
+  roomName: string,
+  p: ParticipantInfo,
+  installation: string,
+): Promise<boolean> {
+  const mark = installationMark(p);
+  if (mark !== undefined) return mark === installation;
+  if (p.kind !== ParticipantInfo_Kind.SIP) return true;
+  const record = await db
+    .selectFrom('calls')
+    .select('id')
+    .where('roomName', '=', roomName)
+    .where((eb) =>
+      eb.or([
+        eb('participantSid', '=', p.sid),
+        eb.and([eb('participantSid', 'is', null), eb('participantIdentity', '=', p.identity)]),
+      ]),
+    )
+    .executeTakeFirst();
+  if (record) return true;
+  const trunkId = p.attributes['sip.trunkID'];
+  const ruleId = p.attributes['sip.ruleID'];
+  if (!trunkId && !ruleId) return true;
+  if (
+    trunkId &&
+    (await db
+      .selectFrom('trunks')
+      .select('id')
+      .where((eb) =>
+        eb.or([eb('livekitInboundId', '=', trunkId), eb('livekitOutboundId', '=', trunkId)]),
+      )
+      .executeTakeFirst())
+  )
+    return true;
+  return Boolean(
+    ruleId &&
+    (await db
+      .selectFrom('dispatchRules')
+      .select('id')
+      .where('livekitId', '=', ruleId)
+      .executeTakeFirst()),
+  );
 }
 
 function seconds(value: bigint | undefined): Date {
@@ -253,16 +327,25 @@ export async function closeCall(
   });
 }
 
-/** Applies one verified LiveKit event to the call records, in the caller's transaction. */
-export async function applyLivekitEvent(tx: Tx, event: WebhookEvent): Promise<void> {
+/**
+ * Applies one verified LiveKit event to the call records, in the caller's transaction. Another
+ * installation's callers (isOwnCaller) are left alone: no record, no webhook, no hangup.
+ */
+export async function applyLivekitEvent(
+  tx: Tx,
+  event: WebhookEvent,
+  installation: string,
+): Promise<void> {
   const at = seconds(event.createdAt);
   const roomName = event.room?.name;
   if (!roomName) return;
   const p = event.participant;
   switch (event.event) {
     case 'participant_joined':
-      if (p && isCaller(p)) await callerJoined(tx, roomName, event.room?.sid ?? null, p, at);
-      else if (p?.kind === ParticipantInfo_Kind.AGENT)
+      if (p && isCaller(p)) {
+        if (await isOwnCaller(tx, roomName, p, installation))
+          await callerJoined(tx, roomName, event.room?.sid ?? null, p, at);
+      } else if (p?.kind === ParticipantInfo_Kind.AGENT)
         await eventForRoom(tx, roomName, at, 'agent_joined', { identity: p.identity });
       return;
     case 'track_published':
@@ -275,8 +358,10 @@ export async function applyLivekitEvent(tx: Tx, event: WebhookEvent): Promise<vo
       return;
     case 'participant_left':
     case 'participant_connection_aborted':
-      if (p && isCaller(p)) await callerLeft(tx, roomName, p, at, event.event);
-      else if (p?.kind === ParticipantInfo_Kind.AGENT)
+      if (p && isCaller(p)) {
+        if (await isOwnCaller(tx, roomName, p, installation))
+          await callerLeft(tx, roomName, p, at, event.event);
+      } else if (p?.kind === ParticipantInfo_Kind.AGENT)
         await eventForRoom(tx, roomName, at, 'agent_left', { identity: p.identity });
       return;
     case 'room_finished': {

@@ -15,6 +15,7 @@ import {
 } from './outbound.js';
 import { resolveProfile } from './outbound-route.js';
 import { serializeCall } from './serialize.js';
+import { installationAttributes } from '../trunks/livekit-objects.js';
 
 /**
  * POST /api/calls to sip:<username>: LiveKit SIP dials the edge, which rings every registered
@@ -109,7 +110,10 @@ export async function placeSipUserCall(
         fromNumber: target.fromUser,
         participantIdentity: CALLEE_IDENTITY,
         participantName: CALLEE_IDENTITY,
-        participantAttributes: { 'voice_gateway.call_id': id },
+        participantAttributes: {
+          'voice_gateway.call_id': id,
+          ...installationAttributes(deps.installation),
+        },
         waitUntilAnswered: input.wait_until_answered,
         ringingTimeout: input.ringing_timeout_seconds,
         maxCallDuration: input.max_call_duration_seconds,

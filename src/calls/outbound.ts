@@ -19,6 +19,7 @@ import { sipApiError } from './sip-errors.js';
 import { ApiError } from '../http/errors.js';
 import { placeSipUserCall } from './outbound-sip-user.js';
 import { countSipFailure } from './metrics.js';
+import { installationAttributes } from '../trunks/livekit-objects.js';
 
 /** to_number "sip:<username>": a SIP user registered at the edge (src/sipusers). */
 export { SIP_USER_TARGET } from './control.js';
@@ -273,7 +274,10 @@ export async function placeOutboundCall(
         fromNumber: route.fromNumber ? toWireFormat(route.fromNumber, format) : undefined,
         participantIdentity: CALLEE_IDENTITY,
         participantName: CALLEE_IDENTITY,
-        participantAttributes: { 'voice_gateway.call_id': id },
+        participantAttributes: {
+          'voice_gateway.call_id': id,
+          ...installationAttributes(deps.installation),
+        },
         waitUntilAnswered: input.wait_until_answered,
         ringingTimeout: input.ringing_timeout_seconds,
         maxCallDuration: input.max_call_duration_seconds,

@@ -4,7 +4,7 @@ import type { Logger } from '../config/index.js';
 import { every } from '../config/periodic.js';
 import type { Db } from '../db/index.js';
 import { livekitCall } from '../livekit/index.js';
-import { callerJoined, closeCall, markAnswered } from './livekit-events.js';
+import { callerJoined, closeCall, isOwnCaller, markAnswered } from './livekit-events.js';
 
 /** A record this young may still be waiting for its room (src/calls/outbound.ts). */
 const YOUNG_CALL_MS = 30_000;
@@ -13,6 +13,8 @@ export interface CallsReconcileDeps {
   db: Db;
   rooms: RoomServiceClient;
   logger: Logger;
+  /** This installation's id: another installation's callers are not recorded (isOwnCaller). */
+  installation: string;
 }
 
 export interface CallsReconcileReport {
@@ -43,6 +45,7 @@ export async function reconcileCalls(deps: CallsReconcileDeps): Promise<CallsRec
         .where('roomName', '=', room.name)
         .where('participantSid', '=', p.sid)
         .executeTakeFirst();
+      if (!known && !(await isOwnCaller(deps.db, room.name, p, deps.installation))) continue;
       if (known) {
         // LiveKit sends no webhook when sip.callStatus turns active; its live state says so.
         if (!known.answeredAt && p.attributes['sip.callStatus'] === 'active') {

@@ -24,6 +24,7 @@ import {
 } from './control.js';
 import { callAgent, tellAgent } from './hold.js';
 import { DEFAULT_RINGING_TIMEOUT_SECONDS, dialFailure, recordDialled } from './outbound.js';
+import { installationAttributes } from '../trunks/livekit-objects.js';
 
 /** How long the human has, once the summary starts, to press 1 or 2. */
 export const WARM_ANSWER_TIMEOUT_MS = 45_000;
@@ -241,7 +242,10 @@ class WarmTransfer {
           fromNumber: plan.fromNumber,
           participantIdentity: this.#human,
           participantName: 'transfer target',
-          participantAttributes: { 'voice_gateway.call_id': this.leg.id },
+          participantAttributes: {
+            'voice_gateway.call_id': this.leg.id,
+            ...installationAttributes(deps.installation),
+          },
           waitUntilAnswered: true,
           ringingTimeout: plan.ringingTimeout,
         },

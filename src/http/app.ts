@@ -143,6 +143,7 @@ export function createApp(deps: AppDeps): Express {
       apiSecret: deps.config.livekit.apiSecret,
       bodyLimit: deps.config.webhooks.livekitBodyLimit,
       clockToleranceSeconds: deps.config.webhooks.livekitClockToleranceSeconds,
+      installation: deps.installation,
       onApplied: (event) => {
         agentRecovery.consider(event);
         forwarder.consider(event);
@@ -192,6 +193,7 @@ export function createApp(deps: AppDeps): Express {
     ),
     agentName: deps.config.agent.name,
     onAuthError,
+    installation: deps.installation,
   };
   // Before the API-key router: a signed join link may stand in for a key.
   app.use(joinRouter(turnDeps));
@@ -246,7 +248,13 @@ export function createApp(deps: AppDeps): Express {
   api.use(recordingsRouter(recordings));
   // Before callsRouter, like callControlRouter: /calls/queue is no call id.
   api.use(queueRouter({ db: deps.db, maxActive: deps.config.calls.maxActive }));
-  api.use(callsRouter(deps.db, { rooms: deps.livekit.rooms, logger: deps.logger }));
+  api.use(
+    callsRouter(deps.db, {
+      rooms: deps.livekit.rooms,
+      logger: deps.logger,
+      installation: deps.installation,
+    }),
+  );
   api.use(
     eventsRouter(
       new LiveCallFeed(deps.db, (error) =>

@@ -173,6 +173,7 @@ export async function startApi(
           edgeSecret: config.edge.rpcSecret,
         })
       : undefined,
+    installation,
   };
   const app = createApp({
     config,
@@ -228,7 +229,7 @@ export async function startApi(
     )
     .catch((error: unknown) => log.error({ err: error }, 'startup reconcile failed'));
   const stopCallsLoop = startCallsReconcileLoop(
-    { db: database.db, rooms: livekit.rooms, logger: log },
+    { db: database.db, rooms: livekit.rooms, logger: log, installation },
     config.calls.reconcileIntervalSeconds,
   );
   const stopLoop = startReconcileLoop(

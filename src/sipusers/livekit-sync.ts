@@ -8,6 +8,7 @@ import {
 } from '@livekit/protocol';
 import type { Db } from '../db/index.js';
 import type { GatewaySipClient } from '../livekit/index.js';
+import { INSTALLATION_ATTRIBUTE, installationAttributes } from '../trunks/livekit-objects.js';
 
 /**
  * LiveKit's side of calls from SIP users: per agent key (an agent profile id, or "default"),
@@ -144,12 +145,20 @@ async function syncOnce(deps: SipUsersLivekitDeps): Promise<void> {
         },
       );
     const rule = rules.find((r) => markerOf(r.metadata, deps.installation) === key);
-    if (rule && rule.trunkIds.includes(trunk.sipTrunkId) && rule.metadata === metadata) continue;
+    // A rule made before calls were marked lacks the installation attribute: it is replaced.
+    if (
+      rule &&
+      rule.trunkIds.includes(trunk.sipTrunkId) &&
+      rule.metadata === metadata &&
+      rule.attributes[INSTALLATION_ATTRIBUTE] === deps.installation
+    )
+      continue;
     if (rule) await deps.sip.deleteSipDispatchRule(rule.sipDispatchRuleId);
     await deps.sip.createDispatchRuleInfo(
       new SIPDispatchRuleInfo({
         name: `voice-gateway SIP users [${key}]`,
         metadata,
+        attributes: installationAttributes(deps.installation),
         trunkIds: [trunk.sipTrunkId],
         rule: new SIPDispatchRule({
           rule: {

@@ -60,6 +60,18 @@ export function ownershipOf(metadata: string | undefined, installation: string):
   return m.installation === installation ? 'ours' : 'foreign';
 }
 
+/**
+ * The participant attribute naming the installation a call belongs to. LiveKit copies a dispatch
+ * rule's `attributes` onto the SIP participant it creates, CreateSIPParticipant's
+ * `participant_attributes` onto the dialled one, and a join token's attributes onto a web user:
+ * the gateway sets it in all three, and records only calls naming its own installation.
+ */
+export const INSTALLATION_ATTRIBUTE = 'voice_gateway.installation';
+
+export function installationAttributes(installation: string): Record<string, string> {
+  return { [INSTALLATION_ATTRIBUTE]: installation };
+}
+
 const transports: Record<string, SIPTransport> = {
   udp: SIPTransport.SIP_TRANSPORT_UDP,
   tcp: SIPTransport.SIP_TRANSPORT_TCP,
@@ -190,6 +202,7 @@ export function desiredRule(
   return new SIPDispatchRuleInfo({
     name: rule.name,
     metadata: marker(installation, 'rule', rule.id),
+    attributes: installationAttributes(installation),
     trunkIds: trunks.map((t) => t.livekitInboundId!).sort(),
     rule: ruleBody(rule),
     inboundNumbers: ruleNumbers(rule.inboundNumbers, trunks),
@@ -257,8 +270,13 @@ export function ruleDiff(actual: SIPDispatchRuleInfo, desired: SIPDispatchRuleIn
     (info.roomConfig?.agents ?? []).map((a) => `${a.agentName}|${a.metadata}`).join(',');
   if (agents(actual) !== agents(desired)) diff.push('agents');
   if (actual.metadata !== desired.metadata) diff.push('metadata');
+  // A rule written before calls were marked has no attributes: it is updated to carry them.
+  if (attributesOf(actual) !== attributesOf(desired)) diff.push('attributes');
   return diff;
 }
+
+const attributesOf = (info: SIPDispatchRuleInfo) =>
+  JSON.stringify(Object.entries(info.attributes ?? {}).sort(([a], [b]) => a.localeCompare(b)));
 
 function ruleBody0Equal(a: SIPDispatchRule | undefined, b: SIPDispatchRule | undefined): boolean {
   return JSON.stringify(a?.toJson() ?? null) === JSON.stringify(b?.toJson() ?? null);

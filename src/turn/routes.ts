@@ -13,6 +13,7 @@ import { dispatchWebAgent, webAgentProfile } from './agent-dispatch.js';
 import { callRoomReason, MONITOR_PREFIX, RESERVED_IDENTITY } from './call-rooms.js';
 import { turnFor } from './ice-servers.js';
 import { signJoinLink, verifyJoinLink } from './links.js';
+import { installationAttributes } from '../trunks/livekit-objects.js';
 
 export interface TurnRoutesDeps {
   config: GatewayConfig;
@@ -23,6 +24,8 @@ export interface TurnRoutesDeps {
   dispatch: AgentDispatchClient;
   agentName: string;
   onAuthError: (error: unknown) => void;
+  /** This installation's id: each web user's token carries it (INSTALLATION_ATTRIBUTE). */
+  installation: string;
 }
 
 // `+`: LiveKit SIP names call rooms <prefix>_<caller number>_<random>.
@@ -173,6 +176,7 @@ export function joinRouter(deps: TurnRoutesDeps): Router {
         identity,
         name: input.name,
         ttl,
+        attributes: installationAttributes(deps.installation),
       });
       token.addGrant({
         roomJoin: true,

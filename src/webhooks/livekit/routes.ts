@@ -36,6 +36,8 @@ export interface LivekitWebhookOptions {
   clockToleranceSeconds: number;
   /** Called after a new call event was stored and applied (committed). */
   onApplied?: (event: WebhookEvent) => void;
+  /** This installation's id: another installation's calls are stored, never applied. */
+  installation: string;
 }
 
 function rejected(reason: string, message: string): ApiError {
@@ -111,7 +113,7 @@ export function livekitWebhookRouter(options: LivekitWebhookOptions): Router {
       const stored = callEventNames.has(event.event)
         ? await options.db.transaction().execute(async (tx) => {
             const inserted = await insert(tx);
-            if (inserted) await applyLivekitEvent(tx, event);
+            if (inserted) await applyLivekitEvent(tx, event, options.installation);
             return Boolean(inserted);
           })
         : Boolean(await insert(options.db));
