@@ -2,14 +2,7 @@ import type { ApiErrorBody } from '../contract/index.js';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { z } from 'zod';
 import type { Logger } from '../config/index.js';
-import {
-  errorCatalogue,
-  fieldsFromZod,
-  GatewayError,
-  invalidInput,
-  type ErrorCode,
-  type FieldProblem,
-} from '../errors/index.js';
+import { errorCatalogue, fieldsFromZod, GatewayError, invalidInput } from '../errors/index.js';
 import { LivekitError, livekitGatewayError } from '../livekit/index.js';
 
 /** Parses `input` with `schema`, or throws a validation_failed naming every bad field. */
@@ -84,26 +77,3 @@ function isBodyParserError(error: unknown): error is Error & { type: string; lim
     typeof (error as { status?: unknown }).status === 'number'
   );
 }
-
-/**
- * Transitional, while the areas move over to GatewayError: the old names, now GatewayErrors.
- * The handler takes the status from the catalogue; `status` is only what the caller passed.
- */
-export class ApiError extends GatewayError {
-  constructor(
-    readonly status: number,
-    code: string,
-    message: string,
-    extra: Record<string, unknown> = {},
-  ) {
-    super(code as ErrorCode, message, extra);
-  }
-}
-export const badRequest = (message: string, fields: FieldProblem[] = []) =>
-  new ApiError(400, 'validation_failed', message, { fields });
-export const notFound = (what: string, id: string) =>
-  new ApiError(404, 'not_found', `${what} ${JSON.stringify(id)} does not exist`);
-export const conflict = (message: string, extra: Record<string, unknown> = {}) =>
-  new ApiError(409, 'conflict', message, extra);
-export { fieldsFromZod, type FieldProblem };
-export const livekitToApiError = livekitGatewayError;
