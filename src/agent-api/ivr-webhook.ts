@@ -36,8 +36,14 @@ export async function callIvrWebhook(
   try {
     target = await resolveTarget(input.url, deps.allowPrivateTargets);
   } catch (error) {
-    if (error instanceof RefusedTarget) throw new GatewayError('refused_target', error.message);
-    throw new GatewayError('webhook_failed', `the menu's webhook URL could not be resolved`);
+    if (error instanceof RefusedTarget)
+      throw new GatewayError('refused_target', error.message, {}, { cause: error });
+    throw new GatewayError(
+      'webhook_failed',
+      `the menu's webhook URL could not be resolved`,
+      {},
+      { cause: error },
+    );
   }
   const body = JSON.stringify({
     type: 'ivr.input',
@@ -70,6 +76,8 @@ export async function callIvrWebhook(
     throw new GatewayError(
       'webhook_failed',
       `the menu's webhook did not answer: ${(error as Error).message}`,
+      {},
+      { cause: error },
     );
   }
   if (answer.status < 200 || answer.status >= 300) {

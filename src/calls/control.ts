@@ -124,6 +124,8 @@ export async function hangupCall(deps: CallControlDeps, id: string, actor: Actor
       throw new GatewayError(
         'call_ended',
         `call ${call.id} is no longer in LiveKit (it ended a moment ago); its record closes when LiveKit's end event arrives`,
+        {},
+        { cause: error },
       );
     }
     throw error;

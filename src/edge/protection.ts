@@ -23,7 +23,8 @@ async function atEdge<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof EdgeRpcError) throw new GatewayError('edge_unavailable', error.message);
+    if (error instanceof EdgeRpcError)
+      throw new GatewayError('edge_unavailable', error.message, {}, { cause: error });
     throw error;
   }
 }

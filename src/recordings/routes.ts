@@ -44,18 +44,27 @@ async function sendStored(
   } catch (error) {
     if (!(error instanceof RecordingStoreError)) throw error;
     if (error.kind === 'bad_range') {
-      throw new GatewayError('range_not_satisfiable', `${range ?? ''} is outside the recording`);
+      throw new GatewayError(
+        'range_not_satisfiable',
+        `${range ?? ''} is outside the recording`,
+        {},
+        { cause: error },
+      );
     }
     if (error.kind === 'missing') {
       throw new GatewayError(
         'recording_missing',
         `the recording of call ${callId} is not in the S3 bucket (${data.object_key})`,
+        {},
+        { cause: error },
       );
     }
     deps.logger.warn({ err: error, callId }, 'recording could not be read from S3');
     throw new GatewayError(
       'recording_storage_unavailable',
       `the recording of call ${callId} is in S3, which did not answer; try again`,
+      {},
+      { cause: error },
     );
   }
   res.status(stored.contentRange ? 206 : 200).set(headers);

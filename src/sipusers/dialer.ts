@@ -57,6 +57,8 @@ export function sipUserDialer(
       throw new GatewayError(
         'edge_unavailable',
         `the SIP edge does not answer: ${error instanceof Error ? error.message : String(error)}`,
+        {},
+        { cause: error },
       );
     });
     if (contacts.length === 0)

@@ -70,7 +70,14 @@ export function livekitWebhookRouter(options: LivekitWebhookOptions): Router {
         if (error instanceof SyntaxError) {
           received.inc({ event: 'unknown', outcome: 'rejected' });
           options.logger.warn({ reason: 'malformed_json' }, 'livekit webhook rejected');
-          throw new GatewayError('invalid_json', `signed body is not valid JSON: ${message}`);
+          throw new GatewayError(
+            'invalid_json',
+            `signed body is not valid JSON: ${message}`,
+            {},
+            {
+              cause: error,
+            },
+          );
         }
         const reason = /sha256/.test(message)
           ? 'body_altered'
