@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import { verifyAgentToken } from '../contract/index.js';
-import { ApiError } from '../http/errors.js';
+import { GatewayError } from '../errors/index.js';
 
 /** Only the call hosts: a token derived from LiveKit's API secret (loopback is not a login). */
 export function requireAgent(livekitApiSecret: string): RequestHandler {
@@ -8,7 +8,7 @@ export function requireAgent(livekitApiSecret: string): RequestHandler {
     const header = req.get('authorization') ?? '';
     const token = header.toLowerCase().startsWith('bearer ') ? header.slice(7).trim() : '';
     verifyAgentToken(livekitApiSecret, token).then(
-      (ok) => next(ok ? undefined : new ApiError(401, 'unauthenticated', 'invalid agent token')),
+      (ok) => next(ok ? undefined : new GatewayError('unauthenticated', 'invalid agent token')),
       next,
     );
   };

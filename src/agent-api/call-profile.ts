@@ -1,7 +1,7 @@
 import { e164OfSipUser } from '../blocklist/patterns.js';
 import type { CallProfileAnswer, CallProfileRequest } from '../contract/index.js';
 import type { Db } from '../db/index.js';
-import { notFound } from '../http/errors.js';
+import { notFound } from '../errors/index.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

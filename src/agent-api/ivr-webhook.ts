@@ -3,7 +3,7 @@ import { Webhook } from 'svix';
 import { z } from 'zod';
 import type { IvrWebhookAnswer, IvrWebhookRequest } from '../contract/index.js';
 import type { Db } from '../db/index.js';
-import { ApiError } from '../http/errors.js';
+import { GatewayError } from '../errors/index.js';
 import { RefusedTarget, resolveTarget, send } from '../webhooks/outbound/index.js';
 
 export interface IvrWebhookDeps {
@@ -36,8 +36,14 @@ export async function callIvrWebhook(
   try {
     target = await resolveTarget(input.url, deps.allowPrivateTargets);
   } catch (error) {
-    if (error instanceof RefusedTarget) throw new ApiError(403, 'refused_target', error.message);
-    throw new ApiError(502, 'webhook_failed', `the menu's webhook URL could not be resolved`);
+    if (error instanceof RefusedTarget)
+      throw new GatewayError('refused_target', error.message, {}, { cause: error });
+    throw new GatewayError(
+      'webhook_failed',
+      `the menu's webhook URL could not be resolved`,
+      {},
+      { cause: error },
+    );
   }
   const body = JSON.stringify({
     type: 'ivr.input',
@@ -67,23 +73,24 @@ export async function callIvrWebhook(
       { at: Date.now() + ms, ms },
     );
   } catch (error) {
-    throw new ApiError(
-      502,
+    throw new GatewayError(
       'webhook_failed',
       `the menu's webhook did not answer: ${(error as Error).message}`,
+      {},
+      { cause: error },
     );
   }
   if (answer.status < 200 || answer.status >= 300) {
-    throw new ApiError(502, 'webhook_failed', `the menu's webhook answered HTTP ${answer.status}`);
+    throw new GatewayError('webhook_failed', `the menu's webhook answered HTTP ${answer.status}`);
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(answer.body);
   } catch {
-    throw new ApiError(502, 'webhook_failed', `the menu's webhook answered no JSON`);
+    throw new GatewayError('webhook_failed', `the menu's webhook answered no JSON`);
   }
   const result = answerSchema.safeParse(parsed);
   if (!result.success)
-    throw new ApiError(502, 'webhook_failed', `the menu's webhook answer has no usable say`);
+    throw new GatewayError('webhook_failed', `the menu's webhook answer has no usable say`);
   return { say: result.data.say ?? null };
 }

@@ -1,7 +1,7 @@
 import { closeCall, markAnswered } from '../calls/livekit-events.js';
 import type { CallReport, TurnLatency } from '../contract/index.js';
 import type { Call, Db } from '../db/index.js';
-import { ApiError } from '../http/errors.js';
+import { GatewayError } from '../errors/index.js';
 import { releaseCall } from '../queue/admission.js';
 import {
   applyRecordingReport,
@@ -82,7 +82,7 @@ export async function applyCallReport(
       );
     }
     if (input.recording) {
-      if (!recordings) throw new ApiError(503, 'recordings_off', 'recordings are not set up');
+      if (!recordings) throw new GatewayError('recordings_off', 'recordings are not set up');
       recorded = await applyRecordingReport(recordings, tx, call, input.recording);
     }
     if (input.ended && open) {

@@ -10,7 +10,8 @@ import {
   ivrWebhookRequestSchema,
 } from '../contract/index.js';
 import type { Db } from '../db/index.js';
-import { ApiError, notFound, parseBody } from '../http/errors.js';
+import { parseBody } from '../http/errors.js';
+import { GatewayError, notFound } from '../errors/index.js';
 import { pathParam } from '../http/params.js';
 import type { RecordingDeps } from '../recordings/index.js';
 import { admitCall, releaseCall } from '../queue/admission.js';
@@ -72,7 +73,7 @@ export function agentInternalRouter(
   // decides, as for POST /api/calls/:id/transfer; a refusal is the same 403.
   r.post('/internal/agent/calls/transfer', async (req, res) => {
     const input = parseBody(agentTransferSchema, req.body);
-    if (!options.callControl) throw new ApiError(503, 'transfers_off', 'transfers are not set up');
+    if (!options.callControl) throw new GatewayError('transfers_off', 'transfers are not set up');
     const call = await db
       .selectFrom('calls')
       .select('id')
@@ -80,7 +81,7 @@ export function agentInternalRouter(
       .where('participantIdentity', '=', input.participant_identity)
       .orderBy('startedAt', 'desc')
       .executeTakeFirst();
-    if (!call) throw new ApiError(404, 'not_found', 'no call record for this room and participant');
+    if (!call) throw new GatewayError('not_found', 'no call record for this room and participant');
     if (input.mode === 'warm') {
       const started = await startWarmTransfer(
         options.callControl,
@@ -109,7 +110,7 @@ export function agentInternalRouter(
   r.post('/internal/agent/calls/ivr-webhook', async (req, res) => {
     const input = parseBody(ivrWebhookRequestSchema, req.body);
     if (!options.ivrWebhooks)
-      throw new ApiError(503, 'webhooks_off', 'menu webhooks are not set up');
+      throw new GatewayError('webhooks_off', 'menu webhooks are not set up');
     res.json(await callIvrWebhook({ db, ...options.ivrWebhooks }, input));
   });
 
@@ -148,7 +149,7 @@ export function agentInternalRouter(
     const input = parseBody(callReportSchema, req.body);
     const call = await applyCallReport(db, input, options.recordings);
     if (!call) {
-      throw new ApiError(404, 'not_found', 'no call record for this room and participant yet');
+      throw new GatewayError('not_found', 'no call record for this room and participant yet');
     }
     res.json(serializeCall(call));
   });

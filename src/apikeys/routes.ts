@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { audit } from '../audit/index.js';
 import type { ApiKey, Db } from '../db/index.js';
 import { actorOf, requireRole } from '../http/auth.js';
-import { notFound, parseBody } from '../http/errors.js';
+import { parseBody } from '../http/errors.js';
+import { notFound } from '../errors/index.js';
 import { pathParam } from '../http/params.js';
 import { createApiKey, forgetVerifiedKeys, roles } from './keys.js';
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Selectable } from 'kysely';
 import { audit, type Actor } from '../audit/index.js';
 import type { Db, DB } from '../db/index.js';
-import { conflict, notFound } from '../http/errors.js';
+import { conflict, notFound } from '../errors/index.js';
 import { numberPattern, prefixPattern, type Pattern } from './patterns.js';
 import type { BlockCreateInput } from './schemas.js';
 

@@ -4,7 +4,7 @@ import { audit, type Actor } from '../audit/index.js';
 import type { Logger } from '../config/index.js';
 import type { Call, Db, Tx } from '../db/index.js';
 import type { DestinationPolicy } from '../destinations/index.js';
-import { ApiError, notFound } from '../http/errors.js';
+import { GatewayError, notFound } from '../errors/index.js';
 import { LivekitError, livekitCall, type LivekitClients } from '../livekit/index.js';
 import { badTarget, transferTarget } from './transfer-target.js';
 import { publish } from '../webhooks/outbound/index.js';
@@ -63,8 +63,7 @@ export async function loadCall(db: Db, id: string, options: { lock?: boolean } =
 /** The room of a call still going on; a 409 naming how it ended otherwise. */
 export function openRoom(call: Call): string {
   if (isOpen(call) && call.roomName) return call.roomName;
-  throw new ApiError(
-    409,
+  throw new GatewayError(
     'call_ended',
     `call ${call.id} already ended (${call.endReason ?? call.status}${call.endedAt ? ` at ${call.endedAt.toISOString()}` : ''})`,
     { call: serializeCall(call) },
@@ -124,10 +123,11 @@ export async function hangupCall(deps: CallControlDeps, id: string, actor: Actor
     );
   } catch (error) {
     if (error instanceof LivekitError && error.kind === 'not_found') {
-      throw new ApiError(
-        409,
+      throw new GatewayError(
         'call_ended',
         `call ${call.id} is no longer in LiveKit (it ended a moment ago); its record closes when LiveKit's end event arrives`,
+        {},
+        { cause: error },
       );
     }
     throw error;
@@ -204,7 +204,7 @@ export async function checkTransferDestination(
       callId: call.id,
     });
   } catch (error) {
-    const rule = error instanceof ApiError ? error.extra.rule : undefined;
+    const rule = error instanceof GatewayError ? error.extra.rule : undefined;
     await deps.db
       .insertInto('callEvents')
       .values({
@@ -244,16 +244,14 @@ export async function transferCall(
   const call = await loadCall(deps.db, id);
   const room = openRoom(call);
   if (call.channel !== 'sip' || !call.participantIdentity) {
-    throw new ApiError(
-      409,
+    throw new GatewayError(
       'not_a_phone_call',
       `call ${call.id} is not a SIP call; only phone calls transfer`,
     );
   }
   // The agent transfers only calls it talks in; its answer report may still be on its way.
   if (call.status !== 'active' && by === 'api') {
-    throw new ApiError(
-      409,
+    throw new GatewayError(
       'call_not_answered',
       `call ${call.id} is not answered yet; only answered calls transfer`,
     );

@@ -9,7 +9,7 @@ import {
   type DestinationPolicy,
   type TrunkDestinationPolicy,
 } from '../destinations/index.js';
-import { ApiError } from '../http/errors.js';
+import { GatewayError } from '../errors/index.js';
 
 /** The hosts of the gateway's trunks: sip: targets may name these (docs/security.md). */
 async function trunkHosts(db: Db): Promise<string[]> {
@@ -37,7 +37,7 @@ export async function assertDestination(
 ): Promise<void> {
   const destination = destinationOf(check.target);
   if (!destination) {
-    throw new ApiError(403, 'destination_refused', `${check.field}: not a number or SIP URI`, {
+    throw new GatewayError('destination_refused', `${check.field}: not a number or SIP URI`, {
       rule: 'unreadable',
       field: check.field,
     });
@@ -62,7 +62,7 @@ export async function assertDestination(
     entityId: check.callId ?? trunk?.trunkId ?? null,
     details: { rule: verdict.rule, trunk_id: trunk?.trunkId ?? null },
   });
-  throw new ApiError(403, 'destination_refused', `${check.field}: ${verdict.message}`, {
+  throw new GatewayError('destination_refused', `${check.field}: ${verdict.message}`, {
     rule: verdict.rule,
     field: check.field,
     trunk_id: trunk?.trunkId ?? null,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { audit, type Actor } from '../audit/index.js';
-import { ApiError } from '../http/errors.js';
+import { GatewayError } from '../errors/index.js';
 import { DTMF_DIGITS, type ControlMessage } from '../livekit/control-protocol.js';
 import { isOpen, loadCall, type CallControlDeps } from './control.js';
 import { callAgent, tellAgent } from './hold.js';
@@ -25,14 +25,14 @@ export async function sendCallDtmf(
   const call = await loadCall(deps.db, id);
   const room = call.roomName;
   if (!isOpen(call) || !room) {
-    throw new ApiError(409, 'call_ended', `call ${call.id} already ended; keys go to live calls`);
+    throw new GatewayError('call_ended', `call ${call.id} already ended; keys go to live calls`);
   }
   if (call.status !== 'active') {
-    throw new ApiError(409, 'call_not_answered', `call ${call.id} is not answered yet`);
+    throw new GatewayError('call_not_answered', `call ${call.id} is not answered yet`);
   }
   const agent = await callAgent(deps, room);
   if (!agent) {
-    throw new ApiError(409, 'no_agent', `call ${call.id} has no agent in its room to send keys`);
+    throw new GatewayError('no_agent', `call ${call.id} has no agent in its room to send keys`);
   }
   const message: ControlMessage = {
     action: 'dtmf',
@@ -40,8 +40,7 @@ export async function sendCallDtmf(
     request_id: randomUUID(),
   };
   if (!(await tellAgent(deps, room, agent.identity, message))) {
-    throw new ApiError(
-      504,
+    throw new GatewayError(
       'agent_timeout',
       `the agent of call ${call.id} did not confirm the keys were sent in time`,
     );

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DataPacket_Kind, ParticipantInfo_Kind, type ParticipantInfo } from '@livekit/protocol';
 import { audit, type Actor } from '../audit/index.js';
-import { ApiError } from '../http/errors.js';
+import { GatewayError } from '../errors/index.js';
 import { LivekitError, livekitCall } from '../livekit/index.js';
 import {
   ACK_ATTRIBUTE,
@@ -82,38 +82,34 @@ export async function setCallHold(
   const call = await loadCall(deps.db, id);
   const room = call.roomName;
   if (!isOpen(call) || !room) {
-    throw new ApiError(
-      409,
+    throw new GatewayError(
       'call_ended',
       `call ${call.id} already ended; only live calls ${action}`,
     );
   }
   if (call.status !== 'active') {
-    throw new ApiError(
-      409,
+    throw new GatewayError(
       'call_not_answered',
       `call ${call.id} is not answered yet; only answered calls can be put on hold`,
     );
   }
   const agent = await callAgent(deps, room);
   if (!agent) {
-    throw new ApiError(
-      409,
+    throw new GatewayError(
       'no_agent',
       `call ${call.id} has no agent in its room; hold and resume are carried out by the agent`,
     );
   }
   const held = agent.attributes[HOLD_ATTRIBUTE] === 'on';
   if (action === 'hold' && held) {
-    throw new ApiError(409, 'already_on_hold', `call ${call.id} is already on hold`);
+    throw new GatewayError('already_on_hold', `call ${call.id} is already on hold`);
   }
   if (action === 'resume' && !held) {
-    throw new ApiError(409, 'not_on_hold', `call ${call.id} is not on hold; nothing to resume`);
+    throw new GatewayError('not_on_hold', `call ${call.id} is not on hold; nothing to resume`);
   }
   const message: ControlMessage = { action, request_id: randomUUID() };
   if (!(await tellAgent(deps, room, agent.identity, message))) {
-    throw new ApiError(
-      504,
+    throw new GatewayError(
       'agent_timeout',
       `the agent of call ${call.id} did not confirm the ${action} within ${HOLD_ACK_TIMEOUT_MS} ms`,
     );

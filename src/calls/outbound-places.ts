@@ -1,5 +1,5 @@
 import type { Tx } from '../db/index.js';
-import { ApiError } from '../http/errors.js';
+import { GatewayError } from '../errors/index.js';
 import { lockAdmissions, openOutboundCalls } from '../queue/admission.js';
 import { OPEN_STATUSES } from './control.js';
 import type { Route } from './outbound-route.js';
@@ -26,8 +26,7 @@ export async function checkOutboundPlace(
       .where('status', 'in', [...OPEN_STATUSES])
       .executeTakeFirstOrThrow();
     if (Number(open) >= trunk.maxConcurrentCalls) {
-      throw new ApiError(
-        429,
+      throw new GatewayError(
         'trunk_call_limit',
         `trunk ${trunk.trunkId} already carries ${open} calls (max_concurrent_calls ${trunk.maxConcurrentCalls})`,
       );
@@ -41,8 +40,7 @@ export async function checkOutboundPlace(
       .executeTakeFirstOrThrow();
     const talking = Number(held) + (await openOutboundCalls(tx));
     if (talking >= maxActive) {
-      throw new ApiError(
-        429,
+      throw new GatewayError(
         'calls_max_active',
         `the agents already talk in ${talking} calls (CALLS_MAX_ACTIVE ${maxActive})`,
       );

@@ -1,5 +1,5 @@
 import type { Db } from '../db/index.js';
-import { ApiError, badRequest } from '../http/errors.js';
+import { GatewayError, invalidInput } from '../errors/index.js';
 import { toE164 } from '../trunks/index.js';
 import { findTrunk, type TrunkWithNumbers } from '../trunks/store.js';
 import type { OutboundCallInput } from './outbound.js';
@@ -8,7 +8,8 @@ import type { OutboundCallInput } from './outbound.js';
 
 export function e164Field(field: string, value: string): string {
   const parsed = toE164(value);
-  if (!parsed.ok) throw badRequest(`${field}: ${parsed.error}`, [{ field, message: parsed.error }]);
+  if (!parsed.ok)
+    throw invalidInput(`${field}: ${parsed.error}`, [{ field, message: parsed.error }]);
   return parsed.e164;
 }
 
@@ -32,41 +33,38 @@ export async function resolveRoute(db: Db, input: OutboundCallInput): Promise<Ro
       .executeTakeFirst();
     if (!owned) {
       const message = `${fromNumber} is not one of our numbers (see GET /api/numbers)`;
-      throw badRequest(`from_number: ${message}`, [{ field: 'from_number', message }]);
+      throw invalidInput(`from_number: ${message}`, [{ field: 'from_number', message }]);
     }
     numberProfileId = owned.agentProfileId;
     trunk = await findTrunk(db, owned.trunkId);
     const named = input.trunk_id === undefined ? trunk : await findTrunk(db, input.trunk_id);
     if (trunk && named?.id !== trunk.id) {
       const message = `${fromNumber} belongs to trunk ${trunk.trunkId}, not ${input.trunk_id}`;
-      throw badRequest(`from_number: ${message}`, [{ field: 'from_number', message }]);
+      throw invalidInput(`from_number: ${message}`, [{ field: 'from_number', message }]);
     }
   } else if (input.trunk_id !== undefined) {
     trunk = await findTrunk(db, input.trunk_id);
     if (!trunk) {
       const message = `trunk ${JSON.stringify(input.trunk_id)} does not exist`;
-      throw badRequest(`trunk_id: ${message}`, [{ field: 'trunk_id', message }]);
+      throw invalidInput(`trunk_id: ${message}`, [{ field: 'trunk_id', message }]);
     }
     fromNumber = trunk.numbers[0] ?? null;
   }
-  if (!trunk) throw badRequest('trunk_id: no trunk given');
+  if (!trunk) throw invalidInput('trunk_id: no trunk given');
   if (trunk.status !== 'active') {
-    throw new ApiError(
-      409,
+    throw new GatewayError(
       'trunk_inactive',
       `trunk ${trunk.trunkId} is inactive; activate it first`,
     );
   }
   if (!trunk.supportsOutbound) {
-    throw new ApiError(
-      409,
+    throw new GatewayError(
       'trunk_not_outbound',
       `trunk ${trunk.trunkId} does not dial out (supports_outbound is false)`,
     );
   }
   if (!trunk.livekitOutboundId) {
-    throw new ApiError(
-      409,
+    throw new GatewayError(
       'trunk_not_synced',
       `trunk ${trunk.trunkId} has no outbound trunk in LiveKit yet (sync state ${trunk.syncState}${trunk.syncError ? `: ${trunk.syncError}` : ''}); run POST /api/reconcile`,
     );
@@ -90,7 +88,7 @@ export async function resolveProfile(db: Db, input: OutboundCallInput, fallback:
   if (!profile) {
     const field = byId ? 'agent_profile_id' : 'agent_profile_name';
     const message = `agent profile ${JSON.stringify(ref)} does not exist`;
-    throw badRequest(`${field}: ${message}`, [{ field, message }]);
+    throw invalidInput(`${field}: ${message}`, [{ field, message }]);
   }
   return profile.id;
 }

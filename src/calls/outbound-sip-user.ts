@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { RoomAgentDispatch, type SIPParticipantInfo } from 'livekit-server-sdk';
 import { audit, type Actor } from '../audit/index.js';
-import { ApiError } from '../http/errors.js';
+import { GatewayError } from '../errors/index.js';
 import { livekitCall } from '../livekit/index.js';
 import { publish } from '../webhooks/outbound/index.js';
 import { finishCall, loadCall, outboundRoomName, type CallControlDeps } from './control.js';
@@ -29,8 +29,7 @@ export async function placeSipUserCall(
 ) {
   const { db, logger } = deps;
   if (!deps.sipUsers)
-    throw new ApiError(
-      409,
+    throw new GatewayError(
       'edge_disabled',
       'calls to SIP users need the SIP edge (EDGE_ENABLED=true, docs/sip-users.md)',
     );

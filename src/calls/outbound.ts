@@ -16,7 +16,7 @@ import { assertDestination } from './destinations.js';
 import { checkOutboundPlace } from './outbound-places.js';
 import { e164Field, resolveProfile, resolveRoute, type Route } from './outbound-route.js';
 import { sipApiError } from './sip-errors.js';
-import { ApiError } from '../http/errors.js';
+import { GatewayError } from '../errors/index.js';
 import { placeSipUserCall } from './outbound-sip-user.js';
 import { countSipFailure } from './metrics.js';
 import { installationAttributes } from '../trunks/livekit-objects.js';
@@ -218,8 +218,7 @@ export async function placeOutboundCall(
   const cps = route.trunk.callsPerSecondLimit;
   const wait = cps ? await deps.callsPerSecond?.(route.trunk.id, cps) : undefined;
   if (wait !== undefined) {
-    throw new ApiError(
-      429,
+    throw new GatewayError(
       'trunk_rate_limited',
       `trunk ${route.trunk.trunkId} places at most ${cps} calls per second (calls_per_second_limit); retry after ${wait} s`,
       { retry_after_seconds: wait },

@@ -3,7 +3,8 @@ import type { ExpressionBuilder } from 'kysely';
 import { z } from 'zod';
 import type { DB, Db } from '../db/index.js';
 import { requireRole } from '../http/auth.js';
-import { badRequest, notFound, parseBody } from '../http/errors.js';
+import { parseBody } from '../http/errors.js';
+import { invalidInput, notFound } from '../errors/index.js';
 import { pathParam } from '../http/params.js';
 import { toE164 } from '../trunks/index.js';
 import { findTrunk, isUuid } from '../trunks/store.js';
@@ -34,7 +35,7 @@ async function whereOf(db: Db, f: Filters) {
   if (f.trunk_id) {
     const trunk = await findTrunk(db, f.trunk_id);
     if (!trunk)
-      throw badRequest(`trunk_id: trunk ${JSON.stringify(f.trunk_id)} does not exist`, [
+      throw invalidInput(`trunk_id: trunk ${JSON.stringify(f.trunk_id)} does not exist`, [
         { field: 'trunk_id', message: 'no such trunk' },
       ]);
     trunkUuid = trunk.id;
@@ -43,7 +44,7 @@ async function whereOf(db: Db, f: Filters) {
   if (f.number) {
     const parsed = toE164(f.number);
     if (!parsed.ok)
-      throw badRequest(`number: ${parsed.error}`, [{ field: 'number', message: parsed.error }]);
+      throw invalidInput(`number: ${parsed.error}`, [{ field: 'number', message: parsed.error }]);
     number = parsed.e164;
   }
   return (eb: ExpressionBuilder<DB, 'calls'>) =>

@@ -1,13 +1,11 @@
 import { SipCallError, TwirpError } from 'livekit-server-sdk';
-import { ApiError } from '../http/errors.js';
-import { toLivekitError } from '../livekit/index.js';
+import { GatewayError, type ErrorCode } from '../errors/index.js';
+import { livekitGatewayError, toLivekitError } from '../livekit/index.js';
 
 /** What a failed dial or transfer means to an API client and to the call record. */
 export interface SipFailure {
-  /** HTTP status of the API answer. */
-  httpStatus: number;
-  /** Stable error code in the API answer (`sip_busy`, ...). */
-  code: string;
+  /** Stable error code in the API answer (`sip_busy`, ...); its status is in the catalogue. */
+  code: ErrorCode;
   /** The call record's end_reason. */
   endReason: string;
   /** Who ended it, for the call record's hung_up_by. */
@@ -18,36 +16,31 @@ export interface SipFailure {
 }
 
 interface Outcome {
-  httpStatus: number;
-  code: string;
+  code: ErrorCode;
   endReason: string;
   hungUpBy: 'callee' | 'system';
   explain: string;
 }
 
 const busy: Outcome = {
-  httpStatus: 409,
   code: 'sip_busy',
   endReason: 'busy',
   hungUpBy: 'callee',
   explain: 'the callee is busy',
 };
 const declined: Outcome = {
-  httpStatus: 409,
   code: 'sip_declined',
   endReason: 'declined',
   hungUpBy: 'callee',
   explain: 'the callee declined the call',
 };
 const notFound: Outcome = {
-  httpStatus: 422,
   code: 'sip_number_not_found',
   endReason: 'number_not_found',
   hungUpBy: 'system',
   explain: 'the provider does not know this number',
 };
 const forbidden: Outcome = {
-  httpStatus: 502,
   code: 'sip_forbidden',
   endReason: 'forbidden',
   hungUpBy: 'system',
@@ -55,28 +48,24 @@ const forbidden: Outcome = {
     "the provider refused the call: check the trunk's credentials, caller number and the destinations the account may call",
 };
 const noAnswer: Outcome = {
-  httpStatus: 504,
   code: 'sip_no_answer',
   endReason: 'no_answer',
   hungUpBy: 'system',
   explain: 'the callee did not answer in time',
 };
 const unavailable: Outcome = {
-  httpStatus: 502,
   code: 'sip_provider_unavailable',
   endReason: 'provider_unavailable',
   hungUpBy: 'system',
   explain: 'the provider could not place the call (a server error on its side); try again later',
 };
 const notAcceptable: Outcome = {
-  httpStatus: 502,
   code: 'sip_not_acceptable',
   endReason: 'media_rejected',
   hungUpBy: 'system',
   explain: "the far end accepts none of the trunk's codecs or media settings",
 };
 const rejected: Outcome = {
-  httpStatus: 502,
   code: 'sip_rejected',
   endReason: 'rejected',
   hungUpBy: 'system',
@@ -84,7 +73,6 @@ const rejected: Outcome = {
 };
 
 const noFinalResponse: Outcome = {
-  httpStatus: 502,
   code: 'sip_no_final_response',
   endReason: 'no_response',
   hungUpBy: 'system',
@@ -170,38 +158,37 @@ export function sipFailureOf(error: unknown): SipFailure | undefined {
 }
 
 function pick(o: Outcome) {
-  return { httpStatus: o.httpStatus, code: o.code, endReason: o.endReason, hungUpBy: o.hungUpBy };
+  return { code: o.code, endReason: o.endReason, hungUpBy: o.hungUpBy };
 }
 
-/** The API error for a failed SIP dial or transfer; other LiveKit failures map as usual. */
+/** The GatewayError for a failed SIP dial or transfer; other LiveKit failures map as everywhere. */
 export function sipApiError(
   error: unknown,
   extra: Record<string, unknown> = {},
-): { apiError: ApiError; failure: SipFailure | undefined } {
+): { apiError: GatewayError; failure: SipFailure | undefined } {
   const failure = sipFailureOf(error);
   if (failure) {
     return {
       failure,
-      apiError: new ApiError(failure.httpStatus, failure.code, failure.message, {
-        sip_status: failure.sipStatus,
-        sip_reason: failure.sipReason,
-        ...extra,
-      }),
+      apiError: new GatewayError(
+        failure.code,
+        failure.message,
+        {
+          sip_status: failure.sipStatus,
+          sip_reason: failure.sipReason,
+          ...extra,
+        },
+        { cause: error },
+      ),
     };
   }
   const lk = toLivekitError(error);
-  const [status, code] =
-    lk.kind === 'unavailable'
-      ? [503, 'livekit_unavailable']
-      : lk.kind === 'not_found'
-        ? [409, 'livekit_not_found']
-        : [422, 'livekit_rejected'];
   // LiveKit SIP's admission control: the whole machine's CPU is above max_cpu_utilization.
   const message = lk.message.includes('cpu exhausted')
     ? 'LiveKit SIP refuses new calls while its CPU is above max_cpu_utilization (cpu exhausted); try again shortly'
     : `LiveKit could not place or change the call: ${lk.message}`;
   return {
     failure: undefined,
-    apiError: new ApiError(status, code, message, { sip_status: null, ...extra }),
+    apiError: livekitGatewayError(lk, { sip_status: null, ...extra }, message),
   };
 }

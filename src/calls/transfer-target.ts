@@ -1,9 +1,9 @@
 import { sipTransferUriProblem } from '../contract/index.js';
-import { badRequest, type ApiError } from '../http/errors.js';
+import { invalidInput, type GatewayError } from '../errors/index.js';
 import { toE164 } from '../trunks/phone.js';
 
-export function badTarget(message: string, field = 'to'): ApiError {
-  return badRequest(`${field}: ${message}`, [{ field, message }]);
+export function badTarget(message: string, field = 'to'): GatewayError {
+  return invalidInput(`${field}: ${message}`, [{ field, message }]);
 }
 
 /** "+E.164", "tel:+E.164" or "sip:user@host[:port]" as the URI LiveKit puts in Refer-To. */

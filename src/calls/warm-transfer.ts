@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { TrackType, type ParticipantInfo } from '@livekit/protocol';
 import { audit, type Actor } from '../audit/index.js';
 import type { Call } from '../db/index.js';
-import { ApiError, badRequest } from '../http/errors.js';
+import { GatewayError, invalidInput } from '../errors/index.js';
 import { LivekitError, livekitCall } from '../livekit/index.js';
 import {
   WARM_ANSWER_ATTRIBUTE,
@@ -49,16 +49,16 @@ export async function startWarmTransfer(
   const target = transferTarget(input.to);
   if (!target.startsWith('tel:')) {
     const message = 'a warm transfer dials a phone number (+E.164 or tel:+E.164)';
-    throw badRequest(`to: ${message}`, [{ field: 'to', message }]);
+    throw invalidInput(`to: ${message}`, [{ field: 'to', message }]);
   }
   const call = await loadCall(deps.db, id);
   const room = openRoom(call);
   if (call.channel !== 'sip' || !call.participantIdentity || call.status !== 'active') {
-    throw new ApiError(409, 'call_not_answered', `call ${call.id} is not an answered phone call`);
+    throw new GatewayError('call_not_answered', `call ${call.id} is not an answered phone call`);
   }
   const agent = await callAgent(deps, room);
   if (!agent) {
-    throw new ApiError(409, 'no_agent', `call ${call.id} has no agent to speak to the human`);
+    throw new GatewayError('no_agent', `call ${call.id} has no agent to speak to the human`);
   }
   const trunk = call.trunkId
     ? await deps.db
@@ -68,7 +68,7 @@ export async function startWarmTransfer(
         .executeTakeFirst()
     : undefined;
   if (!trunk?.livekitOutboundId) {
-    throw new ApiError(409, 'no_outbound_trunk', `call ${call.id}'s trunk does not dial out`);
+    throw new GatewayError('no_outbound_trunk', `call ${call.id}'s trunk does not dial out`);
   }
   await checkTransferDestination(deps, call, target, actor, by);
   const busy = await deps.db
@@ -78,7 +78,7 @@ export async function startWarmTransfer(
     .where('status', 'in', ['ringing', 'active'])
     .executeTakeFirst();
   if (busy) {
-    throw new ApiError(409, 'transfer_in_progress', `call ${call.id} has a warm transfer going on`);
+    throw new GatewayError('transfer_in_progress', `call ${call.id} has a warm transfer going on`);
   }
 
   const legId = randomUUID();

@@ -9,9 +9,12 @@ export { recordingReportSchema, type RecordingReport } from '../recordings/metad
 export { recordingSettingsSchema, type RecordingSettings } from '../recordings/settings.js';
 export { oggOpusDuration } from '../recordings/ogg.js';
 
-/** Every error the API answers with (src/http/errors.ts): a code and a readable message. */
+/**
+ * Every error the API answers with (src/http/errors.ts): a code from src/errors/catalogue.ts, a
+ * readable message, and whether the same request may succeed later unchanged.
+ */
 export const apiErrorBodySchema = z
-  .object({ error: z.string(), message: z.string() })
+  .object({ error: z.string(), message: z.string(), retryable: z.boolean().optional() })
   .passthrough();
 export type ApiErrorBody = z.infer<typeof apiErrorBodySchema>;
 

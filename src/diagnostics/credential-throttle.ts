@@ -1,4 +1,4 @@
-import { ApiError } from '../http/errors.js';
+import { GatewayError } from '../errors/index.js';
 
 /** Password checks each API key, and each source address, may make per window. */
 export const CREDENTIAL_CHECKS_PER_WINDOW = 5;
@@ -32,8 +32,7 @@ export class CredentialCheckThrottle {
     const full = windows.find((w) => w.count >= this.limit);
     if (full) {
       const retryAfter = Math.ceil((full.start + this.windowMs - now) / 1000);
-      throw new ApiError(
-        429,
+      throw new GatewayError(
         'rate_limited',
         `too many credential checks: at most ${this.limit} every ${this.windowMs / 60_000} minutes per key and per address`,
         { retry_after_seconds: retryAfter },

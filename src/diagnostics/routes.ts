@@ -6,7 +6,8 @@ import { roleAllows } from '../apikeys/keys.js';
 import { CredentialCheckThrottle } from './credential-throttle.js';
 import { SipClient } from 'livekit-server-sdk';
 import { z } from 'zod';
-import { ApiError, parseBody } from '../http/errors.js';
+import { parseBody } from '../http/errors.js';
+import { GatewayError } from '../errors/index.js';
 import { checkCallRoute } from './calls-check.js';
 import { pathParam } from '../http/params.js';
 import { areas, diagnose, exitCode, type Area } from './index.js';
@@ -48,8 +49,7 @@ export function diagnosticsRouter(config: GatewayConfig, db: Db): Router {
       // The answer says whether a trunk takes these credentials: admins only, and throttled.
       const actor = actorOf(req);
       if (!roleAllows(actor.role, 'admin')) {
-        throw new ApiError(
-          403,
+        throw new GatewayError(
           'forbidden',
           `simulating a call with username/password needs the admin role; your key has ${actor.role}`,
         );
@@ -57,7 +57,7 @@ export function diagnosticsRouter(config: GatewayConfig, db: Db): Router {
       try {
         credentialChecks.take([`key:${actor.keyId}`, `source:${req.socket.remoteAddress ?? ''}`]);
       } catch (error) {
-        if (error instanceof ApiError && error.status === 429)
+        if (error instanceof GatewayError && error.code === 'rate_limited')
           res.setHeader('Retry-After', String(error.extra.retry_after_seconds));
         throw error;
       }
@@ -76,8 +76,7 @@ export function diagnosticsRouter(config: GatewayConfig, db: Db): Router {
   r.get('/diagnostics/:area', requireRole('operator'), async (req, res) => {
     const area = pathParam(req, 'area');
     if (area !== 'all' && !(areas as readonly string[]).includes(area)) {
-      throw new ApiError(
-        404,
+      throw new GatewayError(
         'not_found',
         `no diagnostics area ${JSON.stringify(area)}; one of ${[...areas, 'all'].join(', ')}`,
       );

@@ -1,6 +1,6 @@
 import { audit, type Actor } from '../audit/index.js';
 import type { Db } from '../db/index.js';
-import { ApiError } from '../http/errors.js';
+import { GatewayError } from '../errors/index.js';
 import { deleteHtableKey as deleteKey, dumpHtable } from './edge-state.js';
 import { EdgeRpcError, type EdgeRpc } from './rpc.js';
 
@@ -23,7 +23,8 @@ async function atEdge<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof EdgeRpcError) throw new ApiError(503, 'edge_unavailable', error.message);
+    if (error instanceof EdgeRpcError)
+      throw new GatewayError('edge_unavailable', error.message, {}, { cause: error });
     throw error;
   }
 }

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { Db } from '../db/index.js';
 import { actorOf, requireRole } from '../http/auth.js';
-import { ApiError, notFound } from '../http/errors.js';
+import { GatewayError, notFound } from '../errors/index.js';
 import { pathParam } from '../http/params.js';
 import { listBans, listLockouts, unlockUsers } from './protection.js';
 import type { EdgeRpc } from './rpc.js';
@@ -23,7 +23,7 @@ export function edgeRouter(deps: EdgeRouteDeps): Router {
   const operator = requireRole('operator');
   const rpcOrThrow = () => {
     if (!deps.rpc)
-      throw new ApiError(409, 'edge_disabled', 'the SIP edge is not enabled (EDGE_ENABLED=false)');
+      throw new GatewayError('edge_disabled', 'the SIP edge is not enabled (EDGE_ENABLED=false)');
     return deps.rpc;
   };
 

@@ -2,7 +2,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { roleAllows, verifyApiKey, type Role } from '../apikeys/keys.js';
 import type { Actor } from '../audit/index.js';
 import type { Db } from '../db/index.js';
-import { ApiError } from './errors.js';
+import { GatewayError } from '../errors/index.js';
 import type { RateLimits } from './rate-limit.js';
 
 export interface AuthenticatedActor extends Actor {
@@ -38,7 +38,7 @@ export function authenticate(
     const key = presentedKey(req);
     if (!key) {
       next(
-        new ApiError(401, 'unauthenticated', 'missing API key: send Authorization: Bearer <key>'),
+        new GatewayError('unauthenticated', 'missing API key: send Authorization: Bearer <key>'),
       );
       return;
     }
@@ -50,7 +50,7 @@ export function authenticate(
     const record = await verifyApiKey(db, key);
     if (!record) {
       await limits?.authFailed(req);
-      next(new ApiError(401, 'unauthenticated', 'invalid or revoked API key'));
+      next(new GatewayError('unauthenticated', 'invalid or revoked API key'));
       return;
     }
     req.actor = { keyId: record.id, name: record.name, role: record.role };
@@ -73,11 +73,10 @@ export function requireRole(needed: Role): RequestHandler {
   return (req, _res, next) => {
     const actor = req.actor;
     if (!actor) {
-      next(new ApiError(401, 'unauthenticated', 'missing API key'));
+      next(new GatewayError('unauthenticated', 'missing API key'));
     } else if (!roleAllows(actor.role, needed)) {
       next(
-        new ApiError(
-          403,
+        new GatewayError(
           'forbidden',
           `this action needs the ${needed} role; your key has ${actor.role}`,
         ),
@@ -89,6 +88,6 @@ export function requireRole(needed: Role): RequestHandler {
 }
 
 export function actorOf(req: Request): AuthenticatedActor {
-  if (!req.actor) throw new ApiError(401, 'unauthenticated', 'missing API key');
+  if (!req.actor) throw new GatewayError('unauthenticated', 'missing API key');
   return req.actor;
 }

@@ -1,7 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator, rateLimit, type Options, type Store } from 'express-rate-limit';
 import type { GatewayConfig, Logger } from '../config/index.js';
-import { ApiError } from './errors.js';
+import { GatewayError } from '../errors/index.js';
 import { CounterStores } from './rate-limit-store.js';
 
 /** Paths whose callers are LiveKit and the call hosts: a per-source ceiling, no key limit. */
@@ -27,7 +27,7 @@ export interface RateLimits {
   /** Run by authenticate once a key is verified (req.actor set). */
   perKey: RequestHandler;
   /** Failed API-key checks per source: a 429 to give before checking a key, if any. */
-  authBlocked(req: Request, res: Response): Promise<ApiError | undefined>;
+  authBlocked(req: Request, res: Response): Promise<GatewayError | undefined>;
   authFailed(req: Request): Promise<void>;
   /**
    * One more call on a trunk with calls_per_second_limit `limit`: undefined when it may go,
@@ -71,8 +71,7 @@ export function createRateLimits(config: GatewayConfig, logger: Logger): RateLim
       validate: { xForwardedForHeader: false, trustProxy: false },
       handler: (_req, _res, next, options: Options) =>
         next(
-          new ApiError(
-            429,
+          new GatewayError(
             'rate_limited',
             `too many requests (${name}: ${options.limit} per ${settings.windowMs / 1000} s); retry after the Retry-After seconds`,
             { limit: name },
@@ -108,8 +107,7 @@ export function createRateLimits(config: GatewayConfig, logger: Logger): RateLim
         settings.authFailureWindowMs,
         reset,
       );
-      return new ApiError(
-        429,
+      return new GatewayError(
         'rate_limited',
         `too many failed API-key checks from this address (${settings.authFailures} per ${settings.authFailureWindowMs / 1000} s); retry after the Retry-After seconds`,
         { limit: 'auth_failures' },

@@ -4,6 +4,7 @@ import { GatewaySipClient } from './sip-client.js';
 
 export { LivekitError, livekitCall, toLivekitError, type LivekitFailureKind } from './errors.js';
 export { GatewaySipClient } from './sip-client.js';
+export { livekitErrorCode, livekitGatewayError, type LivekitErrorCode } from './gateway-error.js';
 export { sipOptions, type SipOptionsResult } from './sip-options.js';
 
 export interface LivekitClients {

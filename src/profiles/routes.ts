@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { audit } from '../audit/index.js';
 import type { AgentProfile, Db } from '../db/index.js';
 import { actorOf, requireRole } from '../http/auth.js';
-import { badRequest, conflict, notFound, parseBody } from '../http/errors.js';
+import { parseBody } from '../http/errors.js';
+import { invalidInput, conflict, notFound } from '../errors/index.js';
 import { pathParam } from '../http/params.js';
 import {
   profileKeyProblems,
@@ -36,7 +37,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 function checkKeys(settings: ProfileSettings | undefined, policy: ProviderKeyPolicy): void {
   const fields = settings ? profileKeyProblems(settings, policy) : [];
   if (fields.length > 0) {
-    throw badRequest(
+    throw invalidInput(
       `invalid request: ${fields.map((f) => `${f.field}: ${f.message}`).join('; ')}`,
       fields,
     );

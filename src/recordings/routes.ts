@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { Router, type Request, type Response } from 'express';
 import { audit } from '../audit/index.js';
 import { every } from '../config/periodic.js';
-import { ApiError, notFound } from '../http/errors.js';
+import { GatewayError, notFound } from '../errors/index.js';
 import { actorOf, requireRole } from '../http/auth.js';
 import { pathParam } from '../http/params.js';
 import { checkRecordingLink } from './links.js';
@@ -26,8 +26,7 @@ async function sendStored(
   headers: Record<string, string>,
 ) {
   if (!deps.bucket || !data.object_key) {
-    throw new ApiError(
-      503,
+    throw new GatewayError(
       'recording_storage_unavailable',
       `the recording of call ${callId} is in S3, but RECORDINGS_STORAGE is not s3 here`,
     );
@@ -45,20 +44,27 @@ async function sendStored(
   } catch (error) {
     if (!(error instanceof RecordingStoreError)) throw error;
     if (error.kind === 'bad_range') {
-      throw new ApiError(416, 'range_not_satisfiable', `${range ?? ''} is outside the recording`);
+      throw new GatewayError(
+        'range_not_satisfiable',
+        `${range ?? ''} is outside the recording`,
+        {},
+        { cause: error },
+      );
     }
     if (error.kind === 'missing') {
-      throw new ApiError(
-        404,
+      throw new GatewayError(
         'recording_missing',
         `the recording of call ${callId} is not in the S3 bucket (${data.object_key})`,
+        {},
+        { cause: error },
       );
     }
     deps.logger.warn({ err: error, callId }, 'recording could not be read from S3');
-    throw new ApiError(
-      503,
+    throw new GatewayError(
       'recording_storage_unavailable',
       `the recording of call ${callId} is in S3, which did not answer; try again`,
+      {},
+      { cause: error },
     );
   }
   res.status(stored.contentRange ? 206 : 200).set(headers);
@@ -86,8 +92,7 @@ async function sendRecording(deps: RecordingDeps, callId: string, req: Request, 
   if (!event) throw notFound('recording of call', callId);
   let { data } = event;
   if (data.status === 'deleted') {
-    throw new ApiError(
-      410,
+    throw new GatewayError(
       'recording_deleted',
       `the recording of call ${callId} was deleted at ${data.deleted_at ?? 'an unknown time'} (retention ${data.retention_days} days)`,
     );
@@ -111,8 +116,7 @@ async function sendRecording(deps: RecordingDeps, callId: string, req: Request, 
     return;
   }
   if (!(await stat(file).catch(() => undefined))) {
-    throw new ApiError(
-      404,
+    throw new GatewayError(
       'recording_missing',
       `the recording of call ${callId} is not in RECORDINGS_DIR (is the folder shared with the agent worker?)`,
     );
@@ -146,10 +150,10 @@ export function recordingLinkRouter(deps: RecordingDeps): Router {
     const callId = pathParam(req).toLowerCase();
     const check = checkRecordingLink(deps.linkKey, callId, req.query.expires, req.query.signature);
     if (check === 'invalid') {
-      throw new ApiError(401, 'invalid_link', 'the recording link is invalid or was altered');
+      throw new GatewayError('invalid_link', 'the recording link is invalid or was altered');
     }
     if (check === 'expired') {
-      throw new ApiError(403, 'link_expired', 'the recording link has expired; ask for a new one');
+      throw new GatewayError('link_expired', 'the recording link has expired; ask for a new one');
     }
     await sendRecording(deps, callId, req, res);
   });

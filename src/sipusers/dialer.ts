@@ -1,6 +1,6 @@
 import type { Db } from '../db/index.js';
 import { signedTransferUser, type EdgeRpc } from '../edge/index.js';
-import { ApiError, badRequest } from '../http/errors.js';
+import { GatewayError, invalidInput } from '../errors/index.js';
 import type { GatewaySipClient } from '../livekit/index.js';
 import { lookupContacts } from './edge-sync.js';
 import { OUTBOUND_FROM, sipUsersOutboundTrunk, type SipUsersLivekitDeps } from './livekit-sync.js';
@@ -46,24 +46,23 @@ export function sipUserDialer(
       .executeTakeFirst();
     if (!u) {
       const message = `no SIP user ${JSON.stringify(username)} (see GET /api/sip-users)`;
-      throw badRequest(`${field}: ${message}`, [{ field, message }]);
+      throw invalidInput(`${field}: ${message}`, [{ field, message }]);
     }
     if (u.isBlocked || !u.isActive)
-      throw new ApiError(
-        409,
+      throw new GatewayError(
         u.isBlocked ? 'sip_user_blocked' : 'sip_user_inactive',
         `SIP user ${JSON.stringify(username)} is ${u.isBlocked ? 'blocked' : 'inactive'}: the edge would refuse the call`,
       );
     const contacts = await lookupContacts(deps.rpc, username).catch((error: unknown) => {
-      throw new ApiError(
-        503,
+      throw new GatewayError(
         'edge_unavailable',
         `the SIP edge does not answer: ${error instanceof Error ? error.message : String(error)}`,
+        {},
+        { cause: error },
       );
     });
     if (contacts.length === 0)
-      throw new ApiError(
-        409,
+      throw new GatewayError(
         'sip_user_not_registered',
         `SIP user ${JSON.stringify(username)} has no registration: no phone of it can ring${
           u.registrationExpires
@@ -79,8 +78,7 @@ export function sipUserDialer(
       .where('status', 'in', ['ringing', 'active'])
       .executeTakeFirstOrThrow();
     if (Number(open) >= u.maxConcurrentCalls)
-      throw new ApiError(
-        409,
+      throw new GatewayError(
         'sip_user_call_limit',
         `SIP user ${JSON.stringify(username)} already has ${open} calls (max_concurrent_calls ${u.maxConcurrentCalls})`,
       );

@@ -1,7 +1,8 @@
 import { Router } from 'express';
 import { unlockUsers } from '../edge/index.js';
 import { actorOf, requireRole } from '../http/auth.js';
-import { ApiError, parseBody } from '../http/errors.js';
+import { parseBody } from '../http/errors.js';
+import { GatewayError } from '../errors/index.js';
 import { pathParam } from '../http/params.js';
 import type { SipUsersDeps } from './deps.js';
 import { pushSipUsers, removeSipUser } from './edge-sync.js';
@@ -78,7 +79,7 @@ export function sipUsersRouter(deps: SipUsersDeps): Router {
   r.post('/sip-users/:id/unlock', admin, async (req, res) => {
     const user = await getSipUser(deps.db, pathParam(req));
     if (!deps.rpc)
-      throw new ApiError(409, 'edge_disabled', 'the SIP edge is not enabled (EDGE_ENABLED=false)');
+      throw new GatewayError('edge_disabled', 'the SIP edge is not enabled (EDGE_ENABLED=false)');
     const unlocked = await unlockUsers(
       { db: deps.db, rpc: deps.rpc },
       actorOf(req),

@@ -1,6 +1,6 @@
 import { audit, type Actor } from '../audit/index.js';
 import type { Db } from '../db/index.js';
-import { badRequest, conflict, type FieldProblem } from '../http/errors.js';
+import { conflict, fieldsFromZod, invalidInput, type FieldProblem } from '../errors/index.js';
 import type { SipUsersDeps } from './deps.js';
 import { digestHa1s } from './ha1.js';
 import {
@@ -11,7 +11,6 @@ import {
 } from './schemas.js';
 import { serializeSipUser, type SipUser, type SipUserView } from './serialize.js';
 import { getSipUser, newSipUserId } from './store.js';
-import { fieldsFromZod } from '../http/errors.js';
 
 function secrets(deps: SipUsersDeps, username: string, realm: string, password: string) {
   const ha1 = digestHa1s(username, realm, password);
@@ -26,7 +25,7 @@ async function checkAgentProfile(db: Db, id: string | null | undefined, field: s
     .where('id', '=', id.toLowerCase())
     .executeTakeFirst();
   if (!found)
-    throw badRequest(`${field}: no agent profile ${JSON.stringify(id)}`, [
+    throw invalidInput(`${field}: no agent profile ${JSON.stringify(id)}`, [
       { field, message: `no agent profile ${JSON.stringify(id)}` },
     ]);
 }
@@ -91,11 +90,11 @@ export async function bulkCreateSipUsers(
   body: unknown,
 ): Promise<SipUserView[]> {
   if (!Array.isArray(body))
-    throw badRequest('the body must be a JSON array of SIP users', [
+    throw invalidInput('the body must be a JSON array of SIP users', [
       { field: '(body)', message: 'must be an array' },
     ]);
   if (body.length === 0 || body.length > bulkCreateLimit)
-    throw badRequest(`send 1 to ${bulkCreateLimit} SIP users at once`, [
+    throw invalidInput(`send 1 to ${bulkCreateLimit} SIP users at once`, [
       { field: '(body)', message: `has ${body.length} rows; send 1 to ${bulkCreateLimit}` },
     ]);
   const problems: FieldProblem[] = [];
@@ -147,7 +146,7 @@ export async function bulkCreateSipUsers(
   if (problems.length > 0) {
     problems.sort((a, b) => parseInt(a.field, 10) - parseInt(b.field, 10));
     const rows = new Set(problems.map((p) => p.field.split('.')[0]));
-    throw badRequest(
+    throw invalidInput(
       `nothing was created: ${rows.size} of ${body.length} rows are invalid: ${problems
         .slice(0, 20)
         .map((p) => `${p.field}: ${p.message}`)
@@ -195,7 +194,7 @@ export async function updateSipUser(
   if (realm !== current.realm && input.password === undefined) {
     const message =
       'changing the realm needs a new password: the stored digests (HA1) are made with the realm and no password is kept to remake them';
-    throw badRequest(`realm: ${message}`, [{ field: 'realm', message }]);
+    throw invalidInput(`realm: ${message}`, [{ field: 'realm', message }]);
   }
   const set = {
     ...(input.display_name !== undefined ? { displayName: input.display_name } : {}),

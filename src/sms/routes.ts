@@ -5,7 +5,8 @@ import { e164Field } from '../calls/outbound-route.js';
 import type { Db } from '../db/index.js';
 import type { DestinationPolicy } from '../destinations/index.js';
 import { actorOf, requireRole } from '../http/auth.js';
-import { ApiError, badRequest, notFound, parseBody } from '../http/errors.js';
+import { parseBody } from '../http/errors.js';
+import { GatewayError, invalidInput, notFound } from '../errors/index.js';
 import { pathParam } from '../http/params.js';
 import { findTrunk } from '../trunks/store.js';
 import { smsHistorySchema, smsSendSchema } from './schemas.js';
@@ -21,7 +22,7 @@ export interface SmsRouteDeps {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const field = (name: string, message: string) =>
-  badRequest(`${name}: ${message}`, [{ field: name, message }]);
+  invalidInput(`${name}: ${message}`, [{ field: name, message }]);
 
 /** Whether the blocklist has the number or a prefix of it (texts to it are refused too). */
 async function blocked(db: Db, e164: string): Promise<boolean> {
@@ -64,8 +65,7 @@ export function smsRouter(deps: SmsRouteDeps): Router {
     if (trunk.id !== owned.trunkId)
       throw field('from_number', `${fromNumber} belongs to another trunk than ${trunk.trunkId}`);
     if (trunk.status !== 'active')
-      throw new ApiError(
-        409,
+      throw new GatewayError(
         'trunk_inactive',
         `trunk ${trunk.trunkId} is inactive; activate it first`,
       );
@@ -86,7 +86,7 @@ export function smsRouter(deps: SmsRouteDeps): Router {
       { trunkId: trunk.id, target: toNumber, field: 'to_number', actor, action: 'sms.send' },
     );
     if (await blocked(deps.db, toNumber))
-      throw new ApiError(403, 'blocked_number', 'to_number: the number is on the blocklist', {
+      throw new GatewayError('blocked_number', 'to_number: the number is on the blocklist', {
         field: 'to_number',
       });
     const row = await deps.db.transaction().execute(async (tx) => {

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { audit, type Actor } from '../audit/index.js';
 import type { Db } from '../db/index.js';
-import { badRequest, conflict, livekitToApiError, notFound } from '../http/errors.js';
+import { invalidInput, conflict, notFound } from '../errors/index.js';
+import { livekitGatewayError } from '../livekit/index.js';
 import type { TrunksDeps } from './deps.js';
 import { checkedForwarding } from './forwarding-target.js';
 import { toE164 } from './phone.js';
@@ -37,7 +38,7 @@ async function loadNumber(db: Db, ref: string) {
 async function trunkForField(db: Db, ref: string, field: string) {
   const trunk = await findTrunk(db, ref);
   if (!trunk) {
-    throw badRequest(`${field}: trunk ${JSON.stringify(ref)} does not exist`, [
+    throw invalidInput(`${field}: trunk ${JSON.stringify(ref)} does not exist`, [
       { field, message: 'no such trunk' },
     ]);
   }
@@ -49,7 +50,7 @@ async function assertProfile(db: Db, id: string | null | undefined): Promise<voi
   if (
     !(await db.selectFrom('agentProfiles').select('id').where('id', '=', id).executeTakeFirst())
   ) {
-    throw badRequest(`agent_profile_id: agent profile ${id} does not exist`, [
+    throw invalidInput(`agent_profile_id: agent profile ${id} does not exist`, [
       { field: 'agent_profile_id', message: 'no such agent profile' },
     ]);
   }
@@ -58,7 +59,7 @@ async function assertProfile(db: Db, id: string | null | undefined): Promise<voi
 function finish<T>(outcomes: SyncOutcome[], view: T): T {
   const pending = outcomes.find((o) => o.state === 'pending');
   if (pending && pending.state === 'pending') {
-    throw livekitToApiError(pending.error, {
+    throw livekitGatewayError(pending.error, {
       stored: true,
       number: view,
       detail: 'the trunk is pending; the next reconcile writes it to LiveKit',
@@ -106,7 +107,7 @@ export async function createNumber(
       getProviderPreset(trunk.provider as ProviderId).defaultCountry,
     );
     if (!parsed.ok)
-      throw badRequest(`number: ${parsed.error}`, [{ field: 'number', message: parsed.error }]);
+      throw invalidInput(`number: ${parsed.error}`, [{ field: 'number', message: parsed.error }]);
     const existing = await selectNumbers(tx)
       .where('phoneNumbers.number', '=', parsed.e164)
       .executeTakeFirst();
@@ -207,7 +208,7 @@ export async function deleteNumber(deps: TrunksDeps, actor: Actor, ref: string):
     await tx.deleteFrom('phoneNumbers').where('id', '=', current.id).execute();
     const outcome = await syncTrunk(tx, deps, await getTrunk(tx, current.trunkId));
     if (outcome.state === 'pending') {
-      throw livekitToApiError(outcome.error, { stored: true, detail: 'nothing was deleted' });
+      throw livekitGatewayError(outcome.error, { stored: true, detail: 'nothing was deleted' });
     }
     await audit(tx, actor, {
       action: 'number.delete',

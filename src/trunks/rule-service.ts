@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { audit, type Actor } from '../audit/index.js';
 import type { DispatchRule, Tx } from '../db/index.js';
-import { badRequest, conflict, livekitToApiError, type FieldProblem } from '../http/errors.js';
+import { invalidInput, conflict, type FieldProblem } from '../errors/index.js';
+import { livekitGatewayError } from '../livekit/index.js';
 import type { TrunksDeps } from './deps.js';
 import { checkedForwarding } from './forwarding-target.js';
 import { toE164 } from './phone.js';
@@ -77,7 +78,7 @@ async function resolveRule(
     });
   }
   if (problems.length > 0) {
-    throw badRequest(
+    throw invalidInput(
       `invalid dispatch rule: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`,
       problems,
     );
@@ -132,7 +133,7 @@ async function assertNameFree(tx: Tx, name: string): Promise<void> {
 
 function finish<T>(outcome: SyncOutcome, view: T): T {
   if (outcome.state === 'pending') {
-    throw livekitToApiError(outcome.error, {
+    throw livekitGatewayError(outcome.error, {
       stored: true,
       dispatch_rule: view,
       detail: 'saved with sync state "pending"; the next reconcile writes it to LiveKit',
@@ -209,7 +210,7 @@ export async function deleteRule(deps: TrunksDeps, actor: Actor, ref: string): P
       .execute();
     const outcome = await syncRule(tx, deps, current.id);
     if (outcome.state === 'pending') {
-      throw livekitToApiError(outcome.error, { stored: true, detail: 'nothing was deleted' });
+      throw livekitGatewayError(outcome.error, { stored: true, detail: 'nothing was deleted' });
     }
     await tx.deleteFrom('dispatchRules').where('id', '=', current.id).execute();
     await audit(tx, actor, {

@@ -1,5 +1,5 @@
 import { sql, type Db, type DispatchRule, type Trunk } from '../db/index.js';
-import { notFound } from '../http/errors.js';
+import { notFound } from '../errors/index.js';
 
 export type TrunkWithNumbers = Trunk & { numbers: string[] };
 export type RuleWithTrunks = DispatchRule & { trunks: Trunk[] };

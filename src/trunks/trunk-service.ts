@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { auditRow, type Actor } from '../audit/index.js';
 import { sql, type Db, type Trunk, type Tx } from '../db/index.js';
-import { badRequest, conflict, livekitToApiError, notFound } from '../http/errors.js';
+import { invalidInput, conflict, notFound } from '../errors/index.js';
+import { livekitGatewayError } from '../livekit/index.js';
 import { LivekitError } from '../livekit/index.js';
 import type { TrunksDeps } from './deps.js';
 import { applyInbound, applyOutbound } from './livekit-apply.js';
@@ -15,7 +16,7 @@ export type TrunkView = ReturnType<typeof serializeTrunk>;
 
 function specOrThrow(result: ReturnType<typeof resolveTrunkSpec>): TrunkSpec {
   if (!result.ok) {
-    throw badRequest(
+    throw invalidInput(
       `invalid trunk: ${result.problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`,
       result.problems,
     );
@@ -121,7 +122,7 @@ async function explainDuplicate(
  */
 function finish(outcome: SyncOutcome, view: TrunkView): TrunkView {
   if (outcome.state === 'pending') {
-    throw livekitToApiError(outcome.error, {
+    throw livekitGatewayError(outcome.error, {
       stored: true,
       detail: 'saved with sync state "pending"; the next reconcile writes it to LiveKit',
       trunk: view,
@@ -279,7 +280,7 @@ export async function deleteTrunk(deps: TrunksDeps, actor: Actor, ref: string): 
       await applyOutbound(deps.sip, current.livekitOutboundId, null);
     } catch (error) {
       if (error instanceof LivekitError && error.kind === 'unavailable') {
-        throw livekitToApiError(error, { stored: true, detail: 'nothing was deleted' });
+        throw livekitGatewayError(error, { stored: true, detail: 'nothing was deleted' });
       }
       throw error;
     }

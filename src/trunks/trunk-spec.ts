@@ -1,6 +1,6 @@
 import { urlHost } from '../config/url-host.js';
 import type { TrunkDestinationPolicy } from '../destinations/index.js';
-import type { FieldProblem } from '../http/errors.js';
+import type { FieldProblem } from '../errors/index.js';
 import { normaliseAllowedAddress, parseHostPort, wideRangeProblem } from './addresses.js';
 import { toE164 } from './phone.js';
 import { getProviderPreset, type ProviderId, type SipTransport } from './provider-presets.js';

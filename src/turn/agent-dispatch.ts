@@ -1,6 +1,6 @@
 import type { AgentDispatchClient } from 'livekit-server-sdk';
 import type { Db } from '../db/index.js';
-import { ApiError } from '../http/errors.js';
+import { GatewayError } from '../errors/index.js';
 import { livekitCall } from '../livekit/index.js';
 import { findAgentProfile } from '../profiles/index.js';
 
@@ -12,8 +12,7 @@ export async function webAgentProfile(
 ): Promise<{ id: string; name: string }> {
   const profile = await findAgentProfile(db, ref);
   if (!profile) {
-    throw new ApiError(
-      400,
+    throw new GatewayError(
       'validation_failed',
       `${field}: no agent profile ${JSON.stringify(ref)} (give an id or a name from GET /api/agents)`,
       { fields: [{ field, message: `no agent profile ${JSON.stringify(ref)}` }] },

@@ -7,7 +7,8 @@ import { roleAllows, type Role } from '../apikeys/keys.js';
 import type { GatewayConfig } from '../config/index.js';
 import type { Db, SecretBox } from '../db/index.js';
 import { authenticate, requireRole } from '../http/auth.js';
-import { ApiError, parseBody } from '../http/errors.js';
+import { parseBody } from '../http/errors.js';
+import { GatewayError } from '../errors/index.js';
 import { pathParam } from '../http/params.js';
 import { dispatchWebAgent, webAgentProfile } from './agent-dispatch.js';
 import { callRoomReason, MONITOR_PREFIX, RESERVED_IDENTITY } from './call-rooms.js';
@@ -61,8 +62,7 @@ const linkSchema = z
 function roomOf(req: Request): string {
   const room = pathParam(req, 'room');
   if (!ROOM.test(room)) {
-    throw new ApiError(
-      400,
+    throw new GatewayError(
       'validation_failed',
       `room: ${JSON.stringify(room)} is not a valid room name`,
       {
@@ -89,8 +89,7 @@ async function joinGrant(
   const trusted = by === 'link' || roleAllows(by, 'operator');
   if (!callRoom) return { identity, talk: trusted };
   if (!trusted) {
-    throw new ApiError(
-      403,
+    throw new GatewayError(
       'call_room_forbidden',
       `room ${JSON.stringify(room)} is a phone call's room (${callRoom}): a viewer key may not join it; an operator key or a signed join link listens only`,
     );
@@ -101,8 +100,7 @@ async function joinGrant(
 function turnOrThrow(config: GatewayConfig, user: string) {
   const turn = turnFor(config.turn, user);
   if (!turn)
-    throw new ApiError(
-      503,
+    throw new GatewayError(
       'turn_not_configured',
       'TURN is not configured: set TURN_SECRET (the secret coturn uses)',
     );
@@ -133,8 +131,7 @@ export function joinRouter(deps: TurnRoutesDeps): Router {
       let identity = input.identity ?? `web-${randomBytes(4).toString('hex')}`;
       let agentRef = input.agent_profile;
       if (input.link !== undefined && agentRef !== undefined) {
-        throw new ApiError(
-          400,
+        throw new GatewayError(
           'validation_failed',
           'agent_profile: a join link names its agent itself; leave agent_profile out',
           { fields: [{ field: 'agent_profile', message: 'not allowed with a link' }] },
@@ -143,8 +140,7 @@ export function joinRouter(deps: TurnRoutesDeps): Router {
       if (input.link !== undefined) {
         const claims = verifyJoinLink(linkKey, input.link, room);
         if (!claims)
-          throw new ApiError(
-            401,
+          throw new GatewayError(
             'invalid_link',
             'the join link is invalid, expired, or for another room',
           );
@@ -152,14 +148,13 @@ export function joinRouter(deps: TurnRoutesDeps): Router {
         agentRef = claims.agent_profile_id ?? undefined;
         // A link signed before reserved identities were refused at creation.
         if (RESERVED_IDENTITY.test(identity))
-          throw new ApiError(403, 'reserved_identity', 'the join link names a reserved identity');
+          throw new GatewayError('reserved_identity', 'the join link names a reserved identity');
       }
       const profile = agentRef === undefined ? undefined : await webAgentProfile(deps.db, agentRef);
       const grant = await joinGrant(deps, room, req.actor?.role ?? 'link', identity);
       identity = grant.identity;
       if (profile && !grant.talk) {
-        throw new ApiError(
-          403,
+        throw new GatewayError(
           'agent_forbidden',
           'only a key or link that may talk in the room may send an agent into it (an operator or admin key, or a signed link, in a web room)',
         );
@@ -238,8 +233,7 @@ export function turnRouter(deps: TurnRoutesDeps): Router {
     if (profile) {
       const callRoom = await callRoomReason({ db: deps.db, rooms: deps.rooms }, room);
       if (callRoom)
-        throw new ApiError(
-          409,
+        throw new GatewayError(
           'call_room',
           `room ${JSON.stringify(room)} is a phone call's room (${callRoom}): an agent is sent only into web rooms`,
         );

@@ -5,7 +5,7 @@ import { applyLivekitEvent, callEventNames } from '../../calls/livekit-events.js
 import type { Logger } from '../../config/index.js';
 import { metricsRegistry } from '../../config/metrics.js';
 import type { Db } from '../../db/index.js';
-import { ApiError } from '../../http/errors.js';
+import { GatewayError } from '../../errors/index.js';
 
 /** Event names LiveKit sends today; anything else is logged and ignored, not stored. */
 const knownEvents = new Set([
@@ -40,9 +40,9 @@ export interface LivekitWebhookOptions {
   installation: string;
 }
 
-function rejected(reason: string, message: string): ApiError {
+function rejected(reason: string, message: string): GatewayError {
   received.inc({ event: 'unknown', outcome: 'rejected' });
-  return new ApiError(401, 'invalid_webhook', message, { reason });
+  return new GatewayError('invalid_webhook', message, { reason });
 }
 
 /**
@@ -72,7 +72,14 @@ export function livekitWebhookRouter(options: LivekitWebhookOptions): Router {
         if (error instanceof SyntaxError) {
           received.inc({ event: 'unknown', outcome: 'rejected' });
           options.logger.warn({ reason: 'malformed_json' }, 'livekit webhook rejected');
-          throw new ApiError(400, 'invalid_json', `signed body is not valid JSON: ${message}`);
+          throw new GatewayError(
+            'invalid_json',
+            `signed body is not valid JSON: ${message}`,
+            {},
+            {
+              cause: error,
+            },
+          );
         }
         const reason = /sha256/.test(message)
           ? 'body_altered'

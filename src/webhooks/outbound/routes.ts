@@ -6,7 +6,8 @@ import { sql, type Db, type SecretBox } from '../../db/index.js';
 import type { WebhookDelivery as WebhookDeliveryTable } from '../../db/generated/kysely.js';
 import type { Selectable } from 'kysely';
 import { actorOf, requireRole } from '../../http/auth.js';
-import { ApiError, notFound, parseBody } from '../../http/errors.js';
+import { parseBody } from '../../http/errors.js';
+import { GatewayError, notFound } from '../../errors/index.js';
 import { pathParam } from '../../http/params.js';
 import { webhookEventTypes } from './events.js';
 
@@ -228,7 +229,7 @@ export function webhookEndpointsRouter(deps: EndpointRoutesDeps): Router {
       : undefined;
     if (!delivery) throw notFound('webhook delivery', id);
     if (delivery.status === 'pending')
-      throw new ApiError(409, 'conflict', 'the delivery is still being attempted');
+      throw new GatewayError('conflict', 'the delivery is still being attempted');
     await db.transaction().execute(async (tx) => {
       await tx
         .updateTable('webhookDeliveries')
