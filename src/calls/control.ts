@@ -297,11 +297,11 @@ export async function transferCall(
         })
         .execute();
       if (unread) {
-        throw new ApiError(
-          apiError.status,
+        throw new GatewayError(
           apiError.code,
           "LiveKit SIP lost the far end's answer to the transfer (REFER) and the caller's leg is still up 10 s later: the far end refused it, or transferred the caller and waits for LiveKit to end the old call (docs/call-control.md)",
           apiError.extra,
+          { cause: error },
         );
       }
       throw apiError;
