@@ -238,7 +238,7 @@ describe('answering machine detection in bridge mode', { timeout: 120_000 }, () 
     }
     const order = types(received.get(to)!);
     expect(order.indexOf('machine_detection')).toBeLessThan(order.indexOf('audio_data'));
-    const record = await ended(call.id);
+    const record = await ended(call.id, 1);
     expect(record.answered_by).toBe('human');
     expect(record.transcript.map((t: { text: string }) => t.text)).toContain(
       'Hello, this is the clinic.',

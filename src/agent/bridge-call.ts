@@ -72,6 +72,9 @@ export async function runBridgeCall(
     }
   }
 
+  const outbound = meta.direction === 'outbound';
+  const farNumber = caller.attributes['sip.phoneNumber'] ?? '';
+  const ourNumber = caller.attributes['sip.trunkPhoneNumber'] ?? '';
   try {
     session = await runBridgeSession({
       capture,
@@ -83,9 +86,10 @@ export async function runBridgeCall(
       call: {
         callId: meta.call_id ?? caller.attributes['sip.callID'] ?? roomName,
         conversationId: roomName,
-        fromNumber: caller.attributes['sip.phoneNumber'] ?? '',
-        toNumber: caller.attributes['sip.trunkPhoneNumber'] ?? '',
-        direction: meta.direction === 'outbound' ? 'outgoing' : 'incoming',
+        // The SIP participant's number is the far end's: the caller inbound, the callee outbound.
+        fromNumber: outbound ? ourNumber : farNumber,
+        toNumber: outbound ? farNumber : ourNumber,
+        direction: outbound ? 'outgoing' : 'incoming',
         codec: isSipParticipant(caller) ? 'PCMU' : 'opus',
         sampleRate: isSipParticipant(caller) ? 8000 : 48000,
       },
