@@ -97,6 +97,8 @@ class SessionHandle extends EventEmitter<BridgeSessionEvents> implements BridgeS
     readonly bridge: AiPlatformBridge,
     private readonly statsOf: () => BridgeSessionStats,
     private readonly stopSession: () => Promise<void>,
+    /** Runs as the call is muted (hold, screening): what plays and what was half heard go. */
+    private readonly onMuted: () => void,
   ) {
     super();
   }
@@ -107,12 +109,15 @@ class SessionHandle extends EventEmitter<BridgeSessionEvents> implements BridgeS
 
   setHeld(held: boolean): void {
     this.held = held;
-    if (held) this.emit('held');
+    if (held) {
+      this.onMuted();
+      this.emit('held');
+    }
   }
 
   setScreening(on: boolean): void {
     this.screening = on;
-    if (on) this.emit('held');
+    if (on) this.onMuted();
   }
 
   /** True while the caller's audio and keys are kept from the platform. */
@@ -182,15 +187,15 @@ export async function runBridgeSession(options: BridgeSessionOptions): Promise<B
       playoutDropped: playout.droppedFrames,
     }),
     () => stop('closed'),
+    () => {
+      playout.clear();
+      tones?.reset();
+    },
   );
 
   bridge.on('response', (response) => {
     if (response.text !== undefined) session.emit('agentText', response.text);
     if (response.audio && !session.muted) playout.enqueue(response.audio, response.sampleRate);
-  });
-  session.on('held', () => {
-    playout.clear();
-    tones?.reset();
   });
   bridge.on('clear', () => playout.clear());
   bridge.on('hangup', (info) => session.emit('hangup', info));
