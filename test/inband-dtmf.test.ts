@@ -3,9 +3,8 @@ import { agentLine, loopbackTrunk } from './helpers/agent-line.js';
 import { startAgentWorker, type TestAgentWorker } from './helpers/agent-worker.js';
 import { endedCallRecord } from './helpers/call-records.js';
 import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
-import { samplesAsUlaw, speechAsUlaw } from './helpers/rtp-peer.js';
+import { keyTonesAsUlaw, speechAsUlaw } from './helpers/rtp-peer.js';
 import { dialFromPhone } from './helpers/sipp-caller.js';
-import { dtmfTone, silence } from './helpers/speech-audio.js';
 import { eventually } from './helpers/wait.js';
 
 // In-band DTMF on a phone call: sipp calls LiveKit SIP, the test's RTP peer (the phone) sends
@@ -51,8 +50,7 @@ afterAll(async () => {
   await gw?.close();
 });
 
-const tones = (key: string) =>
-  samplesAsUlaw(new Int16Array([...dtmfTone(key, 100, 8000), ...silence(150, 8000)]));
+const tones = keyTonesAsUlaw;
 const lines = (record: { transcript: { speaker: string; text: string }[] }) =>
   record.transcript.map((t) => `${t.speaker}: ${t.text}`);
 

@@ -1,11 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startAgentWorker, type TestAgentWorker } from './helpers/agent-worker.js';
 import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { dialCallee as dialThrough, machineBeep as beep } from './helpers/outbound-callee.js';
 import { RtpPeer, speechAsUlaw } from './helpers/rtp-peer.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
 import { eventually } from './helpers/wait.js';
-import { startSippUas } from './sipp/uas.js';
 
 // Answering machine detection on real outbound calls: sipp answers the SIP side, the test's
 // RTP peer is the callee's voice: a person saying "Hello?" or a machine's greeting and beep.
@@ -19,13 +18,6 @@ let gw: TestGateway;
 let host: TestAgentWorker;
 let receiver: Receiver;
 let profileId: string;
-
-/** A 1 kHz beep of half a second, as 8 kHz mu-law. */
-const beep = () =>
-  execFileSync('sox', [
-    ...['-n', '-r', '8000', '-c', '1', '-t', 'ul', '-'],
-    ...['synth', '0.5', 'sine', '1000', 'vol', '0.5'],
-  ]);
 
 beforeAll(async () => {
   gw = await startTestGateway({
@@ -65,28 +57,8 @@ afterAll(async () => {
   await gw?.close();
 });
 
-/** POST /api/calls to a sipp UAS whose media is `callee`; LiveKit SIP's "cpu" refusals retried. */
-async function dialCallee(callee: RtpPeer, to: string) {
-  const uas = await startSippUas('uas-answer.xml', { timeoutSeconds: 60, rtpPort: callee.port });
-  const point = await gw.request('PUT', '/api/trunks/amd_out', {
-    proxy_address: `127.0.0.1:${uas.port}`,
-  });
-  expect(point.status).toBe(200);
-  for (let attempt = 0; ; attempt += 1) {
-    const res = await gw.request('POST', '/api/calls', {
-      trunk_id: 'amd_out',
-      to_number: to,
-      agent_profile_id: profileId,
-      webhook_url: receiver.url,
-    });
-    const overloaded = res.status === 503 && String(res.body?.message).includes('cpu exhausted');
-    if (!overloaded || attempt >= 20) {
-      expect(res.status, JSON.stringify(res.body)).toBe(201);
-      return { uas, call: res.body as { id: string } };
-    }
-    await new Promise((resolve) => setTimeout(resolve, 2000));
-  }
-}
+const dialCallee = (callee: RtpPeer, to: string) =>
+  dialThrough(gw, callee, { trunkId: 'amd_out', to, profileId, webhookUrl: receiver.url });
 
 /** The ended call's record, once the agent's final report (its transcript) is in. */
 const record = (id: string) =>

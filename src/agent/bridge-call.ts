@@ -1,9 +1,14 @@
 import type { CallContext } from '../callhost/call-context.js';
-import { bridgeOptionsFromProfile, runBridgeSession } from './bridge/index.js';
+import {
+  bridgeOptionsFromProfile,
+  runBridgeSession,
+  type TransferFailure,
+} from './bridge/index.js';
 import { CallLifecycle, joinedCaller, type CallDeps } from './call-lifecycle/index.js';
 import { prepareBridgeRecording } from './call-recording.js';
 import { speakDirectly } from './direct-speech.js';
 import { EspeakTTS } from './espeak-tts.js';
+import { GatewayApiError } from './gateway-api.js';
 import type { JobMetadata } from './job-metadata.js';
 import { transferTargetSchema, type ProfileSettings } from './profile.js';
 import { isSipParticipant } from './telephony.js';
@@ -37,6 +42,8 @@ export async function runBridgeCall(
     log,
     talker: {
       apologize: (text) => speakDirectly(room, voice, text),
+      // While machine detection listens (outbound calls): the platform neither hears nor speaks.
+      pauseListening: (paused) => session?.setScreening(paused),
       close: async () => {
         await session?.close().catch(() => undefined);
         await made.recorder?.capture?.stop();
@@ -66,6 +73,9 @@ export async function runBridgeCall(
     }
   }
 
+  const outbound = meta.direction === 'outbound';
+  const farNumber = caller.attributes['sip.phoneNumber'] ?? '';
+  const ourNumber = caller.attributes['sip.trunkPhoneNumber'] ?? '';
   try {
     session = await runBridgeSession({
       capture,
@@ -73,12 +83,14 @@ export async function runBridgeCall(
       caller,
       logger: log,
       bridge: bridgeOptionsFromProfile(settings.bridge!),
+      dtmfMode: settings.dtmf_mode,
       call: {
         callId: meta.call_id ?? caller.attributes['sip.callID'] ?? roomName,
         conversationId: roomName,
-        fromNumber: caller.attributes['sip.phoneNumber'] ?? '',
-        toNumber: caller.attributes['sip.trunkPhoneNumber'] ?? '',
-        direction: meta.direction === 'outbound' ? 'outgoing' : 'incoming',
+        // The SIP participant's number is the far end's: the caller inbound, the callee outbound.
+        fromNumber: outbound ? ourNumber : farNumber,
+        toNumber: outbound ? farNumber : ourNumber,
+        direction: outbound ? 'outgoing' : 'incoming',
         codec: isSipParticipant(caller) ? 'PCMU' : 'opus',
         sampleRate: isSipParticipant(caller) ? 8000 : 48000,
       },
@@ -104,14 +116,41 @@ export async function runBridgeCall(
   session.on('hangup', () => void lc.finish('agent_hangup'));
   session.on('transfer', ({ to }) => {
     if (!transferTargetSchema.safeParse(to).success) {
-      log.warn('platform asked to transfer to an invalid target; ignored');
+      log.warn('platform asked to transfer to an invalid target; refused');
+      bridged.transferFailed(to, 'invalid_target');
       return;
     }
-    void lc.transfer(to);
+    void lc.transfer(to, 'cold', (error) => {
+      const { reason, code } = transferFailure(error);
+      bridged.transferFailed(to, reason, code);
+    });
   });
   session.on('failed', () => void lc.apologizeAndHangUp('agent_failed'));
   session.on('closed', ({ reason }) => {
     if (reason !== 'closed') void lc.finish(undefined);
   });
-  await lc.answered();
+  if (!(await lc.answered())) return;
+  // An outbound call's machine detection, as in the other modes; the platform is told the verdict.
+  const onMachine = settings.machine_detection.on_machine;
+  await lc.screenForMachine(
+    async (text) => {
+      await speakDirectly(room, voice, text);
+      lc.transcript.said(text);
+    },
+    (answeredBy) =>
+      bridged.machineDetected({ answeredBy, ...(answeredBy === 'machine' && { onMachine }) }),
+  );
+}
+
+/**
+ * What the platform is told of a transfer the API did not make: refused by the destination
+ * policy (403), a target the API does not take (400), or tried and failed (the SIP answer, the
+ * API unreachable); `code` is the API's error code when it gave one.
+ */
+function transferFailure(error: unknown): { reason: TransferFailure; code?: string } {
+  if (!(error instanceof GatewayApiError)) return { reason: 'failed' };
+  const code = /^([a-z][a-z0-9_]*): /.exec(error.message)?.[1];
+  const reason =
+    error.status === 403 ? 'refused' : error.status === 400 ? 'invalid_target' : 'failed';
+  return { reason, ...(code !== undefined && { code }) };
 }

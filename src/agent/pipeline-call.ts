@@ -12,6 +12,7 @@ import {
 import { prepareCallRecording } from './call-recording.js';
 import { callTools, type CallActions } from './call-tools.js';
 import { speakDirectly } from './direct-speech.js';
+import { listenForTones } from './session-tones.js';
 import { sendDigits } from './send-dtmf.js';
 import { EspeakTTS } from './espeak-tts.js';
 import { agentSessionHold } from './hold.js';
@@ -72,6 +73,10 @@ export async function runPipelineCall(
     recovery: meta.recovery === true,
     log,
   });
+  // In-band DTMF on the frames the session reads anyway; the keys go where RFC 2833's go once
+  // the call's lifecycle takes them (onKey).
+  const tones: { heard?: (digit: string) => void } = {};
+  if (settings.dtmf_mode !== 'rfc2833') listenForTones(session, (digit) => tones.heard?.(digit));
   // Start at once: LiveKit SIP answers only when a track of the room is subscribed.
   await session.start({ agent, room, ...recording.startOptions });
 
@@ -95,6 +100,7 @@ export async function runPipelineCall(
     },
   });
   lc.record(recording);
+  tones.heard = (digit) => lc.inbandKey(digit);
 
   const scripted = new Set<string>();
   const say = (text: string) => {

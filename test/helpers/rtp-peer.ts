@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { dtmfTone, silence } from './speech-audio.js';
 
 const TELEPHONE_EVENT = 101;
 
@@ -268,4 +269,12 @@ export function samplesAsUlaw(samples: Int16Array): Buffer {
   const out = Buffer.alloc(samples.length);
   for (let i = 0; i < samples.length; i++) out[i] = linearToUlaw(samples[i]!);
   return out;
+}
+
+/**
+ * A key pressed the way a provider without RFC 2833 sends it: 100 ms of its two tones in the
+ * call's PCMU audio, then 150 ms of silence (test/inband-dtmf*.test.ts).
+ */
+export function keyTonesAsUlaw(key: string): Buffer {
+  return samplesAsUlaw(new Int16Array([...dtmfTone(key, 100, 8000), ...silence(150, 8000)]));
 }

@@ -15,8 +15,10 @@ export type {
   BridgeEvents,
   BridgeState,
   BridgeStats,
+  MachineVerdict,
   PlatformResponse,
 } from './platform-bridge.js';
+export type { TransferFailure } from './messages.js';
 export {
   BridgeConfigError,
   defaultBridgeOptions,

@@ -70,3 +70,34 @@ export function dtmfFrame(callId: string, digit: string, durationMs: number) {
     data: { call_id: callId, digit, duration_ms: durationMs },
   });
 }
+
+/** Who answered an outbound call, once machine detection decided (docs/bridge.md). */
+export function machineDetectionFrame(
+  callId: string,
+  answeredBy: 'human' | 'machine' | 'unknown',
+  onMachine: 'leave_message' | 'hang_up' | undefined,
+) {
+  return JSON.stringify({
+    type: 'machine_detection',
+    data: {
+      call_id: callId,
+      answered_by: answeredBy,
+      ...(onMachine !== undefined && { on_machine: onMachine }),
+    },
+  });
+}
+
+/** Why a transfer the platform asked for did not happen (docs/bridge.md). */
+export type TransferFailure = 'invalid_target' | 'refused' | 'failed';
+
+export function transferFailedFrame(
+  callId: string,
+  to: string,
+  reason: TransferFailure,
+  code: string | undefined,
+) {
+  return JSON.stringify({
+    type: 'transfer_failed',
+    data: { call_id: callId, to, reason, ...(code !== undefined && { code }) },
+  });
+}

@@ -3,7 +3,15 @@ import WebSocket from 'ws';
 import type { Logger } from '../../config/logger.js';
 import { createAuthFrame } from './auth.js';
 import { reconnectDelayMs } from './backoff.js';
-import { audioDataFrame, dtmfFrame, parsePlatformFrame, type PlatformFrame } from './messages.js';
+import {
+  audioDataFrame,
+  dtmfFrame,
+  machineDetectionFrame,
+  parsePlatformFrame,
+  transferFailedFrame,
+  type PlatformFrame,
+  type TransferFailure,
+} from './messages.js';
 import {
   parseCallInfo,
   resolveBridgeOptions,
@@ -22,6 +30,13 @@ export const CLOSE_CODE_REFUSED = 1008;
 const AUDIO_FRAME_WIRE_BYTES = 1_000;
 
 export type BridgeState = 'idle' | 'connecting' | 'open' | 'waiting' | 'failed' | 'closed';
+
+/** Machine detection's verdict on an outbound call, as the platform is told it. */
+export interface MachineVerdict {
+  answeredBy: 'human' | 'machine' | 'unknown';
+  /** What the gateway does about a machine (the profile's on_machine). */
+  onMachine?: 'leave_message' | 'hang_up';
+}
 
 export interface PlatformResponse {
   text?: string;
@@ -72,6 +87,8 @@ export class AiPlatformBridge extends EventEmitter<BridgeEvents> {
   private retryTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
   private awaitingPong = false;
+  /** Sent after auth on every connection from the moment it is known. */
+  private verdict: MachineVerdict | undefined;
   private readonly counters: BridgeStats = {
     framesSent: 0,
     framesDropped: 0,
@@ -137,6 +154,26 @@ export class AiPlatformBridge extends EventEmitter<BridgeEvents> {
     return true;
   }
 
+  /**
+   * Tells the platform who answered; a platform that connects (or reconnects) later gets it
+   * right after its auth frame.
+   */
+  sendMachineDetection(verdict: MachineVerdict): void {
+    this.verdict = verdict;
+    if (this.stateValue === 'open' && this.socket) this.socket.send(this.verdictFrame(verdict));
+  }
+
+  /** Tells the platform its transfer did not happen; false when the socket is down. */
+  sendTransferFailed(to: string, reason: TransferFailure, code?: string): boolean {
+    if (this.stateValue !== 'open' || !this.socket) return false;
+    this.socket.send(transferFailedFrame(this.call.callId, to, reason, code));
+    return true;
+  }
+
+  private verdictFrame(verdict: MachineVerdict): string {
+    return machineDetectionFrame(this.call.callId, verdict.answeredBy, verdict.onMachine);
+  }
+
   async close(): Promise<void> {
     if (this.stateValue === 'closed') return;
     this.stateValue = 'closed';
@@ -185,6 +222,7 @@ export class AiPlatformBridge extends EventEmitter<BridgeEvents> {
     socket.on('open', () => {
       if (this.socket !== socket) return;
       socket.send(JSON.stringify(auth));
+      if (this.verdict) socket.send(this.verdictFrame(this.verdict));
       this.stateValue = 'open';
       this.openedAt = Date.now();
       const reconnect = this.everConnected;

@@ -2,9 +2,18 @@ import { EventEmitter } from 'node:events';
 import { RoomEvent, type AudioFrame, type RemoteParticipant, type Room } from '@livekit/rtc-node';
 import type { Logger } from '../../config/logger.js';
 import { publishAudioSource } from '../audio-track.js';
+import { InbandKeys } from '../call-lifecycle/inband-keys.js';
+import { KeyFilter, type DtmfMode, type KeySource } from '../call-lifecycle/keys.js';
 import { CallerAudio } from './caller-audio.js';
 import type { BridgeCallInfo, BridgeOptions } from './options.js';
-import { AiPlatformBridge, type BridgeEvents, type BridgeStats } from './platform-bridge.js';
+import type { TransferFailure } from './messages.js';
+import {
+  AiPlatformBridge,
+  PLATFORM_SAMPLE_RATE,
+  type BridgeEvents,
+  type BridgeStats,
+  type MachineVerdict,
+} from './platform-bridge.js';
 import { Playout } from './playout.js';
 
 export const AGENT_TRACK_NAME = 'agent';
@@ -20,6 +29,12 @@ export interface BridgeSessionOptions {
   call: BridgeCallInfo;
   bridge: BridgeOptions;
   logger: Logger;
+  /**
+   * Where the keys sent to the platform come from (the profile's dtmf_mode): RFC 2833 events,
+   * tones in the caller's audio (heard on the frames sent to the platform), or both, a key
+   * heard both ways sent once. Default rfc2833.
+   */
+  dtmfMode?: DtmfMode;
   /** Gets both sides as they go: the caller's frames sent, the platform's frames played. */
   capture?: {
     callerFrame(frame: Int16Array): void;
@@ -60,17 +75,30 @@ export interface BridgeSession extends EventEmitter<BridgeSessionEvents> {
    */
   setHeld(held: boolean): void;
   readonly held: boolean;
+  /**
+   * While machine detection listens to who answered an outbound call: as on hold, the platform
+   * gets no audio or DTMF and what it sends is not played (but no music plays).
+   */
+  setScreening(on: boolean): void;
+  readonly screening: boolean;
+  /** Tells the platform who answered (a `machine_detection` frame). */
+  machineDetected(verdict: MachineVerdict): void;
+  /** Tells the platform its transfer did not happen (a `transfer_failed` frame). */
+  transferFailed(to: string, reason: TransferFailure, code?: string): void;
   /** Stops audio both ways, closes the platform socket, unpublishes the agent track. */
   close(): Promise<void>;
 }
 
 class SessionHandle extends EventEmitter<BridgeSessionEvents> implements BridgeSession {
   held = false;
+  screening = false;
 
   constructor(
     readonly bridge: AiPlatformBridge,
     private readonly statsOf: () => BridgeSessionStats,
     private readonly stopSession: () => Promise<void>,
+    /** Runs as the call is muted (hold, screening): what plays and what was half heard go. */
+    private readonly onMuted: () => void,
   ) {
     super();
   }
@@ -81,7 +109,28 @@ class SessionHandle extends EventEmitter<BridgeSessionEvents> implements BridgeS
 
   setHeld(held: boolean): void {
     this.held = held;
-    if (held) this.emit('held');
+    if (held) {
+      this.onMuted();
+      this.emit('held');
+    }
+  }
+
+  setScreening(on: boolean): void {
+    this.screening = on;
+    if (on) this.onMuted();
+  }
+
+  /** True while the caller's audio and keys are kept from the platform. */
+  get muted(): boolean {
+    return this.held || this.screening;
+  }
+
+  machineDetected(verdict: MachineVerdict): void {
+    this.bridge.sendMachineDetection(verdict);
+  }
+
+  transferFailed(to: string, reason: TransferFailure, code?: string): void {
+    this.bridge.sendTransferFailed(to, reason, code);
   }
 
   close(): Promise<void> {
@@ -110,11 +159,21 @@ export async function runBridgeSession(options: BridgeSessionOptions): Promise<B
   const playout = new Playout(source, bridge.maxPlayoutSeconds, (frame) =>
     options.capture?.agentFrame(frame),
   );
+  const keys = new KeyFilter(options.dtmfMode ?? 'rfc2833');
+  const sendKey = (digit: string, source: KeySource) => {
+    if (!session.muted && keys.accept(digit, source)) bridge.sendDtmf(digit);
+  };
+  // On the 16 kHz frames sent to the platform: no second stream of the caller.
+  const tones =
+    (options.dtmfMode ?? 'rfc2833') === 'rfc2833'
+      ? undefined
+      : new InbandKeys((digit) => sendKey(digit, 'inband'));
   const callerAudio = new CallerAudio(
     room,
     caller,
     (frame) => {
-      if (session.held) return;
+      if (session.muted) return;
+      tones?.push(frame, PLATFORM_SAMPLE_RATE);
       bridge.sendAudio(frame);
       options.capture?.callerFrame(frame);
     },
@@ -128,13 +187,16 @@ export async function runBridgeSession(options: BridgeSessionOptions): Promise<B
       playoutDropped: playout.droppedFrames,
     }),
     () => stop('closed'),
+    () => {
+      playout.clear();
+      tones?.reset();
+    },
   );
 
   bridge.on('response', (response) => {
     if (response.text !== undefined) session.emit('agentText', response.text);
-    if (response.audio && !session.held) playout.enqueue(response.audio, response.sampleRate);
+    if (response.audio && !session.muted) playout.enqueue(response.audio, response.sampleRate);
   });
-  session.on('held', () => playout.clear());
   bridge.on('clear', () => playout.clear());
   bridge.on('hangup', (info) => session.emit('hangup', info));
   bridge.on('transfer', (info) => session.emit('transfer', info));
@@ -143,7 +205,7 @@ export async function runBridgeSession(options: BridgeSessionOptions): Promise<B
   bridge.on('failed', (info) => session.emit('failed', info));
 
   const onDtmf = (_code: number, digit: string, participant: RemoteParticipant) => {
-    if (participant.identity === caller.identity && !session.held) bridge.sendDtmf(digit);
+    if (participant.identity === caller.identity) sendKey(digit, 'rfc2833');
   };
   const onParticipantLeft = (participant: RemoteParticipant) => {
     if (participant.identity === caller.identity) void stop('caller-left');

@@ -15,6 +15,7 @@ import {
   waitForBeep,
   type MachineDetection,
 } from '../machine-detection/screen.js';
+import type { AnsweredBy } from '../machine-detection/detector.js';
 import type { JobMetadata } from '../job-metadata.js';
 import type { ProfileSettings } from '../profile.js';
 import { CallControl, waitUntilAnswered } from '../telephony.js';
@@ -210,9 +211,13 @@ export class CallLifecycle {
    * Outbound calls whose profile detects answering machines (heard from before the answer, in
    * answered()): reports who answered. A person (or unknown) goes on with the call (true); a machine gets the
    * profile's message after its beep, or is hung up on, and the call ends (false). `say` is the
-   * mode's own (it keeps the transcript).
+   * mode's own (it keeps the transcript); `decided` hears the verdict before anything follows
+   * (bridge mode tells the platform).
    */
-  async screenForMachine(say: (text: string) => Promise<void>): Promise<boolean> {
+  async screenForMachine(
+    say: (text: string) => Promise<void>,
+    decided?: (answeredBy: AnsweredBy) => void,
+  ): Promise<boolean> {
     const { settings, talker, log } = this.#options;
     const amd = settings.machine_detection;
     const detection = this.#machineDetection;
@@ -220,6 +225,7 @@ export class CallLifecycle {
     const answeredBy = await detection.verdict();
     log.info({ answeredBy }, 'answering machine detection');
     void this.report({ answered_by: answeredBy });
+    decided?.(answeredBy);
     if (this.#ended) return false;
     if (answeredBy !== 'machine') {
       talker.pauseListening?.(false);
@@ -331,14 +337,20 @@ export class CallLifecycle {
   /**
    * A transfer the agent asked for; false if it did not start. Cold: the call ends once it went
    * through. Warm: the API holds the caller and asks the human; this agent stays in the call.
+   * `failed` gets the error of one that did not start (bridge mode tells the platform why).
    */
-  async transfer(to: string, mode: 'cold' | 'warm' = 'cold'): Promise<boolean> {
+  async transfer(
+    to: string,
+    mode: 'cold' | 'warm' = 'cold',
+    failed?: (error: unknown) => void,
+  ): Promise<boolean> {
     try {
       await this.control.transfer(this.roomName, this.caller.identity, to, mode);
       if (mode === 'cold') await this.finish('transferred');
       return true;
     } catch (error) {
       this.#options.log.warn({ err: error }, 'transfer failed');
+      failed?.(error);
       return false;
     }
   }
