@@ -149,7 +149,7 @@ export async function runBridgeCall(
  */
 function transferFailure(error: unknown): { reason: TransferFailure; code?: string } {
   if (!(error instanceof GatewayApiError)) return { reason: 'failed' };
-  const code = /^([a-z][a-z0-9_]*): /.exec(error.message)?.[1];
+  const { code } = error;
   const reason =
     error.status === 403 ? 'refused' : error.status === 400 ? 'invalid_target' : 'failed';
   return { reason, ...(code !== undefined && { code }) };

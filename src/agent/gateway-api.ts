@@ -26,6 +26,8 @@ export class GatewayApiError extends Error {
   constructor(
     message: string,
     readonly status: number,
+    /** The API's error code (docs/errors.md), when its answer carried one. */
+    readonly code?: string,
   ) {
     super(message);
     this.name = 'GatewayApiError';
@@ -77,13 +79,17 @@ export class GatewayApi {
     const text = await response.text();
     if (!response.ok) {
       let message = `${method} ${path}: HTTP ${response.status}`;
+      let code: string | undefined;
       try {
         const body = apiErrorBodySchema.safeParse(JSON.parse(text));
-        if (body.success) message = `${body.data.error}: ${body.data.message}`;
+        if (body.success) {
+          message = `${body.data.error}: ${body.data.message}`;
+          code = body.data.error;
+        }
       } catch {
         // not JSON: keep the status line
       }
-      throw new GatewayApiError(message, response.status);
+      throw new GatewayApiError(message, response.status, code);
     }
     return text ? JSON.parse(text) : undefined;
   }
