@@ -12,6 +12,7 @@ import { dialFromPhone } from './helpers/sipp-caller.js';
 import { runSipp } from './helpers/sipp.js';
 import { eventually } from './helpers/wait.js';
 import { receivedRequest } from './sipp/uas.js';
+import { sample, scrape } from './helpers/metrics.js';
 
 // Numbers that forward their calls without an agent: always, outside opening hours, and when no
 // call host takes the call. The caller is sipp (test/sipp/uac-forwarded.xml), which takes the
@@ -179,6 +180,13 @@ describe('forwarding without an agent', () => {
       return found;
     }, 15_000);
     expect(hook).toMatchObject({ type: 'call.forwarded', data: { reason: 'always' } });
+    const metrics = await scrape(`${gw.internalUrl}/metrics`);
+    expect(
+      sample(metrics, 'voice_gateway_calls_forwarded_total', {
+        reason: 'always',
+        outcome: 'forwarded',
+      }),
+    ).toBe(1);
   }, 120_000);
 
   it('outside_hours: forwards while the line is closed, the agent answers while it is open', async () => {

@@ -8,6 +8,7 @@ import type { Db } from '../db/index.js';
 import type { LivekitAccess } from './answering-participant.js';
 import { isOpenAt } from './schedule.js';
 import { DEFAULT_AGENT_WAIT_SECONDS, type Forwarding } from './schema.js';
+import { callsForwarded } from './metrics.js';
 
 export type ForwardReason = 'always' | 'outside_hours' | 'no_capacity';
 
@@ -156,8 +157,10 @@ export class CallForwarder {
         'forwarding',
         { reason },
       );
+      callsForwarded.inc({ reason, outcome: 'forwarded' });
       this.deps.logger.info({ callId: call.id, reason }, 'call forwarded');
     } catch (error) {
+      callsForwarded.inc({ reason, outcome: 'failed' });
       // No agent is there to take the call: it ends rather than staying in a silent room.
       await this.#hangUp(roomName, call, reason);
       throw error;
