@@ -8,6 +8,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { loadConfig } from '../src/config/index.js';
 import { envSchema } from '../src/config/schema.js';
 import { packageRoot } from '../src/config/paths.js';
+import { ACTIVE_CALLS_METRIC } from '../src/callhost/supervisor.js';
 
 // The deploy files, checked without a Docker engine or a cluster: docker-compose.yml through
 // compose-go (the Compose specification's loader: its JSON schema, interpolation and consistency
@@ -265,6 +266,33 @@ describe('the Helm chart', () => {
       Number(hostEnv.CALL_HOST_DRAIN_SECONDS),
     );
     expect(hostEnv.GATEWAY_API_URL).toBe('http://vg-voice-gateway-api-internal:8082');
+  });
+
+  it("prometheus-adapter's rule serves the HPA's metric from the series the call hosts expose", async () => {
+    const hpa = (await render(chartValues)).find(
+      (o) =>
+        o.kind === 'HorizontalPodAutoscaler' && o.metadata.name === 'vg-voice-gateway-callhosts',
+    )!;
+    const wanted = (hpa.spec!.metrics as { pods: { metric: { name: string } } }[])[0]!.pods.metric
+      .name;
+    const adapter = parse(
+      readFileSync(path.join(root, 'deploy', 'helm', 'prometheus-adapter-values.yaml'), 'utf8'),
+    ) as {
+      rules: {
+        custom: {
+          seriesQuery: string;
+          resources: { overrides: Record<string, { resource: string }> };
+          name: { matches: string; as: string };
+        }[];
+      };
+    };
+    const rule = adapter.rules.custom.find((r) => r.name.as === wanted);
+    expect(rule, `no adapter rule serves ${wanted}`).toBeDefined();
+    expect(rule!.seriesQuery.split('{')[0]).toBe(ACTIVE_CALLS_METRIC);
+    expect(new RegExp(rule!.name.matches).test(ACTIVE_CALLS_METRIC)).toBe(true);
+    // A Pods metric: the series must map to pods (and their namespace).
+    expect(rule!.resources.overrides.pod?.resource).toBe('pod');
+    expect(rule!.resources.overrides.namespace?.resource).toBe('namespace');
   });
 
   it('puts no secret in a pod spec, and sets only variables the config reads', async () => {

@@ -158,13 +158,16 @@ export function runSupervisor(options: {
  * Prometheus text for this machine's hosts: the active calls an autoscaler divides by the
  * capacity (the Helm chart's HPA scales on the ratio), and whether the hosts are draining.
  */
+/** The series the call hosts' autoscaler scales on (Helm chart, prometheus-adapter values). */
+export const ACTIVE_CALLS_METRIC = 'voice_gateway_callhost_active_calls';
+
 function hostMetrics(slots: HostSlot[], capacity: number, draining: boolean): string {
   const calls = slots.reduce((n, s) => n + s.state.activeCalls, 0);
   const registered = slots.filter((s) => s.state.registered).length;
   return [
-    '# HELP voice_gateway_callhost_active_calls Calls the call hosts of this supervisor hold now',
-    '# TYPE voice_gateway_callhost_active_calls gauge',
-    `voice_gateway_callhost_active_calls ${calls}`,
+    `# HELP ${ACTIVE_CALLS_METRIC} Calls the call hosts of this supervisor hold now`,
+    `# TYPE ${ACTIVE_CALLS_METRIC} gauge`,
+    `${ACTIVE_CALLS_METRIC} ${calls}`,
     '# HELP voice_gateway_callhost_capacity Calls they take at most (hosts registered x CALL_HOST_CAPACITY)',
     '# TYPE voice_gateway_callhost_capacity gauge',
     `voice_gateway_callhost_capacity ${registered * capacity}`,
