@@ -2,6 +2,13 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RoomServiceClient } from 'livekit-server-sdk';
 import { startAgentWorker, type TestAgentWorker } from './helpers/agent-worker.js';
 import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
+import {
+  PROVIDER_KEYS,
+  PROVIDER_POLICY,
+  pipelineSettings,
+  startPipelineProviders,
+  type PipelineProviders,
+} from './helpers/pipeline-providers.js';
 import { RtpPeer, speechAsUlaw } from './helpers/rtp-peer.js';
 import { eventually } from './helpers/wait.js';
 import { startSippUas, type SippUas } from './sipp/uas.js';
@@ -16,9 +23,14 @@ const AGENT = 'warm-transfer-test';
 const HUMAN = '+15551230502';
 let gw: TestGateway;
 let worker: TestAgentWorker;
+let providers: PipelineProviders;
+const ASK = 'I would like to speak to billing about my invoice.';
+const LLM_GREETING = 'Hello, this is the billing line.';
 
 beforeAll(async () => {
-  gw = await startTestGateway({ env: { API_PORT: String(stack.webhookPort), AGENT_NAME: AGENT } });
+  gw = await startTestGateway({
+    env: { API_PORT: String(stack.webhookPort), AGENT_NAME: AGENT, ...PROVIDER_POLICY },
+  });
   await clearLivekitSip(gw.sip);
   const trunk = await gw.request('POST', '/api/trunks', {
     trunk_id: 'warm_out',
@@ -32,11 +44,16 @@ beforeAll(async () => {
   worker = await startAgentWorker({
     gatewayUrl: gw.internalUrl,
     agentName: AGENT,
-    env: { CALL_HOST_CAPACITY: '60' },
+    env: { CALL_HOST_CAPACITY: '60', ...PROVIDER_KEYS },
   });
+  // Stand-ins for the paid STT, LLM and TTS APIs: the model answers the caller's ask with the
+  // transfer tool.
+  providers = await startPipelineProviders({ chatReply: 'One moment please.', transcript: ASK });
+  providers.openai.toolCall = { name: 'transfer_call', arguments: { target: 'billing' } };
 }, 120_000);
 
 afterAll(async () => {
+  await providers?.close();
   await worker?.stop();
   await gw?.close();
 });
@@ -335,6 +352,55 @@ describe('warm transfer', () => {
           return body.status === 'ended' ? body : undefined;
         }, 20_000);
         expect(ended?.end_reason).toBe('human_hangup');
+      },
+    );
+  }, 300_000);
+
+  it("the LLM's transfer tool starts a warm transfer; the human hears the call's summary and accepts", async () => {
+    const profile = await gw.request('POST', '/api/agents', {
+      name: 'warm-llm',
+      settings: {
+        ...pipelineSettings(providers, {
+          greeting: LLM_GREETING,
+          system_prompt: 'You put callers through to billing.',
+        }),
+        tools: {
+          transfer: true,
+          transfer_mode: 'warm',
+          hangup: false,
+          dtmf: false,
+          transfer_targets: { billing: HUMAN },
+        },
+      },
+    });
+    expect(profile.status, JSON.stringify(profile.body)).toBe(201);
+    await withCallerAndHuman(
+      'uas-answer.xml',
+      async ({ callerEar, callerUas, humanEar, humanUas }) => {
+        const id = await callWithAgent(callerEar, callerUas, { agent_profile_id: profile.body.id });
+        await pointTrunkAt(humanUas);
+        // After the greeting (0.05 s of stand-in audio per character), the caller asks.
+        await sleep(LLM_GREETING.length * 50 + 1500);
+        callerEar.say(speechAsUlaw(ASK));
+        const humanHeard = await eventually(async () => humanEar.heard.firstSoundAt, 60_000);
+        expect(humanHeard, 'the human was never dialled or heard nothing').toBeDefined();
+        const record = (await gw.request('GET', `/api/calls/${id}`)).body;
+        const started = (record.events as CallEvent[]).find(
+          (e) => e.type === 'warm_transfer_started',
+        );
+        expect(started?.data).toMatchObject({ to: `tel:${HUMAN}`, actor: 'agent' });
+        const legId = started!.data.leg_call_id as string;
+        // The summary is the call so far: it names what the caller asked.
+        expect(JSON.stringify(started!.data)).toContain('invoice');
+        await eventually(async () => humanEar.soundStoppedAfter(humanHeard!, 1000), 30_000);
+        humanEar.pressKey('1');
+        await expectOutcome(id, legId, 20_000, 'accepted');
+        await sleep(1500);
+        humanEar.say(speechAsUlaw('Hello, billing here.'));
+        expect(await soundFramesDuring(callerEar, 3000)).toBeGreaterThan(50);
+        // One tool call, one transfer: the model was not asked to transfer twice.
+        const again = (await gw.request('GET', `/api/calls/${id}`)).body.events as CallEvent[];
+        expect(again.filter((e) => e.type === 'warm_transfer_started')).toHaveLength(1);
       },
     );
   }, 300_000);
