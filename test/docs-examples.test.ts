@@ -1,0 +1,336 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
+
+/**
+ * The docs are true to the code: every `curl` example of README.md and docs/*.md runs, with the
+ * real curl, against a gateway on the shared stack, and answers the status the doc shows
+ * (a `# 202 ...` line under it) or implies (2xx). Each doc gets a fresh gateway (its own
+ * database) and its examples run in document order, so an example that uses an object finds
+ * the one an earlier example of the same doc created. A new example fails this file until it
+ * runs or is listed in NOT_RUN with the reason.
+ */
+
+const root = path.resolve(import.meta.dirname, '..');
+const docFiles = [
+  'README.md',
+  ...readdirSync(path.join(root, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .sort()
+    .map((f) => `docs/${f}`),
+];
+
+interface Example {
+  file: string;
+  /** 1-based line of the command's first line. */
+  line: number;
+  /** The command as a user copies it, continuation lines joined. */
+  command: string;
+  /** The status a `# NNN` comment right under the command shows, if any. */
+  shownStatus?: number;
+}
+
+/**
+ * Examples that cannot run here, each with the reason. Keyed by file and a piece of the command;
+ * an entry that matches no example fails the file, so the list does not outlive its examples.
+ */
+const NOT_RUN: { file: string; includes: string; reason: string }[] = [
+  {
+    file: 'docs/call-control.md',
+    includes: '"mode":"warm"',
+    reason:
+      'a warm transfer needs an answered phone call with an agent in the room and a trunk that ' +
+      'dials out; test/warm-transfer.test.ts runs that call and checks the 202',
+  },
+];
+
+/**
+ * Objects an example relies on that its doc does not create with curl (the doc says so in its
+ * text): created through the API before the doc's examples run.
+ */
+const PREREQUISITES: Record<string, (gw: TestGateway) => Promise<void>> = {
+  // "from_number (one of our numbers)" on a trunk that sends out.
+  'docs/sms.md': async (gw) => {
+    const res = await gw.request('POST', '/api/trunks', {
+      trunk_id: 'sms_out',
+      name: 'SMS out',
+      provider: 'generic',
+      numbers: ['+15555550100'],
+      allowed_addresses: ['127.0.0.1'],
+      supports_outbound: true,
+      proxy_address: '127.0.0.1',
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+  },
+  // "The profile must exist": the agent profile the link names.
+  'docs/web.md': async (gw) => {
+    const res = await gw.request('POST', '/api/agents', {
+      name: 'support',
+      settings: { mode: 'offline', greeting: 'Hello.' },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+  },
+};
+
+/** The address the docs write for the API of `npm start`; the test gateway's replaces it. */
+const DOC_API = 'http://127.0.0.1:8080';
+
+/** Splits a fenced shell block into commands: `\` continuations and quoted newlines join. */
+function commandsOf(block: string, firstLine: number): { text: string; line: number }[] {
+  const out: { text: string; line: number }[] = [];
+  let current = '';
+  let start = 0;
+  let quote: '' | "'" | '"' = '';
+  const lines = block.split('\n');
+  for (const [i, raw] of lines.entries()) {
+    if (!current && !quote) {
+      if (/^\s*(#.*)?$/.test(raw)) continue;
+      start = firstLine + i;
+    }
+    for (const ch of raw) {
+      if (quote) {
+        if (ch === quote) quote = '';
+      } else if (ch === "'" || ch === '"') quote = ch;
+      else if (ch === '#' && /(^|\s)$/.test(current)) break;
+      current += ch;
+    }
+    if (quote) {
+      current += '\n';
+      continue;
+    }
+    if (current.endsWith('\\')) {
+      current = current.slice(0, -1);
+      continue;
+    }
+    out.push({ text: current.trim(), line: start });
+    current = '';
+  }
+  if (current.trim()) out.push({ text: current.trim(), line: start });
+  return out;
+}
+
+function examplesOf(file: string): Example[] {
+  const lines = readFileSync(path.join(root, file), 'utf8').split('\n');
+  const examples: Example[] = [];
+  for (let i = 0; i < lines.length; i += 1) {
+    if (!/^\s*```\w*\s*$/.test(lines[i]!)) continue;
+    let end = i + 1;
+    while (end < lines.length && !/^\s*```\s*$/.test(lines[end]!)) end += 1;
+    const body = lines.slice(i + 1, end);
+    {
+      const commands = commandsOf(body.join('\n'), i + 2);
+      for (const [n, c] of commands.entries()) {
+        if (!/^curl\s/.test(c.text)) continue;
+        // A `# NNN` comment between this command and the next shows its status.
+        const nextLine = commands[n + 1]?.line ?? end + 1;
+        const comment = lines
+          .slice(c.line, nextLine - 1)
+          .map((l) => /^\s*#\s*(?:->\s*)?([1-5]\d\d)\b/.exec(l))
+          .find(Boolean);
+        examples.push({
+          file,
+          line: c.line,
+          command: c.text,
+          ...(comment ? { shownStatus: Number(comment[1]) } : {}),
+        });
+      }
+    }
+    i = end;
+  }
+  return examples;
+}
+
+const examples = docFiles.flatMap(examplesOf);
+const notRunOf = (e: Example) =>
+  NOT_RUN.find((n) => n.file === e.file && e.command.includes(n.includes));
+
+/** `curl -N` (or `-sN`): a stream that does not end by itself. */
+const isStream = (command: string) => /^curl\s+(?:-\w+\s+)*-\w*N\b/.test(command);
+
+interface CurlResult {
+  status: number;
+  body: string;
+  exitCode: number;
+  stderr: string;
+}
+
+const outDir = mkdtempSync(path.join(os.tmpdir(), 'vg-docs-curl-'));
+let runSeq = 0;
+
+/**
+ * Runs the doc's command in bash, as a user pasting it would, with $API and $KEY set; curl's
+ * body goes to a file and its status is written out. `curl -N` (a stream) is cut after 3 s.
+ */
+function runCurl(command: string, env: Record<string, string>): Promise<CurlResult> {
+  runSeq += 1;
+  const bodyFile = path.join(outDir, `body-${runSeq}`);
+  const streaming = isStream(command);
+  const extra = ` -o '${bodyFile}' -w '%{http_code}' --max-time ${streaming ? 3 : 20}`;
+  return new Promise((resolve) => {
+    execFile(
+      'bash',
+      ['-c', command + extra],
+      { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: outDir, ...env }, timeout: 30_000 },
+      (error, stdout, stderr) => {
+        const exitCode = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+        const body = existsSync(bodyFile) ? readFileSync(bodyFile, 'utf8') : '';
+        resolve({ status: Number(stdout.trim() || 0), body, exitCode, stderr });
+      },
+    );
+  });
+}
+
+/** `<id>` in a doc's command: the id of the object the doc's latest example answered with. */
+function fillPlaceholders(command: string, lastId: string | undefined): string {
+  return command.replace(/<id>/g, () => {
+    if (!lastId) throw new Error('<id> with no earlier example answering an id');
+    return lastId;
+  });
+}
+
+describe('docs: the curl examples', () => {
+  it('finds the examples (the extractor reads the docs)', () => {
+    // README: four; admin, call-control, sip-users, sms, web, webhooks: at least one each.
+    expect(examples.filter((e) => e.file === 'README.md').length).toBe(4);
+    for (const f of ['admin', 'call-control', 'sip-users', 'sms', 'web', 'webhooks'])
+      expect(
+        examples.some((e) => e.file === `docs/${f}.md`),
+        f,
+      ).toBe(true);
+    // Every line that starts with curl, in any block, is one example: none is left unchecked.
+    for (const file of docFiles) {
+      const curlLines = readFileSync(path.join(root, file), 'utf8')
+        .split('\n')
+        .filter((l) => /^\s*curl\s/.test(l));
+      expect(examplesOf(file).length, file).toBe(curlLines.length);
+    }
+    // Continuations and a quoted body over several lines are one command.
+    const multi = examples.find((e) => e.file === 'docs/admin.md' && e.command.includes('twilio'));
+    expect(multi?.command).toMatch(/-d '\{\n.*"password": "s3cret"\n\}'$/s);
+  });
+
+  it('lists no example in NOT_RUN that the docs no longer have', () => {
+    for (const n of NOT_RUN)
+      expect(
+        examples.some((e) => e.file === n.file && e.command.includes(n.includes)),
+        `${n.file}: ${n.includes}`,
+      ).toBe(true);
+  });
+
+  const byDoc = new Map<string, Example[]>();
+  for (const e of examples) byDoc.set(e.file, [...(byDoc.get(e.file) ?? []), e]);
+
+  for (const [file, docExamples] of byDoc) {
+    describe(file, () => {
+      let gw: TestGateway;
+      let lastId: string | undefined;
+      beforeAll(async () => {
+        gw = await startTestGateway();
+        await clearLivekitSip(gw.sip);
+        await PREREQUISITES[file]?.(gw);
+      });
+      afterAll(async () => {
+        await gw?.close();
+      });
+
+      for (const e of docExamples) {
+        const skipReason = notRunOf(e)?.reason;
+        const title = `line ${e.line}: ${e.command.split('\n')[0]!.slice(0, 90)}`;
+        if (skipReason) {
+          it(`${title} (not run: ${skipReason.slice(0, 60)}...)`, () => {
+            expect(skipReason.length).toBeGreaterThan(20);
+          });
+          continue;
+        }
+        it(title, async () => {
+          expect(e.command, 'a doc example names the API as $API or http://127.0.0.1:8080').toMatch(
+            /\$API\b|http:\/\/127\.0\.0\.1:8080\b/,
+          );
+          const command = fillPlaceholders(e.command, lastId).replaceAll(DOC_API, '$API');
+          const result = await runCurl(command, { API: gw.url, KEY: gw.adminKey });
+          const detail = `${file}:${e.line}\n${command}\n-> ${result.status} ${result.body.slice(0, 500)} ${result.stderr}`;
+          if (isStream(e.command)) {
+            // A stream: cut by --max-time (curl exit 28) after its first event.
+            expect(result.exitCode, detail).toBe(28);
+            expect(result.status, detail).toBe(e.shownStatus ?? 200);
+            expect(result.body, detail).toMatch(/^retry: 3000\n\nevent: ready\n/);
+            return;
+          }
+          expect(result.exitCode, detail).toBe(0);
+          if (e.shownStatus) expect(result.status, detail).toBe(e.shownStatus);
+          else expect(result.status >= 200 && result.status < 300, detail).toBe(true);
+          try {
+            const parsed = JSON.parse(result.body) as { id?: unknown };
+            if (typeof parsed.id === 'string') lastId = parsed.id;
+          } catch {
+            // not JSON: no id
+          }
+        });
+      }
+    });
+  }
+});
+
+describe('docs: the files they name', () => {
+  const named = (text: string) =>
+    [...text.matchAll(/(?<![\w./@:-])((?:src|test|docs|scripts|deploy)\/[\w./*<>-]*[\w*>])/g)].map(
+      (m) => m[1]!,
+    );
+
+  it('finds the paths (the reader sees them)', () => {
+    expect(named('see `src/http/app.ts`, test/foo.test.ts. And https://x.org/src/a.ts')).toEqual([
+      'src/http/app.ts',
+      'test/foo.test.ts',
+    ]);
+  });
+
+  for (const file of docFiles) {
+    it(`${file} names only files and folders that exist`, () => {
+      const text = readFileSync(path.join(root, file), 'utf8');
+      const missing = named(text).filter((p) => {
+        if (/[*<]/.test(p)) {
+          // A pattern (`src/**/metrics.ts`, `test/<file>.test.ts`): its fixed folder exists.
+          const fixed = p.slice(0, p.search(/[*<]/));
+          return !existsSync(path.join(root, fixed.slice(0, fixed.lastIndexOf('/') + 1)));
+        }
+        return !existsSync(path.join(root, p));
+      });
+      expect(missing, file).toEqual([]);
+    });
+
+    it(`${file} names only pages that exist`, () => {
+      const text = readFileSync(path.join(root, file), 'utf8');
+      const here = path.dirname(path.join(root, file));
+      const pages = [...text.matchAll(/(?<![\w/.-])([\w-]+\.md)\b/g)].map((m) => m[1]!);
+      const missing = pages.filter(
+        (p) => ![root, path.join(root, 'docs'), here].some((dir) => existsSync(path.join(dir, p))),
+      );
+      expect(missing, file).toEqual([]);
+    });
+  }
+});
+
+/** The metric names the code registers (prom-client and the supervisor's own text). */
+function metricNames(dir: string): string[] {
+  const names = new Set<string>();
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile() || !entry.name.endsWith('.ts')) continue;
+    const text = readFileSync(path.join(entry.parentPath, entry.name), 'utf8');
+    for (const m of text.matchAll(/name: '(voice_gateway_\w+)'|# TYPE (voice_gateway_\w+)/g))
+      names.add((m[1] ?? m[2])!);
+  }
+  return [...names].sort();
+}
+
+describe('docs: operator.md lists every metric', () => {
+  it('names each metric the code registers', () => {
+    const names = metricNames(path.join(root, 'src'));
+    // The HTTP, call, edge, SMS, call host and supervisor metrics, at least.
+    expect(names.length).toBeGreaterThan(30);
+    const operator = readFileSync(path.join(root, 'docs/operator.md'), 'utf8');
+    expect(names.filter((n) => !operator.includes(`\`${n}`))).toEqual([]);
+  });
+});
