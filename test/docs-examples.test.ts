@@ -31,6 +31,23 @@ interface Example {
   command: string;
   /** The status a `# NNN` comment right under the command shows, if any. */
   shownStatus?: number;
+  /** The fields the answer shown under it has: a value, or what it starts with before `...`. */
+  shownFields?: Record<string, ShownValue>;
+}
+
+type ShownValue = string | number | boolean | { startsWith: string };
+
+/** `{"id":"...","status":"queued","segments":1,...}` as the doc writes an answer. */
+function shownFields(text: string): Record<string, ShownValue> {
+  const fields: Record<string, ShownValue> = {};
+  for (const m of text.matchAll(/"(\w+)"\s*:\s*("([^"]*)"|-?\d+(?:\.\d+)?|true|false)?/g)) {
+    const [, key, raw, str] = m;
+    if (raw === undefined) fields[key!] = { startsWith: '' };
+    else if (str?.includes('...')) fields[key!] = { startsWith: str.slice(0, str.indexOf('...')) };
+    else if (str !== undefined) fields[key!] = str;
+    else fields[key!] = raw === 'true' ? true : raw === 'false' ? false : Number(raw);
+  }
+  return fields;
 }
 
 /**
@@ -119,24 +136,22 @@ function examplesOf(file: string): Example[] {
     if (!/^\s*```\w*\s*$/.test(lines[i]!)) continue;
     let end = i + 1;
     while (end < lines.length && !/^\s*```\s*$/.test(lines[end]!)) end += 1;
-    const body = lines.slice(i + 1, end);
-    {
-      const commands = commandsOf(body.join('\n'), i + 2);
-      for (const [n, c] of commands.entries()) {
-        if (!/^curl\s/.test(c.text)) continue;
-        // A `# NNN` comment between this command and the next shows its status.
-        const nextLine = commands[n + 1]?.line ?? end + 1;
-        const comment = lines
-          .slice(c.line, nextLine - 1)
-          .map((l) => /^\s*#\s*(?:->\s*)?([1-5]\d\d)\b/.exec(l))
-          .find(Boolean);
-        examples.push({
-          file,
-          line: c.line,
-          command: c.text,
-          ...(comment ? { shownStatus: Number(comment[1]) } : {}),
-        });
-      }
+    const commands = commandsOf(lines.slice(i + 1, end).join('\n'), i + 2);
+    for (const [n, c] of commands.entries()) {
+      if (!/^curl\s/.test(c.text)) continue;
+      // `# NNN ...` or `# -> {...}` between this command and the next shows its answer.
+      const nextLine = commands[n + 1]?.line ?? end + 1;
+      const shown = lines
+        .slice(c.line, nextLine - 1)
+        .map((l) => /^\s*#\s*(?:->\s*)?(?:([1-5]\d\d)\b)?\s*(\{.*)?$/.exec(l))
+        .find((m) => m && (m[1] || m[2]));
+      examples.push({
+        file,
+        line: c.line,
+        command: c.text,
+        ...(shown?.[1] ? { shownStatus: Number(shown[1]) } : {}),
+        ...(shown?.[2] ? { shownFields: shownFields(shown[2]) } : {}),
+      });
     }
     i = end;
   }
@@ -218,6 +233,19 @@ describe('docs: the curl examples', () => {
     expect(multi?.command).toMatch(/-d '\{\n.*"password": "s3cret"\n\}'$/s);
   });
 
+  it('reads the answer a doc shows under a command', () => {
+    expect(shownFields('{"id":"...","status":"queued","segments":1,...}')).toEqual({
+      id: { startsWith: '' },
+      status: 'queued',
+      segments: 1,
+    });
+    const sms = examples.find((e) => e.file === 'docs/sms.md');
+    expect(sms?.shownStatus).toBe(202);
+    expect(sms?.shownFields).toMatchObject({ status: 'queued', encoding: 'gsm7' });
+    const hook = examples.find((e) => e.file === 'docs/webhooks.md');
+    expect(hook?.shownFields).toEqual({ secret: { startsWith: 'whsec_' } });
+  });
+
   it('lists no example in NOT_RUN that the docs no longer have', () => {
     for (const n of NOT_RUN)
       expect(
@@ -262,12 +290,22 @@ describe('docs: the curl examples', () => {
           expect(result.exitCode, detail).toBe(0);
           if (e.shownStatus) expect(result.status, detail).toBe(e.shownStatus);
           else expect(result.status >= 200 && result.status < 300, detail).toBe(true);
+          let parsed: Record<string, unknown> | undefined;
           try {
-            const parsed = JSON.parse(result.body) as { id?: unknown };
-            if (typeof parsed.id === 'string') lastId = parsed.id;
+            parsed = JSON.parse(result.body) as Record<string, unknown>;
           } catch {
             // not JSON: no id
           }
+          for (const [key, value] of Object.entries(e.shownFields ?? {})) {
+            expect(parsed, `${detail}\nthe doc shows "${key}"`).toHaveProperty(key);
+            if (typeof value !== 'object') expect(parsed?.[key], `${detail}\n"${key}"`).toBe(value);
+            else
+              expect(
+                String(parsed?.[key]).startsWith(value.startsWith),
+                `${detail}\n"${key}"`,
+              ).toBe(true);
+          }
+          if (typeof parsed?.id === 'string') lastId = parsed.id;
         });
       }
     });
