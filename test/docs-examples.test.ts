@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -12,10 +12,12 @@ import { startSippUas } from './sipp/uas.js';
 /**
  * The docs are true to the code: every `curl` example of README.md and docs/*.md runs, with the
  * real curl, against a gateway on the shared stack, and answers the status the doc shows
- * (a `# 202 ...` line under it) or implies (2xx). Each doc gets a fresh gateway (its own
- * database) and its examples run in document order, so an example that uses an object finds
- * the one an earlier example of the same doc created. A new example fails this file until it
- * runs or is listed in NOT_RUN with the reason.
+ * (a `# 202 {...}` line under it, whose first-level fields are checked too) or implies (2xx).
+ * Each doc gets a fresh gateway (its own database) and its examples run in document order, so
+ * an example that uses an object finds the one an earlier example of the same doc created; what
+ * a doc only describes in words (an answered call, a profile) its PREREQUISITES make. A new
+ * example fails this file until it runs or is listed in NOT_RUN with the reason. The files and
+ * pages the docs name must exist, and operator.md must list every metric the code registers.
  */
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -236,6 +238,7 @@ interface CurlResult {
 }
 
 const outDir = mkdtempSync(path.join(os.tmpdir(), 'vg-docs-curl-'));
+afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 let runSeq = 0;
 
 /**
