@@ -10,9 +10,9 @@ import {
   ivrWebhookRequestSchema,
 } from '../contract/index.js';
 import type { Db } from '../db/index.js';
-import { parseBody } from '../http/errors.js';
+import { parseBody } from '../http-kit/errors.js';
 import { GatewayError, notFound } from '../errors/index.js';
-import { pathParam } from '../http/params.js';
+import { pathParam } from '../http-kit/params.js';
 import type { RecordingDeps } from '../recordings/index.js';
 import { admitCall, releaseCall } from '../queue/admission.js';
 import { CallForwarder, callForwarding, forwardsNow } from '../forwarding/index.js';

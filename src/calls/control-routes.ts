@@ -1,8 +1,8 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { actorOf, requireRole } from '../http/auth.js';
-import { parseBody } from '../http/errors.js';
-import { pathParam } from '../http/params.js';
+import { actorOf, requireRole } from '../http-kit/auth.js';
+import { parseBody } from '../http-kit/errors.js';
+import { pathParam } from '../http-kit/params.js';
 import {
   OPEN_STATUSES,
   hangupCall,

@@ -113,7 +113,7 @@ export interface GatewayConfig {
   };
   /** Toll fraud: the global destination policy (src/destinations). */
   destinations: { allowedPrefixes: string[]; allowClasses: string[]; sipHosts: string[] };
-  /** API rate limits (src/http/rate-limit.ts); Redis at webhooksOut.redisUrl when set. */
+  /** API rate limits (src/http-kit/rate-limit.ts); Redis at webhooksOut.redisUrl when set. */
   rateLimits: {
     enabled: boolean;
     windowMs: number;

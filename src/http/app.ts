@@ -32,9 +32,9 @@ import { trunksRouter } from '../trunks/index.js';
 import { joinRouter, turnRouter } from '../turn/routes.js';
 import { livekitWebhookRouter } from '../webhooks/livekit/routes.js';
 import { webhookEndpointsRouter } from '../webhooks/outbound/index.js';
-import { authenticate } from './auth.js';
-import { errorHandler, notFoundHandler } from './errors.js';
-import type { RateLimits } from './rate-limit.js';
+import { authenticate } from '../http-kit/auth.js';
+import { errorHandler, notFoundHandler } from '../http-kit/errors.js';
+import type { RateLimits } from '../http-kit/rate-limit.js';
 
 // The package exports no package.json; its CommonJS entry sits beside the ES module build.
 const livekitClientBundle = path.join(
@@ -56,7 +56,7 @@ export interface AppDeps {
   edgeRpc?: EdgeRpc;
   /** Tells the SIP edge supervisor trunks or numbers changed (it pushes admission at once). */
   edgeTrunksChanged?: () => void;
-  /** API rate limits and trunk call rates (src/http/rate-limit.ts). */
+  /** API rate limits and trunk call rates (src/http-kit/rate-limit.ts). */
   rateLimits: RateLimits;
   /** Outbound calls and transfers, the API's and the agent's: one destination policy decides. */
   callControl: CallControlDeps;

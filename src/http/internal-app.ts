@@ -6,8 +6,8 @@ import { metricsRegistry } from '../config/metrics.js';
 import type { Db, SecretBox } from '../db/index.js';
 import { recordingDeps } from '../recordings/index.js';
 import { loadCallWebhookSecret } from '../webhooks/outbound/index.js';
-import { errorHandler, notFoundHandler } from './errors.js';
-import type { RateLimits } from './rate-limit.js';
+import { errorHandler, notFoundHandler } from '../http-kit/errors.js';
+import type { RateLimits } from '../http-kit/rate-limit.js';
 
 export interface InternalAppDeps {
   config: GatewayConfig;

@@ -31,7 +31,7 @@ import { HostBeats } from '../agent-api/index.js';
 import { createApp } from './app.js';
 import { createInternalApp } from './internal-app.js';
 import { assertStrongLivekitSecret } from '../config/livekit-secret.js';
-import { createRateLimits } from './rate-limit.js';
+import { createRateLimits } from '../http-kit/rate-limit.js';
 import type { CallControlDeps } from '../calls/control.js';
 import { reportOpenCalls } from '../calls/metrics.js';
 

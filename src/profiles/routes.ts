@@ -3,10 +3,10 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { audit } from '../audit/index.js';
 import type { AgentProfile, Db } from '../db/index.js';
-import { actorOf, requireRole } from '../http/auth.js';
-import { parseBody } from '../http/errors.js';
+import { actorOf, requireRole } from '../http-kit/auth.js';
+import { parseBody } from '../http-kit/errors.js';
 import { invalidInput, conflict, notFound } from '../errors/index.js';
-import { pathParam } from '../http/params.js';
+import { pathParam } from '../http-kit/params.js';
 import {
   profileKeyProblems,
   profileSettingsSchema,

@@ -5,10 +5,10 @@ import { audit } from '../../audit/index.js';
 import { sql, type Db, type SecretBox } from '../../db/index.js';
 import type { WebhookDelivery as WebhookDeliveryTable } from '../../db/generated/kysely.js';
 import type { Selectable } from 'kysely';
-import { actorOf, requireRole } from '../../http/auth.js';
-import { parseBody } from '../../http/errors.js';
+import { actorOf, requireRole } from '../../http-kit/auth.js';
+import { parseBody } from '../../http-kit/errors.js';
 import { GatewayError, notFound } from '../../errors/index.js';
-import { pathParam } from '../../http/params.js';
+import { pathParam } from '../../http-kit/params.js';
 import { webhookEventTypes } from './events.js';
 
 export interface EndpointRoutesDeps {
