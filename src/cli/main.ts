@@ -30,7 +30,7 @@ import { logFileStream, summariseLogs } from '../diagnostics/logs.js';
 import type { SimulatedCall } from '../diagnostics/call-simulator.js';
 import { checkCallRoute } from '../diagnostics/calls-check.js';
 import { SipClient } from 'livekit-server-sdk';
-import { reconcile } from '../trunks/index.js';
+import { reconcile, trunksDeps } from '../trunks/index.js';
 
 /**
  * While `npm start` runs, it leaves its settings (database URL of the embedded database, LiveKit
@@ -168,19 +168,15 @@ program
     await withDatabase(async (db, config) => {
       const logger = createLogger({ level: 'warn', redactPii: true });
       const box = new SecretBox(loadEncryptionKey(config.encryptionKey, config.dataDir));
-      const report = await reconcile(
-        {
-          db: db.db,
-          sip: createLivekitClients(config).sip,
-          box,
-          installation: await installationOf(db.db, config.installationId),
-          logger,
-          sipPublic: config.sipPublic,
-          edgeSourceAddress: config.edge.enabled ? config.edge.sourceAddress : undefined,
-        },
-        opts.mode,
-        systemActor,
-      );
+      const deps = trunksDeps({
+        config,
+        db: db.db,
+        sip: createLivekitClients(config).sip,
+        box,
+        installation: await installationOf(db.db, config.installationId),
+        logger,
+      });
+      const report = await reconcile(deps, opts.mode, systemActor);
       console.log(JSON.stringify(report, null, 2));
       if (!report.livekit_reachable) process.exitCode = 2;
     });

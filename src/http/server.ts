@@ -14,7 +14,6 @@ import { createLivekitClients } from '../livekit/index.js';
 import { reconcile, startReconcileLoop } from '../trunks/index.js';
 import { startCallsReconcileLoop } from '../calls/reconcile.js';
 import { startDeliveryWorker } from '../webhooks/outbound/index.js';
-import { loadCallWebhookSecret } from '../webhooks/outbound/call-secret.js';
 import { blocklistEdgeTask } from '../blocklist/index.js';
 import {
   edgeDefaults,
@@ -22,13 +21,14 @@ import {
   startEdgeSupervisor,
   type EdgeSupervisor,
 } from '../edge/index.js';
-import { sipUserDialer, sipUsersEdgeTask, syncSipUsersLivekit } from '../sipusers/index.js';
+import { sipUserDialer, sipUsersEdgeTask } from '../sipusers/index.js';
 import { startSmsListener, startSmsWorker, type SmsListener } from '../sms/index.js';
 import type { DestinationPolicy } from '../destinations/index.js';
-import { recordingDeps, startRecordingsSweep } from '../recordings/index.js';
+import { startRecordingsSweep } from '../recordings/index.js';
 import { startRetentionSweep } from '../retention/index.js';
 import { HostBeats } from '../agent-api/index.js';
 import { createApp } from './app.js';
+import { buildAreaDeps } from './area-deps.js';
 import { createInternalApp } from './internal-app.js';
 import { assertStrongLivekitSecret } from '../config/livekit-secret.js';
 import { createRateLimits } from '../http-kit/rate-limit.js';
@@ -64,6 +64,11 @@ export async function startApi(
   const box = new SecretBox(loadEncryptionKey(config.encryptionKey, config.dataDir));
   const livekit = createLivekitClients(config);
   const installation = await installationOf(database.db, config.installationId);
+  // The edge is started below; trunk changes reach it only from requests served after that.
+  const areas = buildAreaDeps(
+    { config, db: database.db, livekit, box, logger: log, installation },
+    config.edge.enabled ? () => void edge?.syncAdmission() : undefined,
+  );
   const webhookWorker = config.webhooksOut.redisUrl
     ? startDeliveryWorker(
         {
@@ -71,7 +76,7 @@ export async function startApi(
           box,
           logger: log,
           settings: config.webhooksOut,
-          callSecret: config.webhooksOut.callSecret ?? loadCallWebhookSecret(config.dataDir),
+          callSecret: areas.callWebhookSecret,
         },
         config.webhooksOut.redisUrl,
         await installationId(database.db),
@@ -91,15 +96,7 @@ export async function startApi(
           db: database.db,
           box,
           lockSeconds: edgeDefaults.lockSeconds,
-          syncLivekit: () =>
-            syncSipUsersLivekit({
-              db: database.db,
-              sip: livekit.sip,
-              installation,
-              edgeSourceAddress: config.edge.sourceAddress,
-              agentName: config.agent.name,
-              edgeAddress: config.edge.contactAddress,
-            }),
+          syncLivekit: areas.syncSipUsers,
         }),
       ])
     : undefined;
@@ -184,9 +181,9 @@ export async function startApi(
     kickWebhooks: webhookWorker?.kick,
     kickSms: smsWorker?.kick,
     edgeRpc: edge?.rpc,
-    edgeTrunksChanged: edge && (() => void edge.syncAdmission()),
     rateLimits,
     callControl,
+    areas,
     installation,
     hostBeats,
     databaseKind: database.kind,
@@ -196,11 +193,11 @@ export async function startApi(
     createInternalApp({
       config,
       db: database.db,
-      box,
       logger: log,
       callControl,
       rateLimits,
       hostBeats,
+      areas,
     }),
     config.internal.port,
     config.internal.host,
@@ -210,17 +207,8 @@ export async function startApi(
   });
   const port = portOf(server, config.api.port);
   const internalPort = portOf(internalServer, config.internal.port);
-  const trunkDeps = {
-    db: database.db,
-    sip: livekit.sip,
-    box,
-    installation,
-    logger: log,
-    sipPublic: config.sipPublic,
-    edgeSourceAddress: config.edge.enabled ? config.edge.sourceAddress : undefined,
-  };
   // Awaited by close(): the pool must outlive the startup reconcile's transaction.
-  const startupReconcile = reconcile(trunkDeps, config.reconcile.mode)
+  const startupReconcile = reconcile(areas.trunks, config.reconcile.mode)
     .then((report) =>
       log.info(
         { drift: report.drift.length, livekit_reachable: report.livekit_reachable },
@@ -233,12 +221,12 @@ export async function startApi(
     config.calls.reconcileIntervalSeconds,
   );
   const stopLoop = startReconcileLoop(
-    trunkDeps,
+    areas.trunks,
     config.reconcile.intervalSeconds,
     config.reconcile.mode,
   );
   const stopRecordingsSweep = startRecordingsSweep(
-    recordingDeps(config, database.db, box, log),
+    areas.recordings,
     config.recordings.sweepIntervalSeconds,
   );
   const stopRetentionSweep = startRetentionSweep(
