@@ -2,7 +2,7 @@ import type { Tx } from '../db/index.js';
 import { GatewayError } from '../errors/index.js';
 import { lockAdmissions, openOutboundCalls } from '../queue/admission.js';
 import { OPEN_STATUSES } from './control.js';
-import type { Route } from './outbound-route.js';
+import type { Route } from './dial-plan.js';
 
 /**
  * Checks that a new outbound call has a place, under the admission lock that inbound admissions

@@ -13,7 +13,7 @@ import {
   type NewCall,
   type OutboundCallInput,
 } from './outbound.js';
-import { resolveProfile } from './outbound-route.js';
+import { resolveProfile } from './dial-plan.js';
 import { serializeCall } from './serialize.js';
 import { installationAttributes } from '../trunks/livekit-objects.js';
 

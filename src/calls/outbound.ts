@@ -14,7 +14,7 @@ import { markAnswered } from './livekit-events.js';
 import { serializeCall } from './serialize.js';
 import { assertDestination } from './destinations.js';
 import { checkOutboundPlace } from './outbound-places.js';
-import { e164Field, resolveProfile, resolveRoute, type Route } from './outbound-route.js';
+import { e164Field, resolveProfile, resolveRoute, type Route } from './dial-plan.js';
 import { sipApiError } from './sip-errors.js';
 import { GatewayError } from '../errors/index.js';
 import { placeSipUserCall } from './outbound-sip-user.js';

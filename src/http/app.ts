@@ -30,7 +30,7 @@ import { smsRouter, type SmsRouteDeps } from '../sms/index.js';
 import { statusRouter } from '../status/index.js';
 import { trunksRouter } from '../trunks/index.js';
 import { joinRouter, turnRouter } from '../turn/routes.js';
-import { livekitWebhookRouter } from '../webhooks/livekit/routes.js';
+import { livekitWebhookRouter } from '../calls/livekit-webhook-routes.js';
 import { webhookEndpointsRouter } from '../webhooks/outbound/index.js';
 import { authenticate } from '../http-kit/auth.js';
 import { errorHandler, notFoundHandler } from '../http-kit/errors.js';

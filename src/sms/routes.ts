@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { audit } from '../audit/index.js';
 import { assertDestination } from '../calls/destinations.js';
-import { e164Field } from '../calls/outbound-route.js';
+import { e164Field } from '../calls/dial-plan.js';
 import type { Db } from '../db/index.js';
 import type { DestinationPolicy } from '../destinations/index.js';
 import { actorOf, requireRole } from '../http-kit/auth.js';

@@ -4,7 +4,8 @@ import { toE164 } from '../trunks/index.js';
 import { findTrunk, type TrunkWithNumbers } from '../trunks/store.js';
 import type { OutboundCallInput } from './outbound.js';
 
-// Which trunk, caller number and agent profile an outbound call uses, checked before dialling.
+// The dial plan: which trunk, caller number and agent profile an outbound call uses, checked
+// before dialling.
 
 export function e164Field(field: string, value: string): string {
   const parsed = toE164(value);
