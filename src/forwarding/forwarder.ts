@@ -8,6 +8,7 @@ import type { Db } from '../db/index.js';
 import type { LivekitAccess } from './answering-participant.js';
 import { isOpenAt } from './schedule.js';
 import { DEFAULT_AGENT_WAIT_SECONDS, type Forwarding } from './schema.js';
+import { isOpenCallStatus } from '../calls/statuses.js';
 
 export type ForwardReason = 'always' | 'outside_hours' | 'no_capacity';
 
@@ -176,7 +177,7 @@ export class CallForwarder {
         .where('channel', '=', 'sip')
         .orderBy('startedAt', 'desc')
         .executeTakeFirst();
-      if (call && call.status !== 'ringing' && call.status !== 'active') return undefined;
+      if (call && !isOpenCallStatus(call.status)) return undefined;
       if (call?.status === 'active') return call;
       if (call?.participantIdentity && (await this.#answeredInLivekit(roomName, call))) {
         return call;
