@@ -14,6 +14,7 @@ import { serializeCall } from './serialize.js';
 import { sipApiError } from './sip-errors.js';
 import { countSipFailure } from './metrics.js';
 import { isOpenCallStatus } from './statuses.js';
+import { isUuid } from '../kernel/uuid.js';
 
 export { transferTarget } from './transfer-target.js';
 
@@ -38,7 +39,6 @@ export interface CallControlDeps {
 /** `sip:<username>` with no host: a SIP user registered at the edge (docs/sip-users.md). */
 export const SIP_USER_TARGET = /^sip:([^@;:?\s<>]+)$/;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** LiveKit stamps its events in whole seconds: a close this far before an action is still its. */
 const SUPERSEDED_WINDOW_MS = 2_000;
 
@@ -52,7 +52,7 @@ export function isOpen(call: Pick<Call, 'status'>): boolean {
 }
 
 export async function loadCall(db: Db, id: string, options: { lock?: boolean } = {}) {
-  if (!UUID.test(id)) throw notFound('call', id);
+  if (!isUuid(id)) throw notFound('call', id);
   let query = db.selectFrom('calls').selectAll().where('id', '=', id.toLowerCase());
   if (options.lock) query = query.forUpdate();
   const call = await query.executeTakeFirst();

@@ -12,6 +12,7 @@ import { findTrunk } from '../trunks/store.js';
 import { smsHistorySchema, smsSendSchema } from './schemas.js';
 import { countSegments } from './segments.js';
 import { queueOutbound, serializeSms } from './store.js';
+import { isUuid } from '../kernel/uuid.js';
 
 export interface SmsRouteDeps {
   db: Db;
@@ -20,7 +21,6 @@ export interface SmsRouteDeps {
   kick: () => void;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const field = (name: string, message: string) =>
   invalidInput(`${name}: ${message}`, [{ field: name, message }]);
 
@@ -134,7 +134,7 @@ export function smsRouter(deps: SmsRouteDeps): Router {
 
   r.get('/sms/:id', viewer, async (req, res) => {
     const id = pathParam(req);
-    if (!UUID.test(id)) throw notFound('sms', id);
+    if (!isUuid(id)) throw notFound('sms', id);
     const row = await deps.db
       .selectFrom('smsMessages')
       .leftJoin('trunks', 'trunks.id', 'smsMessages.trunkId')
