@@ -1,8 +1,8 @@
 import { ParticipantInfo_Kind } from '@livekit/protocol';
 import { AgentDispatchClient, type RoomServiceClient, type WebhookEvent } from 'livekit-server-sdk';
 import { Counter } from 'prom-client';
-import type { Logger } from '../config/logger.js';
-import { metricsRegistry } from '../config/metrics.js';
+import type { Logger } from '../kernel/logger.js';
+import { metricsRegistry } from '../kernel/metrics.js';
 import type { Db } from '../db/index.js';
 import { OPEN_CALL_STATUSES } from '../calls/statuses.js';
 

@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import type { Logger } from '../config/index.js';
+import type { Logger } from '../kernel/logger.js';
 import type { Db } from '../db/index.js';
 import type { EdgeRpc } from '../edge/index.js';
 import { actorOf, requireRole } from '../http-kit/auth.js';

@@ -1,7 +1,7 @@
 import type { SipUserDialer } from '../sipusers/index.js';
 import { z } from 'zod';
 import { audit, type Actor } from '../audit/index.js';
-import type { Logger } from '../config/index.js';
+import type { Logger } from '../kernel/logger.js';
 import type { Call, Db, Tx } from '../db/index.js';
 import type { DestinationPolicy } from '../destinations/index.js';
 import { GatewayError, notFound } from '../errors/index.js';

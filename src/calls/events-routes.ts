@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { Gauge } from 'prom-client';
-import { metricsRegistry } from '../config/metrics.js';
+import { metricsRegistry } from '../kernel/metrics.js';
 import type { Db } from '../db/index.js';
 import { actorOf } from '../http-kit/auth.js';
 import { requireRole } from '../http-kit/auth.js';

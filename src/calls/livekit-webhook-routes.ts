@@ -2,8 +2,8 @@ import express, { Router } from 'express';
 import { WebhookReceiver, type WebhookEvent } from 'livekit-server-sdk';
 import { Counter } from 'prom-client';
 import { applyLivekitEvent, callEventNames } from './livekit-events.js';
-import type { Logger } from '../config/index.js';
-import { metricsRegistry } from '../config/metrics.js';
+import type { Logger } from '../kernel/logger.js';
+import { metricsRegistry } from '../kernel/metrics.js';
 import type { Db } from '../db/index.js';
 import { GatewayError } from '../errors/index.js';
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { RoomAgentDispatch, type SIPParticipantInfo } from 'livekit-server-sdk';
 import { z } from 'zod';
 import { audit, type Actor } from '../audit/index.js';
-import type { Logger } from '../config/index.js';
+import type { Logger } from '../kernel/logger.js';
 import type { Tx } from '../db/index.js';
 import { livekitCall } from '../livekit/index.js';
 import { callRecordingSchema } from '../recordings/index.js';

@@ -1,7 +1,7 @@
 import { ParticipantInfo_Kind } from '@livekit/protocol';
 import type { RoomServiceClient } from 'livekit-server-sdk';
-import type { Logger } from '../config/index.js';
-import { every } from '../config/periodic.js';
+import type { Logger } from '../kernel/logger.js';
+import { every } from '../kernel/periodic.js';
 import type { Db } from '../db/index.js';
 import { livekitCall } from '../livekit/index.js';
 import { callerJoined, closeCall, isOwnCaller, markAnswered } from './livekit-events.js';

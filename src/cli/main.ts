@@ -3,13 +3,8 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { createApiKey, roles, type Role } from '../apikeys/keys.js';
 import { audit, systemActor } from '../audit/index.js';
-import {
-  ConfigError,
-  createLogger,
-  dataDirOf,
-  loadConfig,
-  type GatewayConfig,
-} from '../config/index.js';
+import { ConfigError, dataDirOf, loadConfig, type GatewayConfig } from '../config/index.js';
+import { createLogger } from '../kernel/logger.js';
 import {
   installationOf,
   loadEncryptionKey,

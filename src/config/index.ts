@@ -1,4 +1,4 @@
-import { urlHost } from './url-host.js';
+import { urlHost } from '../kernel/url-host.js';
 import os from 'node:os';
 import path from 'node:path';
 import { readTurnSecret } from '../turn/credentials.js';
@@ -364,5 +364,3 @@ function turnSecret(secret: string | undefined, file: string | undefined): strin
     ]);
   }
 }
-
-export { createLogger, type Logger } from './logger.js';

@@ -1,8 +1,9 @@
 import express, { type Express } from 'express';
 import { agentInternalRouter, type HostBeats } from '../agent-api/index.js';
 import type { CallControlDeps } from '../calls/control.js';
-import type { GatewayConfig, Logger } from '../config/index.js';
-import { metricsRegistry } from '../config/metrics.js';
+import type { GatewayConfig } from '../config/index.js';
+import type { Logger } from '../kernel/logger.js';
+import { metricsRegistry } from '../kernel/metrics.js';
 import type { Db } from '../db/index.js';
 import { errorHandler, notFoundHandler } from '../http-kit/errors.js';
 import type { RateLimits } from '../http-kit/rate-limit.js';

@@ -1,7 +1,8 @@
-import { urlHost } from '../config/url-host.js';
+import { urlHost } from '../kernel/url-host.js';
 import type { Server } from 'node:http';
 import type { Express } from 'express';
-import { loadConfig, createLogger, type GatewayConfig, type Logger } from '../config/index.js';
+import { loadConfig, type GatewayConfig } from '../config/index.js';
+import { createLogger, type Logger } from '../kernel/logger.js';
 import {
   installationId,
   installationOf,

@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { Router, type Request, type Response } from 'express';
 import { audit } from '../audit/index.js';
-import { every } from '../config/periodic.js';
+import { every } from '../kernel/periodic.js';
 import { GatewayError, notFound } from '../errors/index.js';
 import { actorOf, requireRole } from '../http-kit/auth.js';
 import { pathParam } from '../http-kit/params.js';

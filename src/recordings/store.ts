@@ -1,5 +1,5 @@
 import { stat, unlink } from 'node:fs/promises';
-import type { Logger } from '../config/index.js';
+import type { Logger } from '../kernel/logger.js';
 import { sql, type Call, type Db } from '../db/index.js';
 import { publish } from '../webhooks/outbound/index.js';
 import { signRecordingLink } from './links.js';

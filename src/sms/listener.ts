@@ -1,6 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import dgram from 'node:dgram';
-import type { Logger } from '../config/index.js';
+import type { Logger } from '../kernel/logger.js';
 import type { Db, SecretBox } from '../db/index.js';
 import { applyDeliveryReport, parseDeliveryReport } from './delivery-report.js';
 import { challengeHeader, digestValid } from './inbound-auth.js';

@@ -1,4 +1,5 @@
-import type { GatewayConfig, Logger } from '../config/index.js';
+import type { GatewayConfig } from '../config/index.js';
+import type { Logger } from '../kernel/logger.js';
 import type { Db, SecretBox } from '../db/index.js';
 import type { DestinationPolicy } from '../destinations/index.js';
 import type { GatewaySipClient } from '../livekit/index.js';

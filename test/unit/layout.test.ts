@@ -38,6 +38,7 @@ const edges = scanned.flatMap((file) => {
 });
 const compositionRoot = path.join('src', 'http');
 const kit = path.join('src', 'http-kit');
+const kernel = path.join('src', 'kernel');
 
 describe('the source layout', () => {
   it('finds the areas importing the shared HTTP kit (the scan reads imports)', () => {
@@ -57,6 +58,12 @@ describe('the source layout', () => {
       ({ from, to }) =>
         inside(from, kit) && (inside(to, compositionRoot) || /routes(\.[jt]s)?$/.test(to)),
     );
+    expect(offenders).toEqual([]);
+  });
+
+  it('keeps src/kernel a leaf: its files import only each other and libraries', () => {
+    const offenders = edges.filter(({ from, to }) => inside(from, kernel) && !inside(to, kernel));
+    expect(edges.some(({ to }) => inside(to, kernel))).toBe(true);
     expect(offenders).toEqual([]);
   });
 });
