@@ -9,7 +9,8 @@ import { pathParam } from '../http-kit/params.js';
 import { checkRecordingLink } from './links.js';
 import { CONTENT_TYPES, recordingPath, servedFormat, type RecordingEventData } from './metadata.js';
 import { RecordingStoreError } from './s3.js';
-import { recordingEvent, retryUploads, sweepRecordings, type RecordingDeps } from './store.js';
+import type { RecordingDeps } from './deps.js';
+import { recordingEvent, retryUploads, sweepRecordings } from './store.js';
 import { isUuid } from '../kernel/uuid.js';
 
 /** One byte range ("bytes=0-99", "bytes=100-", "bytes=-500"); anything else gets the whole file. */

@@ -2,7 +2,7 @@ import { rmdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Db } from '../db/index.js';
 import { CONTENT_TYPES, recordingPath, servedFormat, type RecordingEventData } from './metadata.js';
-import type { RecordingDeps } from './store.js';
+import type { RecordingDeps } from './deps.js';
 import { cappedExponential } from '../kernel/backoff.js';
 
 /** Failed uploads are tried again after 5 s, doubling, at most every 15 minutes, forever. */
