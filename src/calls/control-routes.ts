@@ -7,7 +7,8 @@ import { hangupCall, transferCall, transferSchema, type CallControlDeps } from '
 import { dtmfSchema, sendCallDtmf } from './dtmf.js';
 import { setCallHold } from './hold.js';
 import { startWarmTransfer } from './warm-transfer.js';
-import { outboundCallSchema, placeOutboundCall } from './outbound.js';
+import { outboundCallSchema } from './outbound-input.js';
+import { placeOutboundCall } from './outbound.js';
 import { serializeCall } from './serialize.js';
 import { OPEN_CALL_STATUSES } from './statuses.js';
 

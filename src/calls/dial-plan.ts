@@ -2,7 +2,7 @@ import type { Db } from '../db/index.js';
 import { GatewayError, invalidInput } from '../errors/index.js';
 import { toE164 } from '../trunks/index.js';
 import { findTrunk, type TrunkWithNumbers } from '../trunks/store.js';
-import type { OutboundCallInput } from './outbound.js';
+import type { OutboundCallInput } from './outbound-input.js';
 
 // The dial plan: which trunk, caller number and agent profile an outbound call uses, checked
 // before dialling.

@@ -23,7 +23,8 @@ import {
   type TransferInput,
 } from './control.js';
 import { callAgent, tellAgent } from './hold.js';
-import { DEFAULT_RINGING_TIMEOUT_SECONDS, dialFailure, recordDialled } from './outbound.js';
+import { DEFAULT_RINGING_TIMEOUT_SECONDS } from './outbound-input.js';
+import { dialFailure, recordDialled } from './outbound-leg.js';
 import { installationAttributes } from '../trunks/livekit-objects.js';
 import { OPEN_CALL_STATUSES } from './statuses.js';
 
