@@ -2,14 +2,13 @@ import { e164OfSipUser } from '../blocklist/patterns.js';
 import type { CallProfileAnswer, CallProfileRequest } from '../contract/index.js';
 import type { Db } from '../db/index.js';
 import { notFound } from '../errors/index.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { isUuid } from '../kernel/uuid.js';
 
 async function profileByRef(db: Db, ref: string) {
   return db
     .selectFrom('agentProfiles')
     .select(['id', 'name', 'settings'])
-    .where((eb) => (UUID.test(ref) ? eb('id', '=', ref) : eb('name', '=', ref)))
+    .where((eb) => (isUuid(ref) ? eb('id', '=', ref) : eb('name', '=', ref)))
     .executeTakeFirst();
 }
 

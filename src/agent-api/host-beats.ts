@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { HOST_BEAT_MS, type HostBeat } from '../contract/index.js';
-import type { Logger } from '../config/index.js';
+import type { Logger } from '../kernel/logger.js';
 
 /** A host silent for three beats is gone. */
 const HOST_STALE_MS = 3 * HOST_BEAT_MS;

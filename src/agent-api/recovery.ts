@@ -1,9 +1,10 @@
 import { ParticipantInfo_Kind } from '@livekit/protocol';
 import { AgentDispatchClient, type RoomServiceClient, type WebhookEvent } from 'livekit-server-sdk';
 import { Counter } from 'prom-client';
-import type { Logger } from '../config/logger.js';
-import { metricsRegistry } from '../config/metrics.js';
+import type { Logger } from '../kernel/logger.js';
+import { metricsRegistry } from '../kernel/metrics.js';
 import type { Db } from '../db/index.js';
+import { OPEN_CALL_STATUSES } from '../calls/statuses.js';
 
 const MAX_RECOVERIES_PER_CALL = 2;
 
@@ -58,7 +59,7 @@ export class AgentRecovery {
       .selectFrom('calls')
       .select(['id', 'agentProfileId'])
       .where('roomName', '=', room)
-      .where('status', 'in', ['ringing', 'active'])
+      .where('status', 'in', [...OPEN_CALL_STATUSES])
       .orderBy('startedAt', 'desc')
       .executeTakeFirst();
     // The agent ended the call itself (its report closed the record), or the caller left first.

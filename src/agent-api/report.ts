@@ -10,6 +10,7 @@ import {
   type ReportOutcome,
 } from '../recordings/index.js';
 import { publish } from '../webhooks/outbound/index.js';
+import { isOpenCallStatus } from '../calls/statuses.js';
 
 function latencySummary(turns: TurnLatency[]) {
   if (turns.length === 0) return { turns };
@@ -41,7 +42,7 @@ export async function applyCallReport(
       .forUpdate()
       .executeTakeFirst();
     if (!call) return undefined;
-    const open = call.status === 'ringing' || call.status === 'active';
+    const open = isOpenCallStatus(call.status);
     if (input.answered_at && open && !call.answeredAt) {
       await markAnswered(tx, call.id, new Date(input.answered_at));
     }

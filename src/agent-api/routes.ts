@@ -10,9 +10,9 @@ import {
   ivrWebhookRequestSchema,
 } from '../contract/index.js';
 import type { Db } from '../db/index.js';
-import { parseBody } from '../http/errors.js';
+import { parseBody } from '../http-kit/errors.js';
 import { GatewayError, notFound } from '../errors/index.js';
-import { pathParam } from '../http/params.js';
+import { pathParam } from '../http-kit/params.js';
 import type { RecordingDeps } from '../recordings/index.js';
 import { admitCall, releaseCall } from '../queue/admission.js';
 import { CallForwarder, callForwarding, forwardsNow } from '../forwarding/index.js';
@@ -22,8 +22,8 @@ import { profileForCall } from './call-profile.js';
 import type { HostBeats } from './host-beats.js';
 import { callIvrWebhook, type IvrWebhookDeps } from './ivr-webhook.js';
 import { applyCallReport } from './report.js';
+import { isUuid } from '../kernel/uuid.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const AGENT_ACTOR = { keyId: null, name: 'agent' };
 
 /** /internal/agent: what the call hosts read (profiles, transcripts) and write (call results). */
@@ -124,7 +124,7 @@ export function agentInternalRouter(
     const profile = await db
       .selectFrom('agentProfiles')
       .select(['id', 'name', 'settings'])
-      .where((eb) => (UUID.test(ref) ? eb('id', '=', ref) : eb('name', '=', ref)))
+      .where((eb) => (isUuid(ref) ? eb('id', '=', ref) : eb('name', '=', ref)))
       .executeTakeFirst();
     if (!profile) throw notFound('agent profile', ref);
     res.json(profile);
@@ -133,7 +133,7 @@ export function agentInternalRouter(
   // An agent taking over a call from a lost one goes on from the transcript so far.
   r.get('/internal/agent/calls/:id/transcript', async (req, res) => {
     const id = pathParam(req);
-    if (!UUID.test(id)) throw notFound('call', id);
+    if (!isUuid(id)) throw notFound('call', id);
     const call = await db
       .selectFrom('calls')
       .select(['id', 'transcript'])

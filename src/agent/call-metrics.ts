@@ -1,5 +1,5 @@
 import { Gauge, Histogram } from 'prom-client';
-import { metricsRegistry } from '../config/metrics.js';
+import { metricsRegistry } from '../kernel/metrics.js';
 import type { TurnLatency } from '../contract/index.js';
 
 /** What labels a call on a host: its mode, its agent profile (or `default`) and direction. */

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RemoteParticipant, Room } from '@livekit/rtc-node';
-import type { Logger } from '../config/logger.js';
+import type { Logger } from '../kernel/logger.js';
 import { speakDirectly } from './direct-speech.js';
 import type { EspeakTTS } from './espeak-tts.js';
 import type { AdmitAnswer, AdmitRequest, GatewayApi } from './gateway-api.js';

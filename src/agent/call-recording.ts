@@ -4,7 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { voice } from '@livekit/agents';
 import type { CallContext } from '../callhost/call-context.js';
-import type { Logger } from '../config/logger.js';
+import type { Logger } from '../kernel/logger.js';
 import { oggOpusDuration, type RecordingReport } from '../contract/index.js';
 import type { CallReport } from './gateway-api.js';
 import { parseJobMetadata } from './job-metadata.js';

@@ -1,5 +1,5 @@
 import type { CallContext } from '../callhost/call-context.js';
-import type { Logger } from '../config/logger.js';
+import type { Logger } from '../kernel/logger.js';
 import type { TranscriptLine } from '../contract/index.js';
 import { runBridgeCall } from './bridge-call.js';
 import { joinedCaller, type CallDeps } from './call-lifecycle/index.js';

@@ -1,5 +1,5 @@
 import type { Room } from '@livekit/rtc-node';
-import type { Logger } from '../config/logger.js';
+import type { Logger } from '../kernel/logger.js';
 import { ACK_ATTRIBUTE } from '../livekit/control-protocol.js';
 import { onControlCommand } from './control-commands.js';
 import { sendDigits } from './send-dtmf.js';

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cappedExponential } from '../config/backoff.js';
+import { cappedExponential } from '../kernel/backoff.js';
 import type { z } from 'zod';
 import {
   admitAnswerSchema,

@@ -1,6 +1,6 @@
 import { voice } from '@livekit/agents';
 import type { Room } from '@livekit/rtc-node';
-import type { Logger } from '../config/logger.js';
+import type { Logger } from '../kernel/logger.js';
 import { ACK_ATTRIBUTE, HOLD_ATTRIBUTE, type ControlMessage } from '../livekit/control-protocol.js';
 import { onControlCommand } from './control-commands.js';
 import { attachWarmTransfer } from './warm-transfer.js';

@@ -1,6 +1,6 @@
 /** `npm run agent`: the call hosts (src/callhost), one per core unless CALL_HOSTS says. */
 import { loadConfig } from '../config/index.js';
-import { createLogger } from '../config/logger.js';
+import { createLogger } from '../kernel/logger.js';
 import { assertStrongLivekitSecret } from '../config/livekit-secret.js';
 import { runSupervisor } from '../callhost/supervisor.js';
 import { loadOfflineProfile } from './offline-profile.js';

@@ -1,6 +1,6 @@
 import type { RemoteParticipant } from '@livekit/rtc-node';
 import type { CallContext } from '../callhost/call-context.js';
-import type { Logger } from '../config/logger.js';
+import type { Logger } from '../kernel/logger.js';
 import type { TranscriptLine } from '../contract/index.js';
 import { CallLifecycle, IvrRunner, RESUME_LINE, type CallDeps } from './call-lifecycle/index.js';
 import { EspeakTTS } from './espeak-tts.js';

@@ -1,6 +1,6 @@
 import { voice } from '@livekit/agents';
 import type { CallContext } from '../callhost/call-context.js';
-import type { Logger } from '../config/logger.js';
+import type { Logger } from '../kernel/logger.js';
 import type { TranscriptLine } from '../contract/index.js';
 import {
   CallLifecycle,

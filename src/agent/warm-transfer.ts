@@ -1,5 +1,5 @@
 import { RoomEvent, type RemoteParticipant, type Room } from '@livekit/rtc-node';
-import type { Logger } from '../config/logger.js';
+import type { Logger } from '../kernel/logger.js';
 import {
   ACK_ATTRIBUTE,
   WARM_ANSWER_ATTRIBUTE,

@@ -2,11 +2,12 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { audit } from '../audit/index.js';
 import type { ApiKey, Db } from '../db/index.js';
-import { actorOf, requireRole } from '../http/auth.js';
-import { parseBody } from '../http/errors.js';
+import { actorOf, requireRole } from '../http-kit/auth.js';
+import { parseBody } from '../http-kit/errors.js';
 import { notFound } from '../errors/index.js';
-import { pathParam } from '../http/params.js';
+import { pathParam } from '../http-kit/params.js';
 import { createApiKey, forgetVerifiedKeys, roles } from './keys.js';
+import { isUuid } from '../kernel/uuid.js';
 
 const createSchema = z
   .object({
@@ -24,8 +25,6 @@ const view = (k: ApiKey) => ({
   last_used_at: k.lastUsedAt?.toISOString() ?? null,
   revoked_at: k.revokedAt?.toISOString() ?? null,
 });
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** /api/keys: admins create (the key is in the response once), list and revoke API keys. */
 export function apiKeysRouter(db: Db): Router {
@@ -59,7 +58,7 @@ export function apiKeysRouter(db: Db): Router {
     const key = await db
       .selectFrom('apiKeys')
       .selectAll()
-      .where((eb) => (UUID.test(ref) ? eb('id', '=', ref) : eb('prefix', '=', ref)))
+      .where((eb) => (isUuid(ref) ? eb('id', '=', ref) : eb('prefix', '=', ref)))
       .executeTakeFirst();
     if (!key) throw notFound('API key', ref);
     await db.transaction().execute(async (tx) => {

@@ -1,8 +1,8 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Db } from '../db/index.js';
-import { requireRole } from '../http/auth.js';
-import { parseBody } from '../http/errors.js';
+import { requireRole } from '../http-kit/auth.js';
+import { parseBody } from '../http-kit/errors.js';
 
 const querySchema = z.object({
   entity_type: z.string().optional(),

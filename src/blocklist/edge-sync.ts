@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '../config/index.js';
+import type { Logger } from '../kernel/logger.js';
 import type { Db } from '../db/index.js';
 import { deleteHtableKey, dumpHtable, type EdgePollTask, type EdgeRpc } from '../edge/index.js';
 import { publish } from '../webhooks/outbound/index.js';

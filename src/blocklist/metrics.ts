@@ -1,5 +1,5 @@
 import { Counter } from 'prom-client';
-import { metricsRegistry } from '../config/metrics.js';
+import { metricsRegistry } from '../kernel/metrics.js';
 
 export const blockedCalls = new Counter({
   name: 'voice_gateway_blocked_calls_total',

@@ -1,10 +1,10 @@
 import { Router } from 'express';
-import type { Logger } from '../config/index.js';
+import type { Logger } from '../kernel/logger.js';
 import type { Db } from '../db/index.js';
 import type { EdgeRpc } from '../edge/index.js';
-import { actorOf, requireRole } from '../http/auth.js';
-import { parseBody } from '../http/errors.js';
-import { pathParam } from '../http/params.js';
+import { actorOf, requireRole } from '../http-kit/auth.js';
+import { parseBody } from '../http-kit/errors.js';
+import { pathParam } from '../http-kit/params.js';
 import { pushEntry, removeEntry } from './edge-sync.js';
 import { blockCreateSchema, blockDeleteQuerySchema } from './schemas.js';
 import { activeEntries, createEntry, deleteEntry, serializeEntry } from './store.js';

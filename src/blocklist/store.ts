@@ -5,10 +5,9 @@ import type { Db, DB } from '../db/index.js';
 import { conflict, notFound } from '../errors/index.js';
 import { numberPattern, prefixPattern, type Pattern } from './patterns.js';
 import type { BlockCreateInput } from './schemas.js';
+import { isUuid } from '../kernel/uuid.js';
 
 export type BlockedNumber = Selectable<DB['blockedNumbers']>;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The API's view of an entry. The number is personal data. */
 export function serializeEntry(row: BlockedNumber, defaultSipStatus: number) {
@@ -115,7 +114,7 @@ export async function deleteEntry(
   const trimmed = ref.trim();
   return db.transaction().execute(async (tx) => {
     let row: BlockedNumber | undefined;
-    if (UUID.test(trimmed)) {
+    if (isUuid(trimmed)) {
       row = await tx
         .deleteFrom('blockedNumbers')
         .where('id', '=', trimmed.toLowerCase())

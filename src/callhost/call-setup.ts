@@ -1,5 +1,5 @@
 import { RoomEvent, type Participant, type Room } from '@livekit/rtc-node';
-import type { Logger } from '../config/logger.js';
+import type { Logger } from '../kernel/logger.js';
 
 /** The steps of a call's setup the host can see, in the order they happen. */
 export type SetupStep = 'connected' | 'published' | 'subscribed' | 'active';

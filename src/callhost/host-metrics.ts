@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { AggregatorRegistry, Gauge, type PrometheusContentType, type Registry } from 'prom-client';
-import { metricsRegistry } from '../config/metrics.js';
+import { metricsRegistry } from '../kernel/metrics.js';
 
 /** The supervisor asks each host for its metrics over IPC; the host answers with the same id. */
 interface MetricsRequest {

@@ -1,7 +1,7 @@
 import { runWithJobContextAsync } from '@livekit/agents';
 import type { Job } from '@livekit/protocol';
 import { ParticipantKind, Room } from '@livekit/rtc-node';
-import type { Logger } from '../config/logger.js';
+import type { Logger } from '../kernel/logger.js';
 import type { CallDeps } from '../agent/call-session.js';
 import { runCall } from '../agent/call-session.js';
 import { speakDirectly } from '../agent/direct-speech.js';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { HOST_BEAT_MS } from '../contract/index.js';
 import { loadConfig } from '../config/index.js';
 import { packageRoot } from '../config/paths.js';
-import { createLogger } from '../config/logger.js';
+import { createLogger } from '../kernel/logger.js';
 import { GatewayApi } from '../agent/gateway-api.js';
 import { loadOfflineProfile } from '../agent/offline-profile.js';
 import { VadPool } from '../agent/vad-pool.js';

@@ -3,9 +3,9 @@ import { createServer, type Server } from 'node:http';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { cappedExponential } from '../config/backoff.js';
+import { cappedExponential } from '../kernel/backoff.js';
 import { RoomServiceClient } from 'livekit-server-sdk';
-import type { Logger } from '../config/logger.js';
+import type { Logger } from '../kernel/logger.js';
 import { aggregateHostMetrics, isMetricsReply } from './host-metrics.js';
 
 /** What a host tells the supervisor over IPC every few seconds. */

@@ -13,8 +13,8 @@ import {
 } from '@livekit/protocol';
 import { AccessToken } from 'livekit-server-sdk';
 import WebSocket from 'ws';
-import { jitteredExponential } from '../config/backoff.js';
-import type { Logger } from '../config/logger.js';
+import { jitteredExponential } from '../kernel/backoff.js';
+import type { Logger } from '../kernel/logger.js';
 
 type OutgoingMessage = NonNullable<ConstructorParameters<typeof WorkerMessage>[0]>['message'];
 

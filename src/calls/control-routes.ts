@@ -1,20 +1,16 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { actorOf, requireRole } from '../http/auth.js';
-import { parseBody } from '../http/errors.js';
-import { pathParam } from '../http/params.js';
-import {
-  OPEN_STATUSES,
-  hangupCall,
-  transferCall,
-  transferSchema,
-  type CallControlDeps,
-} from './control.js';
+import { actorOf, requireRole } from '../http-kit/auth.js';
+import { parseBody } from '../http-kit/errors.js';
+import { pathParam } from '../http-kit/params.js';
+import { hangupCall, transferCall, transferSchema, type CallControlDeps } from './control.js';
 import { dtmfSchema, sendCallDtmf } from './dtmf.js';
 import { setCallHold } from './hold.js';
 import { startWarmTransfer } from './warm-transfer.js';
-import { outboundCallSchema, placeOutboundCall } from './outbound.js';
+import { outboundCallSchema } from './outbound-input.js';
+import { placeOutboundCall } from './outbound.js';
 import { serializeCall } from './serialize.js';
+import { OPEN_CALL_STATUSES } from './statuses.js';
 
 const activeQuerySchema = z.object({
   direction: z.enum(['inbound', 'outbound']).optional(),
@@ -38,7 +34,7 @@ export function callControlRouter(deps: CallControlDeps): Router {
     const q = parseBody(activeQuerySchema, req.query);
     const base = db
       .selectFrom('calls')
-      .where('status', 'in', [...OPEN_STATUSES])
+      .where('status', 'in', [...OPEN_CALL_STATUSES])
       .$if(q.direction !== undefined, (qb) => qb.where('direction', '=', q.direction!));
     const [{ total }, rows] = await Promise.all([
       base.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),

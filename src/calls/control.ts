@@ -1,7 +1,7 @@
 import type { SipUserDialer } from '../sipusers/index.js';
 import { z } from 'zod';
 import { audit, type Actor } from '../audit/index.js';
-import type { Logger } from '../config/index.js';
+import type { Logger } from '../kernel/logger.js';
 import type { Call, Db, Tx } from '../db/index.js';
 import type { DestinationPolicy } from '../destinations/index.js';
 import { GatewayError, notFound } from '../errors/index.js';
@@ -13,6 +13,8 @@ import { closeCall } from './livekit-events.js';
 import { serializeCall } from './serialize.js';
 import { sipApiError } from './sip-errors.js';
 import { countSipFailure } from './metrics.js';
+import { isOpenCallStatus } from './statuses.js';
+import { isUuid } from '../kernel/uuid.js';
 
 export { transferTarget } from './transfer-target.js';
 
@@ -37,8 +39,6 @@ export interface CallControlDeps {
 /** `sip:<username>` with no host: a SIP user registered at the edge (docs/sip-users.md). */
 export const SIP_USER_TARGET = /^sip:([^@;:?\s<>]+)$/;
 
-export const OPEN_STATUSES = ['ringing', 'active'] as const;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** LiveKit stamps its events in whole seconds: a close this far before an action is still its. */
 const SUPERSEDED_WINDOW_MS = 2_000;
 
@@ -48,11 +48,11 @@ export function outboundRoomName(callId: string): string {
 }
 
 export function isOpen(call: Pick<Call, 'status'>): boolean {
-  return (OPEN_STATUSES as readonly string[]).includes(call.status);
+  return isOpenCallStatus(call.status);
 }
 
 export async function loadCall(db: Db, id: string, options: { lock?: boolean } = {}) {
-  if (!UUID.test(id)) throw notFound('call', id);
+  if (!isUuid(id)) throw notFound('call', id);
   let query = db.selectFrom('calls').selectAll().where('id', '=', id.toLowerCase());
   if (options.lock) query = query.forUpdate();
   const call = await query.executeTakeFirst();

@@ -1,9 +1,9 @@
 import { Router } from 'express';
 import { Gauge } from 'prom-client';
-import { metricsRegistry } from '../config/metrics.js';
+import { metricsRegistry } from '../kernel/metrics.js';
 import type { Db } from '../db/index.js';
-import { actorOf } from '../http/auth.js';
-import { requireRole } from '../http/auth.js';
+import { actorOf } from '../http-kit/auth.js';
+import { requireRole } from '../http-kit/auth.js';
 import type { LiveCallFeed } from './live-feed.js';
 
 const openStreams = new Gauge({

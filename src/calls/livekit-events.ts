@@ -8,6 +8,7 @@ import { releaseCall } from '../queue/admission.js';
 import { callsEnded } from './metrics.js';
 import { ANSWERING_IDENTITY_PREFIX } from '../forwarding/identity.js';
 import { INSTALLATION_ATTRIBUTE } from '../trunks/livekit-objects.js';
+import { isOpenCallStatus, OPEN_CALL_STATUSES } from './statuses.js';
 
 /** LiveKit's events that change call records; other verified events are stored only. */
 export const callEventNames = new Set([
@@ -17,8 +18,6 @@ export const callEventNames = new Set([
   'participant_connection_aborted',
   'track_published',
 ]);
-
-const OPEN = ['ringing', 'active'] as const;
 
 /**
  * A phone caller (SIP) or a web user (standard participant): each is a call. The participant
@@ -210,7 +209,7 @@ export async function callerJoined(
         .where('id', '=', existing.id)
         .execute();
     }
-    const open = (OPEN as readonly string[]).includes(existing.status);
+    const open = isOpenCallStatus(existing.status);
     if (open && answered && !existing.answeredAt) await markAnswered(tx, existing.id, at);
     return existing.id;
   }
@@ -289,7 +288,7 @@ export async function callerLeft(
   if (!call?.parentCallId) await releaseCall(tx, roomName, 'caller_hangup');
   // A record the calls reconcile closed before this (late) event came takes the true reason.
   const closedByReconcile = call?.endReason === 'lost_end_event';
-  if (!call || (!(OPEN as readonly string[]).includes(call.status) && !closedByReconcile)) return;
+  if (!call || (!isOpenCallStatus(call.status) && !closedByReconcile)) return;
   const { endReason, hungUpBy } =
     type === 'participant_connection_aborted'
       ? { endReason: 'connection_aborted', hungUpBy: 'system' }
@@ -378,7 +377,7 @@ async function openCallsInRoom(db: Db, roomName: string) {
     .selectFrom('calls')
     .select(['id', 'answeredAt', 'startedAt', 'direction'])
     .where('roomName', '=', roomName)
-    .where('status', 'in', [...OPEN])
+    .where('status', 'in', [...OPEN_CALL_STATUSES])
     .execute();
 }
 

@@ -1,6 +1,7 @@
 import { Counter, Gauge } from 'prom-client';
-import { metricsRegistry } from '../config/metrics.js';
+import { metricsRegistry } from '../kernel/metrics.js';
 import type { Db } from '../db/index.js';
+import { OPEN_CALL_STATUSES } from './statuses.js';
 
 export const callsEnded = new Counter({
   name: 'voice_gateway_calls_ended_total',
@@ -36,7 +37,7 @@ new Gauge({
       .leftJoin('trunks', 'trunks.id', 'calls.trunkId')
       .select(['trunks.trunkId as slug', 'calls.direction', 'calls.status'])
       .select((eb) => eb.fn.countAll<string>().as('count'))
-      .where('calls.status', 'in', ['ringing', 'active'])
+      .where('calls.status', 'in', [...OPEN_CALL_STATUSES])
       .groupBy(['trunks.trunkId', 'calls.direction', 'calls.status'])
       .execute()
       // A scrape while the database is away shows no open calls rather than failing whole.

@@ -1,8 +1,8 @@
 import type { Tx } from '../db/index.js';
 import { GatewayError } from '../errors/index.js';
 import { lockAdmissions, openOutboundCalls } from '../queue/admission.js';
-import { OPEN_STATUSES } from './control.js';
-import type { Route } from './outbound-route.js';
+import type { Route } from './dial-plan.js';
+import { OPEN_CALL_STATUSES } from './statuses.js';
 
 /**
  * Checks that a new outbound call has a place, under the admission lock that inbound admissions
@@ -23,7 +23,7 @@ export async function checkOutboundPlace(
       .selectFrom('calls')
       .select((eb) => eb.fn.countAll<number>().as('open'))
       .where('trunkId', '=', trunk.id)
-      .where('status', 'in', [...OPEN_STATUSES])
+      .where('status', 'in', [...OPEN_CALL_STATUSES])
       .executeTakeFirstOrThrow();
     if (Number(open) >= trunk.maxConcurrentCalls) {
       throw new GatewayError(

@@ -4,16 +4,16 @@ import { audit, type Actor } from '../audit/index.js';
 import { GatewayError } from '../errors/index.js';
 import { livekitCall } from '../livekit/index.js';
 import { publish } from '../webhooks/outbound/index.js';
-import { finishCall, loadCall, outboundRoomName, type CallControlDeps } from './control.js';
 import {
-  CALLEE_IDENTITY,
-  dialFailure,
-  recordDialled,
+  finishCall,
+  loadCall,
+  outboundRoomName,
   SIP_USER_TARGET,
-  type NewCall,
-  type OutboundCallInput,
-} from './outbound.js';
-import { resolveProfile } from './outbound-route.js';
+  type CallControlDeps,
+} from './control.js';
+import { CALLEE_IDENTITY, type OutboundCallInput } from './outbound-input.js';
+import { dialFailure, recordDialled, type NewCall } from './outbound-leg.js';
+import { resolveProfile } from './dial-plan.js';
 import { serializeCall } from './serialize.js';
 import { installationAttributes } from '../trunks/livekit-objects.js';
 

@@ -1,83 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import { RoomAgentDispatch, type SIPParticipantInfo } from 'livekit-server-sdk';
-import { z } from 'zod';
 import { audit, type Actor } from '../audit/index.js';
-import type { Logger } from '../config/index.js';
 import type { Tx } from '../db/index.js';
 import { livekitCall } from '../livekit/index.js';
-import { callRecordingSchema } from '../recordings/index.js';
 import { toWireFormat } from '../trunks/phone.js';
 import type { NumberFormat } from '../trunks/provider-presets.js';
 import { publish } from '../webhooks/outbound/index.js';
-import { finishCall, isOpen, loadCall, outboundRoomName, type CallControlDeps } from './control.js';
-import { markAnswered } from './livekit-events.js';
+import {
+  finishCall,
+  loadCall,
+  outboundRoomName,
+  SIP_USER_TARGET,
+  type CallControlDeps,
+} from './control.js';
 import { serializeCall } from './serialize.js';
 import { assertDestination } from './destinations.js';
 import { checkOutboundPlace } from './outbound-places.js';
-import { e164Field, resolveProfile, resolveRoute, type Route } from './outbound-route.js';
-import { sipApiError } from './sip-errors.js';
+import { e164Field, resolveProfile, resolveRoute } from './dial-plan.js';
 import { GatewayError } from '../errors/index.js';
 import { placeSipUserCall } from './outbound-sip-user.js';
-import { countSipFailure } from './metrics.js';
 import { installationAttributes } from '../trunks/livekit-objects.js';
-
-/** to_number "sip:<username>": a SIP user registered at the edge (src/sipusers). */
-export { SIP_USER_TARGET } from './control.js';
-import { SIP_USER_TARGET } from './control.js';
-
-/** The identity LiveKit SIP gives the dialled party in the call's room. */
-export const CALLEE_IDENTITY = 'callee';
-/** LiveKit SDK's default ringing timeout, kept as ours. */
-export const DEFAULT_RINGING_TIMEOUT_SECONDS = 30;
-
-export const outboundCallSchema = z
-  .object({
-    trunk_id: z.string().min(1).max(100).optional(),
-    from_number: z.string().min(1).max(40).optional(),
-    to_number: z.string().min(1).max(40),
-    agent_profile_id: z.uuid().optional(),
-    agent_profile_name: z.string().min(1).max(200).optional(),
-    webhook_url: z
-      .string()
-      .url()
-      .max(2000)
-      .refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL')
-      .optional(),
-    ringing_timeout_seconds: z
-      .number()
-      .int()
-      .min(1)
-      .max(300)
-      .default(DEFAULT_RINGING_TIMEOUT_SECONDS),
-    max_call_duration_seconds: z.number().int().min(1).max(86_400).optional(),
-    wait_until_answered: z.boolean().default(true),
-    /** This call's recording, over the profile's: false, or the profile's `recording` shape. */
-    recording: callRecordingSchema.optional(),
-  })
-  .strict()
-  .refine(
-    (b) =>
-      b.trunk_id !== undefined || b.from_number !== undefined || SIP_USER_TARGET.test(b.to_number),
-    {
-      message:
-        'give trunk_id or from_number (one of our numbers on a trunk that dials out), or call sip:<username> (a SIP user)',
-      path: ['trunk_id'],
-    },
-  )
-  .refine((b) => !(b.agent_profile_id && b.agent_profile_name), {
-    message: 'give agent_profile_id or agent_profile_name, not both',
-    path: ['agent_profile_name'],
-  });
-export type OutboundCallInput = z.infer<typeof outboundCallSchema>;
-
-export interface NewCall {
-  id: string;
-  roomName: string;
-  route: Route;
-  toNumber: string;
-  agentProfileId: string | null;
-  startedAt: Date;
-}
+import { CALLEE_IDENTITY, type OutboundCallInput } from './outbound-input.js';
+import { dialFailure, recordDialled, type NewCall } from './outbound-leg.js';
 
 /**
  * The record, its first event, call.started to customers and the audit entry, together, once
@@ -137,60 +81,6 @@ async function recordNewCall(
       wait_until_answered: input.wait_until_answered,
     },
   });
-}
-
-/** LiveKit SIP placed the call: note its ids, and the answer when it waited for one. */
-export async function recordDialled(
-  tx: Tx,
-  id: string,
-  info: SIPParticipantInfo,
-  answered: boolean,
-) {
-  const call = await loadCall(tx, id, { lock: true });
-  await tx
-    .updateTable('calls')
-    .set({
-      participantSid: call.participantSid ?? (info.participantId || null),
-      sipCallId: call.sipCallId ?? (info.sipCallId || null),
-      updatedAt: new Date(),
-    })
-    .where('id', '=', id)
-    .execute();
-  if (answered && isOpen(call) && !call.answeredAt) await markAnswered(tx, id, new Date());
-}
-
-export function dialFailure(
-  error: unknown,
-  call: Pick<NewCall, 'id' | 'startedAt'>,
-  logger: Logger,
-) {
-  const { apiError, failure } = sipApiError(error, { call_id: call.id });
-  countSipFailure('dial', failure?.sipStatus ?? null);
-  logger.warn(
-    {
-      callId: call.id,
-      sipStatus: failure?.sipStatus ?? null,
-      code: apiError.code,
-      err: failure ? undefined : error,
-    },
-    'outbound call failed',
-  );
-  return {
-    apiError,
-    end: {
-      endReason: failure?.endReason ?? 'dial_failed',
-      hungUpBy: failure?.hungUpBy ?? 'system',
-      since: call.startedAt,
-      event: {
-        type: 'dial_failed',
-        data: {
-          code: apiError.code,
-          sip_status: failure?.sipStatus ?? null,
-          sip_reason: failure?.sipReason ?? null,
-        },
-      },
-    },
-  };
 }
 
 /**

@@ -1,10 +1,11 @@
 import { ParticipantInfo_Kind } from '@livekit/protocol';
 import type { RoomServiceClient } from 'livekit-server-sdk';
-import type { Logger } from '../config/index.js';
-import { every } from '../config/periodic.js';
+import type { Logger } from '../kernel/logger.js';
+import { every } from '../kernel/periodic.js';
 import type { Db } from '../db/index.js';
 import { livekitCall } from '../livekit/index.js';
 import { callerJoined, closeCall, isOwnCaller, markAnswered } from './livekit-events.js';
+import { OPEN_CALL_STATUSES } from './statuses.js';
 
 /** A record this young may still be waiting for its room (src/calls/outbound.ts). */
 const YOUNG_CALL_MS = 30_000;
@@ -69,7 +70,7 @@ export async function reconcileCalls(deps: CallsReconcileDeps): Promise<CallsRec
   const open = await deps.db
     .selectFrom('calls')
     .select(['id', 'roomName', 'participantSid', 'answeredAt', 'startedAt', 'direction'])
-    .where('status', 'in', ['ringing', 'active'])
+    .where('status', 'in', [...OPEN_CALL_STATUSES])
     .execute();
   let closed = 0;
   for (const call of open) {

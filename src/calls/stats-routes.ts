@@ -1,8 +1,8 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Db } from '../db/index.js';
-import { requireRole } from '../http/auth.js';
-import { parseBody } from '../http/errors.js';
+import { requireRole } from '../http-kit/auth.js';
+import { parseBody } from '../http-kit/errors.js';
 import { callFigures } from './stats.js';
 
 const HOUR_MS = 3600_000;

@@ -23,8 +23,10 @@ import {
   type TransferInput,
 } from './control.js';
 import { callAgent, tellAgent } from './hold.js';
-import { DEFAULT_RINGING_TIMEOUT_SECONDS, dialFailure, recordDialled } from './outbound.js';
+import { DEFAULT_RINGING_TIMEOUT_SECONDS } from './outbound-input.js';
+import { dialFailure, recordDialled } from './outbound-leg.js';
 import { installationAttributes } from '../trunks/livekit-objects.js';
+import { OPEN_CALL_STATUSES } from './statuses.js';
 
 /** How long the human has, once the summary starts, to press 1 or 2. */
 export const WARM_ANSWER_TIMEOUT_MS = 45_000;
@@ -75,7 +77,7 @@ export async function startWarmTransfer(
     .selectFrom('calls')
     .select('id')
     .where('parentCallId', '=', call.id)
-    .where('status', 'in', ['ringing', 'active'])
+    .where('status', 'in', [...OPEN_CALL_STATUSES])
     .executeTakeFirst();
   if (busy) {
     throw new GatewayError('transfer_in_progress', `call ${call.id} has a warm transfer going on`);

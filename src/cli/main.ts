@@ -3,13 +3,8 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { createApiKey, roles, type Role } from '../apikeys/keys.js';
 import { audit, systemActor } from '../audit/index.js';
-import {
-  ConfigError,
-  createLogger,
-  dataDirOf,
-  loadConfig,
-  type GatewayConfig,
-} from '../config/index.js';
+import { ConfigError, dataDirOf, loadConfig, type GatewayConfig } from '../config/index.js';
+import { createLogger } from '../kernel/logger.js';
 import {
   installationOf,
   loadEncryptionKey,
@@ -30,7 +25,7 @@ import { logFileStream, summariseLogs } from '../diagnostics/logs.js';
 import type { SimulatedCall } from '../diagnostics/call-simulator.js';
 import { checkCallRoute } from '../diagnostics/calls-check.js';
 import { SipClient } from 'livekit-server-sdk';
-import { reconcile } from '../trunks/index.js';
+import { reconcile, trunksDeps } from '../trunks/index.js';
 
 /**
  * While `npm start` runs, it leaves its settings (database URL of the embedded database, LiveKit
@@ -168,19 +163,15 @@ program
     await withDatabase(async (db, config) => {
       const logger = createLogger({ level: 'warn', redactPii: true });
       const box = new SecretBox(loadEncryptionKey(config.encryptionKey, config.dataDir));
-      const report = await reconcile(
-        {
-          db: db.db,
-          sip: createLivekitClients(config).sip,
-          box,
-          installation: await installationOf(db.db, config.installationId),
-          logger,
-          sipPublic: config.sipPublic,
-          edgeSourceAddress: config.edge.enabled ? config.edge.sourceAddress : undefined,
-        },
-        opts.mode,
-        systemActor,
-      );
+      const deps = trunksDeps({
+        config,
+        db: db.db,
+        sip: createLivekitClients(config).sip,
+        box,
+        installation: await installationOf(db.db, config.installationId),
+        logger,
+      });
+      const report = await reconcile(deps, opts.mode, systemActor);
       console.log(JSON.stringify(report, null, 2));
       if (!report.livekit_reachable) process.exitCode = 2;
     });

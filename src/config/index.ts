@@ -1,4 +1,4 @@
-import { urlHost } from './url-host.js';
+import { urlHost } from '../kernel/url-host.js';
 import os from 'node:os';
 import path from 'node:path';
 import { readTurnSecret } from '../turn/credentials.js';
@@ -113,7 +113,7 @@ export interface GatewayConfig {
   };
   /** Toll fraud: the global destination policy (src/destinations). */
   destinations: { allowedPrefixes: string[]; allowClasses: string[]; sipHosts: string[] };
-  /** API rate limits (src/http/rate-limit.ts); Redis at webhooksOut.redisUrl when set. */
+  /** API rate limits (src/http-kit/rate-limit.ts); Redis at webhooksOut.redisUrl when set. */
   rateLimits: {
     enabled: boolean;
     windowMs: number;
@@ -364,5 +364,3 @@ function turnSecret(secret: string | undefined, file: string | undefined): strin
     ]);
   }
 }
-
-export { createLogger, type Logger } from './logger.js';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { recordingReportSchema } from '../recordings/metadata.js';
+import { UUID_PATTERN } from '../kernel/uuid.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const roomName = z.string().min(1).max(200);
 const participantIdentity = z.string().min(1).max(200);
 
@@ -42,7 +42,7 @@ export const callReportSchema = z
   .object({
     room_name: roomName,
     participant_identity: participantIdentity,
-    agent_profile_id: z.string().regex(UUID).nullable().optional(),
+    agent_profile_id: z.string().regex(UUID_PATTERN).nullable().optional(),
     answered_at: z.string().datetime().optional(),
     transcript: transcriptSchema.optional(),
     latency: z.array(turnLatencySchema).max(5000).optional(),

@@ -10,7 +10,7 @@ export { recordingSettingsSchema, type RecordingSettings } from '../recordings/s
 export { oggOpusDuration } from '../recordings/ogg.js';
 
 /**
- * Every error the API answers with (src/http/errors.ts): a code from src/errors/catalogue.ts, a
+ * Every error the API answers with (src/http-kit/errors.ts): a code from src/errors/catalogue.ts, a
  * readable message, and whether the same request may succeed later unchanged.
  */
 export const apiErrorBodySchema = z

@@ -1,15 +1,15 @@
 import { Router } from 'express';
 import type { GatewayConfig } from '../config/index.js';
 import type { Db } from '../db/index.js';
-import { actorOf, requireRole } from '../http/auth.js';
+import { actorOf, requireRole } from '../http-kit/auth.js';
 import { roleAllows } from '../apikeys/keys.js';
 import { CredentialCheckThrottle } from './credential-throttle.js';
 import { SipClient } from 'livekit-server-sdk';
 import { z } from 'zod';
-import { parseBody } from '../http/errors.js';
+import { parseBody } from '../http-kit/errors.js';
 import { GatewayError } from '../errors/index.js';
 import { checkCallRoute } from './calls-check.js';
-import { pathParam } from '../http/params.js';
+import { pathParam } from '../http-kit/params.js';
 import { areas, diagnose, exitCode, type Area } from './index.js';
 
 const callQuery = z.object({

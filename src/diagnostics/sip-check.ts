@@ -1,4 +1,4 @@
-import { urlHost } from '../config/url-host.js';
+import { urlHost } from '../kernel/url-host.js';
 import type { SipClient } from 'livekit-server-sdk';
 import { sipOptions } from '../livekit/index.js';
 import { pass, type Finding } from './finding.js';

@@ -8,7 +8,8 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { createLogger, loadConfig } from '../config/index.js';
+import { loadConfig } from '../config/index.js';
+import { createLogger } from '../kernel/logger.js';
 import { writeEdgeConfig } from './kamailio-config.js';
 import { EdgeRpc } from './rpc.js';
 

@@ -1,5 +1,5 @@
 import { Counter, Gauge } from 'prom-client';
-import { metricsRegistry } from '../config/metrics.js';
+import { metricsRegistry } from '../kernel/metrics.js';
 
 export const registrationStates = ['registering', 'registered', 'failing', 'disabled'] as const;
 export type RegistrationState = (typeof registrationStates)[number];

@@ -1,4 +1,4 @@
-import { urlHost } from '../config/url-host.js';
+import { urlHost } from '../kernel/url-host.js';
 import { lookup } from 'node:dns/promises';
 import ipaddr from 'ipaddr.js';
 import type { Db, SecretBox } from '../db/index.js';

@@ -1,8 +1,8 @@
 import { Router } from 'express';
 import type { Db } from '../db/index.js';
-import { actorOf, requireRole } from '../http/auth.js';
+import { actorOf, requireRole } from '../http-kit/auth.js';
 import { GatewayError, notFound } from '../errors/index.js';
-import { pathParam } from '../http/params.js';
+import { pathParam } from '../http-kit/params.js';
 import { listBans, listLockouts, unlockUsers } from './protection.js';
 import type { EdgeRpc } from './rpc.js';
 

@@ -1,5 +1,5 @@
-import { jitteredExponential } from '../config/backoff.js';
-import type { Logger } from '../config/index.js';
+import { jitteredExponential } from '../kernel/backoff.js';
+import type { Logger } from '../kernel/logger.js';
 import type { DigestAlgorithm } from './digest.js';
 import type { LastReply } from './edge-state.js';
 import { contactPrefix } from './kamailio-config.js';

@@ -1,4 +1,5 @@
-import type { GatewayConfig, Logger } from '../config/index.js';
+import type { GatewayConfig } from '../config/index.js';
+import type { Logger } from '../kernel/logger.js';
 import type { Database, SecretBox } from '../db/index.js';
 import { syncAdmission } from './admission.js';
 import { syncSmsDestinations } from './sms-destinations.js';

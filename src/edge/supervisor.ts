@@ -1,4 +1,4 @@
-import type { Logger } from '../config/index.js';
+import type { Logger } from '../kernel/logger.js';
 import type { Db, SecretBox } from '../db/index.js';
 import { publish } from '../webhooks/outbound/index.js';
 import {
@@ -32,7 +32,7 @@ import {
 } from './registrations.js';
 import type { EdgeRpc } from './rpc.js';
 import { SelfRegistrations, type SelfRegistrationState } from './self-registrations.js';
-import { jitteredExponential } from '../config/backoff.js';
+import { jitteredExponential } from '../kernel/backoff.js';
 
 export interface SupervisorDeps {
   db: Db;

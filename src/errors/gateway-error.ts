@@ -9,7 +9,7 @@ export interface FieldProblem {
 /**
  * What every area throws when a request cannot be carried out: a code from the catalogue, a
  * readable message, extra fields for the answer, and the error that caused it. The HTTP error
- * handler (src/http/errors.ts) is the one place that turns it into a status and a body.
+ * handler (src/http-kit/errors.ts) is the one place that turns it into a status and a body.
  */
 export class GatewayError extends Error {
   constructor(

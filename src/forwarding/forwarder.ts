@@ -9,6 +9,7 @@ import type { LivekitAccess } from './answering-participant.js';
 import { isOpenAt } from './schedule.js';
 import { DEFAULT_AGENT_WAIT_SECONDS, type Forwarding } from './schema.js';
 import { callsForwarded } from './metrics.js';
+import { isOpenCallStatus } from '../calls/statuses.js';
 
 export type ForwardReason = 'always' | 'outside_hours' | 'no_capacity';
 
@@ -179,7 +180,7 @@ export class CallForwarder {
         .where('channel', '=', 'sip')
         .orderBy('startedAt', 'desc')
         .executeTakeFirst();
-      if (call && call.status !== 'ringing' && call.status !== 'active') return undefined;
+      if (call && !isOpenCallStatus(call.status)) return undefined;
       if (call?.status === 'active') return call;
       if (call?.participantIdentity && (await this.#answeredInLivekit(roomName, call))) {
         return call;

@@ -13,28 +13,30 @@ import { eventsRouter } from '../calls/events-routes.js';
 import { LiveCallFeed } from '../calls/live-feed.js';
 import { callStatsRouter } from '../calls/stats-routes.js';
 import { consoleRouter } from '../console/index.js';
-import { recordingDeps, recordingLinkRouter, recordingsRouter } from '../recordings/index.js';
+import { recordingLinkRouter, recordingsRouter } from '../recordings/index.js';
 import { diagnosticsRouter } from '../diagnostics/routes.js';
 import { edgeDefaults, edgeRouter, type EdgeRpc } from '../edge/index.js';
 import { auditRouter } from '../audit/routes.js';
 import { blocklistRouter } from '../blocklist/index.js';
 import { queueRouter } from '../queue/routes.js';
-import type { GatewayConfig, Logger } from '../config/index.js';
-import { metricsRegistry } from '../config/metrics.js';
+import type { GatewayConfig } from '../config/index.js';
+import type { Logger } from '../kernel/logger.js';
+import { metricsRegistry } from '../kernel/metrics.js';
 import { packageRoot } from '../config/paths.js';
 import { sql, type Db, type SecretBox } from '../db/index.js';
 import type { LivekitClients } from '../livekit/index.js';
 import { agentProfilesRouter } from '../profiles/index.js';
-import { sipUsersRouter, syncSipUsersLivekit, type SipUsersDeps } from '../sipusers/index.js';
+import { sipUsersRouter, type SipUsersDeps } from '../sipusers/index.js';
 import { smsRouter, type SmsRouteDeps } from '../sms/index.js';
 import { statusRouter } from '../status/index.js';
 import { trunksRouter } from '../trunks/index.js';
 import { joinRouter, turnRouter } from '../turn/routes.js';
-import { livekitWebhookRouter } from '../webhooks/livekit/routes.js';
+import { livekitWebhookRouter } from '../calls/livekit-webhook-routes.js';
 import { webhookEndpointsRouter } from '../webhooks/outbound/index.js';
-import { authenticate } from './auth.js';
-import { errorHandler, notFoundHandler } from './errors.js';
-import type { RateLimits } from './rate-limit.js';
+import { authenticate } from '../http-kit/auth.js';
+import { errorHandler, notFoundHandler } from '../http-kit/errors.js';
+import type { RateLimits } from '../http-kit/rate-limit.js';
+import type { AreaDeps } from './area-deps.js';
 
 // The package exports no package.json; its CommonJS entry sits beside the ES module build.
 const livekitClientBundle = path.join(
@@ -54,12 +56,12 @@ export interface AppDeps {
   logger: Logger;
   /** The SIP edge's JSON-RPC, when EDGE_ENABLED. */
   edgeRpc?: EdgeRpc;
-  /** Tells the SIP edge supervisor trunks or numbers changed (it pushes admission at once). */
-  edgeTrunksChanged?: () => void;
-  /** API rate limits and trunk call rates (src/http/rate-limit.ts). */
+  /** API rate limits and trunk call rates (src/http-kit/rate-limit.ts). */
   rateLimits: RateLimits;
   /** Outbound calls and transfers, the API's and the agent's: one destination policy decides. */
   callControl: CallControlDeps;
+  /** The areas' dependencies, built once (area-deps.ts). */
+  areas: AreaDeps;
   /** This installation's id, marking its LiveKit objects (installationOf in src/db). */
   installation: string;
   /** The call hosts' beats (GET /api/config/status). */
@@ -96,17 +98,7 @@ function sipUsersDeps(deps: AppDeps): SipUsersDeps {
       port: Number(contact?.[2] ?? 5060),
     },
     lockSeconds: edgeDefaults.lockSeconds,
-    syncLivekit: deps.config.edge.enabled
-      ? () =>
-          syncSipUsersLivekit({
-            db: deps.db,
-            sip: deps.livekit.sip,
-            installation: deps.installation,
-            edgeSourceAddress: deps.config.edge.sourceAddress,
-            agentName: deps.config.agent.name,
-            edgeAddress: deps.config.edge.contactAddress,
-          })
-      : undefined,
+    syncLivekit: deps.config.edge.enabled ? deps.areas.syncSipUsers : undefined,
   };
 }
 
@@ -199,7 +191,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(joinRouter(turnDeps));
   // The agent worker's /internal routes and /metrics are on the internal listener (internal-app.ts).
   const callControl = deps.callControl;
-  const recordings = recordingDeps(deps.config, deps.db, deps.box, deps.logger);
+  const recordings = deps.areas.recordings;
   // Before the API-key router: a signed recording link stands in for a key.
   app.use(recordingLinkRouter(recordings));
 
@@ -214,23 +206,7 @@ export function createApp(deps: AppDeps): Express {
       defaultSipStatus: deps.config.blocklist.sipStatus,
     }),
   );
-  api.use(
-    trunksRouter(
-      {
-        db: deps.db,
-        sip: deps.livekit.sip,
-        box: deps.box,
-        installation: deps.installation,
-        logger: deps.logger,
-        sipPublic: deps.config.sipPublic,
-        edgeSourceAddress: deps.config.edge.enabled ? deps.config.edge.sourceAddress : undefined,
-        defaultAgentName: deps.config.agent.name,
-        onChange: deps.edgeTrunksChanged,
-        destinations: deps.callControl.destinations,
-      },
-      deps.config.reconcile.mode,
-    ),
-  );
+  api.use(trunksRouter(deps.areas.trunks, deps.config.reconcile.mode));
   api.use(
     edgeRouter({
       db: deps.db,

@@ -1,24 +1,25 @@
 import express, { type Express } from 'express';
 import { agentInternalRouter, type HostBeats } from '../agent-api/index.js';
 import type { CallControlDeps } from '../calls/control.js';
-import type { GatewayConfig, Logger } from '../config/index.js';
-import { metricsRegistry } from '../config/metrics.js';
-import type { Db, SecretBox } from '../db/index.js';
-import { recordingDeps } from '../recordings/index.js';
-import { loadCallWebhookSecret } from '../webhooks/outbound/index.js';
-import { errorHandler, notFoundHandler } from './errors.js';
-import type { RateLimits } from './rate-limit.js';
+import type { GatewayConfig } from '../config/index.js';
+import type { Logger } from '../kernel/logger.js';
+import { metricsRegistry } from '../kernel/metrics.js';
+import type { Db } from '../db/index.js';
+import { errorHandler, notFoundHandler } from '../http-kit/errors.js';
+import type { RateLimits } from '../http-kit/rate-limit.js';
+import type { AreaDeps } from './area-deps.js';
 
 export interface InternalAppDeps {
   config: GatewayConfig;
   db: Db;
-  box: SecretBox;
   logger: Logger;
   callControl: CallControlDeps;
   /** Its per-source ceiling for the call hosts (RATE_LIMIT_INTERNAL_PER_SOURCE). */
   rateLimits: RateLimits;
   /** The call hosts' beats (shared with GET /api/config/status). */
   hostBeats?: HostBeats;
+  /** The areas' dependencies, built once (area-deps.ts). */
+  areas: AreaDeps;
 }
 
 /**
@@ -41,13 +42,13 @@ export function createInternalApp(deps: InternalAppDeps): Express {
   // Still authenticated by a token derived from LiveKit's API secret: loopback is not a login.
   app.use(
     agentInternalRouter(deps.db, deps.config.livekit.apiSecret, {
-      recordings: recordingDeps(deps.config, deps.db, deps.box, deps.logger),
+      recordings: deps.areas.recordings,
       maxActiveCalls: deps.config.calls.maxActive,
       callControl: deps.callControl,
       ...(deps.hostBeats && { hostBeats: deps.hostBeats }),
       ivrWebhooks: {
         allowPrivateTargets: deps.config.webhooksOut.allowPrivateTargets,
-        secret: deps.config.webhooksOut.callSecret ?? loadCallWebhookSecret(deps.config.dataDir),
+        secret: deps.areas.callWebhookSecret,
       },
     }),
   );

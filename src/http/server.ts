@@ -1,7 +1,8 @@
-import { urlHost } from '../config/url-host.js';
+import { urlHost } from '../kernel/url-host.js';
 import type { Server } from 'node:http';
 import type { Express } from 'express';
-import { loadConfig, createLogger, type GatewayConfig, type Logger } from '../config/index.js';
+import { loadConfig, type GatewayConfig } from '../config/index.js';
+import { createLogger, type Logger } from '../kernel/logger.js';
 import {
   installationId,
   installationOf,
@@ -14,7 +15,6 @@ import { createLivekitClients } from '../livekit/index.js';
 import { reconcile, startReconcileLoop } from '../trunks/index.js';
 import { startCallsReconcileLoop } from '../calls/reconcile.js';
 import { startDeliveryWorker } from '../webhooks/outbound/index.js';
-import { loadCallWebhookSecret } from '../webhooks/outbound/call-secret.js';
 import { blocklistEdgeTask } from '../blocklist/index.js';
 import {
   edgeDefaults,
@@ -22,16 +22,17 @@ import {
   startEdgeSupervisor,
   type EdgeSupervisor,
 } from '../edge/index.js';
-import { sipUserDialer, sipUsersEdgeTask, syncSipUsersLivekit } from '../sipusers/index.js';
+import { sipUserDialer, sipUsersEdgeTask } from '../sipusers/index.js';
 import { startSmsListener, startSmsWorker, type SmsListener } from '../sms/index.js';
 import type { DestinationPolicy } from '../destinations/index.js';
-import { recordingDeps, startRecordingsSweep } from '../recordings/index.js';
+import { startRecordingsSweep } from '../recordings/index.js';
 import { startRetentionSweep } from '../retention/index.js';
 import { HostBeats } from '../agent-api/index.js';
 import { createApp } from './app.js';
+import { buildAreaDeps } from './area-deps.js';
 import { createInternalApp } from './internal-app.js';
 import { assertStrongLivekitSecret } from '../config/livekit-secret.js';
-import { createRateLimits } from './rate-limit.js';
+import { createRateLimits } from '../http-kit/rate-limit.js';
 import type { CallControlDeps } from '../calls/control.js';
 import { reportOpenCalls } from '../calls/metrics.js';
 
@@ -64,6 +65,11 @@ export async function startApi(
   const box = new SecretBox(loadEncryptionKey(config.encryptionKey, config.dataDir));
   const livekit = createLivekitClients(config);
   const installation = await installationOf(database.db, config.installationId);
+  // The edge is started below; trunk changes reach it only from requests served after that.
+  const areas = buildAreaDeps(
+    { config, db: database.db, livekit, box, logger: log, installation },
+    config.edge.enabled ? () => void edge?.syncAdmission() : undefined,
+  );
   const webhookWorker = config.webhooksOut.redisUrl
     ? startDeliveryWorker(
         {
@@ -71,7 +77,7 @@ export async function startApi(
           box,
           logger: log,
           settings: config.webhooksOut,
-          callSecret: config.webhooksOut.callSecret ?? loadCallWebhookSecret(config.dataDir),
+          callSecret: areas.callWebhookSecret,
         },
         config.webhooksOut.redisUrl,
         await installationId(database.db),
@@ -91,15 +97,7 @@ export async function startApi(
           db: database.db,
           box,
           lockSeconds: edgeDefaults.lockSeconds,
-          syncLivekit: () =>
-            syncSipUsersLivekit({
-              db: database.db,
-              sip: livekit.sip,
-              installation,
-              edgeSourceAddress: config.edge.sourceAddress,
-              agentName: config.agent.name,
-              edgeAddress: config.edge.contactAddress,
-            }),
+          syncLivekit: areas.syncSipUsers,
         }),
       ])
     : undefined;
@@ -184,9 +182,9 @@ export async function startApi(
     kickWebhooks: webhookWorker?.kick,
     kickSms: smsWorker?.kick,
     edgeRpc: edge?.rpc,
-    edgeTrunksChanged: edge && (() => void edge.syncAdmission()),
     rateLimits,
     callControl,
+    areas,
     installation,
     hostBeats,
     databaseKind: database.kind,
@@ -196,11 +194,11 @@ export async function startApi(
     createInternalApp({
       config,
       db: database.db,
-      box,
       logger: log,
       callControl,
       rateLimits,
       hostBeats,
+      areas,
     }),
     config.internal.port,
     config.internal.host,
@@ -210,17 +208,8 @@ export async function startApi(
   });
   const port = portOf(server, config.api.port);
   const internalPort = portOf(internalServer, config.internal.port);
-  const trunkDeps = {
-    db: database.db,
-    sip: livekit.sip,
-    box,
-    installation,
-    logger: log,
-    sipPublic: config.sipPublic,
-    edgeSourceAddress: config.edge.enabled ? config.edge.sourceAddress : undefined,
-  };
   // Awaited by close(): the pool must outlive the startup reconcile's transaction.
-  const startupReconcile = reconcile(trunkDeps, config.reconcile.mode)
+  const startupReconcile = reconcile(areas.trunks, config.reconcile.mode)
     .then((report) =>
       log.info(
         { drift: report.drift.length, livekit_reachable: report.livekit_reachable },
@@ -233,12 +222,12 @@ export async function startApi(
     config.calls.reconcileIntervalSeconds,
   );
   const stopLoop = startReconcileLoop(
-    trunkDeps,
+    areas.trunks,
     config.reconcile.intervalSeconds,
     config.reconcile.mode,
   );
   const stopRecordingsSweep = startRecordingsSweep(
-    recordingDeps(config, database.db, box, log),
+    areas.recordings,
     config.recordings.sweepIntervalSeconds,
   );
   const stopRetentionSweep = startRetentionSweep(

@@ -1,6 +1,5 @@
 import type { Db } from '../db/index.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { isUuid } from '../kernel/uuid.js';
 
 /** The agent profile `ref` names (its id or its name), or undefined when none does. */
 export async function findAgentProfile(
@@ -10,6 +9,6 @@ export async function findAgentProfile(
   return db
     .selectFrom('agentProfiles')
     .select(['id', 'name'])
-    .where((eb) => (UUID.test(ref) ? eb('id', '=', ref) : eb('name', '=', ref)))
+    .where((eb) => (isUuid(ref) ? eb('id', '=', ref) : eb('name', '=', ref)))
     .executeTakeFirst();
 }

@@ -3,16 +3,17 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { audit } from '../audit/index.js';
 import type { AgentProfile, Db } from '../db/index.js';
-import { actorOf, requireRole } from '../http/auth.js';
-import { parseBody } from '../http/errors.js';
+import { actorOf, requireRole } from '../http-kit/auth.js';
+import { parseBody } from '../http-kit/errors.js';
 import { invalidInput, conflict, notFound } from '../errors/index.js';
-import { pathParam } from '../http/params.js';
+import { pathParam } from '../http-kit/params.js';
 import {
   profileKeyProblems,
   profileSettingsSchema,
   type ProfileSettings,
 } from '../agent/profile.js';
 import type { ProviderKeyPolicy } from '../agent/providers/key-policy.js';
+import { isUuid } from '../kernel/uuid.js';
 
 // Settings are stored as parsed: with every default filled in, what the agent will do is visible.
 const createSchema = z
@@ -30,8 +31,6 @@ const view = (p: AgentProfile) => ({
   created_at: p.createdAt.toISOString(),
   updated_at: p.updatedAt.toISOString(),
 });
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** 400 naming each field whose API key would go to a variable or host the policy refuses. */
 function checkKeys(settings: ProfileSettings | undefined, policy: ProviderKeyPolicy): void {
@@ -51,7 +50,7 @@ export function agentProfilesRouter(db: Db, keyPolicy: ProviderKeyPolicy): Route
     const profile = await db
       .selectFrom('agentProfiles')
       .selectAll()
-      .where((eb) => (UUID.test(ref) ? eb('id', '=', ref) : eb('name', '=', ref)))
+      .where((eb) => (isUuid(ref) ? eb('id', '=', ref) : eb('name', '=', ref)))
       .executeTakeFirst();
     if (!profile) throw notFound('agent profile', ref);
     return profile;

@@ -7,6 +7,7 @@ import {
   queueWait,
 } from './metrics.js';
 import { callerPriority } from './priority.js';
+import { OPEN_CALL_STATUSES } from '../calls/statuses.js';
 
 /** First key of the admission lock: every API process decides admissions one at a time. */
 const ADMISSION_LOCK = 0x76_67_71_75; // "vgqu"
@@ -113,7 +114,7 @@ async function outboundByTrunk(db: Tx, trunkIds: string[]) {
     .selectFrom('calls')
     .select(['trunkId', (eb) => eb.fn.countAll<number>().as('n')])
     .where('direction', '=', 'outbound')
-    .where('status', 'in', ['ringing', 'active'])
+    .where('status', 'in', [...OPEN_CALL_STATUSES])
     .where('trunkId', 'in', trunkIds)
     .groupBy('trunkId')
     .execute();
@@ -134,7 +135,7 @@ export async function openOutboundCalls(tx: Tx): Promise<number> {
     .selectFrom('calls')
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .where('direction', '=', 'outbound')
-    .where('status', 'in', ['ringing', 'active'])
+    .where('status', 'in', [...OPEN_CALL_STATUSES])
     .executeTakeFirstOrThrow();
   return Number(n);
 }
@@ -330,7 +331,7 @@ async function noteCallEvent(tx: Tx, roomName: string, at: Date, type: string, d
     .selectFrom('calls')
     .select('id')
     .where('roomName', '=', roomName)
-    .where('status', 'in', ['ringing', 'active'])
+    .where('status', 'in', [...OPEN_CALL_STATUSES])
     .execute();
   if (calls.length === 0) return;
   await tx

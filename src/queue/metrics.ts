@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram } from 'prom-client';
-import { metricsRegistry } from '../config/metrics.js';
+import { metricsRegistry } from '../kernel/metrics.js';
 
 export const queueLength = new Gauge({
   name: 'voice_gateway_calls_queued',

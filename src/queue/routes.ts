@@ -3,12 +3,13 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { audit } from '../audit/index.js';
 import type { Db } from '../db/index.js';
-import { actorOf, requireRole } from '../http/auth.js';
-import { parseBody } from '../http/errors.js';
+import { actorOf, requireRole } from '../http-kit/auth.js';
+import { parseBody } from '../http-kit/errors.js';
 import { conflict, notFound } from '../errors/index.js';
-import { pathParam } from '../http/params.js';
+import { pathParam } from '../http-kit/params.js';
 import { callerPatternFields, exactlyOnePattern } from '../blocklist/schemas.js';
 import { queueSnapshot } from './admission.js';
+import { OPEN_CALL_STATUSES } from '../calls/statuses.js';
 
 const priorityCallerSchema = z
   .object({
@@ -36,7 +37,7 @@ export function queueRouter(deps: { db: Db; maxActive: number | undefined }): Ro
           .selectFrom('calls')
           .select(['id', 'roomName'])
           .where('roomName', 'in', rooms)
-          .where('status', 'in', ['ringing', 'active'])
+          .where('status', 'in', [...OPEN_CALL_STATUSES])
           .execute()
       : [];
     const callOf = new Map(calls.map((c) => [c.roomName, c.id]));

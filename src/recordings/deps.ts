@@ -1,7 +1,19 @@
-import type { GatewayConfig, Logger } from '../config/index.js';
+import type { GatewayConfig } from '../config/index.js';
+import type { Logger } from '../kernel/logger.js';
 import type { Db, SecretBox } from '../db/index.js';
-import { recordingBucket } from './s3.js';
-import type { RecordingDeps } from './store.js';
+import { recordingBucket, type RecordingBucket } from './s3.js';
+
+/** What the recording area works with: storage, the link key and its settings. */
+export interface RecordingDeps {
+  db: Db;
+  dir: string;
+  /** Set with RECORDINGS_STORAGE=s3: finished recordings move there. */
+  bucket: RecordingBucket | undefined;
+  linkKey: Buffer;
+  linkTtlSeconds: number;
+  publicApiUrl: string;
+  logger: Logger;
+}
 
 /**
  * The recordings area's dependencies; the link key is derived from the encryption key. The

@@ -5,11 +5,10 @@ export {
   recordingReported,
   retryUploads,
   sweepRecordings,
-  type RecordingDeps,
   type ReportOutcome,
 } from './store.js';
 export { recordingLinkRouter, recordingsRouter, startRecordingsSweep } from './routes.js';
-export { recordingDeps } from './deps.js';
+export { recordingDeps, type RecordingDeps } from './deps.js';
 export { RecordingBucket, recordingBucket } from './s3.js';
 export {
   callRecordingSchema,

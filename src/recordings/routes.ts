@@ -2,16 +2,16 @@ import { stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { Router, type Request, type Response } from 'express';
 import { audit } from '../audit/index.js';
-import { every } from '../config/periodic.js';
+import { every } from '../kernel/periodic.js';
 import { GatewayError, notFound } from '../errors/index.js';
-import { actorOf, requireRole } from '../http/auth.js';
-import { pathParam } from '../http/params.js';
+import { actorOf, requireRole } from '../http-kit/auth.js';
+import { pathParam } from '../http-kit/params.js';
 import { checkRecordingLink } from './links.js';
 import { CONTENT_TYPES, recordingPath, servedFormat, type RecordingEventData } from './metadata.js';
 import { RecordingStoreError } from './s3.js';
-import { recordingEvent, retryUploads, sweepRecordings, type RecordingDeps } from './store.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import type { RecordingDeps } from './deps.js';
+import { recordingEvent, retryUploads, sweepRecordings } from './store.js';
+import { isUuid } from '../kernel/uuid.js';
 
 /** One byte range ("bytes=0-99", "bytes=100-", "bytes=-500"); anything else gets the whole file. */
 const SINGLE_RANGE = /^bytes=(\d+-\d*|-\d+)$/;
@@ -88,7 +88,7 @@ async function sendStored(
 
 /** Streams a call's recording (Range requests work); 404 without one, 410 once deleted. */
 async function sendRecording(deps: RecordingDeps, callId: string, req: Request, res: Response) {
-  const event = UUID.test(callId) ? await recordingEvent(deps.db, callId.toLowerCase()) : undefined;
+  const event = isUuid(callId) ? await recordingEvent(deps.db, callId.toLowerCase()) : undefined;
   if (!event) throw notFound('recording of call', callId);
   let { data } = event;
   if (data.status === 'deleted') {

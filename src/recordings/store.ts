@@ -1,23 +1,11 @@
 import { stat, unlink } from 'node:fs/promises';
-import type { Logger } from '../config/index.js';
 import { sql, type Call, type Db } from '../db/index.js';
 import { publish } from '../webhooks/outbound/index.js';
 import { signRecordingLink } from './links.js';
 import { recordingPath, type RecordingEventData, type RecordingReport } from './metadata.js';
 import { oggOpusDuration } from './ogg.js';
-import type { RecordingBucket } from './s3.js';
+import type { RecordingDeps } from './deps.js';
 import { awaitsUpload, isUploading, uploadRecording } from './upload.js';
-
-export interface RecordingDeps {
-  db: Db;
-  dir: string;
-  /** Set with RECORDINGS_STORAGE=s3: finished recordings move there. */
-  bucket: RecordingBucket | undefined;
-  linkKey: Buffer;
-  linkTtlSeconds: number;
-  publicApiUrl: string;
-  logger: Logger;
-}
 
 const DAY_MS = 86_400_000;
 /** A capture still "recording" this long after its call ended lost its agent: kept as it is. */

@@ -2,8 +2,8 @@ import { rmdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Db } from '../db/index.js';
 import { CONTENT_TYPES, recordingPath, servedFormat, type RecordingEventData } from './metadata.js';
-import type { RecordingDeps } from './store.js';
-import { cappedExponential } from '../config/backoff.js';
+import type { RecordingDeps } from './deps.js';
+import { cappedExponential } from '../kernel/backoff.js';
 
 /** Failed uploads are tried again after 5 s, doubling, at most every 15 minutes, forever. */
 export const UPLOAD_RETRY_BASE_MS = 5000;

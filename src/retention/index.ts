@@ -1,4 +1,4 @@
-import { every } from '../config/periodic.js';
+import { every } from '../kernel/periodic.js';
 import { sweepRetention, type RetentionDeps } from './sweep.js';
 
 export { sweepRetention, type RetentionDeps, type RetentionSettings } from './sweep.js';

@@ -1,4 +1,5 @@
-import type { GatewayConfig, Logger } from '../config/index.js';
+import type { GatewayConfig } from '../config/index.js';
+import type { Logger } from '../kernel/logger.js';
 import { sql, type Db } from '../db/index.js';
 
 export type RetentionSettings = Omit<GatewayConfig['retention'], 'sweepIntervalSeconds'>;

@@ -4,6 +4,7 @@ import { GatewayError, invalidInput } from '../errors/index.js';
 import type { GatewaySipClient } from '../livekit/index.js';
 import { lookupContacts } from './edge-sync.js';
 import { OUTBOUND_FROM, sipUsersOutboundTrunk, type SipUsersLivekitDeps } from './livekit-sync.js';
+import { OPEN_CALL_STATUSES } from '../calls/statuses.js';
 
 /** POST /api/calls to sip:<username>: who is called, checked before anything is dialled. */
 export interface SipUserDialer {
@@ -75,7 +76,7 @@ export function sipUserDialer(
       .selectFrom('calls')
       .select((eb) => eb.fn.countAll<number>().as('open'))
       .where('sipUser', '=', username)
-      .where('status', 'in', ['ringing', 'active'])
+      .where('status', 'in', [...OPEN_CALL_STATUSES])
       .executeTakeFirstOrThrow();
     if (Number(open) >= u.maxConcurrentCalls)
       throw new GatewayError(

@@ -5,6 +5,7 @@ import type { SipUsersDeps } from './deps.js';
 import { lookupContacts } from './edge-sync.js';
 import { serializeSipUser, type SipContact } from './serialize.js';
 import { getSipUser } from './store.js';
+import { OPEN_CALL_STATUSES } from '../calls/statuses.js';
 
 export async function listSipUsers(
   deps: SipUsersDeps,
@@ -76,8 +77,6 @@ export async function sipUserRegistrations(deps: SipUsersDeps, ref: string) {
   };
 }
 
-const ACTIVE = ['ringing', 'active'] as const;
-
 export async function sipUserCalls(
   deps: SipUsersDeps,
   ref: string,
@@ -85,7 +84,7 @@ export async function sipUserCalls(
 ) {
   const u = await getSipUser(deps.db, ref);
   let query = deps.db.selectFrom('calls').selectAll().where('sipUser', '=', u.username);
-  if (q.active_only) query = query.where('status', 'in', [...ACTIVE]);
+  if (q.active_only) query = query.where('status', 'in', [...OPEN_CALL_STATUSES]);
   const calls = await query.orderBy('startedAt', 'desc').limit(q.limit).execute();
   return { username: u.username, items: calls.map(serializeCall) };
 }
@@ -96,7 +95,9 @@ export async function sipUserStats(deps: SipUsersDeps, ref: string) {
     .selectFrom('calls')
     .select([
       sql<number>`count(*)`.as('calls'),
-      sql<number>`count(*) filter (where status in ('ringing', 'active'))`.as('active'),
+      sql<number>`count(*) filter (where status in (${sql.join([...OPEN_CALL_STATUSES])}))`.as(
+        'active',
+      ),
       sql<number>`coalesce(sum(duration_seconds), 0)`.as('seconds'),
     ])
     .where('sipUser', '=', u.username)

@@ -1,9 +1,9 @@
 import { Router } from 'express';
 import { unlockUsers } from '../edge/index.js';
-import { actorOf, requireRole } from '../http/auth.js';
-import { parseBody } from '../http/errors.js';
+import { actorOf, requireRole } from '../http-kit/auth.js';
+import { parseBody } from '../http-kit/errors.js';
 import { GatewayError } from '../errors/index.js';
-import { pathParam } from '../http/params.js';
+import { pathParam } from '../http-kit/params.js';
 import type { SipUsersDeps } from './deps.js';
 import { pushSipUsers, removeSipUser } from './edge-sync.js';
 import {

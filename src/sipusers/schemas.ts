@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { sipRealmProblem, sipSecretProblem, sipUserProblem } from '../contract/index.js';
+import { isUuid, UUID_PATTERN } from '../kernel/uuid.js';
 
 const sip = (schema: z.ZodString, problem: (value: string) => string | undefined) =>
   schema.superRefine((value, ctx) => {
@@ -7,11 +8,9 @@ const sip = (schema: z.ZodString, problem: (value: string) => string | undefined
     if (message) ctx.addIssue({ code: 'custom', message });
   });
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 const fields = {
   // Not a uuid: API paths name a user by its id or its username, and must tell them apart.
-  username: sip(z.string().min(1).max(100), sipUserProblem).refine((v) => !UUID.test(v), {
+  username: sip(z.string().min(1).max(100), sipUserProblem).refine((v) => !isUuid(v), {
     message: 'must not look like a uuid (paths accept either)',
   }),
   password: sip(z.string().min(8, 'use at least 8 characters').max(256), sipSecretProblem),
@@ -26,7 +25,7 @@ const fields = {
   max_concurrent_calls: z.number().int().min(1).max(1000),
   call_recording_enabled: z.boolean(),
   sms_enabled: z.boolean(),
-  agent_profile_id: z.string().regex(UUID, 'must be an agent profile id (uuid)').nullable(),
+  agent_profile_id: z.string().regex(UUID_PATTERN, 'must be an agent profile id (uuid)').nullable(),
 };
 
 /** POST /api/sip-users (and each row of bulk-create). Unknown fields are refused. */

@@ -2,15 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/index.js';
 import { notFound } from '../errors/index.js';
 import type { SipUser } from './serialize.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { isUuid } from '../kernel/uuid.js';
 
 /** API paths name a SIP user by its uuid or its username. */
 export async function findSipUser(db: Db, ref: string): Promise<SipUser | undefined> {
   return db
     .selectFrom('sipUsers')
     .selectAll()
-    .where(UUID.test(ref) ? 'id' : 'username', '=', UUID.test(ref) ? ref.toLowerCase() : ref)
+    .where(isUuid(ref) ? 'id' : 'username', '=', isUuid(ref) ? ref.toLowerCase() : ref)
     .executeTakeFirst();
 }
 

@@ -1,5 +1,6 @@
 import type { Db } from '../db/index.js';
 import { publishSms } from './store.js';
+import { isUuid } from '../kernel/uuid.js';
 
 /**
  * Delivery reports as IMDN (RFC 5438): the gateway asks for them on every MESSAGE it sends
@@ -23,15 +24,13 @@ export interface DeliveryReport {
   status: string;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** Reads a delivery notification; undefined for anything else (display notifications too). */
 export function parseDeliveryReport(xml: string): DeliveryReport | undefined {
   if (xml.length > 16_384) return undefined;
   const messageId = /<message-id>\s*([^<\s]+)\s*<\/message-id>/i.exec(xml)?.[1];
   const block = /<delivery-notification>([\s\S]*?)<\/delivery-notification>/i.exec(xml)?.[1];
   const status = block && /<status>\s*<([a-z-]+)\s*\/>/i.exec(block)?.[1]?.toLowerCase();
-  if (!messageId || !UUID.test(messageId) || !status) return undefined;
+  if (!messageId || !isUuid(messageId) || !status) return undefined;
   return { messageId, outcome: status === 'delivered' ? 'delivered' : 'failed', status };
 }
 

@@ -1,12 +1,13 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import dgram from 'node:dgram';
-import type { Logger } from '../config/index.js';
+import type { Logger } from '../kernel/logger.js';
 import type { Db, SecretBox } from '../db/index.js';
 import { applyDeliveryReport, parseDeliveryReport } from './delivery-report.js';
 import { challengeHeader, digestValid } from './inbound-auth.js';
 import { smsMessages } from './metrics.js';
 import { buildResponse, header, parseRequest, uriUser, type SipRequest } from './sip-text.js';
 import { storeInbound } from './store.js';
+import { isUuid } from '../kernel/uuid.js';
 
 export interface SmsListenerDeps {
   db: Db;
@@ -25,7 +26,6 @@ export interface SmsListener {
   close(): Promise<void>;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** The longest text taken from a provider (a long MESSAGE of 10 UCS-2 segments is ~2 KB). */
 const MAX_BODY_BYTES = 16 * 1024;
 
@@ -77,7 +77,7 @@ async function handle(deps: SmsListenerDeps, request: SipRequest): Promise<Verdi
   if (!trunkId) {
     // The edge admitted it for a trunk without numbers (it takes any called number).
     const edgeTrunk = header(request, 'x-edge-trunk');
-    if (edgeTrunk && UUID.test(edgeTrunk)) {
+    if (edgeTrunk && isUuid(edgeTrunk)) {
       const trunk = await deps.db
         .selectFrom('trunks')
         .select('id')

@@ -1,5 +1,5 @@
 import { Counter, Histogram } from 'prom-client';
-import { metricsRegistry } from '../config/metrics.js';
+import { metricsRegistry } from '../kernel/metrics.js';
 
 /** Texts handled: inbound stored/duplicate/refused, outbound sent/retried/failed. */
 export const smsMessages = new Counter({

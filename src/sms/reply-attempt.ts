@@ -1,4 +1,4 @@
-import type { Logger } from '../config/index.js';
+import type { Logger } from '../kernel/logger.js';
 import type { Db } from '../db/index.js';
 import {
   checkDestination,

@@ -1,17 +1,18 @@
 import { Router } from 'express';
 import { audit } from '../audit/index.js';
 import { assertDestination } from '../calls/destinations.js';
-import { e164Field } from '../calls/outbound-route.js';
+import { e164Field } from '../calls/dial-plan.js';
 import type { Db } from '../db/index.js';
 import type { DestinationPolicy } from '../destinations/index.js';
-import { actorOf, requireRole } from '../http/auth.js';
-import { parseBody } from '../http/errors.js';
+import { actorOf, requireRole } from '../http-kit/auth.js';
+import { parseBody } from '../http-kit/errors.js';
 import { GatewayError, invalidInput, notFound } from '../errors/index.js';
-import { pathParam } from '../http/params.js';
+import { pathParam } from '../http-kit/params.js';
 import { findTrunk } from '../trunks/store.js';
 import { smsHistorySchema, smsSendSchema } from './schemas.js';
 import { countSegments } from './segments.js';
 import { queueOutbound, serializeSms } from './store.js';
+import { isUuid } from '../kernel/uuid.js';
 
 export interface SmsRouteDeps {
   db: Db;
@@ -20,7 +21,6 @@ export interface SmsRouteDeps {
   kick: () => void;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const field = (name: string, message: string) =>
   invalidInput(`${name}: ${message}`, [{ field: name, message }]);
 
@@ -134,7 +134,7 @@ export function smsRouter(deps: SmsRouteDeps): Router {
 
   r.get('/sms/:id', viewer, async (req, res) => {
     const id = pathParam(req);
-    if (!UUID.test(id)) throw notFound('sms', id);
+    if (!isUuid(id)) throw notFound('sms', id);
     const row = await deps.db
       .selectFrom('smsMessages')
       .leftJoin('trunks', 'trunks.id', 'smsMessages.trunkId')

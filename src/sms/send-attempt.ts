@@ -1,4 +1,4 @@
-import type { Logger } from '../config/index.js';
+import type { Logger } from '../kernel/logger.js';
 import type { Db, SecretBox } from '../db/index.js';
 import { imdnHeaders } from './delivery-report.js';
 import { smsMessages, smsSendSeconds } from './metrics.js';

@@ -1,6 +1,6 @@
 import { Queue, Worker } from 'bullmq';
-import { every } from '../config/periodic.js';
-import type { Logger } from '../config/index.js';
+import { every } from '../kernel/periodic.js';
+import type { Logger } from '../kernel/logger.js';
 import type { Db } from '../db/index.js';
 import { attemptReply, type ReplyDeps } from './reply-attempt.js';
 import { attemptSend, type SendDeps } from './send-attempt.js';

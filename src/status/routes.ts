@@ -3,7 +3,7 @@ import type { HostBeats } from '../agent-api/index.js';
 import type { GatewayConfig } from '../config/index.js';
 import type { Db } from '../db/index.js';
 import type { EdgeRpc } from '../edge/index.js';
-import { requireRole } from '../http/auth.js';
+import { requireRole } from '../http-kit/auth.js';
 import {
   callHostsPart,
   databasePart,

@@ -1,4 +1,5 @@
-import type { Logger } from '../config/index.js';
+import type { GatewayConfig } from '../config/index.js';
+import type { Logger } from '../kernel/logger.js';
 import type { Db, SecretBox } from '../db/index.js';
 import type { DestinationPolicy } from '../destinations/index.js';
 import type { GatewaySipClient } from '../livekit/index.js';
@@ -26,4 +27,33 @@ export interface TrunksDeps extends SyncDeps {
   onChange?: () => void;
   /** The global destination policy: a number's forwarding target must pass it. */
   destinations?: DestinationPolicy;
+}
+
+/** What the trunk area is built from: the process's shared pieces. */
+export interface TrunksFoundation {
+  config: Pick<GatewayConfig, 'sipPublic' | 'edge' | 'agent' | 'destinations'>;
+  db: Db;
+  sip: GatewaySipClient;
+  box: SecretBox;
+  installation: string;
+  logger: Logger;
+}
+
+/**
+ * The trunk area's dependencies, the one builder the API process (its routes, the startup and
+ * periodic reconciles) and the CLI's reconcile use.
+ */
+export function trunksDeps(f: TrunksFoundation, onChange?: () => void): TrunksDeps {
+  return {
+    db: f.db,
+    sip: f.sip,
+    box: f.box,
+    installation: f.installation,
+    logger: f.logger,
+    sipPublic: f.config.sipPublic,
+    edgeSourceAddress: f.config.edge.enabled ? f.config.edge.sourceAddress : undefined,
+    defaultAgentName: f.config.agent.name,
+    onChange,
+    destinations: f.config.destinations as DestinationPolicy,
+  };
 }

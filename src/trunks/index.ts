@@ -1,4 +1,4 @@
-export type { TrunksDeps } from './deps.js';
+export { trunksDeps, type TrunksDeps, type TrunksFoundation } from './deps.js';
 export {
   reconcile,
   startReconcileLoop,

@@ -1,4 +1,4 @@
-import { urlHost } from '../config/url-host.js';
+import { urlHost } from '../kernel/url-host.js';
 import {
   RoomAgentDispatch,
   RoomConfiguration,

@@ -10,7 +10,8 @@ import { toE164 } from './phone.js';
 import { getProviderPreset, type ProviderId } from './provider-presets.js';
 import type { numberCreateSchema, numberListQuerySchema, numberUpdateSchema } from './schemas.js';
 import { serializeNumber } from './serialize.js';
-import { findTrunk, getTrunk, isUuid } from './store.js';
+import { isUuid } from '../kernel/uuid.js';
+import { findTrunk, getTrunk } from './store.js';
 import { syncTrunk, withSyncLock, type SyncOutcome } from './sync.js';
 
 function selectNumbers(db: Db) {

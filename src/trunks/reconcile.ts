@@ -5,8 +5,8 @@ import type {
 } from '@livekit/protocol';
 import { Counter, Gauge } from 'prom-client';
 import { audit, systemActor, type Actor } from '../audit/index.js';
-import { metricsRegistry } from '../config/metrics.js';
-import { every } from '../config/periodic.js';
+import { metricsRegistry } from '../kernel/metrics.js';
+import { every } from '../kernel/periodic.js';
 import { livekitCall, LivekitError } from '../livekit/index.js';
 import type { TrunksDeps } from './deps.js';
 import {

@@ -1,7 +1,7 @@
 import { Router } from 'express';
-import { actorOf, requireRole } from '../http/auth.js';
-import { parseBody } from '../http/errors.js';
-import { pathParam } from '../http/params.js';
+import { actorOf, requireRole } from '../http-kit/auth.js';
+import { parseBody } from '../http-kit/errors.js';
+import { pathParam } from '../http-kit/params.js';
 import type { TrunksDeps } from './deps.js';
 import {
   createNumber,

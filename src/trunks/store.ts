@@ -1,14 +1,9 @@
 import { sql, type Db, type DispatchRule, type Trunk } from '../db/index.js';
 import { notFound } from '../errors/index.js';
+import { isUuid } from '../kernel/uuid.js';
 
 export type TrunkWithNumbers = Trunk & { numbers: string[] };
 export type RuleWithTrunks = DispatchRule & { trunks: Trunk[] };
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export function isUuid(value: string): boolean {
-  return UUID.test(value);
-}
 
 /** Trunks with their numbers (E.164, sorted) in one query. */
 export function selectTrunks(db: Db) {

@@ -8,7 +8,8 @@ import type { TrunksDeps } from './deps.js';
 import { applyInbound, applyOutbound } from './livekit-apply.js';
 import type { TrunkCreateInput, TrunkUpdateInput } from './schemas.js';
 import { serializeTrunk } from './serialize.js';
-import { getTrunk, isUuid, selectTrunks, type TrunkWithNumbers } from './store.js';
+import { isUuid } from '../kernel/uuid.js';
+import { getTrunk, selectTrunks, type TrunkWithNumbers } from './store.js';
 import { syncTrunk, withSyncLock, type SyncOutcome } from './sync.js';
 import { resolveTrunkSpec, type StoredTrunk, type TrunkSpec } from './trunk-spec.js';
 

@@ -1,4 +1,4 @@
-import { urlHost } from '../config/url-host.js';
+import { urlHost } from '../kernel/url-host.js';
 import type { TrunkDestinationPolicy } from '../destinations/index.js';
 import type { FieldProblem } from '../errors/index.js';
 import { normaliseAllowedAddress, parseHostPort, wideRangeProblem } from './addresses.js';

@@ -1,4 +1,4 @@
-import { urlHost } from '../config/url-host.js';
+import { urlHost } from '../kernel/url-host.js';
 import type { GatewayConfig } from '../config/index.js';
 import { issueTurnCredentials, type TurnCredentials } from './credentials.js';
 

@@ -6,10 +6,10 @@ import type { AgentDispatchClient, RoomServiceClient } from 'livekit-server-sdk'
 import { roleAllows, type Role } from '../apikeys/keys.js';
 import type { GatewayConfig } from '../config/index.js';
 import type { Db, SecretBox } from '../db/index.js';
-import { authenticate, requireRole } from '../http/auth.js';
-import { parseBody } from '../http/errors.js';
+import { authenticate, requireRole } from '../http-kit/auth.js';
+import { parseBody } from '../http-kit/errors.js';
 import { GatewayError } from '../errors/index.js';
-import { pathParam } from '../http/params.js';
+import { pathParam } from '../http-kit/params.js';
 import { dispatchWebAgent, webAgentProfile } from './agent-dispatch.js';
 import { callRoomReason, MONITOR_PREFIX, RESERVED_IDENTITY } from './call-rooms.js';
 import { turnFor } from './ice-servers.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { effectiveRecording } from '../../src/agent/call-recording.js';
 import { profileSettingsSchema } from '../../src/agent/profile.js';
-import { outboundCallSchema } from '../../src/calls/outbound.js';
+import { outboundCallSchema } from '../../src/calls/outbound-input.js';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
 
 const s3Env = {

@@ -1,4 +1,4 @@
-import { cappedExponential } from '../../config/backoff.js';
+import { cappedExponential } from '../../kernel/backoff.js';
 
 /**
  * Delay before reconnect attempt `attempt` (1-based): exponential, capped, with "equal jitter"

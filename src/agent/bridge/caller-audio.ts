@@ -9,7 +9,7 @@ import {
   type RemoteTrackPublication,
   type Room,
 } from '@livekit/rtc-node';
-import type { Logger } from '../../config/logger.js';
+import type { Logger } from '../../kernel/logger.js';
 import { FrameChopper } from './pcm.js';
 import { PLATFORM_FRAME_SAMPLES, PLATFORM_SAMPLE_RATE } from './platform-bridge.js';
 

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { AudioResampler, AudioResamplerQuality, type AudioFrame } from '@livekit/rtc-node';
-import type { Logger } from '../../config/logger.js';
+import type { Logger } from '../../kernel/logger.js';
 import { FrameChopper } from './pcm.js';
 
 const RATE = 16_000;

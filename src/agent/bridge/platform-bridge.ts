@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
-import type { Logger } from '../../config/logger.js';
+import type { Logger } from '../../kernel/logger.js';
 import { createAuthFrame } from './auth.js';
 import { reconnectDelayMs } from './backoff.js';
 import {

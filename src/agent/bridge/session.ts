@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { RoomEvent, type AudioFrame, type RemoteParticipant, type Room } from '@livekit/rtc-node';
-import type { Logger } from '../../config/logger.js';
+import type { Logger } from '../../kernel/logger.js';
 import { publishAudioSource } from '../audio-track.js';
 import { InbandKeys } from '../call-lifecycle/inband-keys.js';
 import { KeyFilter, type DtmfMode, type KeySource } from '../call-lifecycle/keys.js';

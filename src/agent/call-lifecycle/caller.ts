@@ -1,6 +1,6 @@
 import type { RemoteParticipant } from '@livekit/rtc-node';
 import type { CallContext } from '../../callhost/call-context.js';
-import type { Logger } from '../../config/logger.js';
+import type { Logger } from '../../kernel/logger.js';
 
 const CALLER_JOIN_TIMEOUT_MS = 60_000;
 

@@ -1,4 +1,4 @@
-import type { Logger } from '../../config/logger.js';
+import type { Logger } from '../../kernel/logger.js';
 import type { GatewayApi } from '../gateway-api.js';
 import type { PromptCache } from '../offline/index.js';
 import type { ProfileSettings } from '../profile.js';

@@ -1,6 +1,6 @@
 import { RoomEvent, type RemoteParticipant, type Room } from '@livekit/rtc-node';
 import type { CallContext } from '../../callhost/call-context.js';
-import type { Logger } from '../../config/logger.js';
+import type { Logger } from '../../kernel/logger.js';
 import type { TranscriptLine } from '../../contract/index.js';
 import { callRunning, observeTurns } from '../call-metrics.js';
 import { askForPlace, takePlace, type EarlyAdmission } from '../call-queue.js';

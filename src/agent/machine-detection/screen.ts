@@ -1,5 +1,5 @@
 import type { RemoteParticipant, Room } from '@livekit/rtc-node';
-import type { Logger } from '../../config/logger.js';
+import type { Logger } from '../../kernel/logger.js';
 import { CallerListener } from '../offline/caller-listener.js';
 import {
   BeepWaiter,

@@ -7,7 +7,7 @@ import {
   type RemoteTrackPublication,
   type Room,
 } from '@livekit/rtc-node';
-import type { Logger } from '../../config/logger.js';
+import type { Logger } from '../../kernel/logger.js';
 
 /** The rate the caller is heard at: phone audio is 8 kHz. */
 export const LISTEN_RATE = 8000;

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { RoomEvent, type RemoteParticipant, type Room } from '@livekit/rtc-node';
-import type { Logger } from '../../config/logger.js';
+import type { Logger } from '../../kernel/logger.js';
 import type { HoldTarget } from '../hold.js';
 import type { ProfileSettings } from '../profile.js';
 import { CallerListener, LISTEN_RATE } from './caller-listener.js';

@@ -1,6 +1,7 @@
 import { Webhook } from 'svix';
 import { audit, systemActor } from '../../audit/index.js';
-import type { GatewayConfig, Logger } from '../../config/index.js';
+import type { GatewayConfig } from '../../config/index.js';
+import type { Logger } from '../../kernel/logger.js';
 import type { Db, SecretBox } from '../../db/index.js';
 import { publish } from './publish.js';
 import { send } from './send.js';

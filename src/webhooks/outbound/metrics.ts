@@ -1,5 +1,5 @@
 import { Counter, Histogram } from 'prom-client';
-import { metricsRegistry } from '../../config/metrics.js';
+import { metricsRegistry } from '../../kernel/metrics.js';
 
 export const deliveryLag = new Histogram({
   name: 'voice_gateway_webhook_delivery_lag_seconds',

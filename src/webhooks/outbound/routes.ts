@@ -5,11 +5,12 @@ import { audit } from '../../audit/index.js';
 import { sql, type Db, type SecretBox } from '../../db/index.js';
 import type { WebhookDelivery as WebhookDeliveryTable } from '../../db/generated/kysely.js';
 import type { Selectable } from 'kysely';
-import { actorOf, requireRole } from '../../http/auth.js';
-import { parseBody } from '../../http/errors.js';
+import { actorOf, requireRole } from '../../http-kit/auth.js';
+import { parseBody } from '../../http-kit/errors.js';
 import { GatewayError, notFound } from '../../errors/index.js';
-import { pathParam } from '../../http/params.js';
+import { pathParam } from '../../http-kit/params.js';
 import { webhookEventTypes } from './events.js';
+import { isUuid } from '../../kernel/uuid.js';
 
 export interface EndpointRoutesDeps {
   db: Db;
@@ -19,7 +20,6 @@ export interface EndpointRoutesDeps {
   kick: () => void;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const url = z
   .string()
   .url()
@@ -82,7 +82,7 @@ export function webhookEndpointsRouter(deps: EndpointRoutesDeps): Router {
   const r = Router();
   const { db } = deps;
   const find = async (id: string) => {
-    const row = UUID.test(id)
+    const row = isUuid(id)
       ? await db.selectFrom('webhookEndpoints').selectAll().where('id', '=', id).executeTakeFirst()
       : undefined;
     if (!row) throw notFound('webhook endpoint', id);
@@ -205,7 +205,7 @@ export function webhookEndpointsRouter(deps: EndpointRoutesDeps): Router {
   // A call's deliveries: its per-call webhook and every endpoint's events about it.
   r.get('/calls/:id/webhook-deliveries', requireRole('viewer'), async (req, res) => {
     const id = pathParam(req);
-    if (!UUID.test(id)) throw notFound('call', id);
+    if (!isUuid(id)) throw notFound('call', id);
     const rows = await db
       .selectFrom('webhookDeliveries')
       .innerJoin('webhookMessages', 'webhookMessages.id', 'webhookDeliveries.messageId')
@@ -224,7 +224,7 @@ export function webhookEndpointsRouter(deps: EndpointRoutesDeps): Router {
   });
   r.post('/webhook-deliveries/:id/replay', requireRole('operator'), async (req, res) => {
     const id = pathParam(req);
-    const delivery = UUID.test(id)
+    const delivery = isUuid(id)
       ? await db.selectFrom('webhookDeliveries').selectAll().where('id', '=', id).executeTakeFirst()
       : undefined;
     if (!delivery) throw notFound('webhook delivery', id);

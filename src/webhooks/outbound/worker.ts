@@ -1,5 +1,5 @@
 import { Queue, Worker } from 'bullmq';
-import { every } from '../../config/periodic.js';
+import { every } from '../../kernel/periodic.js';
 import { attemptDelivery, type AttemptDeps } from './attempt.js';
 
 export interface DeliveryWorker {

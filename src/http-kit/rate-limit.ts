@@ -1,6 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator, rateLimit, type Options, type Store } from 'express-rate-limit';
-import type { GatewayConfig, Logger } from '../config/index.js';
+import type { GatewayConfig } from '../config/index.js';
+import type { Logger } from '../kernel/logger.js';
 import { GatewayError } from '../errors/index.js';
 import { CounterStores } from './rate-limit-store.js';
 

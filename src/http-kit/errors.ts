@@ -1,7 +1,7 @@
 import type { ApiErrorBody } from '../contract/index.js';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { z } from 'zod';
-import type { Logger } from '../config/index.js';
+import type { Logger } from '../kernel/logger.js';
 import { errorCatalogue, fieldsFromZod, GatewayError, invalidInput } from '../errors/index.js';
 import { LivekitError, livekitGatewayError } from '../livekit/index.js';
 

@@ -1,7 +1,7 @@
 import { MemoryStore, type Options, type Store } from 'express-rate-limit';
 import { Redis } from 'ioredis';
 import { RedisStore } from 'rate-limit-redis';
-import type { Logger } from '../config/index.js';
+import type { Logger } from '../kernel/logger.js';
 
 /**
  * rate-limit-redis reloads its Lua script only after a NOSCRIPT reply; a load that failed while

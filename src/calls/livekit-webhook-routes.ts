@@ -1,11 +1,11 @@
 import express, { Router } from 'express';
 import { WebhookReceiver, type WebhookEvent } from 'livekit-server-sdk';
 import { Counter } from 'prom-client';
-import { applyLivekitEvent, callEventNames } from '../../calls/livekit-events.js';
-import type { Logger } from '../../config/index.js';
-import { metricsRegistry } from '../../config/metrics.js';
-import type { Db } from '../../db/index.js';
-import { GatewayError } from '../../errors/index.js';
+import { applyLivekitEvent, callEventNames } from './livekit-events.js';
+import type { Logger } from '../kernel/logger.js';
+import { metricsRegistry } from '../kernel/metrics.js';
+import type { Db } from '../db/index.js';
+import { GatewayError } from '../errors/index.js';
 
 /** Event names LiveKit sends today; anything else is logged and ignored, not stored. */
 const knownEvents = new Set([

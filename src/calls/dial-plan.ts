@@ -2,9 +2,10 @@ import type { Db } from '../db/index.js';
 import { GatewayError, invalidInput } from '../errors/index.js';
 import { toE164 } from '../trunks/index.js';
 import { findTrunk, type TrunkWithNumbers } from '../trunks/store.js';
-import type { OutboundCallInput } from './outbound.js';
+import type { OutboundCallInput } from './outbound-input.js';
 
-// Which trunk, caller number and agent profile an outbound call uses, checked before dialling.
+// The dial plan: which trunk, caller number and agent profile an outbound call uses, checked
+// before dialling.
 
 export function e164Field(field: string, value: string): string {
   const parsed = toE164(value);
