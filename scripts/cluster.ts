@@ -140,11 +140,7 @@ async function main(): Promise<void> {
       `          logs ${node.logDir}`,
     );
   }
-  for (const proc of [
-    ...cluster.nodes.flatMap((n) => n.processes),
-    edge.process,
-    ...children,
-  ]) {
+  for (const proc of [...cluster.nodes.flatMap((n) => n.processes), edge.process, ...children]) {
     void proc.exited.then((code) => {
       if (!stopping) {
         console.error(`[cluster] ${proc.name} exited (code ${code}); see ${proc.logFile}`);
@@ -160,7 +156,7 @@ async function main(): Promise<void> {
       : '  Admin API key  made on the first start; more: npm run cli -- keys create --name you --role admin',
     '',
     'Provision through either API (README.md); calls to the edge (or to either SIP instance) reach either host.',
-    "Which SIP instances the edge sends calls to: GET /api/diagnostics/sip on either API.",
+    'Which SIP instances the edge sends calls to: GET /api/diagnostics/sip on either API.',
     'Ctrl-C stops everything.',
     'READY',
   );

@@ -41,7 +41,7 @@ export async function checkEdgeDispatch(config: GatewayConfig): Promise<Finding[
       {
         check: 'sip.edge_instances',
         status: 'fail',
-        cause: "the SIP edge does not answer: which LiveKit SIP instances take calls is unknown",
+        cause: 'the SIP edge does not answer: which LiveKit SIP instances take calls is unknown',
         evidence: error instanceof Error ? error.message : String(error),
         fix: 'start Kamailio with the rendered edge config and check EDGE_RPC_URL and EDGE_RPC_SECRET',
       },
@@ -62,7 +62,12 @@ export async function checkEdgeDispatch(config: GatewayConfig): Promise<Finding[
     ];
   }
   if (down.length === 0) {
-    return [pass('sip.edge_instances', `${up.length} LiveKit SIP instance(s) answer the edge's probes (${evidence})`)];
+    return [
+      pass(
+        'sip.edge_instances',
+        `${up.length} LiveKit SIP instance(s) answer the edge's probes (${evidence})`,
+      ),
+    ];
   }
   const names = down.map((d) => d.uri).join(', ');
   return [
