@@ -1,9 +1,10 @@
 /**
  * `npm run cluster`: the gateway past one machine, on loopback. Two livekit-server nodes sharing
- * one Redis, a LiveKit SIP instance on each, and beside each node an API process and a call host
+ * one Redis, a LiveKit SIP instance on each, the SIP edge spreading calls over both instances
+ * (Kamailio dispatcher with OPTIONS probes), and beside each node an API process and a call host
  * supervisor; both API processes on one PostgreSQL (DATABASE_URL, required: the embedded
- * database serves one process). Call either SIP instance. Ctrl-C stops everything. What it does
- * not have yet: the edge spreading calls over the SIP instances (docs/deploy.md).
+ * database serves one process), both keeping the edge's admission tables. Call the edge (or
+ * either SIP instance). Ctrl-C stops everything (docs/deploy.md).
  */
 import { execFile } from 'node:child_process';
 import path from 'node:path';
@@ -45,13 +46,17 @@ async function main(): Promise<void> {
   }
   const keys = localStackKeys(dataDir);
   const apiPorts = [gw.API_PORT, gw.API_PORT + 1];
+  // The first API process takes the SMS the edge hands on; the second listens on a free port.
+  const smsPort = await freeTcpPort();
   cluster = await startLoopbackCluster({
     root,
     dataDir,
     keys,
     webhookUrls: apiPorts.map((p) => `http://127.0.0.1:${p}/webhooks/livekit`),
+    smsTarget: `127.0.0.1:${smsPort}`,
     log: say,
   });
+  const edge = cluster.edge;
   const shared = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -61,6 +66,10 @@ async function main(): Promise<void> {
     LIVEKIT_API_SECRET: keys.apiSecret,
     REDIS_URL: `redis://${cluster.redisAddress}`,
     GATEWAY_LOCAL_STACK: 'true',
+    EDGE_ENABLED: 'true',
+    EDGE_RPC_URL: edge.rpcUrl,
+    EDGE_RPC_SECRET: edge.settings.rpcSecret,
+    EDGE_CONTACT_ADDRESS: `127.0.0.1:${edge.sipPort}`,
   };
   const bootstrap = await run(
     tsx[0]!,
@@ -92,6 +101,7 @@ async function main(): Promise<void> {
       API_PORT: String(apiPorts[i]),
       INTERNAL_PORT: String(internalPort),
       SIP_PUBLIC_PORT: String(node.sipPort),
+      SMS_SIP_PORT: i === 0 ? String(smsPort) : '0',
       GATEWAY_DATA_DIR: path.join(dataDir, `api-${i}`),
     };
     const api = startProcess(`api-${i}`, tsx[0]!, [...tsx.slice(1), 'src/http/main.ts'], {
@@ -130,7 +140,7 @@ async function main(): Promise<void> {
       `          logs ${node.logDir}`,
     );
   }
-  for (const proc of [...cluster.nodes.flatMap((n) => n.processes), ...children]) {
+  for (const proc of [...cluster.nodes.flatMap((n) => n.processes), edge.process, ...children]) {
     void proc.exited.then((code) => {
       if (!stopping) {
         console.error(`[cluster] ${proc.name} exited (code ${code}); see ${proc.logFile}`);
@@ -139,12 +149,14 @@ async function main(): Promise<void> {
     });
   }
   lines.push(
+    `  SIP edge       call in sip:<number>@127.0.0.1:${edge.sipPort}: spread over both SIP instances, probed every 2 s (log ${edge.process.logFile})`,
     `  Redis          ${cluster.redisAddress} (shared by both nodes and both SIP instances)`,
     created.created
       ? `  Admin API key  ${created.key} (shown once)`
       : '  Admin API key  made on the first start; more: npm run cli -- keys create --name you --role admin',
     '',
-    'Provision through either API (README.md); calls to either SIP instance reach either host.',
+    'Provision through either API (README.md); calls to the edge (or to either SIP instance) reach either host.',
+    'Which SIP instances the edge sends calls to: GET /api/diagnostics/sip on either API.',
     'Ctrl-C stops everything.',
     'READY',
   );

@@ -85,6 +85,8 @@ export interface GatewayConfig {
     /** EDGE_SIP_LISTEN and EDGE_LIVEKIT_SIP_ADDRESS: read by the edge process (src/edge/main.ts). */
     sipListen: string;
     livekitSipAddress: string;
+    /** EDGE_LIVEKIT_PROBE_SECONDS: the edge's OPTIONS probes of each LiveKit SIP instance. */
+    livekitProbeSeconds: number;
     pollSeconds: number;
     retryBaseSeconds: number;
     retryMaxSeconds: number;
@@ -250,6 +252,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       sourceAddress: e.EDGE_SOURCE_ADDRESS,
       sipListen: e.EDGE_SIP_LISTEN,
       livekitSipAddress: e.EDGE_LIVEKIT_SIP_ADDRESS,
+      livekitProbeSeconds: e.EDGE_LIVEKIT_PROBE_SECONDS,
       pollSeconds: e.EDGE_POLL_SECONDS,
       retryBaseSeconds: e.EDGE_RETRY_BASE_SECONDS,
       retryMaxSeconds: e.EDGE_RETRY_MAX_SECONDS,

@@ -201,11 +201,19 @@ export const envSchema = z.object({
     .string()
     .regex(/^(\[[0-9a-fA-F:.]+\]|[0-9.]+):\d{1,5}$/, 'ip:port, e.g. 0.0.0.0:5070')
     .default('127.0.0.1:5070'),
-  /** The edge process: LiveKit SIP's ip:port, where it relays calls (an IP address: docs/edge.md). */
+  /**
+   * The edge process: LiveKit SIP's ip:port, where it relays calls (an IP address: docs/edge.md);
+   * several instances comma-separated, new calls spread over those that answer its probes.
+   */
   EDGE_LIVEKIT_SIP_ADDRESS: z
     .string()
-    .regex(/^(\[[0-9a-fA-F:.]+\]|[0-9.]+):\d{1,5}$/, 'ip:port, e.g. 127.0.0.1:5060')
+    .regex(
+      /^(\[[0-9a-fA-F:.]+\]|[0-9.]+):\d{1,5}(,(\[[0-9a-fA-F:.]+\]|[0-9.]+):\d{1,5})*$/,
+      'ip:port, or several comma-separated, e.g. 127.0.0.1:5060,127.0.0.1:5062',
+    )
     .default('127.0.0.1:5060'),
+  /** The edge process: seconds between its OPTIONS probes of each LiveKit SIP instance. */
+  EDGE_LIVEKIT_PROBE_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
   /** The address LiveKit SIP sees the edge's INVITEs come from; added to registering trunks. */
   EDGE_SOURCE_ADDRESS: z.string().min(1).default('127.0.0.1'),
   /** Seconds between the supervisor's checks of the edge's registrations. */

@@ -3,6 +3,7 @@ import { SipClient } from 'livekit-server-sdk';
 import type { GatewayConfig } from '../config/index.js';
 import { checkInboundRouting } from './calls-check.js';
 import { checkConfig } from './config-check.js';
+import { checkEdgeDispatch } from './edge-dispatch-check.js';
 import { areas, type Area, type Finding } from './finding.js';
 import { checkRegistrations } from './registration-check.js';
 import { checkSipUsers } from './sip-user-check.js';
@@ -44,13 +45,16 @@ export async function diagnose(
     });
   const run: Record<Area, () => Promise<Finding[]>> = {
     config: async () => checkConfig(paths, config),
-    sip: () =>
-      checkSip({
+    sip: async () => [
+      ...(await checkSip({
         sipConfigPath: paths.sipConfig,
         sip: sip(),
         sipHost: config.sipPublic.host,
         sipPort: config.sipPublic.port,
-      }),
+      })),
+      // With the edge: the LiveKit SIP instances behind it that answer its probes.
+      ...(await checkEdgeDispatch(config)),
+    ],
     calls: () => checkInboundRouting(sip()),
     turn: async () => [
       ...(options.turnPair && config.turn.secret

@@ -1,5 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { packageRoot } from '../config/paths.js';
 import { DEBIAN_KAMAILIO_MODULES } from '../config/schema.js';
@@ -36,9 +37,17 @@ export interface EdgeKamailioSettings {
    * carry it in X-Edge-Token. The rendered config holds only its SHA-256.
    */
   rpcSecret: string;
-  /** LiveKit SIP, where calls are relayed. */
+  /** LiveKit SIP, where calls are relayed (an IP address). */
   livekitHost: string;
   livekitPort: number;
+  /**
+   * Several LiveKit SIP instances (IP addresses, EDGE_LIVEKIT_SIP_ADDRESS comma-separated): when
+   * given, new calls are spread over these (Kamailio dispatcher, round-robin over those that
+   * answer the OPTIONS probes) and livekitHost/livekitPort are ignored.
+   */
+  livekitInstances?: readonly LivekitSipInstance[];
+  /** Seconds between the OPTIONS probes of each LiveKit SIP instance (EDGE_LIVEKIT_PROBE_SECONDS). */
+  probeIntervalSeconds?: number;
   /**
    * host:port of the gateway's SMS listener (SMS_SIP_HOST:SMS_SIP_PORT), where admitted
    * MESSAGEs are handed on (docs/sms.md).
@@ -89,6 +98,54 @@ export interface EdgeKamailioSettings {
 
 export type DigestAlgorithm = 'SHA-256' | 'MD5';
 
+export interface LivekitSipInstance {
+  host: string;
+  port: number;
+}
+
+/** The LiveKit SIP instances the edge relays to: livekitInstances, or livekitHost:livekitPort. */
+export function livekitInstancesOf(s: EdgeKamailioSettings): LivekitSipInstance[] {
+  const list = s.livekitInstances?.length
+    ? [...s.livekitInstances]
+    : [{ host: s.livekitHost, port: s.livekitPort }];
+  const seen = new Set<string>();
+  for (const i of list) {
+    if (!isIP(i.host))
+      throw new Error(`LiveKit SIP address ${JSON.stringify(i.host)} is not an IP address`);
+    if (!Number.isInteger(i.port) || i.port < 1 || i.port > 65535)
+      throw new Error(`LiveKit SIP port ${i.port} of ${i.host} is not a port`);
+    const key = `${i.host}:${i.port}`;
+    if (seen.has(key)) throw new Error(`LiveKit SIP address ${key} is listed twice`);
+    seen.add(key);
+  }
+  return list;
+}
+
+/** "ip:port,ip:port" (EDGE_LIVEKIT_SIP_ADDRESS) into instances; "[v6]:port" too. */
+export function livekitInstancesFrom(text: string): LivekitSipInstance[] {
+  return text
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '')
+    .map((part) => {
+      const m = /^(\[[0-9a-fA-F:.]+\]|[0-9.]+):(\d{1,5})$/.exec(part);
+      if (!m) throw new Error(`EDGE_LIVEKIT_SIP_ADDRESS: ${JSON.stringify(part)} is not ip:port`);
+      return { host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port: Number(m[2]) };
+    });
+}
+
+const uriHost = (host: string) => (host.includes(':') ? `[${host}]` : host);
+
+/** dispatcher.list: set 1, one line per LiveKit SIP instance. */
+export function dispatcherList(s: EdgeKamailioSettings): string {
+  return (
+    '# setid destination flags priority attributes (rendered by src/edge/kamailio-config.ts)\n' +
+    livekitInstancesOf(s)
+      .map((i) => `1 sip:${uriHost(i.host)}:${i.port} 0 0 name=livekit-sip-${i.host}-${i.port}\n`)
+      .join('')
+  );
+}
+
 /** The algorithms of the edge's digest challenges, in order (none twice, at least one). */
 export function digestChallengeOrder(s: EdgeKamailioSettings): DigestAlgorithm[] {
   const order = s.digestAlgorithms
@@ -135,11 +192,16 @@ export const edgeDefaults = {
   registerMaxExpires: 7200,
   registerDefaultExpires: 3600,
   registerMaxContacts: 10,
+  probeIntervalSeconds: 10,
 } as const;
 
 function templateValues(s: EdgeKamailioSettings): Record<string, string> {
   const v = { ...edgeDefaults, ...stripUndefined(s) };
   const dbDir = path.join(s.dir, 'db');
+  const instances = livekitInstancesOf(s);
+  const first = instances[0]!;
+  if (!Number.isInteger(v.probeIntervalSeconds) || v.probeIntervalSeconds < 1)
+    throw new Error('probeIntervalSeconds: a whole number of seconds, at least 1');
   return {
     LOG_LEVEL: String(v.logLevel),
     CHILDREN: String(v.children),
@@ -163,9 +225,11 @@ function templateValues(s: EdgeKamailioSettings): Record<string, string> {
     LOCK_SECONDS: String(v.lockSeconds),
     LOCK_AFTER: String(v.lockAfterFailures),
     SCANNER_PATTERN: scannerUserAgents.join('|'),
-    LIVEKIT_IP: s.livekitHost,
-    LIVEKIT_HOST: s.livekitHost,
-    LIVEKIT_PORT: String(s.livekitPort),
+    LIVEKIT_HOST: uriHost(first.host),
+    LIVEKIT_PORT: String(first.port),
+    LIVEKIT_SOLE: instances.length === 1 ? '1' : '0',
+    DISPATCHER_LIST: path.join(s.dir, 'dispatcher.list'),
+    PING_INTERVAL: String(v.probeIntervalSeconds),
     CONTACT_PREFIX: contactPrefix,
     SIP_USERS_REALM: v.sipUsersRealm,
     NONCE_SECRET: createHmac('sha256', s.rpcSecret).update('edge digest nonces').digest('hex'),
@@ -255,6 +319,7 @@ export function writeEdgeConfig(settings: EdgeKamailioSettings): string {
   chmodSync(settings.dir, 0o700);
   writeFileSync(path.join(dbDir, 'version'), 'table_name(str) table_version(int)\nuacreg:5\n');
   writeFileSync(path.join(dbDir, 'uacreg'), `${UACREG_COLUMNS}\n`);
+  writeFileSync(path.join(settings.dir, 'dispatcher.list'), dispatcherList(settings));
   const file = path.join(settings.dir, 'edge.cfg');
   writeFileSync(file, renderEdgeConfig(settings), { mode: 0o600 });
   chmodSync(file, 0o600);

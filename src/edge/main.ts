@@ -10,7 +10,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../config/index.js';
 import { createLogger } from '../kernel/logger.js';
-import { writeEdgeConfig } from './kamailio-config.js';
+import { livekitInstancesFrom, writeEdgeConfig } from './kamailio-config.js';
 import { EdgeRpc } from './rpc.js';
 
 const config = loadConfig();
@@ -38,7 +38,8 @@ function split(address: string): { host: string; port: number } {
 }
 
 const listen = split(config.edge.sipListen);
-const livekitSip = split(config.edge.livekitSipAddress);
+// One LiveKit SIP address, or several (comma-separated): the edge spreads calls over them.
+const livekitSip = livekitInstancesFrom(config.edge.livekitSipAddress);
 const rpc = new URL(config.edge.rpcUrl);
 const contact = config.edge.contactAddress;
 const configFile = writeEdgeConfig({
@@ -49,8 +50,10 @@ const configFile = writeEdgeConfig({
   rpcIp: rpc.hostname.replace(/^\[(.*)\]$/, '$1'),
   rpcPort: Number(rpc.port || 80),
   rpcSecret: secret,
-  livekitHost: livekitSip.host,
-  livekitPort: livekitSip.port,
+  livekitHost: livekitSip[0]!.host,
+  livekitPort: livekitSip[0]!.port,
+  livekitInstances: livekitSip,
+  probeIntervalSeconds: config.edge.livekitProbeSeconds,
   smsTarget: `${config.sms.sipHost}:${config.sms.sipPort}`,
   sipUsersRealm: config.sipUsers.realm,
   dir: path.join(config.dataDir, 'edge'),

@@ -22,6 +22,8 @@ export function sippAgentCall(options: {
   timeoutSeconds?: number;
   /** The codecs the INVITE offers, in order (PCMU when not given). */
   offer?: PeerCodec[];
+  /** The loopback address sipp signals from (127.0.0.1 when not given; media stays there). */
+  localIp?: string;
 }): SippRun {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'vg-sipp-'));
   // sipp does not substitute keywords inside attributes (the BYE wait's timeout): fill them here.
@@ -42,7 +44,7 @@ export function sippAgentCall(options: {
     'caller',
     options.caller,
     '-i',
-    '127.0.0.1',
+    options.localIp ?? '127.0.0.1',
     '-p',
     '0',
     '-m',
@@ -79,7 +81,7 @@ export interface PhoneCall {
 
 /** `caller` dials `number` on the stack's LiveKit SIP and stays on for at most `holdMs`. */
 export async function dialFromPhone(
-  sip: { host: string; port: number },
+  sip: { host: string; port: number; localIp?: string },
   number: string,
   caller: string,
   holdMs: number,
@@ -94,6 +96,7 @@ export async function dialFromPhone(
     rtpPort: phone.port,
     holdMs,
     offer: media.offer,
+    localIp: sip.localIp,
   });
   return {
     phone,
