@@ -345,6 +345,8 @@ export class CallLifecycle {
     failed?: (error: unknown) => void,
   ): Promise<boolean> {
     try {
+      // The human's summary is made from the call's transcript: the API has it up to now first.
+      if (mode === 'warm') await this.report({ transcript: this.transcript.lines, partial: true });
       await this.control.transfer(this.roomName, this.caller.identity, to, mode);
       if (mode === 'cold') await this.finish('transferred');
       return true;
