@@ -6,7 +6,7 @@ import { freeTcpPort } from '../scripts/stack/ports.js';
 import { startProcess, waitUntil, type ManagedProcess } from '../scripts/stack/processes.js';
 import { packageRoot } from '../src/config/paths.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
-import { livekitEventBody, livekitSignature } from './helpers/livekit-webhook.js';
+import { webCallerJoins } from './helpers/livekit-webhook.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
 import { eventually } from './helpers/wait.js';
 
@@ -72,22 +72,7 @@ afterAll(async () => {
   await survivor?.close();
 });
 
-/** A web caller joining `room`, as LiveKit reports it to one API process: 200 once stored. */
-async function callerJoins(apiUrl: string, room: string): Promise<number> {
-  const body = livekitEventBody('participant_joined', {
-    room: { name: room, sid: `RM_${room}` },
-    participant: { sid: `PA_${room}`, identity: `web-${room}`, kind: 'STANDARD' },
-  });
-  const response = await fetch(`${apiUrl}/webhooks/livekit`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/webhook+json',
-      authorization: await livekitSignature(body, stack.apiKey, stack.apiSecret),
-    },
-    body,
-  });
-  return response.status;
-}
+const callerJoins = (apiUrl: string, room: string) => webCallerJoins(apiUrl, room, stack);
 
 const startedFor = (room: string) =>
   receiver.requests.filter((r) => {

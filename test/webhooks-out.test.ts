@@ -8,7 +8,7 @@ import { packageRoot } from '../src/config/paths.js';
 import { freeTcpPort } from '../scripts/stack/ports.js';
 import { startProcess, waitUntil, type ManagedProcess } from '../scripts/stack/processes.js';
 import { createTestDatabase, startTestGateway, type TestGateway } from './helpers/gateway.js';
-import { livekitEventBody, livekitSignature } from './helpers/livekit-webhook.js';
+import { livekitEventBody, livekitSignature, webCallerJoins } from './helpers/livekit-webhook.js';
 import { sample, scrape } from './helpers/metrics.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
 import { eventually } from './helpers/wait.js';
@@ -38,19 +38,7 @@ async function receiver(answer: Receiver['answer'], delayMs?: number): Promise<R
 
 /** A web caller joining a room, as LiveKit would report it: opens a call, publishes call.started. */
 async function callStarts(url: string, room: string) {
-  const body = livekitEventBody('participant_joined', {
-    room: { name: room, sid: `RM_${room}` },
-    participant: { sid: `PA_${room}`, identity: `web-${room}`, kind: 'STANDARD' },
-  });
-  const response = await fetch(`${url}/webhooks/livekit`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/webhook+json',
-      authorization: await livekitSignature(body, stack.apiKey, stack.apiSecret),
-    },
-    body,
-  });
-  expect(response.status).toBe(200);
+  expect(await webCallerJoins(url, room, stack)).toBe(200);
 }
 
 const started = (r: Receiver) =>

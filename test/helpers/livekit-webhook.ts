@@ -25,3 +25,27 @@ export function livekitEventBody(event: string, fields: Record<string, unknown> 
     ...fields,
   });
 }
+
+/**
+ * A web caller joining `room`, as livekit-server reports it to the API at `apiUrl` (which opens a
+ * call and publishes call.started); the API's status (200 once stored).
+ */
+export async function webCallerJoins(
+  apiUrl: string,
+  room: string,
+  keys: { apiKey: string; apiSecret: string },
+): Promise<number> {
+  const body = livekitEventBody('participant_joined', {
+    room: { name: room, sid: `RM_${room}` },
+    participant: { sid: `PA_${room}`, identity: `web-${room}`, kind: 'STANDARD' },
+  });
+  const response = await fetch(`${apiUrl}/webhooks/livekit`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/webhook+json',
+      authorization: await livekitSignature(body, keys.apiKey, keys.apiSecret),
+    },
+    body,
+  });
+  return response.status;
+}
