@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { agentLine, loopbackTrunk } from './helpers/agent-line.js';
+import { agentLine, loopbackTrunk, sippCalleeTrunk } from './helpers/agent-line.js';
 import { startAgentWorker, type TestAgentWorker } from './helpers/agent-worker.js';
 import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { dialCallee, machineBeep } from './helpers/outbound-callee.js';
@@ -93,15 +93,7 @@ beforeAll(async () => {
   });
   await clearLivekitSip(gw.sip);
   receiver = await startReceiver(() => 200);
-  const trunk = await gw.request('POST', '/api/trunks', {
-    trunk_id: 'bridge_out',
-    name: 'sipp callee',
-    provider: 'generic',
-    supports_inbound: false,
-    proxy_address: '127.0.0.1:5060',
-    numbers: [FROM],
-  });
-  expect(trunk.status, JSON.stringify(trunk.body)).toBe(201);
+  await sippCalleeTrunk(gw, 'bridge_out', [FROM]);
   await loopbackTrunk(gw, 'bridge_in', [INBOUND]);
   const bridge = { url: `ws://127.0.0.1:${(platform.address() as AddressInfo).port}/calls` };
   const amd = await gw.request('POST', '/api/agents', {

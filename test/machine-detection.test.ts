@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { sippCalleeTrunk } from './helpers/agent-line.js';
 import { startAgentWorker, type TestAgentWorker } from './helpers/agent-worker.js';
 import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { dialCallee as dialThrough, machineBeep as beep } from './helpers/outbound-callee.js';
@@ -29,15 +30,7 @@ beforeAll(async () => {
   });
   await clearLivekitSip(gw.sip);
   receiver = await startReceiver(() => 200);
-  const trunk = await gw.request('POST', '/api/trunks', {
-    trunk_id: 'amd_out',
-    name: 'sipp callee',
-    provider: 'generic',
-    supports_inbound: false,
-    proxy_address: '127.0.0.1:5060',
-    numbers: [FROM],
-  });
-  expect(trunk.status, JSON.stringify(trunk.body)).toBe(201);
+  await sippCalleeTrunk(gw, 'amd_out', [FROM]);
   const profile = await gw.request('POST', '/api/agents', {
     name: 'appointment-reminders',
     settings: {

@@ -41,3 +41,20 @@ export async function agentLine(
   expect(rule.status, JSON.stringify(rule.body)).toBe(201);
   return profile.body.id as string;
 }
+
+/** An outbound-only trunk whose calls go to a sipp callee (the tests point proxy_address at it). */
+export async function sippCalleeTrunk(
+  gw: TestGateway,
+  trunkId: string,
+  numbers: string[],
+): Promise<void> {
+  const res = await gw.request('POST', '/api/trunks', {
+    trunk_id: trunkId,
+    name: 'sipp callee',
+    provider: 'generic',
+    supports_inbound: false,
+    proxy_address: '127.0.0.1:5060',
+    numbers,
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+}
