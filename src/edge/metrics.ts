@@ -26,7 +26,7 @@ export const edgeUp = new Gauge({
 
 export const edgeEvents = new Gauge({
   name: 'voice_gateway_edge_events',
-  help: 'Counts kept by the SIP edge since it started: bans, banned_dropped, scanner_dropped, lockouts, locked_refused, unknown_provider, blocked, refused_source, unknown_number, cps_limited, provider_limited, relay_refused, rpc_refused, codec_refused, livekit_timeouts, livekit_failover, livekit_unavailable',
+  help: 'Counts kept by the SIP edge since it started: bans, banned_dropped, scanner_dropped, lockouts, locked_refused, unknown_provider, blocked, refused_source, unknown_number, cps_limited, provider_limited, relay_refused, rpc_refused, codec_refused, livekit_timeouts, livekit_failover, livekit_busy, livekit_unavailable',
   labelNames: ['kind'],
   registers: [metricsRegistry],
 });
