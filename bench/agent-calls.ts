@@ -124,9 +124,10 @@ function setupStats(list: OneCall[]) {
 
 /**
  * Call setup, `calls` of each interleaved: the offline agent on the call host; a bare agent
- * (bench/bare-agent.ts: dispatched by LiveKit like the host, then only joins and publishes a
- * tone); and a bare rtc-node participant already publishing a tone in the floor room (what
- * LiveKit SIP itself takes to answer, with no dispatch at all).
+ * (bench/bare-agent.ts: dispatched by LiveKit like the host, then only joins, publishes and
+ * plays the same greeting once LiveKit SIP subscribes); and a bare rtc-node participant already
+ * publishing a tone in the floor room (what LiveKit SIP itself takes to answer, with no dispatch
+ * at all).
  */
 export async function agentCallSetup(env: BenchEnv, calls: number) {
   const floorParticipant = await startToneParticipant({
