@@ -27,6 +27,7 @@ const AGENT = 'inband-dtmf-modes-test';
 const PIPELINE = '+15551280001';
 const BRIDGE_INBAND = '+15551280002';
 const BRIDGE_BOTH = '+15551280003';
+const PIPELINE_BOTH = '+15551280004';
 const GREETING = 'Press one or two.';
 const SPEECH = 'One, two, five. Please give me the sales department, nine nine.';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -63,7 +64,7 @@ beforeAll(async () => {
     env: { API_PORT: String(stack.webhookPort), AGENT_NAME: AGENT, ...PROVIDER_POLICY },
   });
   await clearLivekitSip(gw.sip);
-  await loopbackTrunk(gw, 'inband_modes', [PIPELINE, BRIDGE_INBAND, BRIDGE_BOTH]);
+  await loopbackTrunk(gw, 'inband_modes', [PIPELINE, BRIDGE_INBAND, BRIDGE_BOTH, PIPELINE_BOTH]);
   await agentLine(gw, {
     trunkId: 'inband_modes',
     name: 'pipeline-tones',
@@ -82,6 +83,24 @@ beforeAll(async () => {
           '1': { say: 'You pressed one.' },
           '2': { say: 'Connecting you.', agent: true },
         },
+      },
+    },
+  });
+  // dtmf_mode left at its default, both: RFC 2833 events and tones, each key once.
+  await agentLine(gw, {
+    trunkId: 'inband_modes',
+    name: 'pipeline-both',
+    numbers: [PIPELINE_BOTH],
+    settings: {
+      ...pipelineSettings(providers, {
+        greeting: GREETING,
+        system_prompt: 'You answer the phone.',
+      }),
+      silence_timeout_seconds: 60,
+      ivr: {
+        prompt: GREETING,
+        timeout_seconds: 30,
+        options: { '1': { say: 'You pressed one.' } },
       },
     },
   });
@@ -175,11 +194,46 @@ describe('in-band DTMF in pipeline mode', () => {
     } finally {
       hangUp();
     }
-    const said = lines(await endedCallRecord(gw, caller, 3, 30_000));
+    // The agent's last report has the last key; a live report before it may not.
+    const record =
+      (await endedCallRecord(gw, caller, 3, 30_000, (r) =>
+        lines(r).includes('caller: [DTMF 5]'),
+      )) ?? (await endedCallRecord(gw, caller, 3));
+    const said = lines(record);
     const keys = said.filter((l) => l.startsWith('caller: [DTMF'));
     expect(keys).toEqual(['caller: [DTMF 1]', 'caller: [DTMF 2]', 'caller: [DTMF 5]']);
     expect(said[said.indexOf('caller: [DTMF 1]') + 1]).toBe('agent: You pressed one.');
     expect(llmAsked('The caller pressed the key 9')).toBe(false);
+  }, 90_000);
+});
+
+describe('both kinds of keys in pipeline mode', () => {
+  it('a key sent both as an RFC 2833 event and as tones reaches the menu once; either alone reaches it too (dtmf_mode both)', async () => {
+    const caller = '+15557810004';
+    const { phone, call, hangUp } = await dialFromPhone(sip, PIPELINE_BOTH, caller, 60_000);
+    try {
+      expect(await eventually(async () => phone.heard.firstSoundAt, 20_000)).toBeDefined();
+      await sleep(GREETING.length * 50 + 1000);
+      // The same key both ways at once, as a phone that sends both does.
+      phone.say(keyTonesAsUlaw('1'));
+      phone.pressKey('1');
+      await sleep(3000);
+      phone.say(keyTonesAsUlaw('1'));
+      await sleep(3000);
+      phone.pressKey('1');
+      await sleep(3000);
+      await hangUpThroughApi(caller);
+      const sipp = await call.done;
+      expect(sipp.code, sipp.stderr).toBe(0);
+    } finally {
+      hangUp();
+    }
+    const said = lines(await endedCallRecord(gw, caller, 3, 30_000));
+    expect(
+      said.filter((l) => l.startsWith('caller: [DTMF')),
+      `${said.join('\n')}\n${logged()}`,
+    ).toEqual(['caller: [DTMF 1]', 'caller: [DTMF 1]', 'caller: [DTMF 1]']);
+    expect(said.filter((l) => l === 'agent: You pressed one.')).toHaveLength(3);
   }, 90_000);
 });
 

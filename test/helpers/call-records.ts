@@ -6,13 +6,15 @@ type CallBody = any;
 
 /**
  * The call record of `caller` once it has ended and the agent's report is in (at least
- * `transcriptLines` lines): LiveKit's webhook closes the record, the agent's report follows.
+ * `transcriptLines` lines, and `complete` holds if given): LiveKit's webhook closes the record,
+ * the agent's last report follows (an earlier live report may already have some lines).
  */
 export async function endedCallRecord(
   gw: TestGateway,
   caller: string,
   transcriptLines = 1,
   timeoutMs = 20_000,
+  complete: (record: CallBody) => boolean = () => true,
 ): Promise<CallBody> {
   return eventually(async () => {
     const list = await gw.request('GET', '/api/calls?limit=20');
@@ -21,6 +23,6 @@ export async function endedCallRecord(
     );
     if (!call) return undefined;
     const full = (await gw.request('GET', `/api/calls/${call.id}`)).body;
-    return full.transcript.length >= transcriptLines ? full : undefined;
+    return full.transcript.length >= transcriptLines && complete(full) ? full : undefined;
   }, timeoutMs);
 }
