@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startEdge, type EdgeProcess } from '../scripts/stack/kamailio.js';
 import { freePortBlock } from '../scripts/stack/ports.js';
 import { loopbackTrunk } from './helpers/agent-line.js';
 import { startAgentWorker, type TestAgentWorker } from './helpers/agent-worker.js';
@@ -15,8 +16,9 @@ import { receivedRequest } from './sipp/uas.js';
 import { sample, scrape } from './helpers/metrics.js';
 
 // Numbers that forward their calls without an agent: always, outside opening hours, and when no
-// call host takes the call. The caller is sipp (test/sipp/uac-forwarded.xml), which takes the
-// REFER LiveKit SIP sends for the forward.
+// call host takes the call. The caller is sipp (test/sipp/uac-forwarded.xml) dialling through
+// the SIP edge, as a provider does; it takes the REFER LiveKit SIP sends back through the edge
+// for the forward.
 
 const stack = inject('stack');
 const AGENT = 'call-forwarding-test';
@@ -27,17 +29,23 @@ const FULL = '+15551250004';
 const RULED = '+15551250005';
 const TARGET = '+15557654321';
 const GREETING = 'Hello from the forwarding test agent.';
+let edge: EdgeProcess;
 let gw: TestGateway;
 let worker: TestAgentWorker;
 let hooks: Receiver;
 let ruleId: string;
 
 beforeAll(async () => {
+  edge = await startEdge({ livekitHost: stack.sipHost, livekitPort: stack.sipPort });
   gw = await startTestGateway({
     env: {
       API_PORT: String(stack.webhookPort),
       AGENT_NAME: AGENT,
       WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
+      EDGE_ENABLED: 'true',
+      EDGE_RPC_URL: edge.rpcUrl,
+      EDGE_RPC_SECRET: edge.settings.rpcSecret,
+      EDGE_CONTACT_ADDRESS: `127.0.0.1:${edge.sipPort}`,
     },
   });
   await clearLivekitSip(gw.sip);
@@ -71,6 +79,7 @@ beforeAll(async () => {
     event_types: ['call.forwarded'],
   });
   expect(endpoint.status, JSON.stringify(endpoint.body)).toBe(201);
+  await gw.api.edge!.syncAdmission();
   worker = await startAgentWorker({ gatewayUrl: gw.internalUrl, agentName: AGENT });
 }, 120_000);
 
@@ -78,6 +87,7 @@ afterAll(async () => {
   await worker?.stop();
   await hooks?.close();
   await gw?.close();
+  await edge?.stop();
 });
 
 async function setForwarding(number: string, forwarding: unknown) {
@@ -89,8 +99,9 @@ async function setForwarding(number: string, forwarding: unknown) {
 }
 
 /**
- * `caller` calls `number` with the forwarded caller's scenario; LiveKit SIP's 503s (a busy
- * machine) are called again, bounded. Returns sipp's message log and exit code.
+ * `caller` calls `number` through the edge with the forwarded caller's scenario; 503s (LiveKit
+ * SIP busy on a loaded machine) are called again, bounded. Returns sipp's message log and exit
+ * code.
  */
 async function forwardedCall(number: string, caller: string) {
   for (let attempt = 0; attempt < 10; attempt++) {
@@ -99,7 +110,7 @@ async function forwardedCall(number: string, caller: string) {
     const media = await freePortBlock(2);
     const run = runSipp(
       [
-        `${stack.sipHost}:${stack.sipPort}`,
+        `127.0.0.1:${edge.sipPort}`,
         '-sf',
         path.join(import.meta.dirname, 'sipp', 'uac-forwarded.xml'),
         '-s',
