@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AgentDispatchClient, RoomServiceClient, type Room } from 'livekit-server-sdk';
 import { startEdge, type EdgeProcess } from '../scripts/stack/kamailio.js';
-import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { clearLivekitSip, startTestGateway, type TestGateway, edgeEnv } from './helpers/gateway.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
 import { runSipp, type SippRun } from './helpers/sipp.js';
 import { eventually } from './helpers/wait.js';
@@ -137,10 +137,7 @@ beforeAll(async () => {
   receiver = await startReceiver(() => 200);
   gw = await startTestGateway({
     env: {
-      EDGE_ENABLED: 'true',
-      EDGE_RPC_URL: edge.rpcUrl,
-      EDGE_RPC_SECRET: edge.settings.rpcSecret,
-      EDGE_CONTACT_ADDRESS: `127.0.0.1:${edge.sipPort}`,
+      ...edgeEnv(edge),
       EDGE_POLL_SECONDS: '0.5',
       BLOCKLIST_SIP_STATUS: String(DEFAULT_STATUS),
       WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',

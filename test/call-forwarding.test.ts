@@ -7,7 +7,7 @@ import { freePortBlock } from '../scripts/stack/ports.js';
 import { loopbackTrunk } from './helpers/agent-line.js';
 import { startAgentWorker, type TestAgentWorker } from './helpers/agent-worker.js';
 import { endedCallRecord } from './helpers/call-records.js';
-import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { clearLivekitSip, startTestGateway, type TestGateway, edgeEnv } from './helpers/gateway.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
 import { dialFromPhone } from './helpers/sipp-caller.js';
 import { runSipp } from './helpers/sipp.js';
@@ -42,10 +42,7 @@ beforeAll(async () => {
       API_PORT: String(stack.webhookPort),
       AGENT_NAME: AGENT,
       WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
-      EDGE_ENABLED: 'true',
-      EDGE_RPC_URL: edge.rpcUrl,
-      EDGE_RPC_SECRET: edge.settings.rpcSecret,
-      EDGE_CONTACT_ADDRESS: `127.0.0.1:${edge.sipPort}`,
+      ...edgeEnv(edge),
     },
   });
   await clearLivekitSip(gw.sip);

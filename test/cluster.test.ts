@@ -15,6 +15,7 @@ import { startAgentProcess, type AgentProcess } from './helpers/agent-process.js
 import { createTestDatabase } from './helpers/database.js';
 import { dialFromPhone, type PhoneCall } from './helpers/sipp-caller.js';
 import { eventually } from './helpers/wait.js';
+import { edgeEnv } from './helpers/gateway.js';
 
 // Past one machine, on loopback: two livekit-server nodes sharing Redis, a LiveKit SIP instance
 // on each, the SIP edge in front of both (Kamailio dispatcher, OPTIONS probes every 2 s), two
@@ -81,10 +82,7 @@ beforeAll(async () => {
           REDIS_URL: `redis://${cluster.redisAddress}`,
           AGENT_NAME: AGENT,
           // The edge's admission tables come from the gateway (pushed below).
-          EDGE_ENABLED: 'true',
-          EDGE_RPC_URL: cluster.edge.rpcUrl,
-          EDGE_RPC_SECRET: cluster.edge.settings.rpcSecret,
-          EDGE_CONTACT_ADDRESS: `127.0.0.1:${cluster.edge.sipPort}`,
+          ...edgeEnv(cluster.edge),
           EDGE_POLL_SECONDS: '120',
           SMS_SIP_PORT: '0',
           RECONCILE_INTERVAL_SECONDS: '0',

@@ -10,7 +10,7 @@ import { startEdge, type EdgeProcess } from '../scripts/stack/kamailio.js';
 import { agentLine } from './helpers/agent-line.js';
 import { startAgentWorker, type TestAgentWorker } from './helpers/agent-worker.js';
 import { endedCallRecord } from './helpers/call-records.js';
-import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { clearLivekitSip, startTestGateway, type TestGateway, edgeEnv } from './helpers/gateway.js';
 import {
   PROVIDER_KEYS,
   PROVIDER_POLICY,
@@ -73,10 +73,7 @@ beforeAll(async () => {
       API_PORT: String(stack.webhookPort),
       AGENT_NAME: AGENT,
       ...PROVIDER_POLICY,
-      EDGE_ENABLED: 'true',
-      EDGE_RPC_URL: edge.rpcUrl,
-      EDGE_RPC_SECRET: edge.settings.rpcSecret,
-      EDGE_CONTACT_ADDRESS: `127.0.0.1:${edge.sipPort}`,
+      ...edgeEnv(edge),
     },
   });
   await clearLivekitSip(gw.sip);

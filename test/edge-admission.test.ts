@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RoomServiceClient } from 'livekit-server-sdk';
 import { startEdge, type EdgeProcess } from '../scripts/stack/kamailio.js';
-import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { clearLivekitSip, startTestGateway, type TestGateway, edgeEnv } from './helpers/gateway.js';
 import { sipRequest, startVictim, statuses, udpExchange, type Victim } from './helpers/sip-raw.js';
 import { inviteStatus } from './helpers/sip-uac.js';
 import { runSipp } from './helpers/sipp.js';
@@ -45,10 +45,7 @@ beforeAll(async () => {
   victim = await startVictim('127.0.0.20');
   gw = await startTestGateway({
     env: {
-      EDGE_ENABLED: 'true',
-      EDGE_RPC_URL: edge.rpcUrl,
-      EDGE_RPC_SECRET: edge.settings.rpcSecret,
-      EDGE_CONTACT_ADDRESS: `127.0.0.1:${edge.sipPort}`,
+      ...edgeEnv(edge),
       // Long: what a test sees of a trunk change is the push, not the next poll.
       EDGE_POLL_SECONDS: '120',
     },

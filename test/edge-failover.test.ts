@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startEdge, type EdgeProcess } from '../scripts/stack/kamailio.js';
 import { edgeDestinations } from '../src/diagnostics/edge-dispatch-check.js';
-import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { clearLivekitSip, startTestGateway, type TestGateway, edgeEnv } from './helpers/gateway.js';
 import { sipRequest, statuses, udpExchange } from './helpers/sip-raw.js';
 import { runSipp } from './helpers/sipp.js';
 import { routedUacScenario } from './helpers/sipp-routed.js';
@@ -138,10 +138,7 @@ beforeAll(async () => {
   });
   gw = await startTestGateway({
     env: {
-      EDGE_ENABLED: 'true',
-      EDGE_RPC_URL: edge.rpcUrl,
-      EDGE_RPC_SECRET: edge.settings.rpcSecret,
-      EDGE_CONTACT_ADDRESS: `127.0.0.1:${edge.sipPort}`,
+      ...edgeEnv(edge),
       EDGE_POLL_SECONDS: '120',
     },
   });

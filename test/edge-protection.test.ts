@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RoomServiceClient } from 'livekit-server-sdk';
 import { startEdge, type EdgeProcess } from '../scripts/stack/kamailio.js';
-import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { clearLivekitSip, startTestGateway, type TestGateway, edgeEnv } from './helpers/gateway.js';
 import { inviteWithDigest, optionsFrom } from './helpers/sip-uac.js';
 import { sippCall } from './helpers/sipp.js';
 import { eventually } from './helpers/wait.js';
@@ -70,10 +70,7 @@ beforeAll(async () => {
   edge = await startEdge({ livekitHost: stack.sipHost, livekitPort: stack.sipPort });
   gw = await startTestGateway({
     env: {
-      EDGE_ENABLED: 'true',
-      EDGE_RPC_URL: edge.rpcUrl,
-      EDGE_RPC_SECRET: edge.settings.rpcSecret,
-      EDGE_CONTACT_ADDRESS: `127.0.0.1:${edge.sipPort}`,
+      ...edgeEnv(edge),
       EDGE_POLL_SECONDS: '0.5',
     },
   });

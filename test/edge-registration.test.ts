@@ -6,7 +6,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { startEdge, type EdgeProcess } from '../scripts/stack/kamailio.js';
 import { freePortBlock } from '../scripts/stack/ports.js';
-import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { clearLivekitSip, startTestGateway, type TestGateway, edgeEnv } from './helpers/gateway.js';
 import { startProvider, type Provider } from './helpers/provider-registrar.js';
 import { runSipp, sippCall } from './helpers/sipp.js';
 import { eventually } from './helpers/wait.js';
@@ -137,10 +137,7 @@ beforeAll(async () => {
   });
   gw = await startTestGateway({
     env: {
-      EDGE_ENABLED: 'true',
-      EDGE_RPC_URL: edge.rpcUrl,
-      EDGE_RPC_SECRET: edge.settings.rpcSecret,
-      EDGE_CONTACT_ADDRESS: `127.0.0.1:${edge.sipPort}`,
+      ...edgeEnv(edge),
       EDGE_SOURCE_ADDRESS: '127.0.0.1',
       EDGE_POLL_SECONDS: '0.5',
       EDGE_RETRY_BASE_SECONDS: '1',
@@ -488,10 +485,7 @@ describe('SIP edge registration', () => {
       databaseUrl: gw.databaseUrl,
       encryptionKey: gw.encryptionKey,
       env: {
-        EDGE_ENABLED: 'true',
-        EDGE_RPC_URL: edgeB.rpcUrl,
-        EDGE_RPC_SECRET: edgeB.settings.rpcSecret,
-        EDGE_CONTACT_ADDRESS: `127.0.0.1:${edgeB.sipPort}`,
+        ...edgeEnv(edgeB),
         EDGE_POLL_SECONDS: '0.5',
         EDGE_INSTANCE_ID: 'gw-b',
       },

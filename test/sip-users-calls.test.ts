@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startEdge, type EdgeProcess } from '../scripts/stack/kamailio.js';
 import { startAgentWorker, type TestAgentWorker } from './helpers/agent-worker.js';
 import { endedCallRecord } from './helpers/call-records.js';
-import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { clearLivekitSip, startTestGateway, type TestGateway, edgeEnv } from './helpers/gateway.js';
 import { RtpPeer } from './helpers/rtp-peer.js';
 import { SipPhone } from './helpers/sip-phone.js';
 import { eventually } from './helpers/wait.js';
@@ -27,10 +27,7 @@ beforeAll(async () => {
     env: {
       API_PORT: String(stack.webhookPort),
       AGENT_NAME: AGENT,
-      EDGE_ENABLED: 'true',
-      EDGE_RPC_URL: edge.rpcUrl,
-      EDGE_RPC_SECRET: edge.settings.rpcSecret,
-      EDGE_CONTACT_ADDRESS: `127.0.0.1:${edge.sipPort}`,
+      ...edgeEnv(edge),
       EDGE_SOURCE_ADDRESS: '127.0.0.1',
       EDGE_POLL_SECONDS: '0.5',
     },

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startEdge, type EdgeProcess } from '../scripts/stack/kamailio.js';
-import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { startTestGateway, type TestGateway, edgeEnv } from './helpers/gateway.js';
 import { SipPhone } from './helpers/sip-phone.js';
 import { runSipp } from './helpers/sipp.js';
 import { digestHa1s } from '../src/sipusers/index.js';
@@ -38,10 +38,7 @@ beforeAll(async () => {
   at = { host: '127.0.0.1', port: edge.sipPort };
   gw = await startTestGateway({
     env: {
-      EDGE_ENABLED: 'true',
-      EDGE_RPC_URL: edge.rpcUrl,
-      EDGE_RPC_SECRET: edge.settings.rpcSecret,
-      EDGE_CONTACT_ADDRESS: `127.0.0.1:${edge.sipPort}`,
+      ...edgeEnv(edge),
       EDGE_POLL_SECONDS: '0.5',
     },
   });

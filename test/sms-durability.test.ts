@@ -7,7 +7,7 @@ import { startEdge, type EdgeProcess } from '../scripts/stack/kamailio.js';
 import { freePortBlock, freeTcpPort } from '../scripts/stack/ports.js';
 import { startProcess, waitUntil, type ManagedProcess } from '../scripts/stack/processes.js';
 import { packageRoot } from '../src/config/paths.js';
-import { createTestDatabase } from './helpers/gateway.js';
+import { createTestDatabase, edgeEnv } from './helpers/gateway.js';
 import { startSmsProvider, type SmsProvider } from './helpers/sms-provider.js';
 import { eventually } from './helpers/wait.js';
 
@@ -49,10 +49,7 @@ describe('the SMS queue across an API crash', () => {
       LIVEKIT_API_SECRET: stack.apiSecret,
       RECONCILE_INTERVAL_SECONDS: '0',
       CALLS_RECONCILE_INTERVAL_SECONDS: '0',
-      EDGE_ENABLED: 'true',
-      EDGE_RPC_URL: edge.rpcUrl,
-      EDGE_RPC_SECRET: edge.settings.rpcSecret,
-      EDGE_CONTACT_ADDRESS: `127.0.0.1:${edge.sipPort}`,
+      ...edgeEnv(edge),
       SMS_SIP_PORT: String(smsPort),
       LOG_LEVEL: 'warn',
     };

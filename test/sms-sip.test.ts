@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePortBlock } from '../scripts/stack/ports.js';
 import { digestAuthorization, parseChallenge, pickChallenge } from '../src/edge/digest.js';
 import { startEdge, type EdgeProcess } from '../scripts/stack/kamailio.js';
-import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { startTestGateway, type TestGateway, edgeEnv } from './helpers/gateway.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
 import { startSmsProvider } from './helpers/sms-provider.js';
 import { OpenaiStandin } from './standins/openai.js';
@@ -146,10 +146,7 @@ beforeAll(async () => {
   receiver = await startReceiver(() => 200);
   gw = await startTestGateway({
     env: {
-      EDGE_ENABLED: 'true',
-      EDGE_RPC_URL: edge.rpcUrl,
-      EDGE_RPC_SECRET: edge.settings.rpcSecret,
-      EDGE_CONTACT_ADDRESS: `127.0.0.1:${edge.sipPort}`,
+      ...edgeEnv(edge),
       EDGE_POLL_SECONDS: '120',
       SMS_SIP_PORT: String(smsPort),
       SMS_SEND_TIMEOUT_MS: '2000',

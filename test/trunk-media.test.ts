@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startEdge, type EdgeProcess } from '../scripts/stack/kamailio.js';
 import { agentLine } from './helpers/agent-line.js';
 import { startAgentWorker, type TestAgentWorker } from './helpers/agent-worker.js';
-import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { clearLivekitSip, startTestGateway, type TestGateway, edgeEnv } from './helpers/gateway.js';
 import { decodeG722, type PeerCodec } from './helpers/rtp-peer.js';
 import { inviteStatus } from './helpers/sip-uac.js';
 import { dialFromPhone } from './helpers/sipp-caller.js';
@@ -28,10 +28,7 @@ beforeAll(async () => {
   gw = await startTestGateway({
     env: {
       AGENT_NAME: AGENT,
-      EDGE_ENABLED: 'true',
-      EDGE_RPC_URL: edge.rpcUrl,
-      EDGE_RPC_SECRET: edge.settings.rpcSecret,
-      EDGE_CONTACT_ADDRESS: `127.0.0.1:${edge.sipPort}`,
+      ...edgeEnv(edge),
       EDGE_POLL_SECONDS: '120',
     },
   });

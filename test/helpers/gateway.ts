@@ -7,6 +7,7 @@ import { SipClient, TwirpError } from 'livekit-server-sdk';
 import { createApiKey, type Role } from '../../src/apikeys/keys.js';
 import { loadConfig } from '../../src/config/index.js';
 import { startApi, type RunningApi } from '../../src/http/server.js';
+import type { EdgeProcess } from '../../scripts/stack/kamailio.js';
 import { createTestDatabase } from './database.js';
 
 export { createTestDatabase };
@@ -116,6 +117,16 @@ export async function startTestGateway(options: GatewayOptions = {}): Promise<Te
  * The gateway just started may be reconciling at the same moment and delete some first; an
  * object already gone is what we want, so "not found" is not an error here.
  */
+/** The gateway's settings for the SIP edge `edge`: enabled, its RPC, and its contact address. */
+export function edgeEnv(edge: EdgeProcess): Record<string, string> {
+  return {
+    EDGE_ENABLED: 'true',
+    EDGE_RPC_URL: edge.rpcUrl,
+    EDGE_RPC_SECRET: edge.settings.rpcSecret,
+    EDGE_CONTACT_ADDRESS: `127.0.0.1:${edge.sipPort}`,
+  };
+}
+
 export async function clearLivekitSip(sip: SipClient): Promise<void> {
   const gone = (error: unknown) => {
     if (!(error instanceof TwirpError && error.status === 404)) throw error;
