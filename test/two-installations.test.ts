@@ -305,7 +305,7 @@ describe('calls on one LiveKit shared by two gateways', () => {
       // Production's reconcile sees the caller in LiveKit's lists and leaves it alone.
       const prodReconcile = await production.request('POST', '/api/calls/reconcile');
       expect(prodReconcile.status).toBe(200);
-      expect(prodReconcile.body).toEqual({ closed: 0, opened: 0 });
+      expect(prodReconcile.body).toEqual({ closed: 0, opened: 0, nodeLost: 0 });
       expect(await callsIn(production, call!.room)).toEqual([]);
       // Staging (which hears no webhooks here) records its own call from its reconcile.
       const stagingReconcile = await staging.request('POST', '/api/calls/reconcile');
@@ -330,6 +330,7 @@ describe('calls on one LiveKit shared by two gateways', () => {
       expect((await staging.request('POST', '/api/calls/reconcile')).body).toEqual({
         closed: 1,
         opened: 0,
+        nodeLost: 0,
       });
     } finally {
       await dropCallRooms();
@@ -354,7 +355,7 @@ describe('calls on one LiveKit shared by two gateways', () => {
       const record = await eventually(async () => (await callsIn(production, call!.room))[0]);
       expect(record).toMatchObject({ toNumber: PROD_NUMBER, channel: 'sip', direction: 'inbound' });
       const stagingReconcile = await staging.request('POST', '/api/calls/reconcile');
-      expect(stagingReconcile.body).toEqual({ closed: 0, opened: 0 });
+      expect(stagingReconcile.body).toEqual({ closed: 0, opened: 0, nodeLost: 0 });
       expect(await callsIn(staging, call!.room)).toEqual([]);
       const started = await eventually(async () =>
         receiver.requests.find((r) => JSON.parse(r.body).type === 'call.started'),

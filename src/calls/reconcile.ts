@@ -5,10 +5,13 @@ import { every } from '../kernel/periodic.js';
 import type { Db } from '../db/index.js';
 import { livekitCall } from '../livekit/index.js';
 import { callerJoined, closeCall, isOwnCaller, markAnswered } from './livekit-events.js';
+import { roomNodeLost } from './room-node.js';
 import { OPEN_CALL_STATUSES } from './statuses.js';
 
 /** A record this young may still be waiting for its room (src/calls/outbound.ts). */
 const YOUNG_CALL_MS = 30_000;
+/** Rooms whose node is checked at once (roomNodeLost). */
+const PROBES_AT_ONCE = 10;
 
 export interface CallsReconcileDeps {
   db: Db;
@@ -21,6 +24,8 @@ export interface CallsReconcileDeps {
 export interface CallsReconcileReport {
   /** Open records whose participant is no longer in LiveKit: their end event never came. */
   closed: number;
+  /** Open records whose room was on a livekit-server node that died (closed too). */
+  nodeLost: number;
   /** Callers in LiveKit rooms with no record: their start event never came. */
   opened: number;
 }
@@ -73,8 +78,27 @@ export async function reconcileCalls(deps: CallsReconcileDeps): Promise<CallsRec
     .where('status', 'in', [...OPEN_CALL_STATUSES])
     .execute();
   let closed = 0;
+  let nodeLost = 0;
+  // Rooms of open calls whose node died: LiveKit still lists them with their participants.
+  const lostRooms = new Set<string>();
+  // A dead node's room takes LiveKit 3 s to give up on: ten probed at a time.
+  const probed = [...new Set(open.map((c) => c.roomName))].filter(
+    (name): name is string => !!name && present.has(name),
+  );
+  for (let i = 0; i < probed.length; i += PROBES_AT_ONCE) {
+    const batch = probed.slice(i, i + PROBES_AT_ONCE);
+    const lost = await Promise.all(batch.map((name) => roomNodeLost(deps.rooms, name)));
+    batch.forEach((name, j) => lost[j] && lostRooms.add(name));
+  }
   for (const call of open) {
     if (!call.roomName) continue;
+    if (lostRooms.has(call.roomName)) {
+      await deps.db
+        .transaction()
+        .execute((tx) => closeCall(tx, call, new Date(), 'livekit_node_lost', 'system'));
+      nodeLost += 1;
+      continue;
+    }
     if (call.participantSid && present.get(call.roomName)?.has(call.participantSid)) continue;
     // An outbound call still dialling: its room exists, its participant's sid is not known yet.
     if (!call.participantSid && present.has(call.roomName)) continue;
@@ -91,7 +115,13 @@ export async function reconcileCalls(deps: CallsReconcileDeps): Promise<CallsRec
       'calls reconcile healed records whose LiveKit events were lost',
     );
   }
-  return { closed, opened };
+  if (nodeLost > 0) {
+    deps.logger.warn(
+      { nodeLost, rooms: lostRooms.size },
+      'calls reconcile closed calls whose livekit-server node is gone',
+    );
+  }
+  return { closed, opened, nodeLost };
 }
 
 /** Runs reconcileCalls every `intervalSeconds`. */
