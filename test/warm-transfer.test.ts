@@ -257,6 +257,30 @@ describe('warm transfer', () => {
     );
   }, 300_000);
 
+  it('the human presses 1 as their leg is answered, before the summary: accepted', async () => {
+    await withCallerAndHuman(
+      'uas-answer.xml',
+      async ({ callerEar, callerUas, humanEar, humanUas }) => {
+        const id = await callWithAgent(callerEar, callerUas);
+        await pointTrunkAt(humanUas);
+        const legId = await warmTransfer(id);
+        // The key goes as soon as the leg is answered, before any of the summary is heard.
+        const answered = await eventually(async () => {
+          const leg = (await gw.request('GET', `/api/calls/${legId}`)).body;
+          return leg.answered_at ? leg : undefined;
+        }, 60_000);
+        expect(answered).toBeDefined();
+        expect(humanEar.heard.firstSoundAt).toBeUndefined();
+        humanEar.pressKey('1');
+        await expectOutcome(id, legId, 30_000, 'accepted');
+        const record = (await gw.request('GET', `/api/calls/${id}`)).body;
+        expect(record.status).toBe('active');
+        expect(record.transfer_legs[0]).toMatchObject({ id: legId, status: 'active' });
+        expect((await gw.request('POST', `/api/calls/${id}/hangup`)).status).toBe(200);
+      },
+    );
+  }, 300_000);
+
   it('the human presses 2: the caller gets the agent back and the records say declined', async () => {
     await withCallerAndHuman(
       'uas-answer.xml',

@@ -86,7 +86,7 @@ export function agentInternalRouter(
       const started = await startWarmTransfer(
         options.callControl,
         call.id,
-        { to: input.to },
+        { to: input.to, ...(input.summary !== undefined && { summary: input.summary }) },
         AGENT_ACTOR,
         'agent',
       );

@@ -114,16 +114,21 @@ export async function runBridgeCall(
   });
   session.on('agentText', (text) => lc.transcript.said(text));
   session.on('hangup', () => void lc.finish('agent_hangup'));
-  session.on('transfer', ({ to }) => {
+  session.on('transfer', ({ to, mode, summary }) => {
     if (!transferTargetSchema.safeParse(to).success) {
       log.warn('platform asked to transfer to an invalid target; refused');
       bridged.transferFailed(to, 'invalid_target');
       return;
     }
-    void lc.transfer(to, 'cold', (error) => {
-      const { reason, code } = transferFailure(error);
-      bridged.transferFailed(to, reason, code);
-    });
+    void lc.transfer(
+      to,
+      mode,
+      (error) => {
+        const { reason, code } = transferFailure(error);
+        bridged.transferFailed(to, reason, code);
+      },
+      summary,
+    );
   });
   session.on('failed', () => void lc.apologizeAndHangUp('agent_failed'));
   session.on('closed', ({ reason }) => {

@@ -94,12 +94,14 @@ export class CallControl {
     identity: string,
     to: string,
     mode: 'cold' | 'warm' = 'cold',
+    summary?: string,
   ): Promise<void> {
     await this.api.transfer({
       room_name: roomName,
       participant_identity: identity,
       to,
       ...(mode === 'warm' && { mode }),
+      ...(mode === 'warm' && summary !== undefined && { summary }),
     });
   }
 }

@@ -47,6 +47,35 @@ export function attachWarmTransfer(options: {
   const voice = new EspeakTTS({ language: options.language });
   let whisper: PublishedAudio | undefined;
   let stopListening: (() => void) | undefined;
+  /** The human is named only at warm_speak: a key pressed before (during ringing or the
+   *  summary's start) is kept per participant, so a human who presses 1 early is heard. */
+  let answerFor: string | undefined;
+  let requestId = '';
+  const early = new Map<string, string>();
+
+  const answer = (digit: string) => {
+    stopListening?.();
+    stopListening = undefined;
+    const outcome = `${requestId}:${digit === '1' ? 'accepted' : 'declined'}`;
+    void room.localParticipant!.setAttributes({ [WARM_ANSWER_ATTRIBUTE]: outcome });
+    log.info({ digit }, 'warm transfer answered by the human');
+  };
+
+  const listen = () => {
+    if (stopListening) return;
+    early.clear();
+    answerFor = undefined;
+    const onKey = (_code: number, digit: string, participant: RemoteParticipant) => {
+      if (!['1', '2'].includes(digit)) return;
+      if (answerFor === undefined) {
+        if (!early.has(participant.identity)) early.set(participant.identity, digit);
+        return;
+      }
+      if (participant.identity === answerFor) answer(digit);
+    };
+    room.on(RoomEvent.DtmfReceived, onKey);
+    stopListening = () => room.off(RoomEvent.DtmfReceived, onKey);
+  };
 
   const closeWhisper = async () => {
     stopListening?.();
@@ -57,6 +86,8 @@ export function attachWarmTransfer(options: {
 
   const prepare = async (): Promise<Record<string, string>> => {
     await hold.hold();
+    // From before the human's leg joins: their first key is never missed.
+    listen();
     whisper ??= await publishAudioSource(room, 'whisper', SAMPLE_RATE, 1000);
     const sid = [...room.localParticipant!.trackPublications.values()].find(
       (p) => p.name === 'whisper',
@@ -66,15 +97,16 @@ export function attachWarmTransfer(options: {
 
   const speak = (message: Extract<ControlMessage, { action: 'warm_speak' }>) => {
     human = message.human_identity;
-    const onKey = (_code: number, digit: string, participant: RemoteParticipant) => {
-      if (participant.identity !== message.human_identity || !['1', '2'].includes(digit)) return;
-      stopListening?.();
-      const answer = `${message.request_id}:${digit === '1' ? 'accepted' : 'declined'}`;
-      void room.localParticipant!.setAttributes({ [WARM_ANSWER_ATTRIBUTE]: answer });
-      log.info({ digit }, 'warm transfer answered by the human');
-    };
-    room.on(RoomEvent.DtmfReceived, onKey);
-    stopListening = () => room.off(RoomEvent.DtmfReceived, onKey);
+    requestId = message.request_id;
+    listen();
+    answerFor = message.human_identity;
+    const pressed = early.get(message.human_identity);
+    early.clear();
+    if (pressed) {
+      // The human answered before the summary: no need to hear it.
+      answer(pressed);
+      return;
+    }
     const source = whisper?.source;
     if (!source) return;
     void speakOn(

@@ -75,6 +75,8 @@ export const agentTransferSchema = z
     to: z.string().min(1).max(300),
     /** warm: the agent asks a human first (docs/call-control.md, "Warm transfer"). */
     mode: z.enum(['cold', 'warm']).optional(),
+    /** warm: what the human is told; without it the API makes one from the transcript. */
+    summary: z.string().min(1).max(2_000).optional(),
   })
   .strict();
 export type AgentTransfer = z.infer<typeof agentTransferSchema>;

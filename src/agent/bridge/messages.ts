@@ -21,7 +21,13 @@ const hangupFrame = z.object({
 
 const transferFrame = z.object({
   type: z.literal('transfer'),
-  data: z.object({ to: z.string().min(1).max(256) }),
+  data: z.object({
+    to: z.string().min(1).max(256),
+    /** warm: a human is asked first (docs/bridge.md); cold when absent. */
+    mode: z.enum(['cold', 'warm']).optional(),
+    /** warm: what the human is told; the API makes one from the transcript when absent. */
+    summary: z.string().min(1).max(2_000).optional(),
+  }),
 });
 
 const clearFrame = z.object({ type: z.literal('clear') });
@@ -88,6 +94,13 @@ export function machineDetectionFrame(
 }
 
 /** Why a transfer the platform asked for did not happen (docs/bridge.md). */
+/** A `transfer` frame: cold (a SIP REFER) or warm (a human is asked first). */
+export interface TransferRequest {
+  to: string;
+  mode: 'cold' | 'warm';
+  summary?: string;
+}
+
 export type TransferFailure = 'invalid_target' | 'refused' | 'failed';
 
 export function transferFailedFrame(

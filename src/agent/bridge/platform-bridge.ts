@@ -11,6 +11,7 @@ import {
   transferFailedFrame,
   type PlatformFrame,
   type TransferFailure,
+  type TransferRequest,
 } from './messages.js';
 import {
   parseCallInfo,
@@ -64,7 +65,7 @@ export interface BridgeEvents {
   disconnected: [info: { code: number; willReconnect: boolean; delayMs?: number }];
   response: [response: PlatformResponse];
   hangup: [info: { reason?: string }];
-  transfer: [info: { to: string }];
+  transfer: [info: TransferRequest];
   clear: [];
   /** Terminal: the platform refused the call or every reconnect attempt failed. */
   failed: [info: { reason: 'refused' | 'gave-up' }];
@@ -330,7 +331,11 @@ export class AiPlatformBridge extends EventEmitter<BridgeEvents> {
         this.emit('hangup', frame.data?.reason !== undefined ? { reason: frame.data.reason } : {});
         return;
       case 'transfer':
-        this.emit('transfer', { to: frame.data.to });
+        this.emit('transfer', {
+          to: frame.data.to,
+          mode: frame.data.mode ?? 'cold',
+          ...(frame.data.summary !== undefined && { summary: frame.data.summary }),
+        });
         return;
       case 'clear':
         this.emit('clear');

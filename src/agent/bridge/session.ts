@@ -6,7 +6,7 @@ import { InbandKeys } from '../call-lifecycle/inband-keys.js';
 import { KeyFilter, type DtmfMode, type KeySource } from '../call-lifecycle/keys.js';
 import { CallerAudio } from './caller-audio.js';
 import type { BridgeCallInfo, BridgeOptions } from './options.js';
-import type { TransferFailure } from './messages.js';
+import type { TransferFailure, TransferRequest } from './messages.js';
 import {
   AiPlatformBridge,
   PLATFORM_SAMPLE_RATE,
@@ -55,7 +55,7 @@ export interface BridgeSessionEvents {
   /** The platform asked to end the call; the worker hangs up. */
   hangup: [info: { reason?: string }];
   /** The platform asked to transfer; the worker checks the destination and transfers. */
-  transfer: [info: { to: string }];
+  transfer: [info: TransferRequest];
   connected: BridgeEvents['connected'];
   disconnected: BridgeEvents['disconnected'];
   /** The platform is gone for good; the caller hears silence until the worker acts. */

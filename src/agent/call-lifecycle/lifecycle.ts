@@ -343,11 +343,12 @@ export class CallLifecycle {
     to: string,
     mode: 'cold' | 'warm' = 'cold',
     failed?: (error: unknown) => void,
+    summary?: string,
   ): Promise<boolean> {
     try {
       // The human's summary is made from the call's transcript: the API has it up to now first.
       if (mode === 'warm') await this.report({ transcript: this.transcript.lines, partial: true });
-      await this.control.transfer(this.roomName, this.caller.identity, to, mode);
+      await this.control.transfer(this.roomName, this.caller.identity, to, mode, summary);
       if (mode === 'cold') await this.finish('transferred');
       return true;
     } catch (error) {
