@@ -382,8 +382,15 @@ describe('a call bridged to a customer AI platform', () => {
     const transfer = new Promise((resolve) => call.session.once('transfer', resolve));
     const socket = call.platform.connections[0]!.socket;
     socket.send(JSON.stringify({ type: 'transfer', data: { to: '+15550100003' } }));
+    // Cold when the frame names no mode.
+    expect(await transfer).toEqual({ to: '+15550100003', mode: 'cold' });
+    const warm = new Promise((resolve) => call.session.once('transfer', resolve));
+    const summary = 'The caller wants to change a booking.';
+    socket.send(
+      JSON.stringify({ type: 'transfer', data: { to: '+15550100004', mode: 'warm', summary } }),
+    );
+    expect(await warm).toEqual({ to: '+15550100004', mode: 'warm', summary });
     socket.send(JSON.stringify({ type: 'hangup', data: { reason: 'caller is done' } }));
-    expect(await transfer).toEqual({ to: '+15550100003' });
     expect(await hangup).toEqual({ reason: 'caller is done' });
   });
 

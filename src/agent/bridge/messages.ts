@@ -93,7 +93,6 @@ export function machineDetectionFrame(
   });
 }
 
-/** Why a transfer the platform asked for did not happen (docs/bridge.md). */
 /** A `transfer` frame: cold (a SIP REFER) or warm (a human is asked first). */
 export interface TransferRequest {
   to: string;
@@ -101,6 +100,7 @@ export interface TransferRequest {
   summary?: string;
 }
 
+/** Why a transfer the platform asked for did not happen (docs/bridge.md). */
 export type TransferFailure = 'invalid_target' | 'refused' | 'failed';
 
 export function transferFailedFrame(
