@@ -1,4 +1,7 @@
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { RoomServiceClient } from 'livekit-server-sdk';
 import { startAgentWorker, type TestAgentWorker } from './helpers/agent-worker.js';
 import { clearLivekitSip, startTestGateway, type TestGateway } from './helpers/gateway.js';
@@ -24,6 +27,11 @@ const HUMAN = '+15551230502';
 let gw: TestGateway;
 let worker: TestAgentWorker;
 let providers: PipelineProviders;
+/** A customer's AI platform (bridge mode): a loopback WebSocket server in the test. */
+let platform: WebSocketServer;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- frames are arbitrary JSON
+const platformFrames: any[] = [];
+const BRIDGE_SUMMARY = 'Carol wants to move her appointment to Friday.';
 const ASK = 'I would like to speak to billing about my invoice.';
 const LLM_GREETING = 'Hello, this is the billing line.';
 
@@ -44,15 +52,50 @@ beforeAll(async () => {
   worker = await startAgentWorker({
     gatewayUrl: gw.internalUrl,
     agentName: AGENT,
-    env: { CALL_HOST_CAPACITY: '60', ...PROVIDER_KEYS },
+    env: {
+      CALL_HOST_CAPACITY: '60',
+      ...PROVIDER_KEYS,
+      // What the bridge profile signs its auth frame with.
+      BRIDGE_JWT_SECRET: randomBytes(32).toString('hex'),
+      BRIDGE_HMAC_SECRET: randomBytes(32).toString('hex'),
+    },
   });
   // Stand-ins for the paid STT, LLM and TTS APIs: the model answers the caller's ask with the
   // transfer tool.
   providers = await startPipelineProviders({ chatReply: 'One moment please.', transcript: ASK });
   providers.openai.toolCall = { name: 'transfer_call', arguments: { target: 'billing' } };
+  // The platform answers once the caller's audio flows (the call is answered), and asks for a
+  // warm transfer when the caller presses 1.
+  platform = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise((r) => platform.once('listening', r));
+  platform.on('connection', (socket: WebSocket) => {
+    let answered = false;
+    socket.on('message', (data) => {
+      const frame = JSON.parse(String(data));
+      platformFrames.push(frame);
+      if (frame.type === 'audio_data' && !answered) {
+        answered = true;
+        socket.send(JSON.stringify({ type: 'response', data: { text: 'Hi', audio: tone() } }));
+      } else if (frame.type === 'dtmf' && frame.data.digit === '1') {
+        const data = { to: HUMAN, mode: 'warm', summary: BRIDGE_SUMMARY };
+        socket.send(JSON.stringify({ type: 'transfer', data }));
+      }
+    });
+  });
 }, 120_000);
 
+/** Two seconds of a 440 Hz tone, 16 kHz 16-bit PCM, base64: the platform's spoken answer. */
+function tone(): string {
+  const pcm = Buffer.alloc(32000 * 2);
+  for (let i = 0; i < 32000; i++) {
+    pcm.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / 16000)), i * 2);
+  }
+  return pcm.toString('base64');
+}
+
 afterAll(async () => {
+  for (const client of platform?.clients ?? []) client.terminate();
+  await new Promise((r) => platform?.close(r));
   await providers?.close();
   await worker?.stop();
   await gw?.close();
@@ -178,6 +221,24 @@ async function expectOutcome(id: string, legId: string, timeoutMs: number, outco
     outcome,
   );
 }
+
+let bridgeProfileId: string | undefined;
+/** The agent profile that bridges calls to the test's platform (made once). */
+async function bridgeProfile(): Promise<string> {
+  if (bridgeProfileId) return bridgeProfileId;
+  const port = (platform.address() as AddressInfo).port;
+  const profile = await gw.request('POST', '/api/agents', {
+    name: 'warm-bridge',
+    settings: { mode: 'bridge', bridge: { url: `ws://127.0.0.1:${port}/calls` } },
+  });
+  expect(profile.status, JSON.stringify(profile.body)).toBe(201);
+  bridgeProfileId = profile.body.id as string;
+  return bridgeProfileId;
+}
+
+/** Frames of the caller's audio and keys the platform has received. */
+const fromCaller = () =>
+  platformFrames.filter((f) => f.type === 'audio_data' || f.type === 'dtmf').length;
 
 describe('warm transfer', () => {
   it('refuses a summary on a cold transfer and a SIP URI on a warm one', async () => {
@@ -431,6 +492,79 @@ describe('warm transfer', () => {
         // One tool call, one transfer: the model was not asked to transfer twice.
         const again = (await gw.request('GET', `/api/calls/${id}`)).body.events as CallEvent[];
         expect(again.filter((e) => e.type === 'warm_transfer_started')).toHaveLength(1);
+      },
+    );
+  }, 300_000);
+
+  it("a bridge platform's warm transfer frame: the human hears its summary and accepts; the platform hears nothing of their talk", async () => {
+    const profileId = await bridgeProfile();
+    await withCallerAndHuman(
+      'uas-answer.xml',
+      async ({ callerEar, callerUas, humanEar, humanUas }) => {
+        const id = await callWithAgent(callerEar, callerUas, { agent_profile_id: profileId });
+        await pointTrunkAt(humanUas);
+        expect(
+          fromCaller(),
+          `the platform hears the caller: ${JSON.stringify(platformFrames.map((f) => f.type))} ${worker.logs().slice(-2500)}`,
+        ).toBeGreaterThan(0);
+        callerEar.pressKey('1');
+        const humanHeard = await eventually(async () => humanEar.heard.firstSoundAt, 60_000);
+        const record = (await gw.request('GET', `/api/calls/${id}`)).body;
+        const started = (record.events as CallEvent[]).find(
+          (e) => e.type === 'warm_transfer_started',
+        );
+        expect(humanHeard, JSON.stringify(record.events)).toBeDefined();
+        expect(started?.data).toMatchObject({ to: `tel:${HUMAN}`, actor: 'agent' });
+        const legId = started!.data.leg_call_id as string;
+        // Held: the caller hears music and the platform gets nothing from the caller.
+        const held = fromCaller();
+        expect(await soundFramesDuring(callerEar, 2000)).toBeGreaterThan(60);
+        expect(fromCaller() - held, 'caller frames reached the platform while held').toBe(0);
+        await eventually(async () => humanEar.soundStoppedAfter(humanHeard!, 1000), 30_000);
+        // The platform's summary, several seconds of speech.
+        expect(humanEar.heard.soundFrames).toBeGreaterThan(100);
+        humanEar.pressKey('1');
+        await expectOutcome(id, legId, 20_000, 'accepted');
+        await sleep(1500);
+        const before = fromCaller();
+        humanEar.say(speechAsUlaw('Hello, this is Dan at the front desk.'));
+        expect(await soundFramesDuring(callerEar, 3000)).toBeGreaterThan(50);
+        callerEar.say(speechAsUlaw('Hi Dan, can we move my appointment to Friday?'));
+        const humanBefore = humanEar.heard.soundFrames;
+        await sleep(3500);
+        expect(humanEar.heard.soundFrames - humanBefore).toBeGreaterThan(50);
+        // The caller and the human talk in private: the AI platform hears none of it.
+        expect(fromCaller() - before, 'caller frames reached the platform after accept').toBe(0);
+        const transfers = platformFrames.filter((f) => f.type === 'transfer_failed');
+        expect(transfers).toEqual([]);
+        expect((await gw.request('POST', `/api/calls/${id}/hangup`)).status).toBe(200);
+      },
+    );
+  }, 300_000);
+
+  it("a bridge platform's warm transfer the human declines: the caller and the platform are back together", async () => {
+    const profileId = await bridgeProfile();
+    await withCallerAndHuman(
+      'uas-answer.xml',
+      async ({ callerEar, callerUas, humanEar, humanUas }) => {
+        const id = await callWithAgent(callerEar, callerUas, { agent_profile_id: profileId });
+        await pointTrunkAt(humanUas);
+        callerEar.pressKey('1');
+        const humanHeard = await eventually(async () => humanEar.heard.firstSoundAt, 60_000);
+        expect(humanHeard).toBeDefined();
+        const started = (await gw.request('GET', `/api/calls/${id}`)).body.events.find(
+          (e: CallEvent) => e.type === 'warm_transfer_started',
+        );
+        const legId = started.data.leg_call_id as string;
+        humanEar.pressKey('2');
+        await expectOutcome(id, legId, 30_000, 'declined');
+        // The caller hears the agent say so, and the platform hears the caller again.
+        const back = fromCaller();
+        expect(await soundFramesDuring(callerEar, 2500)).toBeGreaterThan(40);
+        expect(fromCaller() - back, 'the platform hears the caller again').toBeGreaterThan(30);
+        const record = (await gw.request('GET', `/api/calls/${id}`)).body;
+        expect(record.status).toBe('active');
+        expect((await gw.request('POST', `/api/calls/${id}/hangup`)).status).toBe(200);
       },
     );
   }, 300_000);
