@@ -282,6 +282,13 @@ describe('warm transfer', () => {
         expect(ended).toBeDefined();
         const humanQuiet = await soundFramesDuring(humanEar, 1500);
         console.log(`human after the summary: ${humanQuiet} of 75 frames with sound`);
+        console.log(
+          `hold-melody frames: caller ${callerEar.heard.musicFrames} of ${callerEar.heard.soundFrames}, human ${humanEar.heard.musicFrames} of ${humanEar.heard.soundFrames}`,
+        );
+        // What the caller heard was the hold melody; none of it reached the human, not even
+        // between their answer and the API's subscription change.
+        expect(callerEar.heard.musicFrames).toBeGreaterThan(150);
+        expect(humanEar.heard.musicFrames, 'hold music reached the human').toBe(0);
         expect(humanQuiet).toBeLessThan(10);
 
         humanEar.pressKey('1');

@@ -13,12 +13,15 @@ export class HoldMusicError extends Error {
   }
 }
 
+/** The built-in melody's notes, in Hz, in the order played. */
+export const HOLD_MELODY_NOTES = [523.25, 659.25, 783.99, 659.25, 587.33, 698.46, 880.0, 698.46];
+
 /**
  * The built-in music on hold: a slow, soft melody of sine tones (about 4 s, looped), so a gateway
  * needs no audio file. Each note fades in and out to avoid clicks.
  */
 export function defaultHoldMelody(rate = HOLD_MUSIC_RATE): Int16Array {
-  const notes = [523.25, 659.25, 783.99, 659.25, 587.33, 698.46, 880.0, 698.46];
+  const notes = HOLD_MELODY_NOTES;
   const noteSamples = Math.round(rate * 0.45);
   const pause = Math.round(rate * 0.4);
   const out = new Int16Array(notes.length * noteSamples + pause);

@@ -4,6 +4,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { dtmfTone, silence } from './speech-audio.js';
+import { HOLD_MELODY_NOTES } from '../../src/agent/hold-music.js';
+import { tonePower } from '../../src/agent/offline/dtmf-detector.js';
 
 const TELEPHONE_EVENT = 101;
 
@@ -81,6 +83,23 @@ export interface HeardAudio {
   /** 20 ms frames received, and how many of them had sound. */
   frames: number;
   soundFrames: number;
+  /** Frames with sound that are one note of the built-in hold melody (src/agent/hold-music.ts). */
+  musicFrames: number;
+}
+
+const HOLD_NOTE_COEFFICIENTS = [...new Set(HOLD_MELODY_NOTES)].map(
+  (hz) => 2 * Math.cos((2 * Math.PI * hz) / 8000),
+);
+
+/** A 20 ms frame whose power is mostly one note of the hold melody: music, not speech. */
+function isHoldMusic(samples: Float32Array): boolean {
+  let power = 0;
+  for (const x of samples) power += x * x;
+  power /= samples.length;
+  const note = Math.max(
+    ...HOLD_NOTE_COEFFICIENTS.map((c) => tonePower(samples, samples.length, c)),
+  );
+  return note > 0.6 * power;
 }
 
 /**
@@ -88,7 +107,12 @@ export interface HeardAudio {
  * silence, speech and RFC 4733 DTMF events back to where the agent's RTP comes from.
  */
 export class RtpPeer {
-  readonly heard: HeardAudio = { firstSoundAt: undefined, frames: 0, soundFrames: 0 };
+  readonly heard: HeardAudio = {
+    firstSoundAt: undefined,
+    frames: 0,
+    soundFrames: 0,
+    musicFrames: 0,
+  };
   /** Sound frames per second of the call, by second since the first packet. */
   readonly soundBySecond: number[] = [];
   /** Unix ms of every frame with sound, in order (PCMU and PCMA). */
@@ -153,12 +177,14 @@ export class RtpPeer {
       return;
     }
     const linear = this.codec === 'PCMA' ? alawToLinear : ulawToLinear;
+    const samples = Float32Array.from(payload, linear);
     let sum = 0;
-    for (const byte of payload) sum += linear(byte) ** 2;
+    for (const x of samples) sum += x * x;
     const rms = Math.sqrt(sum / Math.max(1, payload.length));
     this.heard.frames++;
     if (rms > this.threshold) {
       this.heard.soundFrames++;
+      if (isHoldMusic(samples)) this.heard.musicFrames++;
       this.heard.firstSoundAt ??= now;
       this.soundAt.push(now);
       const second = Math.floor((now - this.firstPacketAt) / 1000);

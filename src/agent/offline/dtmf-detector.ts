@@ -55,7 +55,7 @@ export const defaultDtmfDetectorOptions = {
 const dbToPower = (db: number) => 10 ** (db / 10);
 
 /** Goertzel power of `freq` over samples[0..n), as the mean power of the sine found (A²/2). */
-function tonePower(samples: Float32Array, n: number, coefficient: number): number {
+export function tonePower(samples: Float32Array, n: number, coefficient: number): number {
   let s1 = 0;
   let s2 = 0;
   for (let i = 0; i < n; i++) {
