@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../src/config/paths.js';
@@ -15,6 +16,7 @@ import {
   startBenchWorker,
   type BenchWorker,
 } from './agent-harness.js';
+import { startBridgePlatform } from './bridge-platform.js';
 import { benchApi, type BenchEnv } from './setup.js';
 
 const AGENT = 'bench-agent';
@@ -25,6 +27,7 @@ const BARE_NUMBER = '+15552220002';
 const BARE_ROOM_PREFIX = 'bench-bare-';
 const BARE_AGENT_NUMBER = '+15552220003';
 const BARE_AGENT = 'bench-bare-agent';
+const BRIDGE_NUMBER = '+15552220004';
 const GREETING_WINDOW_MS = 5000;
 /** A call is held when its greeting has no gap over this (BENCH_MAX_GAP_MS; 40 ms by default). */
 const MAX_GAP_MS = Number(process.env.BENCH_MAX_GAP_MS ?? 40);
@@ -38,7 +41,7 @@ export async function routeBenchCalls(env: BenchEnv): Promise<void> {
     trunk_id: 'bench_agent',
     name: 'Agent bench',
     provider: 'generic',
-    numbers: [AGENT_NUMBER, FLOOR_NUMBER, BARE_NUMBER, BARE_AGENT_NUMBER],
+    numbers: [AGENT_NUMBER, FLOOR_NUMBER, BARE_NUMBER, BARE_AGENT_NUMBER, BRIDGE_NUMBER],
     allowed_addresses: ['127.0.0.1'],
   });
   await benchApi(env, 'POST', '/api/dispatch-rules', {
@@ -368,6 +371,44 @@ export async function agentCapacity(env: BenchEnv, levels: number[], rate: numbe
     return await ramp(env, worker, AGENT_NUMBER, levels, rate, () => settle(worker, idle));
   } finally {
     await worker.stop();
+  }
+}
+
+/**
+ * The same ramp for bridge mode: each call streamed to a stand-in platform on loopback
+ * (bench/bridge-platform.ts), whose answer is what the caller hears and is measured for gaps.
+ */
+export async function agentBridgeCapacity(env: BenchEnv, levels: number[], rate: number) {
+  const platform = await startBridgePlatform();
+  const profile = await benchApi(env, 'POST', '/api/agents', {
+    name: 'bench bridge',
+    settings: { mode: 'bridge', bridge: { url: platform.url } },
+  });
+  await benchApi(env, 'POST', '/api/dispatch-rules', {
+    name: 'bench bridge',
+    type: 'individual',
+    room_prefix: 'bench-bridge-',
+    trunk_ids: ['bench_agent'],
+    numbers: [BRIDGE_NUMBER],
+    agent_name: AGENT,
+    agent_profile_id: profile.id as string,
+  });
+  const worker = await startBenchWorker(env, AGENT, {
+    CALL_HOST_CAPACITY: '1000',
+    // What the bridge signs its auth frame with (the stand-in does not check it).
+    BRIDGE_JWT_SECRET: randomBytes(32).toString('hex'),
+    BRIDGE_HMAC_SECRET: randomBytes(32).toString('hex'),
+  });
+  try {
+    await settle(worker, 0);
+    console.log(
+      `\nBridge capacity: calls streamed to a stand-in platform on loopback; calls arrive at ${rate}/s; log ${worker.logFile}`,
+    );
+    headerPrinted = false;
+    return await ramp(env, worker, BRIDGE_NUMBER, levels, rate, () => settle(worker, 0));
+  } finally {
+    await worker.stop();
+    await platform.close();
   }
 }
 

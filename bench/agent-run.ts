@@ -1,4 +1,5 @@
 import {
+  agentBridgeCapacity,
   agentCallSetup,
   agentCapacity,
   bareCapacity,
@@ -50,15 +51,30 @@ export async function runAgentBenches(env: BenchEnv): Promise<void> {
     `Most concurrent calls held without gaps: ${held.text}` +
       ` (goal 100, at least 50: ${held.calls >= 100 ? 'met' : held.calls >= 50 ? 'minimum met' : 'NOT met'})`,
   );
+  // Bridge mode on the same ramp (BENCH_AGENT_BRIDGE_LEVELS; 0 skips it).
+  const bridgeLevels = process.env.BENCH_AGENT_BRIDGE_LEVELS ?? '2,4,6,8,10,25,50,75,100';
+  const bridge =
+    bridgeLevels === '0'
+      ? undefined
+      : heldCalls(
+          await agentBridgeCapacity(env, levels('BENCH_AGENT_BRIDGE_LEVELS', bridgeLevels), rate),
+        );
+  if (bridge) console.log(`Bridge mode: most concurrent calls held without gaps: ${bridge.text}`);
   // BENCH_AGENT_BASELINE=0 skips the baseline.
   if (process.env.BENCH_AGENT_BASELINE !== '0') {
     const baseline = heldCalls(
       await bareCapacity(env, levels('BENCH_BASELINE_LEVELS', '10,20,30,40,50,75,100'), rate),
     );
+    const ratio = (calls: number) => (calls / Math.max(1, baseline.calls)).toFixed(2);
     console.log(
       `Baseline, bare rtc-node participants: ${baseline.text}; the offline agent holds ` +
-        `${held.calls}/${baseline.calls} = ${(held.calls / Math.max(1, baseline.calls)).toFixed(2)}x of it`,
+        `${held.calls}/${baseline.calls} = ${ratio(held.calls)}x of it (goal 0.8x)`,
     );
+    if (bridge) {
+      console.log(
+        `Bridge mode holds ${bridge.calls}/${baseline.calls} = ${ratio(bridge.calls)}x of the baseline (goal 0.9x)`,
+      );
+    }
   }
 }
 
