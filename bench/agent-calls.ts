@@ -16,6 +16,11 @@ import {
   startBenchWorker,
   type BenchWorker,
 } from './agent-harness.js';
+import {
+  PROVIDER_KEYS,
+  pipelineSettings,
+  startPipelineProviders,
+} from '../test/helpers/pipeline-providers.js';
 import { startBridgePlatform } from './bridge-platform.js';
 import { benchApi, type BenchEnv } from './setup.js';
 
@@ -28,6 +33,7 @@ const BARE_ROOM_PREFIX = 'bench-bare-';
 const BARE_AGENT_NUMBER = '+15552220003';
 const BARE_AGENT = 'bench-bare-agent';
 const BRIDGE_NUMBER = '+15552220004';
+const PIPELINE_NUMBER = '+15552220005';
 const GREETING_WINDOW_MS = 5000;
 /** A call is held when its greeting has no gap over this (BENCH_MAX_GAP_MS; 40 ms by default). */
 const MAX_GAP_MS = Number(process.env.BENCH_MAX_GAP_MS ?? 40);
@@ -41,7 +47,14 @@ export async function routeBenchCalls(env: BenchEnv): Promise<void> {
     trunk_id: 'bench_agent',
     name: 'Agent bench',
     provider: 'generic',
-    numbers: [AGENT_NUMBER, FLOOR_NUMBER, BARE_NUMBER, BARE_AGENT_NUMBER, BRIDGE_NUMBER],
+    numbers: [
+      AGENT_NUMBER,
+      FLOOR_NUMBER,
+      BARE_NUMBER,
+      BARE_AGENT_NUMBER,
+      BRIDGE_NUMBER,
+      PIPELINE_NUMBER,
+    ],
     allowed_addresses: ['127.0.0.1'],
   });
   await benchApi(env, 'POST', '/api/dispatch-rules', {
@@ -409,6 +422,50 @@ export async function agentBridgeCapacity(env: BenchEnv, levels: number[], rate:
   } finally {
     await worker.stop();
     await platform.close();
+  }
+}
+
+/** Long enough that the stand-in TTS (50 ms of tone a character) outlasts the measured window. */
+const PIPELINE_GREETING =
+  'Hello, and thank you for calling the bench line. This greeting is long enough to be measured for gaps from start to end.';
+
+/**
+ * The same ramp for pipeline mode: @livekit/agents' voice pipeline per call with the official
+ * Deepgram, OpenAI and ElevenLabs plugins pointed at stand-ins on loopback (test/standins); the
+ * greeting is the stand-in TTS's tone.
+ */
+export async function agentPipelineCapacity(env: BenchEnv, levels: number[], rate: number) {
+  const providers = await startPipelineProviders({ chatReply: 'Sure.', transcript: 'hello' });
+  const profile = await benchApi(env, 'POST', '/api/agents', {
+    name: 'bench pipeline',
+    settings: pipelineSettings(providers, {
+      greeting: PIPELINE_GREETING,
+      system_prompt: 'You answer the bench line.',
+    }),
+  });
+  await benchApi(env, 'POST', '/api/dispatch-rules', {
+    name: 'bench pipeline',
+    type: 'individual',
+    room_prefix: 'bench-pipeline-',
+    trunk_ids: ['bench_agent'],
+    numbers: [PIPELINE_NUMBER],
+    agent_name: AGENT,
+    agent_profile_id: profile.id as string,
+  });
+  const worker = await startBenchWorker(env, AGENT, {
+    CALL_HOST_CAPACITY: '1000',
+    ...PROVIDER_KEYS,
+  });
+  try {
+    await settle(worker, 0);
+    console.log(
+      `\nPipeline capacity: stand-in STT, LLM and TTS on loopback; calls arrive at ${rate}/s; log ${worker.logFile}`,
+    );
+    headerPrinted = false;
+    return await ramp(env, worker, PIPELINE_NUMBER, levels, rate, () => settle(worker, 0));
+  } finally {
+    await worker.stop();
+    await providers.close();
   }
 }
 

@@ -1,5 +1,6 @@
 import {
   agentBridgeCapacity,
+  agentPipelineCapacity,
   agentCallSetup,
   agentCapacity,
   bareCapacity,
@@ -60,6 +61,20 @@ export async function runAgentBenches(env: BenchEnv): Promise<void> {
           await agentBridgeCapacity(env, levels('BENCH_AGENT_BRIDGE_LEVELS', bridgeLevels), rate),
         );
   if (bridge) console.log(`Bridge mode: most concurrent calls held without gaps: ${bridge.text}`);
+  // Pipeline mode on the same ramp (BENCH_AGENT_PIPELINE_LEVELS; 0 skips it).
+  const pipelineLevels = process.env.BENCH_AGENT_PIPELINE_LEVELS ?? '2,4,6,8,10,25,50';
+  const pipeline =
+    pipelineLevels === '0'
+      ? undefined
+      : heldCalls(
+          await agentPipelineCapacity(
+            env,
+            levels('BENCH_AGENT_PIPELINE_LEVELS', pipelineLevels),
+            rate,
+          ),
+        );
+  if (pipeline)
+    console.log(`Pipeline mode: most concurrent calls held without gaps: ${pipeline.text}`);
   // BENCH_AGENT_BASELINE=0 skips the baseline.
   if (process.env.BENCH_AGENT_BASELINE !== '0') {
     const baseline = heldCalls(
@@ -70,6 +85,11 @@ export async function runAgentBenches(env: BenchEnv): Promise<void> {
       `Baseline, bare rtc-node participants: ${baseline.text}; the offline agent holds ` +
         `${held.calls}/${baseline.calls} = ${ratio(held.calls)}x of it (goal 0.8x)`,
     );
+    if (pipeline) {
+      console.log(
+        `Pipeline mode holds ${pipeline.calls}/${baseline.calls} = ${ratio(pipeline.calls)}x of the baseline (goal 0.5x)`,
+      );
+    }
     if (bridge) {
       console.log(
         `Bridge mode holds ${bridge.calls}/${baseline.calls} = ${ratio(bridge.calls)}x of the baseline (goal 0.9x)`,

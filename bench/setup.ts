@@ -10,6 +10,7 @@ import { freePortBlock, freeTcpPort, stackPortsFrom } from '../scripts/stack/por
 import { startProcess, waitUntil, type ManagedProcess } from '../scripts/stack/processes.js';
 import { startCoturn, type Coturn } from '../scripts/stack/coturn.js';
 import { createTestDatabase } from '../test/helpers/database.js';
+import { PROVIDER_POLICY } from '../test/helpers/pipeline-providers.js';
 
 export interface BenchEnv {
   stack: LocalStack;
@@ -77,6 +78,8 @@ export async function startBenchEnv(options: { mediaPorts?: number } = {}): Prom
     LOG_LEVEL: 'warn',
     // The agent the API sends to a call whose host died: the agent benches' call hosts.
     AGENT_NAME: 'bench-agent',
+    // Profiles may name the stand-in providers on loopback (the pipeline capacity bench).
+    ...PROVIDER_POLICY,
   };
   const {
     process: api,
