@@ -387,40 +387,66 @@ export async function agentCapacity(env: BenchEnv, levels: number[], rate: numbe
   }
 }
 
+/** A ramp on a call host for one agent profile, routed from `number` (a room per call). */
+async function profileCapacity(
+  env: BenchEnv,
+  line: {
+    name: string;
+    number: string;
+    settings: unknown;
+    workerEnv: Record<string, string>;
+    title: string;
+  },
+  levels: number[],
+  rate: number,
+) {
+  const profile = await benchApi(env, 'POST', '/api/agents', {
+    name: line.name,
+    settings: line.settings,
+  });
+  await benchApi(env, 'POST', '/api/dispatch-rules', {
+    name: line.name,
+    type: 'individual',
+    room_prefix: `${line.name.replaceAll(' ', '-')}-`,
+    trunk_ids: ['bench_agent'],
+    numbers: [line.number],
+    agent_name: AGENT,
+    agent_profile_id: profile.id as string,
+  });
+  const worker = await startBenchWorker(env, AGENT, {
+    CALL_HOST_CAPACITY: '1000',
+    ...line.workerEnv,
+  });
+  try {
+    await settle(worker, 0);
+    console.log(`\n${line.title}; calls arrive at ${rate}/s; log ${worker.logFile}`);
+    headerPrinted = false;
+    return await ramp(env, worker, line.number, levels, rate, () => settle(worker, 0));
+  } finally {
+    await worker.stop();
+  }
+}
+
 /**
  * The same ramp for bridge mode: each call streamed to a stand-in platform on loopback
  * (bench/bridge-platform.ts), whose answer is what the caller hears and is measured for gaps.
  */
 export async function agentBridgeCapacity(env: BenchEnv, levels: number[], rate: number) {
   const platform = await startBridgePlatform();
-  const profile = await benchApi(env, 'POST', '/api/agents', {
-    name: 'bench bridge',
-    settings: { mode: 'bridge', bridge: { url: platform.url } },
-  });
-  await benchApi(env, 'POST', '/api/dispatch-rules', {
-    name: 'bench bridge',
-    type: 'individual',
-    room_prefix: 'bench-bridge-',
-    trunk_ids: ['bench_agent'],
-    numbers: [BRIDGE_NUMBER],
-    agent_name: AGENT,
-    agent_profile_id: profile.id as string,
-  });
-  const worker = await startBenchWorker(env, AGENT, {
-    CALL_HOST_CAPACITY: '1000',
-    // What the bridge signs its auth frame with (the stand-in does not check it).
-    BRIDGE_JWT_SECRET: randomBytes(32).toString('hex'),
-    BRIDGE_HMAC_SECRET: randomBytes(32).toString('hex'),
-  });
   try {
-    await settle(worker, 0);
-    console.log(
-      `\nBridge capacity: calls streamed to a stand-in platform on loopback; calls arrive at ${rate}/s; log ${worker.logFile}`,
-    );
-    headerPrinted = false;
-    return await ramp(env, worker, BRIDGE_NUMBER, levels, rate, () => settle(worker, 0));
+    const line = {
+      name: 'bench bridge',
+      number: BRIDGE_NUMBER,
+      settings: { mode: 'bridge', bridge: { url: platform.url } },
+      // What the bridge signs its auth frame with (the stand-in does not check it).
+      workerEnv: {
+        BRIDGE_JWT_SECRET: randomBytes(32).toString('hex'),
+        BRIDGE_HMAC_SECRET: randomBytes(32).toString('hex'),
+      },
+      title: 'Bridge capacity: calls streamed to a stand-in platform on loopback',
+    };
+    return await profileCapacity(env, line, levels, rate);
   } finally {
-    await worker.stop();
     await platform.close();
   }
 }
@@ -436,35 +462,19 @@ const PIPELINE_GREETING =
  */
 export async function agentPipelineCapacity(env: BenchEnv, levels: number[], rate: number) {
   const providers = await startPipelineProviders({ chatReply: 'Sure.', transcript: 'hello' });
-  const profile = await benchApi(env, 'POST', '/api/agents', {
-    name: 'bench pipeline',
-    settings: pipelineSettings(providers, {
-      greeting: PIPELINE_GREETING,
-      system_prompt: 'You answer the bench line.',
-    }),
-  });
-  await benchApi(env, 'POST', '/api/dispatch-rules', {
-    name: 'bench pipeline',
-    type: 'individual',
-    room_prefix: 'bench-pipeline-',
-    trunk_ids: ['bench_agent'],
-    numbers: [PIPELINE_NUMBER],
-    agent_name: AGENT,
-    agent_profile_id: profile.id as string,
-  });
-  const worker = await startBenchWorker(env, AGENT, {
-    CALL_HOST_CAPACITY: '1000',
-    ...PROVIDER_KEYS,
-  });
   try {
-    await settle(worker, 0);
-    console.log(
-      `\nPipeline capacity: stand-in STT, LLM and TTS on loopback; calls arrive at ${rate}/s; log ${worker.logFile}`,
-    );
-    headerPrinted = false;
-    return await ramp(env, worker, PIPELINE_NUMBER, levels, rate, () => settle(worker, 0));
+    const line = {
+      name: 'bench pipeline',
+      number: PIPELINE_NUMBER,
+      settings: pipelineSettings(providers, {
+        greeting: PIPELINE_GREETING,
+        system_prompt: 'You answer the bench line.',
+      }),
+      workerEnv: PROVIDER_KEYS,
+      title: 'Pipeline capacity: stand-in STT, LLM and TTS on loopback',
+    };
+    return await profileCapacity(env, line, levels, rate);
   } finally {
-    await worker.stop();
     await providers.close();
   }
 }
