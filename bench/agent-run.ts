@@ -52,29 +52,20 @@ export async function runAgentBenches(env: BenchEnv): Promise<void> {
     `Most concurrent calls held without gaps: ${held.text}` +
       ` (goal 100, at least 50: ${held.calls >= 100 ? 'met' : held.calls >= 50 ? 'minimum met' : 'NOT met'})`,
   );
-  // Bridge mode on the same ramp (BENCH_AGENT_BRIDGE_LEVELS; 0 skips it).
-  const bridgeLevels = process.env.BENCH_AGENT_BRIDGE_LEVELS ?? '2,4,6,8,10,25,50,75,100';
-  const bridge =
-    bridgeLevels === '0'
-      ? undefined
-      : heldCalls(
-          await agentBridgeCapacity(env, levels('BENCH_AGENT_BRIDGE_LEVELS', bridgeLevels), rate),
-        );
-  if (bridge) console.log(`Bridge mode: most concurrent calls held without gaps: ${bridge.text}`);
-  // Pipeline mode on the same ramp (BENCH_AGENT_PIPELINE_LEVELS; 0 skips it).
-  const pipelineLevels = process.env.BENCH_AGENT_PIPELINE_LEVELS ?? '2,4,6,8,10,25,50';
-  const pipeline =
-    pipelineLevels === '0'
-      ? undefined
-      : heldCalls(
-          await agentPipelineCapacity(
-            env,
-            levels('BENCH_AGENT_PIPELINE_LEVELS', pipelineLevels),
-            rate,
-          ),
-        );
-  if (pipeline)
-    console.log(`Pipeline mode: most concurrent calls held without gaps: ${pipeline.text}`);
+  // Bridge and pipeline modes on the same ramp (BENCH_AGENT_BRIDGE_LEVELS,
+  // BENCH_AGENT_PIPELINE_LEVELS; 0 skips one).
+  const bridge = await modeCapacity(
+    'Bridge',
+    'BENCH_AGENT_BRIDGE_LEVELS',
+    '2,4,6,8,10,25,50,75,100',
+    (l) => agentBridgeCapacity(env, l, rate),
+  );
+  const pipeline = await modeCapacity(
+    'Pipeline',
+    'BENCH_AGENT_PIPELINE_LEVELS',
+    '2,4,6,8,10,25,50',
+    (l) => agentPipelineCapacity(env, l, rate),
+  );
   // BENCH_AGENT_BASELINE=0 skips the baseline.
   if (process.env.BENCH_AGENT_BASELINE !== '0') {
     const baseline = heldCalls(
@@ -96,6 +87,19 @@ export async function runAgentBenches(env: BenchEnv): Promise<void> {
       );
     }
   }
+}
+
+/** One mode's ramp, unless its levels variable is 0; what it held, printed. */
+async function modeCapacity(
+  mode: string,
+  variable: string,
+  fallback: string,
+  run: (levels: number[]) => Promise<{ calls: number; ok: boolean }[]>,
+) {
+  if (process.env[variable] === '0') return undefined;
+  const held = heldCalls(await run(levels(variable, fallback)));
+  console.log(`${mode} mode: most concurrent calls held without gaps: ${held.text}`);
+  return held;
 }
 
 function heldCalls(results: { calls: number; ok: boolean }[]) {

@@ -1,18 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
+import { tonePcm } from '../test/standins/audio.js';
 
 /** Seconds of the platform's answer: longer than the window the bench measures for gaps. */
 const ANSWER_SECONDS = 7;
-
-/** The platform's spoken answer: a 440 Hz tone, 16 kHz 16-bit PCM, base64 (made once). */
-function answerAudio(): string {
-  const samples = 16_000 * ANSWER_SECONDS;
-  const pcm = Buffer.alloc(samples * 2);
-  for (let i = 0; i < samples; i++) {
-    pcm.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / 16_000)), i * 2);
-  }
-  return pcm.toString('base64');
-}
 
 /**
  * A stand-in for a customer's AI platform (bridge mode, docs/bridge.md) on loopback: it takes
@@ -24,7 +15,7 @@ export async function startBridgePlatform(): Promise<{ url: string; close(): Pro
   await new Promise((resolve) => server.once('listening', resolve));
   const answer = JSON.stringify({
     type: 'response',
-    data: { text: 'Hello', audio: answerAudio() },
+    data: { text: 'Hello', audio: tonePcm(ANSWER_SECONDS, 16_000).toString('base64') },
   });
   server.on('connection', (socket) => {
     let answered = false;

@@ -14,6 +14,7 @@ import {
 } from './helpers/pipeline-providers.js';
 import { RtpPeer, speechAsUlaw } from './helpers/rtp-peer.js';
 import { eventually } from './helpers/wait.js';
+import { tonePcm } from './standins/audio.js';
 import { startSippUas, type SippUas } from './sipp/uas.js';
 
 // Warm transfer on the real stack: the agent's outbound call reaches a sipp UAS (the caller,
@@ -75,7 +76,12 @@ beforeAll(async () => {
       platformFrames.push(frame);
       if (frame.type === 'audio_data' && !answered) {
         answered = true;
-        socket.send(JSON.stringify({ type: 'response', data: { text: 'Hi', audio: tone() } }));
+        socket.send(
+          JSON.stringify({
+            type: 'response',
+            data: { text: 'Hi', audio: tonePcm(2, 16_000).toString('base64') },
+          }),
+        );
       } else if (frame.type === 'dtmf' && frame.data.digit === '1') {
         const data = { to: HUMAN, mode: 'warm', summary: BRIDGE_SUMMARY };
         socket.send(JSON.stringify({ type: 'transfer', data }));
@@ -83,15 +89,6 @@ beforeAll(async () => {
     });
   });
 }, 120_000);
-
-/** Two seconds of a 440 Hz tone, 16 kHz 16-bit PCM, base64: the platform's spoken answer. */
-function tone(): string {
-  const pcm = Buffer.alloc(32000 * 2);
-  for (let i = 0; i < 32000; i++) {
-    pcm.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / 16000)), i * 2);
-  }
-  return pcm.toString('base64');
-}
 
 afterAll(async () => {
   for (const client of platform?.clients ?? []) client.terminate();

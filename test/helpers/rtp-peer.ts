@@ -91,11 +91,8 @@ const HOLD_NOTE_COEFFICIENTS = [...new Set(HOLD_MELODY_NOTES)].map(
   (hz) => 2 * Math.cos((2 * Math.PI * hz) / 8000),
 );
 
-/** A 20 ms frame whose power is mostly one note of the hold melody: music, not speech. */
-function isHoldMusic(samples: Float32Array): boolean {
-  let power = 0;
-  for (const x of samples) power += x * x;
-  power /= samples.length;
+/** A 20 ms frame (mean power `power`) that is mostly one note of the hold melody, not speech. */
+function isHoldMusic(samples: Float32Array, power: number): boolean {
   const note = Math.max(
     ...HOLD_NOTE_COEFFICIENTS.map((c) => tonePower(samples, samples.length, c)),
   );
@@ -184,7 +181,7 @@ export class RtpPeer {
     this.heard.frames++;
     if (rms > this.threshold) {
       this.heard.soundFrames++;
-      if (isHoldMusic(samples)) this.heard.musicFrames++;
+      if (isHoldMusic(samples, sum / samples.length)) this.heard.musicFrames++;
       this.heard.firstSoundAt ??= now;
       this.soundAt.push(now);
       const second = Math.floor((now - this.firstPacketAt) / 1000);
