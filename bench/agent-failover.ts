@@ -4,7 +4,7 @@ import path from 'node:path';
 import { packageRoot } from '../src/config/paths.js';
 import { freeTcpPort } from '../scripts/stack/ports.js';
 import { waitUntil } from '../scripts/stack/processes.js';
-import { CallerEar, paceCallers, percentile, sippCalls } from './agent-harness.js';
+import { CallerEars, percentile, sippCalls } from './agent-harness.js';
 import type { BenchEnv } from './setup.js';
 
 const AGENT = 'bench-agent';
@@ -101,8 +101,8 @@ function callsOfHost(logFile: string, pid: number | null): number[] {
  */
 export async function agentFailover(env: BenchEnv, calls: number): Promise<FailoverResult> {
   const supervisor = await startSupervisor(env, calls);
-  const ears = await Promise.all(Array.from({ length: calls }, () => CallerEar.open()));
-  const stopPacing = paceCallers(ears);
+  const callers = await CallerEars.open(calls);
+  const ears = callers.ears;
   const sipp = sippCalls({
     host: env.stack.sipHost,
     port: env.stack.sipPort,
@@ -140,8 +140,7 @@ export async function agentFailover(env: BenchEnv, calls: number): Promise<Failo
     };
   } finally {
     sipp.stop();
-    stopPacing();
-    ears.forEach((e) => e.close());
+    callers.close();
     await supervisor.stop();
   }
 }

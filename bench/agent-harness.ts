@@ -1,11 +1,18 @@
-import { spawn } from 'node:child_process';
-import dgram from 'node:dgram';
-import { createWriteStream, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import {
+  createWriteStream,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { packageRoot } from '../src/config/paths.js';
 import { startAgentProcess } from '../test/helpers/agent-process.js';
-import { ulawToLinear } from '../test/helpers/rtp-peer.js';
 import type { BenchEnv } from './setup.js';
 
 /** The real agent worker (src/agent/main.ts) as a child process, as deployed. */
@@ -123,68 +130,36 @@ export function machineCpu(): { busy: number; total: number } {
   return { busy: total - idle, total };
 }
 
-const PCMU = 0;
-const SILENCE = Buffer.alloc(160, 0xff);
-
 /**
- * A caller's ear and mouth: receives the agent's PCMU on 127.0.0.1, keeps every packet's arrival
- * time, and sends 20 ms of silence per tick (as a phone does) once it knows where to.
+ * One caller's ear, fed by bench/rtp-ear: every packet of the agent's PCMU it received, by the
+ * kernel's receive time, so a gap is one on the wire and not this process being late to read it.
  */
 export class CallerEar {
+  /** Kernel receive times of every packet (ms since the epoch). */
   readonly arrivals: number[] = [];
-  /** Arrival times of the packets with sound in them. */
+  /** Kernel receive times of the packets with sound in them. */
   readonly soundAt: number[] = [];
   firstSoundAt: number | undefined;
   lost = 0;
+  /** Longest the ear process took from the kernel's receipt to reading a packet, ms. */
+  worstReadLagMs = 0;
   private lastSeq: number | undefined;
-  private remote: { address: string; port: number } | undefined;
-  private seq = 0;
-  private readonly ssrc = Math.floor(Math.random() * 0xffffffff);
 
-  private constructor(
-    private readonly socket: dgram.Socket,
-    readonly port: number,
-  ) {
-    socket.on('message', (msg, rinfo) => this.onPacket(msg, rinfo));
-  }
+  constructor(readonly port: number) {}
 
-  static async open(): Promise<CallerEar> {
-    const socket = dgram.createSocket('udp4');
-    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-    return new CallerEar(socket, socket.address().port);
-  }
-
-  private onPacket(msg: Buffer, rinfo: dgram.RemoteInfo) {
-    if (msg.length < 12 || (msg[0]! & 0xc0) !== 0x80 || (msg[1]! & 0x7f) !== PCMU) return;
-    this.remote ??= { address: rinfo.address, port: rinfo.port };
-    const now = Date.now();
-    this.arrivals.push(now);
-    const seq = msg.readUInt16BE(2);
+  record(kernelMs: number, readMs: number, seq: number, sound: boolean): void {
+    this.arrivals.push(kernelMs);
+    this.worstReadLagMs = Math.max(this.worstReadLagMs, readMs - kernelMs);
     if (this.lastSeq !== undefined) this.lost += Math.max(0, ((seq - this.lastSeq) & 0xffff) - 1);
     this.lastSeq = seq;
-    const payload = msg.subarray(12 + (msg[0]! & 0x0f) * 4);
-    let sum = 0;
-    for (const byte of payload) sum += ulawToLinear(byte) ** 2;
-    if (Math.sqrt(sum / Math.max(1, payload.length)) <= 500) return;
-    this.firstSoundAt ??= now;
-    this.soundAt.push(now);
+    if (!sound) return;
+    this.firstSoundAt ??= kernelMs;
+    this.soundAt.push(kernelMs);
   }
 
   /** The first packet with sound after `t`, if any. */
   soundAfter(t: number): number | undefined {
     return this.soundAt.find((at) => at > t);
-  }
-
-  tick(): void {
-    if (!this.remote) return;
-    const header = Buffer.alloc(12);
-    header[0] = 0x80;
-    header[1] = PCMU;
-    header.writeUInt16BE(this.seq & 0xffff, 2);
-    header.writeUInt32BE((this.seq * 160) >>> 0, 4);
-    header.writeUInt32BE(this.ssrc >>> 0, 8);
-    this.seq += 1;
-    this.socket.send(Buffer.concat([header, SILENCE]), this.remote.port, this.remote.address);
   }
 
   /** Largest gap between packets and packets per second in [from, to). */
@@ -197,16 +172,56 @@ export class CallerEar {
     if (inside.length > 0) maxGapMs = Math.max(maxGapMs, to - inside.at(-1)!);
     return { maxGapMs, rate: inside.length / ((to - from) / 1000) };
   }
-
-  close(): void {
-    this.socket.close();
-  }
 }
 
-/** One timer for all callers' outgoing silence (one setInterval per caller would be 100 timers). */
-export function paceCallers(ears: CallerEar[]): () => void {
-  const timer = setInterval(() => ears.forEach((e) => e.tick()), 20);
-  return () => clearInterval(timer);
+const rtpEarSource = path.join(packageRoot(), 'bench', 'rtp-ear');
+const rtpEarBinary = path.join(os.homedir(), '.cache', 'voice-gateway', 'bin', 'rtp-ear');
+
+/** Builds bench/rtp-ear (Go, standard library only) when its binary is missing or stale. */
+function buildRtpEar(): void {
+  const source = path.join(rtpEarSource, 'main.go');
+  if (existsSync(rtpEarBinary) && statSync(rtpEarBinary).mtimeMs >= statSync(source).mtimeMs)
+    return;
+  execFileSync('go', ['build', '-o', rtpEarBinary, '.'], { cwd: rtpEarSource, stdio: 'inherit' });
+}
+
+/**
+ * The callers of a run: one rtp-ear process with a socket per caller on 127.0.0.1, which sends
+ * each caller's 20 ms of silence (as a phone does) once the agent's audio tells it where to.
+ */
+export class CallerEars {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly ears: CallerEar[],
+  ) {}
+
+  static async open(count: number): Promise<CallerEars> {
+    buildRtpEar();
+    const child = spawn(rtpEarBinary, ['-ears', String(count)], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    const lines = createInterface({ input: child.stdout! });
+    const ports = await new Promise<number[]>((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`rtp-ear exited ${code} before binding`)));
+      lines.once('line', (line) => resolve(line.split(' ').slice(1).map(Number)));
+    });
+    const ears = ports.map((port) => new CallerEar(port));
+    lines.on('line', (line) => {
+      const [kind, ear, kernelMs, readMs, seq, sound] = line.split(' ');
+      if (kind !== 'p') return;
+      ears[Number(ear)]?.record(Number(kernelMs), Number(readMs), Number(seq), sound === '1');
+    });
+    return new CallerEars(child, ears);
+  }
+
+  get pid(): number {
+    return this.child.pid ?? 0;
+  }
+
+  close(): void {
+    this.child.stdin!.end();
+    this.child.kill();
+  }
 }
 
 export interface SippBatch {

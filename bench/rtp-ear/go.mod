@@ -1,0 +1,3 @@
+module voice-gateway/bench/rtp-ear
+
+go 1.24
