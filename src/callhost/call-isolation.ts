@@ -39,9 +39,20 @@ export function isolateRoomEvents(room: Room, call: IsolatedCall): void {
 }
 
 /**
+ * What rtc-node's native FfiHandle throws when it is dropped (disposed, or collected by the GC)
+ * after the FFI already freed its handle: a room whose connect failed under load leaves such
+ * handles behind. The resource is gone either way, so nothing is left in an unknown state.
+ */
+export function isFreedHandleDrop(error: unknown): boolean {
+  return error instanceof Error && error.message === 'trying to drop an invalid handle';
+}
+
+/**
  * Routes errors nobody caught to the call they came from (Node keeps the async context of
  * timers and promise rejections). An uncaught exception outside every call leaves the process
  * in an unknown state: `fatal` is called (the host exits; its calls resume on other hosts).
+ * The exception is a freed FFI handle dropped at garbage collection, which no call owns and
+ * which leaves nothing broken: `stray` is called and the host goes on.
  */
 export function routeUncaughtErrors(handlers: {
   fatal(error: unknown): void;
@@ -50,6 +61,7 @@ export function routeUncaughtErrors(handlers: {
   process.on('uncaughtException', (error) => {
     const call = currentCall();
     if (call) call.fail(error);
+    else if (isFreedHandleDrop(error)) handlers.stray(error);
     else handlers.fatal(error);
   });
   process.on('unhandledRejection', (reason) => {
@@ -57,4 +69,25 @@ export function routeUncaughtErrors(handlers: {
     if (call) call.fail(reason);
     else handlers.stray(reason);
   });
+}
+
+/**
+ * After a connect that failed once the FFI had made the room (under load it may already have
+ * freed it: "handle not found"), drops the room's and its participants' native handles here,
+ * where a freed one's throw is caught, instead of at garbage collection.
+ */
+export function dropFailedRoomHandles(room: Room): void {
+  const native = room as unknown as { ffiHandle?: { dispose(): void } };
+  const handles = [
+    native.ffiHandle,
+    room.localParticipant?.ffi_handle,
+    ...[...room.remoteParticipants.values()].map((p) => p.ffi_handle),
+  ];
+  for (const handle of handles) {
+    try {
+      handle?.dispose();
+    } catch (error) {
+      if (!isFreedHandleDrop(error)) throw error;
+    }
+  }
 }

@@ -11,7 +11,12 @@ import { attachDtmfCommands } from '../agent/dtmf-commands.js';
 import { CallControl, watchVoiceSubscription } from '../agent/telephony.js';
 import { CallContext } from './call-context.js';
 import { CallSetupTimeline } from './call-setup.js';
-import { isolateRoomEvents, runInCall, type IsolatedCall } from './call-isolation.js';
+import {
+  dropFailedRoomHandles,
+  isolateRoomEvents,
+  runInCall,
+  type IsolatedCall,
+} from './call-isolation.js';
 import { WorkerConnection } from './worker-connection.js';
 
 export interface CallHostOptions {
@@ -130,6 +135,7 @@ export class CallHost {
       setup.mark('connected');
     } catch (error) {
       log.error({ err: error }, 'could not join the call room');
+      dropFailedRoomHandles(room);
       this.#worker.jobEnded(job.id, 'room connect failed');
       this.#release(job.id);
       return;

@@ -38,7 +38,7 @@ routeUncaughtErrors({
     process.exit(1);
   },
   stray(error) {
-    logger.error({ err: error }, 'unhandled rejection outside any call');
+    logger.error({ err: error }, 'error outside any call; the host goes on');
   },
 });
 
