@@ -578,7 +578,7 @@ function printCapacityLevel(l: CapacityLevel): void {
   }
   console.log(
     `${String(l.calls).padStart(5)} ${String(l.answered).padStart(8)} ${String(l.heard).padStart(5)} ` +
-      `${String(l.gappy).padStart(5)} ${l.worstGapMs.toFixed(0).padStart(8)} ${l.worstReadLagMs.toFixed(0).padStart(7)} ${l.minRate.toFixed(1).padStart(9)} ` +
+      `${String(l.gappy).padStart(5)} ${l.worstGapMs.toFixed(1).padStart(8)} ${l.worstReadLagMs.toFixed(0).padStart(7)} ${l.minRate.toFixed(1).padStart(9)} ` +
       `${String(l.lostPackets).padStart(5)} ${l.to200.p50.toFixed(0).padStart(7)} ${l.to200.p95.toFixed(0).padStart(6)} ` +
       `${String(l.processes).padStart(5)} ${l.rssPerCallMb.toFixed(0).padStart(8)} ${l.pssPerCallMb.toFixed(0).padStart(8)} ` +
       `${l.machineCpuPct.toFixed(0).padStart(5)} ${l.workerCpuPct.toFixed(0).padStart(7)} ${l.serverCpuPct.toFixed(0).padStart(3)} ` +
