@@ -34,6 +34,31 @@ const BARE_AGENT = 'bench-bare-agent';
 const BRIDGE_NUMBER = '+15552220004';
 const PIPELINE_NUMBER = '+15552220005';
 const GREETING_WINDOW_MS = 5000;
+/**
+ * A pipeline call is held only while its VAD keeps up: a VAD this late hears the caller's turn
+ * end this much late, and the agent answers that much later.
+ */
+const MAX_VAD_LAG_MS = 500;
+
+/**
+ * The worst lag Silero VAD reported (its "slower than realtime" warning carries how far its
+ * inference is behind the audio) in the worker's log since `since`.
+ */
+function vadLag(logFile: string, since: number): number {
+  let worst = 0;
+  for (const line of readFileSync(logFile, 'utf8').split('\n')) {
+    if (!line.includes('VAD inference is slower than realtime')) continue;
+    let entry: { time?: number; delay?: number };
+    try {
+      entry = JSON.parse(line) as typeof entry;
+    } catch {
+      continue; // the line the worker is writing now
+    }
+    if ((entry.time ?? 0) >= since) worst = Math.max(worst, entry.delay ?? 0);
+  }
+  return worst;
+}
+
 /** A call is held when its greeting has no gap over this (BENCH_MAX_GAP_MS; 40 ms by default). */
 const MAX_GAP_MS = Number(process.env.BENCH_MAX_GAP_MS ?? 40);
 
@@ -230,6 +255,8 @@ export interface CapacityLevel {
   minRate: number;
   lostPackets: number;
   to200: { p50: number; p95: number };
+  /** How far Silero VAD fell behind the calls' audio at worst (pipeline mode; 0 without it). */
+  vadLagMs: number;
   /** RSS the worker added per call over what it held before the level's calls came. */
   rssPerCallMb: number;
   pssPerCallMb: number;
@@ -253,6 +280,7 @@ async function capacityLevel(
   firstCaller: number,
 ): Promise<CapacityLevel> {
   const before = processUsage(processTree(worker.pid));
+  const levelStart = Date.now();
   const callers = await CallerEars.open(calls);
   const ears = callers.ears;
   const rampMs = (calls / rate) * 1000;
@@ -327,8 +355,11 @@ async function capacityLevel(
       benchCpuPct: selfCpu,
       serverCpuPct: serverCpu,
       sipCpuPct: sipCpu,
-      ok: result.code === 0 && heard === calls && gappy === 0,
+      vadLagMs: vadLag(worker.logFile, levelStart),
+      ok: false,
     };
+    level.ok =
+      result.code === 0 && heard === calls && gappy === 0 && level.vadLagMs <= MAX_VAD_LAG_MS;
     return level;
   } finally {
     sipp.stop();
@@ -573,12 +604,12 @@ function printCapacityLevel(l: CapacityLevel): void {
   if (!headerPrinted) {
     headerPrinted = true;
     console.log(
-      'calls answered heard gappy worstGap readLag minPkt/s lost  200p50 200p95 procs +RSS/call PSS/call  cpu% worker% lk% sip% callers% others%',
+      'calls answered heard gappy worstGap readLag vadLag minPkt/s lost  200p50 200p95 procs +RSS/call PSS/call  cpu% worker% lk% sip% callers% others%',
     );
   }
   console.log(
     `${String(l.calls).padStart(5)} ${String(l.answered).padStart(8)} ${String(l.heard).padStart(5)} ` +
-      `${String(l.gappy).padStart(5)} ${l.worstGapMs.toFixed(1).padStart(8)} ${l.worstReadLagMs.toFixed(0).padStart(7)} ${l.minRate.toFixed(1).padStart(9)} ` +
+      `${String(l.gappy).padStart(5)} ${l.worstGapMs.toFixed(1).padStart(8)} ${l.worstReadLagMs.toFixed(0).padStart(7)} ${l.vadLagMs.toFixed(0).padStart(6)} ${l.minRate.toFixed(1).padStart(9)} ` +
       `${String(l.lostPackets).padStart(5)} ${l.to200.p50.toFixed(0).padStart(7)} ${l.to200.p95.toFixed(0).padStart(6)} ` +
       `${String(l.processes).padStart(5)} ${l.rssPerCallMb.toFixed(0).padStart(8)} ${l.pssPerCallMb.toFixed(0).padStart(8)} ` +
       `${l.machineCpuPct.toFixed(0).padStart(5)} ${l.workerCpuPct.toFixed(0).padStart(7)} ${l.serverCpuPct.toFixed(0).padStart(3)} ` +

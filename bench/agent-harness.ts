@@ -39,7 +39,10 @@ export async function startBenchWorker(
     },
     gatewayUrl: env.internalUrl,
     agentName,
-    env: extraEnv,
+    // BENCH_AGENT_NODE_OPTIONS reaches the supervisor and its hosts (e.g. --cpu-prof).
+    env: process.env.BENCH_AGENT_NODE_OPTIONS
+      ? { ...extraEnv, NODE_OPTIONS: process.env.BENCH_AGENT_NODE_OPTIONS }
+      : extraEnv,
     // BENCH_AGENT_BUILD=dist runs the compiled worker (npm run build first), as deployed.
     compiled: process.env.BENCH_AGENT_BUILD === 'dist',
     keepOutput: 20_000,
