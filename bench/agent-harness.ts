@@ -39,7 +39,8 @@ export async function startBenchWorker(
     },
     gatewayUrl: env.internalUrl,
     agentName,
-    // BENCH_AGENT_NODE_OPTIONS reaches the supervisor and its hosts (e.g. --cpu-prof).
+    // BENCH_AGENT_NODE_OPTIONS reaches the supervisor and its hosts (e.g. --require of a
+    // profiler preload: Node refuses --cpu-prof in NODE_OPTIONS).
     env: process.env.BENCH_AGENT_NODE_OPTIONS
       ? { ...extraEnv, NODE_OPTIONS: process.env.BENCH_AGENT_NODE_OPTIONS }
       : extraEnv,
