@@ -51,8 +51,8 @@ export function isFreedHandleDrop(error: unknown): boolean {
  * Routes errors nobody caught to the call they came from (Node keeps the async context of
  * timers and promise rejections). An uncaught exception outside every call leaves the process
  * in an unknown state: `fatal` is called (the host exits; its calls resume on other hosts).
- * The exception is a freed FFI handle dropped at garbage collection, which no call owns and
- * which leaves nothing broken: `stray` is called and the host goes on.
+ * The one exception is a freed FFI handle dropped at garbage collection, which no call owns
+ * and which leaves nothing broken: `stray` is called and the host goes on.
  */
 export function routeUncaughtErrors(handlers: {
   fatal(error: unknown): void;
@@ -74,9 +74,10 @@ export function routeUncaughtErrors(handlers: {
 /**
  * After a connect that failed once the FFI had made the room (under load it may already have
  * freed it: "handle not found"), drops the room's and its participants' native handles here,
- * where a freed one's throw is caught, instead of at garbage collection.
+ * where a freed one's throw is caught, instead of at garbage collection. Any other error in
+ * dropping them goes to `onError`: the room is abandoned either way.
  */
-export function dropFailedRoomHandles(room: Room): void {
+export function dropFailedRoomHandles(room: Room, onError: (error: unknown) => void): void {
   const native = room as unknown as { ffiHandle?: { dispose(): void } };
   const handles = [
     native.ffiHandle,
@@ -87,7 +88,7 @@ export function dropFailedRoomHandles(room: Room): void {
     try {
       handle?.dispose();
     } catch (error) {
-      if (!isFreedHandleDrop(error)) throw error;
+      if (!isFreedHandleDrop(error)) onError(error);
     }
   }
 }

@@ -135,7 +135,9 @@ export class CallHost {
       setup.mark('connected');
     } catch (error) {
       log.error({ err: error }, 'could not join the call room');
-      dropFailedRoomHandles(room);
+      dropFailedRoomHandles(room, (e) =>
+        log.error({ err: e }, 'could not drop the failed room’s native handles'),
+      );
       this.#worker.jobEnded(job.id, 'room connect failed');
       this.#release(job.id);
       return;
