@@ -337,6 +337,7 @@ async function capacityLevel(
       if (w.maxGapMs > MAX_GAP_MS || w.rate < 48) gappy += 1;
     }
     const to200 = sipp.inviteTo200();
+    const vadLagMs = vadLag(worker.logFile, levelStart);
     const level: CapacityLevel = {
       calls,
       answered: to200.length,
@@ -355,11 +356,9 @@ async function capacityLevel(
       benchCpuPct: selfCpu,
       serverCpuPct: serverCpu,
       sipCpuPct: sipCpu,
-      vadLagMs: vadLag(worker.logFile, levelStart),
-      ok: false,
+      vadLagMs,
+      ok: result.code === 0 && heard === calls && gappy === 0 && vadLagMs <= MAX_VAD_LAG_MS,
     };
-    level.ok =
-      result.code === 0 && heard === calls && gappy === 0 && level.vadLagMs <= MAX_VAD_LAG_MS;
     return level;
   } finally {
     sipp.stop();
