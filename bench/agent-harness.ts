@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { packageRoot } from '../src/config/paths.js';
+import { toolCacheRoot } from '../scripts/stack/binaries.js';
 import { startAgentProcess } from '../test/helpers/agent-process.js';
 import type { BenchEnv } from './setup.js';
 
@@ -39,11 +40,7 @@ export async function startBenchWorker(
     },
     gatewayUrl: env.internalUrl,
     agentName,
-    // BENCH_AGENT_NODE_OPTIONS reaches the supervisor and its hosts (e.g. --require of a
-    // profiler preload: Node refuses --cpu-prof in NODE_OPTIONS).
-    env: process.env.BENCH_AGENT_NODE_OPTIONS
-      ? { ...extraEnv, NODE_OPTIONS: process.env.BENCH_AGENT_NODE_OPTIONS }
-      : extraEnv,
+    env: extraEnv,
     // BENCH_AGENT_BUILD=dist runs the compiled worker (npm run build first), as deployed.
     compiled: process.env.BENCH_AGENT_BUILD === 'dist',
     keepOutput: 20_000,
@@ -179,7 +176,7 @@ export class CallerEar {
 }
 
 const rtpEarSource = path.join(packageRoot(), 'bench', 'rtp-ear');
-const rtpEarBinary = path.join(os.homedir(), '.cache', 'voice-gateway', 'bin', 'rtp-ear');
+const rtpEarBinary = path.join(toolCacheRoot(), 'rtp-ear', 'rtp-ear');
 
 /** Builds bench/rtp-ear (Go, standard library only) when its binary is missing or stale. */
 function buildRtpEar(): void {

@@ -27,11 +27,22 @@ export class BinaryInstallError extends Error {
   }
 }
 
-/** Outside the repository, so fresh clones and CI on the same machine reuse the builds. */
+/**
+ * Where the tools built with Go are kept (LIVEKIT_BIN_CACHE; unset: ~/.cache/voice-gateway):
+ * outside the repository, so fresh clones and CI on the same machine reuse the builds.
+ */
+export function toolCacheRoot(): string {
+  return (
+    readStackEnv().stack.LIVEKIT_BIN_CACHE ?? path.join(os.homedir(), '.cache', 'voice-gateway')
+  );
+}
+
 export function binaryCacheDir(): string {
-  const base =
-    readStackEnv().stack.LIVEKIT_BIN_CACHE ?? path.join(os.homedir(), '.cache', 'voice-gateway');
-  return path.join(base, 'livekit', `server-${LIVEKIT_SERVER.version}_sip-${LIVEKIT_SIP.version}`);
+  return path.join(
+    toolCacheRoot(),
+    'livekit',
+    `server-${LIVEKIT_SERVER.version}_sip-${LIVEKIT_SIP.version}`,
+  );
 }
 
 async function goEnv(name: string): Promise<string> {

@@ -3,9 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { readStackEnv } from '../../src/config/stack-env.js';
 import { promisify } from 'node:util';
-import { BinaryInstallError } from './binaries.js';
+import { BinaryInstallError, toolCacheRoot } from './binaries.js';
 import { freeTcpPort } from './ports.js';
 import { startProcess, waitUntil, type ManagedProcess } from './processes.js';
 
@@ -19,9 +18,7 @@ export const VERSITYGW = { module: 'github.com/versity/versitygw', version: 'v1.
 
 /** Beside the LiveKit builds, outside the repository: clones and CI on the machine reuse it. */
 export function versitygwPath(): string {
-  const base =
-    readStackEnv().stack.LIVEKIT_BIN_CACHE ?? path.join(os.homedir(), '.cache', 'voice-gateway');
-  return path.join(base, 'versitygw', VERSITYGW.version, 'versitygw');
+  return path.join(toolCacheRoot(), 'versitygw', VERSITYGW.version, 'versitygw');
 }
 
 /** Returns the versitygw binary, building the pinned version with Go when it is missing. */

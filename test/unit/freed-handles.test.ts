@@ -15,7 +15,6 @@ import { packageRoot } from '../../src/config/paths.js';
 
 const run = promisify(execFile);
 const isolation = path.join(packageRoot(), 'src', 'callhost', 'call-isolation.ts');
-const tsx = path.join(packageRoot(), 'node_modules', '.bin', 'tsx');
 // rtc-node's own native bindings, as the host loads them.
 const fromRoot = createRequire(path.join(packageRoot(), 'package.json'));
 const bindings = pathToFileURL(
@@ -38,10 +37,14 @@ async function host(body: string): Promise<{ code: number; stdout: string; stder
   const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'vg-freed-handles-')), 'host.mts');
   writeFileSync(file, script);
   try {
-    const { stdout, stderr } = await run(tsx, ['--expose-gc', file], {
-      cwd: packageRoot(),
-      timeout: 20_000,
-    });
+    const { stdout, stderr } = await run(
+      process.execPath,
+      ['--expose-gc', '--import', 'tsx', file],
+      {
+        cwd: packageRoot(),
+        timeout: 20_000,
+      },
+    );
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code?: number; stdout?: string; stderr?: string };
