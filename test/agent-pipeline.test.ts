@@ -107,11 +107,12 @@ describe('a phone call through STT, LLM and TTS providers', () => {
       phone.close();
     }
 
-    // Deepgram received the caller's audio at the rate it was told, and the whole utterance.
+    // Deepgram received the caller's audio at the phone line's rate (nothing resampled it on the
+    // way up), as it was told, and the whole utterance.
     const listen = providers.deepgram.listenSessions[0]!;
     expect(listen.authorization).toBe('Token dg-test-key');
     expect(listen.encoding).toBe('linear16');
-    expect(listen.sampleRate).toBe(16000);
+    expect(listen.sampleRate).toBe(8000);
     // Measured the same way on both sides: first to last voiced 10 ms window (espeak-ng pads
     // its speech with silence, which neither side counts).
     const sentSpan = speechSpan(Int16Array.from(utterance, ulawToLinear), 8000)!;

@@ -11,17 +11,28 @@ import {
 } from './call-lifecycle/index.js';
 import { prepareCallRecording } from './call-recording.js';
 import { callTools, type CallActions } from './call-tools.js';
+import { CallerAudioInput } from './caller-audio-input.js';
+import { InbandKeys } from './call-lifecycle/inband-keys.js';
 import { speakDirectly } from './direct-speech.js';
-import { listenForTones } from './session-tones.js';
 import { sendDigits } from './send-dtmf.js';
 import { EspeakTTS } from './espeak-tts.js';
 import { agentSessionHold } from './hold.js';
 import type { JobMetadata } from './job-metadata.js';
 import type { ProfileSettings } from './profile.js';
 import { TurnLatencyRecorder } from './turn-latency.js';
-import { buildVoiceSession } from './voice-session.js';
+import { isSipParticipant } from './telephony.js';
+import { buildVoiceSession, callerAudioRate } from './voice-session.js';
 
 const MIN_UTTERANCE_MS = 400;
+
+/**
+ * Whether the call is on a phone line, before its caller may be in the room: a rule's or an
+ * outbound call's dispatch is one, and a recovered call's caller is already there.
+ */
+function isPhoneCall(ctx: CallContext, meta: JobMetadata): boolean {
+  if (!meta.recovery && (meta.dispatch_rule_id || meta.call_id)) return true;
+  return [...ctx.room.remoteParticipants.values()].some(isSipParticipant);
+}
 
 /**
  * A call on an agents-library session (VAD, STT, LLM, TTS): pipeline mode, and offline calls
@@ -47,12 +58,14 @@ export async function runPipelineCall(
   const fallbackVoice = new EspeakTTS({ language: deps.offlineProfile.language });
 
   const actions: { current?: CallActions } = {};
+  const callerRate = callerAudioRate(isPhoneCall(ctx, meta));
   let parts: Awaited<ReturnType<typeof buildVoiceSession>>;
   try {
     parts = await buildVoiceSession(settings, {
       vad: await deps.vads.get(settings.endpointing.vad_silence_seconds * 1000),
       tools: callTools(settings, () => actions.current),
       history: earlier,
+      callerRate,
     });
   } catch (error) {
     // A provider that cannot be built (missing API key...) must not leave the caller ringing.
@@ -76,9 +89,19 @@ export async function runPipelineCall(
   // In-band DTMF on the frames the session reads anyway; the keys go where RFC 2833's go once
   // the call's lifecycle takes them (onKey).
   const tones: { heard?: (digit: string) => void } = {};
-  if (settings.dtmf_mode !== 'rfc2833') listenForTones(session, (digit) => tones.heard?.(digit));
+  const keys =
+    settings.dtmf_mode === 'rfc2833' ? undefined : new InbandKeys((digit) => tones.heard?.(digit));
+  // Set before start, the session reads this input instead of the room input's own.
+  session.input.audio = new CallerAudioInput(room, { sampleRate: callerRate, keys });
   // Start at once: LiveKit SIP answers only when a track of the room is subscribed.
-  await session.start({ agent, room, ...recording.startOptions });
+  // The agent's voice is published at the TTS's rate: the room output's 24 kHz default would
+  // resample every frame in JavaScript.
+  await session.start({
+    agent,
+    room,
+    ...(session.tts && { outputOptions: { audioSampleRate: session.tts.sampleRate } }),
+    ...recording.startOptions,
+  });
 
   const caller = await joinedCaller(ctx, log);
   if (!caller) return;

@@ -8,6 +8,16 @@ export interface VoiceSessionParts {
   agent: voice.Agent;
 }
 
+/**
+ * The rate the session reads the caller's audio at. A phone line carries 8 kHz: reading it at
+ * that rate (LiveKit resamples natively) lets the 8 kHz VAD and the recognizer take the frames as
+ * they are, where the agents library's 24 kHz default made each call resample twice in
+ * JavaScript. A web user's microphone is read at 16 kHz, the recognizers' wideband rate.
+ */
+export function callerAudioRate(phoneCall: boolean): number {
+  return phoneCall ? 8000 : 16000;
+}
+
 /** The VAD's silence window until a profile sets its own (endpointing.vad_silence_seconds). */
 export const PHONE_VAD_SILENCE_MS = 300;
 
@@ -23,6 +33,8 @@ export async function buildVoiceSession(
     /** The call so far (a call taken over from a lost agent): the LLM's chat context. */
     history?: { speaker: 'caller' | 'agent'; text: string }[];
     env?: Record<string, string | undefined>;
+    /** The rate the session reads the caller at (callerAudioRate). */
+    callerRate?: number;
   },
 ): Promise<VoiceSessionParts> {
   const turnHandling = {
@@ -53,7 +65,10 @@ export async function buildVoiceSession(
     vad: options.vad,
     tts,
     ...(pipeline && settings.stt && settings.llm && createStt && createLlm
-      ? { stt: createStt(settings.stt, env), llm: createLlm(settings.llm, env) }
+      ? {
+          stt: createStt(settings.stt, env, options.callerRate),
+          llm: createLlm(settings.llm, env),
+        }
       : {}),
     turnHandling,
     userAwayTimeout: settings.silence_timeout_seconds,

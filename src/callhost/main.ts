@@ -46,7 +46,7 @@ const vads = new VadPool();
 const prompts = new PromptCache();
 // Loaded while the host registers, not before: a busy machine takes many seconds for these,
 // and a call that comes first waits only for what it needs (the same promise).
-void vads.get().catch((error: unknown) => logger.error({ err: error }, 'VAD could not be loaded'));
+void vads.warm().catch((error: unknown) => logger.error({ err: error }, 'VAD could not be loaded'));
 void prompts
   .warm(offlineProfile)
   .catch((error: unknown) => logger.error({ err: error }, 'offline prompts could not be rendered'));

@@ -68,8 +68,16 @@ function ensureAgentsLogger() {
   if (!loggerOptions()) initializeLogger({ pretty: false, level: 'warn' });
 }
 
-/** Speech-to-text for a profile's `stt` settings (raw JSON is validated here). */
-export function createStt(input: SttSettingsInput, env: Env = process.env): stt.STT {
+/**
+ * Speech-to-text for a profile's `stt` settings (raw JSON is validated here). `audioRate` is the
+ * rate the call's audio arrives at: a streaming recognizer takes it as it is unless the profile
+ * names a rate, so no frame is resampled on the way.
+ */
+export function createStt(
+  input: SttSettingsInput,
+  env: Env = process.env,
+  audioRate?: number,
+): stt.STT {
   const settings = parse('stt', sttSettingsSchema, input);
   const apiKey = apiKeyFor('stt', settings, env);
   ensureAgentsLogger();
@@ -86,7 +94,7 @@ export function createStt(input: SttSettingsInput, env: Env = process.env): stt.
           punctuate: settings.punctuate,
           fillerWords: settings.filler_words,
           keyterm: settings.keyterms,
-          sampleRate: settings.sample_rate,
+          sampleRate: settings.sample_rate ?? audioRate,
           baseUrl: settings.base_url && deepgramSttBaseUrl(settings.base_url),
         }),
       );

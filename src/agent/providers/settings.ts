@@ -77,7 +77,7 @@ const deepgramStt = z
     filler_words: z.boolean().optional(),
     /** Words to boost (nova-3 keyterm prompting). */
     keyterms: z.array(z.string().trim().min(1).max(100)).max(100).optional(),
-    /** Rate the audio is resampled to before it is sent; the plugin's default is 16000. */
+    /** Rate the audio is resampled to before it is sent; by default the call's own (8000 on a phone). */
     sample_rate: z
       .union([z.literal(8000), z.literal(16000), z.literal(24000), z.literal(48000)])
       .optional(),
