@@ -199,4 +199,41 @@ describe('a phone call through STT, LLM and TTS providers', () => {
       'The caller pressed 2 at the menu main and entered 1234.',
     );
   }, 60_000);
+
+  it('greets the next caller with the greeting the host kept: ElevenLabs says it once more in all, not once a call', async () => {
+    // The first call spoke the greeting live and had it rendered once more (HTTP) to keep.
+    const greetings = () =>
+      providers.elevenlabs.sessions
+        .flatMap((s) => [...s.contexts.values()].map((c) => c.spoken.join('')))
+        .filter((text) => text.includes(GREETING)).length +
+      providers.elevenlabs.httpRequests.filter((r) => JSON.stringify(r.body).includes(GREETING))
+        .length;
+    const before = await eventually(
+      async () => (greetings() >= 2 ? greetings() : undefined),
+      10_000,
+    );
+    expect(before, 'the greeting was never rendered to keep').toBe(2);
+    for (const caller of ['+15557100003', '+15557100004']) {
+      const phone = await RtpPeer.open();
+      const call = sippAgentCall({
+        host: stack.sipHost,
+        port: stack.sipPort,
+        number: NUMBER,
+        caller,
+        rtpPort: phone.port,
+        holdMs: 6_000,
+      });
+      try {
+        const firstSound = await eventually(async () => phone.heard.firstSoundAt, 20_000);
+        expect(firstSound, 'no greeting').toBeDefined();
+        await call.done;
+        // The stand-in's greeting is 0.05 s of tone per character: heard whole, in 20 ms frames.
+        expect(phone.soundFramesSince(firstSound!)).toBeGreaterThan(GREETING.length * 2);
+      } finally {
+        call.stop();
+        phone.close();
+      }
+    }
+    expect(greetings()).toBe(before);
+  }, 90_000);
 });

@@ -99,6 +99,8 @@ export async function runPipelineCall(
   await session.start({
     agent,
     room,
+    // The session reads the input set above; the room input would warn that it keeps it.
+    inputOptions: { audioEnabled: false },
     ...(session.tts && { outputOptions: { audioSampleRate: session.tts.sampleRate } }),
     ...recording.startOptions,
   });
@@ -126,10 +128,18 @@ export async function runPipelineCall(
   tones.heard = (digit) => lc.inbandKey(digit);
 
   const scripted = new Set<string>();
+  // What the session's TTS is: the profile's settings, or the espeak voice of one without.
+  const voiceKey = JSON.stringify(
+    settings.tts ?? { language: settings.language, voice: settings.voice },
+  );
   const say = (text: string) => {
     scripted.add(text);
     lc.transcript.said(text);
-    return session.say(text, { allowInterruptions: settings.allow_interruptions });
+    const audio = session.tts && deps.spoken.audio(voiceKey, text, session.tts);
+    return session.say(text, {
+      allowInterruptions: settings.allow_interruptions,
+      ...(audio && { audio }),
+    });
   };
   const sayThrough = (text: string) => say(text).waitForPlayout();
 

@@ -12,6 +12,7 @@ import { packageRoot } from '../config/paths.js';
 import { createLogger } from '../kernel/logger.js';
 import { GatewayApi } from '../agent/gateway-api.js';
 import { loadOfflineProfile } from '../agent/offline-profile.js';
+import { SpokenCache } from '../agent/spoken-cache.js';
 import { VadPool } from '../agent/vad-pool.js';
 import { PromptCache } from '../agent/offline/index.js';
 import { routeUncaughtErrors } from './call-isolation.js';
@@ -58,6 +59,7 @@ const host = new CallHost({
   log: logger,
   deps: {
     vads,
+    spoken: new SpokenCache(),
     prompts,
     api,
     livekit: config.livekit,
