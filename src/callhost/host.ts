@@ -9,6 +9,7 @@ import { EspeakTTS } from '../agent/espeak-tts.js';
 import { callReporter } from '../agent/gateway-api.js';
 import { attachDtmfCommands } from '../agent/dtmf-commands.js';
 import { CallControl, watchVoiceSubscription } from '../agent/telephony.js';
+import { routeRoomEvents } from './room-event-routing.js';
 import { CallContext } from './call-context.js';
 import { CallSetupTimeline } from './call-setup.js';
 import {
@@ -142,6 +143,8 @@ export class CallHost {
       this.#release(job.id);
       return;
     }
+    const unrouteRoomEvents = routeRoomEvents(room);
+    if (!unrouteRoomEvents) log.warn('rtc-node changed: every room sees every call’s events');
     const ctx = new CallContext(room, job);
     call.ctx = ctx;
     this.#worker.jobRunning(job.id);
@@ -154,6 +157,7 @@ export class CallHost {
       ctx.runShutdownCallbacks((error) => this.#callbackFailed(log, error)),
     );
     await room.disconnect().catch(() => undefined);
+    unrouteRoomEvents?.();
     this.#worker.jobEnded(job.id);
     this.#release(job.id);
     log.info({ reason, activeCalls: this.#calls.size }, 'call ended');
