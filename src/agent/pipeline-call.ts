@@ -58,7 +58,8 @@ export async function runPipelineCall(
   const fallbackVoice = new EspeakTTS({ language: deps.offlineProfile.language });
 
   const actions: { current?: CallActions } = {};
-  const callerRate = callerAudioRate(isPhoneCall(ctx, meta));
+  const phoneCall = isPhoneCall(ctx, meta);
+  const callerRate = callerAudioRate(phoneCall);
   let parts: Awaited<ReturnType<typeof buildVoiceSession>>;
   try {
     parts = await buildVoiceSession(settings, {
@@ -95,13 +96,17 @@ export async function runPipelineCall(
   session.input.audio = new CallerAudioInput(room, { sampleRate: callerRate, keys });
   // Start at once: LiveKit SIP answers only when a track of the room is subscribed.
   // The agent's voice is published at the TTS's rate: the room output's 24 kHz default would
-  // resample every frame in JavaScript.
+  // resample every frame in JavaScript. A phone caller cannot read the room's transcription
+  // stream, so a phone call sends none (word by word, it cost every call on the host).
   await session.start({
     agent,
     room,
     // The session reads the input set above; the room input would warn that it keeps it.
     inputOptions: { audioEnabled: false },
-    ...(session.tts && { outputOptions: { audioSampleRate: session.tts.sampleRate } }),
+    outputOptions: {
+      transcriptionEnabled: !phoneCall,
+      ...(session.tts && { audioSampleRate: session.tts.sampleRate }),
+    },
     ...recording.startOptions,
   });
 
