@@ -133,9 +133,12 @@ export async function runPipelineCall(
   tones.heard = (digit) => lc.inbandKey(digit);
 
   const scripted = new Set<string>();
-  // What the session's TTS is: the profile's settings, or the espeak voice of one without.
+  // What the session's TTS is (as buildVoiceSession chose it): the pipeline profile's TTS
+  // settings, or espeak-ng's language and voice.
   const voiceKey = JSON.stringify(
-    settings.tts ?? { language: settings.language, voice: settings.voice },
+    settings.mode === 'pipeline' && settings.tts
+      ? settings.tts
+      : { espeak: settings.language, voice: settings.voice },
   );
   const say = (text: string) => {
     scripted.add(text);
