@@ -12,7 +12,8 @@ const fromSource = import.meta.url.endsWith('.ts');
 
 /**
  * Built, the worker is the .js next to this file. From source (tsx, tests) it is the .ts, and a
- * worker thread does not inherit tsx's loader: a two-line bootstrap registers it first.
+ * worker thread does not inherit tsx's loader: a two-line bootstrap registers it first (it finds
+ * tsx from the working directory, the repository's, as `npm start` and the tests run).
  */
 function startWorker(): Worker {
   if (!fromSource) return new Worker(new URL('./inference-worker.js', import.meta.url));
